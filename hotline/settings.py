@@ -1,0 +1,54 @@
+"""All configuration in one place: `HOTLINE_*` environment variables, or a `.env` file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TWILIO_API_URL = "https://api.twilio.com"
+
+
+class Settings(BaseSettings):
+    """Settings of one hotline deployment; every field is `HOTLINE_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development or production")
+    var_dir: Path = Field(Path("var"), description="where local state lives (database, dev credentials)")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file in var_dir")
+    recordings_dir: Path | None = Field(None, description="recordings root; default var_dir/recordings")
+    public_url: str | None = Field(
+        None, description="base URL Twilio calls (https://hotline.example.org); used for signatures"
+    )
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_url: str = Field(TWILIO_API_URL, description="Twilio REST base; the emulator's in tests")
+    vosk_model_path: Path | None = None
+    flow_file: Path | None = Field(None, description="call flow YAML; default the one shipped in ivr/flows")
+    timezone: str = "Asia/Shanghai"
+    workers: int = Field(2, description="background job threads (downloads, transcription)")
+    job_poll_seconds: float = 0.5
+    download_attempts: int = 5
+    download_backoff_seconds: float = 1.0
+
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'hotline.db').as_posix()}"
+
+    @cached_property
+    def recordings_root(self) -> Path:
+        return self.recordings_dir or self.var_dir / "recordings"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def get_settings() -> Settings:
+    """Read the settings afresh (tests and the CLI build their own; nothing global)."""
+    return Settings()
