@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     )
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
-    twilio_api_url: str = Field(TWILIO_API_URL, description="Twilio REST base; the emulator's in tests")
+    twilio_api_url: str | None = Field(None, description="Twilio REST base; default Twilio's, or the local emulator's")
+    emulator_port: int = Field(8070, description="where `hotline call` runs its Twilio emulator in development")
     vosk_model_path: Path | None = None
     flow_file: Path | None = Field(None, description="call flow YAML; default the one shipped in ivr/flows")
     timezone: str = "Asia/Shanghai"
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
     @cached_property
     def recordings_root(self) -> Path:
         return self.recordings_dir or self.var_dir / "recordings"
+
+    @property
+    def rest_url(self) -> str:
+        """Twilio's REST API; without a real account, the local emulator that `hotline call` runs."""
+        if self.twilio_api_url:
+            return self.twilio_api_url
+        if self.twilio_account_sid or self.is_production:
+            return TWILIO_API_URL
+        return f"http://127.0.0.1:{self.emulator_port}"
 
     @property
     def is_production(self) -> bool:

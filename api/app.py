@@ -1,0 +1,36 @@
+"""The FastAPI app: Twilio webhooks, the REST API, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.routes import tickets, twilio_voice
+from api.services import Services, build_services
+from hotline.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The app for these settings; background workers run while the app is up."""
+    services = services or build_services(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.runner.start()
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(title="hotline12351", summary="Voice front-end of the 12351 worker hotline", lifespan=lifespan)
+    app.state.services = services
+    app.include_router(twilio_voice.router)
+    app.include_router(tickets.router)
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict:
+        return {"status": "ok", "speech_model": services.model.name if services.model.available() else None}
+
+    return app

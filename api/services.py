@@ -1,0 +1,83 @@
+"""Everything the app needs, built once from the settings and handed to routes through `api.deps`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.request_validator import RequestValidator
+
+from hotline.credentials import TwilioCredentials, twilio_credentials
+from hotline.db import make_engine, make_session_factory
+from hotline.jobs import JobRunner, wake_waiting
+from hotline.settings import Settings
+from hotline.twilio_client import twilio_client
+from ivr.flow import Flow, load_flow
+from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
+from speech.model import SharedModel, describe_missing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The running service's parts: settings, database, call flow, Twilio account, background jobs."""
+
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    flow: Flow
+    credentials: TwilioCredentials
+    validator: RequestValidator
+    model: SharedModel
+    runner: JobRunner
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.engine.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    """Wire the parts together; fails fast on a bad flow file or missing production credentials."""
+    engine = make_engine(settings.db_url)
+    factory = make_session_factory(engine)
+    credentials = twilio_credentials(settings)
+    flow = load_flow(settings.flow_file)
+    model = SharedModel(settings.vosk_model_path)
+    if not model.available():
+        log.warning("no speech model: calls are answered and recorded, transcripts wait.\n%s",
+                    describe_missing(settings.vosk_model_path))
+    pipeline = RecordingPipeline(
+        factory,
+        credentials,
+        twilio_client(credentials, settings.rest_url),
+        model,
+        PipelineConfig(settings.recordings_root, settings.download_attempts, settings.download_backoff_seconds),
+    )
+    runner = JobRunner(
+        factory,
+        pipeline.handlers(),
+        workers=settings.workers,
+        poll_s=settings.job_poll_seconds,
+        on_idle=_model_watch(factory, model),
+    )
+    return Services(settings, engine, factory, flow, credentials, RequestValidator(credentials.auth_token), model,
+                    runner)
+
+
+def _model_watch(factory: sessionmaker[Session], model: SharedModel, every_s: float = 5.0):  # noqa: ANN202
+    """While idle, look now and then for a model that appeared, and wake the transcriptions waiting for it."""
+    last = [0.0]
+
+    def check() -> None:
+        now = time.monotonic()
+        if now - last[0] < every_s:
+            return
+        last[0] = now
+        if model.available() and wake_waiting(factory, TRANSCRIBE_RECORDING):
+            log.info("speech model found: transcribing the recordings that waited for it")
+
+    return check

@@ -1,0 +1,63 @@
+"""A ticket as people and scripts see it: its fields, the caller's words, its recordings and history.
+
+The keys are a contract (`hotline tickets show --json`, `GET /api/tickets/{number}`): add, never rename.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recordings.tables import Call, Recording, Transcript
+from routing.tables import Ticket
+
+
+def ticket_view(session: Session, ticket: Ticket) -> dict:
+    """Everything about one ticket, as plain JSON-ready data."""
+    call = session.get(Call, ticket.call_id) if ticket.call_id else None
+    recordings = []
+    problem_text = ""
+    transcript_status = "none"
+    if call is not None:
+        for rec in session.scalars(select(Recording).where(Recording.call_id == call.id).order_by(Recording.id)):
+            texts = session.scalars(select(Transcript).where(Transcript.recording_id == rec.id)
+                                    .order_by(Transcript.channel)).all()
+            recordings.append({
+                "recording_sid": rec.recording_sid, "source": rec.source, "status": rec.status,
+                "path": rec.path, "sha256": rec.sha256, "duration_s": rec.duration_s, "channels": rec.channels,
+                "error": rec.error,
+                "transcripts": [{"channel": t.channel, "text": t.text, "model": t.model} for t in texts],
+            })
+            if rec.source == "problem":
+                transcript_status = rec.status
+                problem_text = " ".join(t.text for t in texts if t.text)
+    return {
+        "number": ticket.number,
+        "status": ticket.status,
+        "subject": ticket.subject,
+        "handling_class": ticket.handling_class,
+        "route": ticket.route,
+        "menu_choice": ticket.menu_choice,
+        "needs_human": ticket.needs_human,
+        "needs_human_reason": ticket.needs_human_reason,
+        "caller_number": ticket.caller_number,
+        "call_sid": call.call_sid if call else None,
+        "created_at": ticket.created_at.isoformat(),
+        "summary": ticket.summary,
+        "transcript": problem_text,
+        "transcript_status": transcript_status,
+        "recordings": recordings,
+        "events": [
+            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "note": e.note} for e in ticket.events
+        ],
+    }
+
+
+def find_ticket(session: Session, number: str) -> Ticket | None:
+    """A ticket by its number."""
+    return session.scalar(select(Ticket).where(Ticket.number == number))
+
+
+def ticket_of_call(session: Session, call_sid: str) -> Ticket | None:
+    """The ticket opened from a call, by the call's CallSid."""
+    return session.scalar(select(Ticket).join(Call, Ticket.call_id == Call.id).where(Call.call_sid == call_sid))

@@ -1,0 +1,204 @@
+"""`hotline`: the one command a person runs — serve, place a test call, read tickets, manage the model."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
+
+from hotline.settings import Settings, get_settings
+
+app = typer.Typer(help="12351 worker hotline: voice front-end", no_args_is_help=True)
+tickets_app = typer.Typer(help="Read tickets", no_args_is_help=True)
+model_app = typer.Typer(help="The Vosk speech model", no_args_is_help=True)
+db_app = typer.Typer(help="The database", no_args_is_help=True)
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(model_app, name="model")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def _setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
+) -> None:
+    """Migrate the database and run the service (webhooks, API, background jobs)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.services import build_services
+    from hotline.migrate import upgrade
+
+    _setup_logging(log_level)
+    settings = get_settings()
+    services = build_services(settings)
+    upgrade(services.engine)
+    _print_start(settings, services, host, port)
+    uvicorn.run(create_app(settings, services), host=host, port=port, log_level=log_level.lower(),
+                access_log=False)
+
+
+def _print_start(settings: Settings, services, host: str, port: int) -> None:  # noqa: ANN001
+    base = settings.public_url or f"http://{host}:{port}"
+    console.print(f"[bold]hotline12351[/] on http://{host}:{port}")
+    console.print(f"  database      {services.engine.url.render_as_string(hide_password=True)}")
+    console.print(f"  recordings    {settings.recordings_root}")
+    console.print(f"  speech model  {services.model.path or '[yellow]missing: run `hotline model info`[/]'}")
+    account = "generated for development (var/)" if services.credentials.generated else "configured"
+    console.print(f"  Twilio        {services.credentials.account_sid} ({account}), REST at {settings.rest_url}")
+    console.print(f"  voice webhook {base}/twilio/voice   status callback {base}/twilio/status")
+
+
+@app.command()
+def call(
+    url: Annotated[str, typer.Option(help="the running service")] = "http://127.0.0.1:8000",
+    press: Annotated[list[str] | None, typer.Option(help="key for each menu, in order ('' = stay silent)")] = None,
+    say: Annotated[Path | None, typer.Option(help="WAV file the caller says when asked to describe the problem")] = None,
+    from_: Annotated[str, typer.Option("--from", help="caller's number")] = "+8613812341234",
+    hang_up_during_record: Annotated[bool, typer.Option(help="hang up instead of pressing #")] = False,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the ticket's transcript")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Place a call to the service through the Twilio emulator and print the conversation and the ticket."""
+    from emulator import CallerScript, TwilioEmulator
+    from hotline.credentials import twilio_credentials
+
+    settings = get_settings()
+    creds = twilio_credentials(settings)
+    base = url.rstrip("/")
+    port = settings.emulator_port if creds.generated else 0
+    with TwilioEmulator(creds.account_sid, creds.auth_token, port=port) as emulator:
+        report = emulator.place_call(
+            f"{base}/twilio/voice",
+            caller=CallerScript(keys=list(press or []), say=say, hang_up_during_record=hang_up_during_record),
+            from_=from_,
+            status_callback=f"{base}/twilio/status",
+        )
+        ticket = _wait_for_ticket(base, report.call_sid, wait)
+    result = {**report.to_dict(), "ticket": ticket["number"] if ticket else None, "ticket_detail": ticket}
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    console.print(f"[bold]call {report.call_sid}[/]")
+    for line in report.heard:
+        console.print(f"  [cyan]heard[/]  {line}")
+    console.print(f"  [cyan]keys[/]   {' '.join(report.keys) or '(none)'}")
+    for rec in report.recorded:
+        console.print(f"  [cyan]said[/]   {rec}")
+    for err in report.errors:
+        console.print(f"  [red]error[/]  {err}")
+    if ticket:
+        _print_ticket(ticket)
+    else:
+        console.print("  no ticket was made")
+
+
+def _wait_for_ticket(base: str, call_sid: str, wait_s: float) -> dict | None:
+    """Poll the service until the call's ticket has its transcript (or it is clear none is coming)."""
+    deadline = time.monotonic() + wait_s
+    ticket = None
+    with httpx.Client(timeout=10) as client:
+        while True:
+            response = client.get(f"{base}/api/calls/{call_sid}")
+            if response.status_code == 200:
+                ticket = response.json()["ticket"]
+                done = ticket is not None and ticket["transcript_status"] in ("transcribed", "failed", "none")
+                if done or time.monotonic() >= deadline:
+                    return ticket
+            elif time.monotonic() >= deadline:
+                return None
+            time.sleep(0.3)
+
+
+def _print_ticket(ticket: dict) -> None:
+    table = Table(title=f"ticket {ticket['number']}", show_header=False)
+    for key in ("status", "subject", "handling_class", "route", "menu_choice", "needs_human",
+                "needs_human_reason", "transcript_status", "transcript"):
+        table.add_row(key, str(ticket.get(key)))
+    console.print(table)
+    for event in ticket["events"]:
+        console.print(f"  {event['at'][:19]}  {event['actor']:<8} {event['kind']:<12} {event['note']}")
+
+
+@tickets_app.command("show")
+def tickets_show(
+    number: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Show a ticket with its transcript and events."""
+    from api.ticket_view import find_ticket, ticket_view
+    from hotline.db import make_engine, make_session_factory
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    with make_session_factory(engine)() as session:
+        ticket = find_ticket(session, number)
+        if ticket is None:
+            console.print(f"[red]no ticket {number}[/]: numbers look like 12351-20261124-0001")
+            raise typer.Exit(1)
+        view = ticket_view(session, ticket)
+    engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+    else:
+        _print_ticket(view)
+
+
+@model_app.command("info")
+def model_info() -> None:
+    """Where the speech model is, or what is missing and how to get it."""
+    from speech.model import describe_missing, find_model
+
+    settings = get_settings()
+    found = find_model(settings.vosk_model_path)
+    if found is None:
+        console.print(describe_missing(settings.vosk_model_path))
+        raise typer.Exit(1)
+    console.print(f"speech model: {found}")
+
+
+@model_app.command("fetch")
+def model_fetch() -> None:
+    """Download the Mandarin model from its official URL, check its sha256, unpack it into the cache."""
+    from speech.model import MANDARIN_MODEL, ModelFetchError, default_model_dir, fetch_model
+
+    dest = default_model_dir()
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=console) as progress:
+        task = progress.add_task(MANDARIN_MODEL.name, total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total or None)
+
+        try:
+            path = fetch_model(dest, MANDARIN_MODEL.url, MANDARIN_MODEL.sha256, progress=advance)
+        except ModelFetchError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
+    console.print(f"speech model ready: {path}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (serve does this on start)."""
+    from hotline.db import make_engine
+    from hotline.migrate import upgrade
+
+    engine = make_engine(get_settings().db_url)
+    upgrade(engine)
+    engine.dispose()
+    console.print("database is up to date")

@@ -1,0 +1,184 @@
+"""A persistent job queue in the database and the worker threads that run it.
+
+Webhooks must answer fast, so anything slow (Twilio REST calls, downloads, speech recognition) is a job.
+Jobs survive a crash: on start, jobs left `running` by a dead process are queued again. One process owns
+the queue; several API processes need a real task engine (see the README).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from hotline.db import Base, utcnow
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE, FAILED, WAITING = "queued", "running", "done", "failed", "waiting"
+
+
+class Job(Base):
+    """One unit of background work; `key` makes enqueueing idempotent."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class RetryLater(Exception):
+    """The job may succeed later (network down, call not yet answered): run it again after `delay_s`."""
+
+    def __init__(self, message: str, delay_s: float) -> None:
+        super().__init__(message)
+        self.delay_s = delay_s
+
+
+class WaitForResource(Exception):
+    """The job needs something that is missing (the speech model); park it until `wake_waiting`."""
+
+
+Handler = Callable[[dict, int], None]  # (payload, attempt number from 1)
+
+
+def enqueue(session: Session, kind: str, key: str, payload: dict, *, delay_s: float = 0) -> bool:
+    """Add a job unless one with the same key exists; True when added. Runs in the caller's transaction."""
+    if session.scalar(select(Job.id).where(Job.key == key)) is not None:
+        return False
+    job = Job(kind=kind, key=key, payload=payload, run_after=utcnow() + timedelta(seconds=delay_s))
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:  # a concurrent retry of the same webhook got there first
+        return False
+    return True
+
+
+def requeue_interrupted(factory: sessionmaker[Session]) -> int:
+    """Jobs a crashed process left running go back to the queue; returns how many."""
+    with factory() as session, session.begin():
+        result = session.execute(update(Job).where(Job.status == RUNNING).values(status=QUEUED))
+        return result.rowcount or 0
+
+
+def wake_waiting(factory: sessionmaker[Session], kind: str) -> int:
+    """Parked jobs of a kind are queued again (the resource they waited for is here)."""
+    with factory() as session, session.begin():
+        result = session.execute(
+            update(Job).where(Job.status == WAITING, Job.kind == kind).values(status=QUEUED, run_after=utcnow())
+        )
+        return result.rowcount or 0
+
+
+def claim_next(factory: sessionmaker[Session]) -> Job | None:
+    """Take the oldest due job, or None; the conditional update makes two workers never take the same one."""
+    with factory() as session, session.begin():
+        candidates = session.scalars(
+            select(Job).where(Job.status == QUEUED, Job.run_after <= utcnow()).order_by(Job.id).limit(5)
+        ).all()
+        for job in candidates:
+            taken = session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status == QUEUED)
+                .values(status=RUNNING, attempts=Job.attempts + 1)
+            )
+            if taken.rowcount == 1:
+                session.refresh(job)
+                return job
+    return None
+
+
+def _finish(factory: sessionmaker[Session], job_id: int, **values: object) -> None:
+    with factory() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+class JobRunner:
+    """Worker threads that run due jobs through their handlers until stopped."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        handlers: dict[str, Handler],
+        *,
+        workers: int = 2,
+        poll_s: float = 0.5,
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
+        self._factory = factory
+        self._handlers = handlers
+        self._workers = workers
+        self._poll_s = poll_s
+        self._on_idle = on_idle
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        count = requeue_interrupted(self._factory)
+        if count:
+            log.warning("resuming %d job(s) interrupted by a previous stop", count)
+        for n in range(self._workers):
+            thread = threading.Thread(target=self._loop, name=f"job-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def wake(self) -> None:
+        """A job was just queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 10) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._threads.clear()
+
+    def run_once(self) -> bool:
+        """Run one due job in this thread; False when none was due. (Also what each worker loops on.)"""
+        job = claim_next(self._factory)
+        if job is None:
+            return False
+        handler = self._handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            handler(job.payload, job.attempts)
+        except RetryLater as exc:
+            log.info("job %s %s: %s; again in %.1f s", job.id, job.key, exc, exc.delay_s)
+            run_after = utcnow() + timedelta(seconds=exc.delay_s)
+            _finish(self._factory, job.id, status=QUEUED, run_after=run_after, last_error=str(exc))
+        except WaitForResource as exc:
+            _finish(self._factory, job.id, status=WAITING, last_error=str(exc))
+        except Exception as exc:  # a job must never kill its worker
+            log.exception("job %s %s failed", job.id, job.key)
+            _finish(self._factory, job.id, status=FAILED, last_error=f"{type(exc).__name__}: {exc}")
+        else:
+            _finish(self._factory, job.id, status=DONE, last_error=None)
+        return True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+                if self._on_idle is not None:
+                    self._on_idle()
+            except Exception:  # the database may be briefly unavailable; keep the worker alive
+                log.exception("job worker error")
+            self._wake.wait(self._poll_s)
+            self._wake.clear()

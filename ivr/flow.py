@@ -1,0 +1,149 @@
+"""The call flow as data: steps loaded from YAML, checked on load, looked up by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+StepKind = Literal["menu", "record", "dial", "say"]
+
+
+class FlowError(ValueError):
+    """The flow file is not usable; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class MenuOption:
+    """What pressing one key means."""
+
+    key: str
+    choice: str
+    label: str
+    next: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the call; which fields matter depends on `kind`."""
+
+    name: str
+    kind: StepKind
+    prompts: tuple[str, ...] = ()
+    prompt: str = ""
+    intro: tuple[str, ...] = ()
+    retry_prompt: str = ""
+    timeout_s: int = 6
+    retries: int = 1
+    on_fail: str | None = None
+    options: dict[str, MenuOption] = field(default_factory=dict)
+    max_length_s: int = 180
+    finish_on_key: str = "#"
+    number: str = ""
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How `<Say>` speaks."""
+
+    language: str = "zh-CN"
+    voice: str | None = None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A whole call flow: where it starts, how it speaks, and its steps."""
+
+    start: str
+    voice: Voice
+    steps: dict[str, Step]
+
+    def step(self, name: str) -> Step:
+        try:
+            return self.steps[name]
+        except KeyError:
+            raise FlowError(f"the flow has no step {name!r}") from None
+
+    def step_of_kind(self, kind: StepKind) -> Step:
+        """The first step of a kind (the record step, say), for handlers that need one."""
+        for step in self.steps.values():
+            if step.kind == kind:
+                return step
+        raise FlowError(f"the flow has no {kind!r} step")
+
+
+DEFAULT_FLOW = "default.yaml"
+
+
+def load_flow(path: Path | None = None) -> Flow:
+    """Read and check a flow file; the shipped default when `path` is None."""
+    if path is None:
+        text = resources.files("ivr.flows").joinpath(DEFAULT_FLOW).read_text(encoding="utf-8")
+        where = f"ivr/flows/{DEFAULT_FLOW}"
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise FlowError(f"cannot read the flow file {path}: {exc.strerror}") from exc
+        where = str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FlowError(f"{where} is not valid YAML: {exc}") from exc
+    return parse_flow(data, where)
+
+
+def parse_flow(data: object, where: str = "flow") -> Flow:
+    """Build a Flow from parsed YAML, refusing unknown kinds and dangling references."""
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), dict):
+        raise FlowError(f"{where}: expected a mapping with a `steps:` section")
+    voice_data = data.get("voice") or {}
+    voice = Voice(language=str(voice_data.get("language", "zh-CN")), voice=voice_data.get("voice"))
+    steps = {name: _parse_step(str(name), raw, where) for name, raw in data["steps"].items()}
+    flow = Flow(start=str(data.get("start", "")), voice=voice, steps=steps)
+    _check_references(flow, where)
+    return flow
+
+
+def _parse_step(name: str, raw: object, where: str) -> Step:
+    if not isinstance(raw, dict):
+        raise FlowError(f"{where}: step {name!r} must be a mapping")
+    kind = raw.get("kind")
+    if kind not in ("menu", "record", "dial", "say"):
+        raise FlowError(f"{where}: step {name!r} has kind {kind!r}; use menu, record, dial or say")
+    options = {}
+    for key, opt in (raw.get("options") or {}).items():
+        key = str(key)
+        if key not in "0123456789*#" or len(key) != 1:
+            raise FlowError(f"{where}: step {name!r} option {key!r} must be one phone key")
+        if not isinstance(opt, dict) or "choice" not in opt or "next" not in opt:
+            raise FlowError(f"{where}: step {name!r} option {key!r} needs `choice` and `next`")
+        options[key] = MenuOption(key, str(opt["choice"]), str(opt.get("label", opt["choice"])), str(opt["next"]))
+    fields = {k: raw[k] for k in ("prompt", "retry_prompt", "timeout_s", "retries", "on_fail",
+                                  "max_length_s", "finish_on_key", "number", "next") if k in raw}
+    return Step(
+        name=name,
+        kind=kind,
+        prompts=tuple(raw.get("prompts") or ()),
+        intro=tuple(raw.get("intro") or ()),
+        options=options,
+        **fields,
+    )
+
+
+def _check_references(flow: Flow, where: str) -> None:
+    if flow.start not in flow.steps:
+        raise FlowError(f"{where}: `start: {flow.start}` names no step")
+    for step in flow.steps.values():
+        targets = [step.next, step.on_fail, *(o.next for o in step.options.values())]
+        for target in targets:
+            if target is not None and target not in flow.steps:
+                raise FlowError(f"{where}: step {step.name!r} leads to {target!r}, which is not a step")
+        if step.kind == "menu" and not step.options:
+            raise FlowError(f"{where}: menu step {step.name!r} has no options")
+        if step.kind == "dial" and not step.number:
+            raise FlowError(f"{where}: dial step {step.name!r} needs a `number`")

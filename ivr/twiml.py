@@ -1,0 +1,126 @@
+"""Rendering one flow step as a TwiML document, and what a caller's keys lead to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.flow import Flow, Step
+
+# Digits as read over a phone line in Mandarin: 1 is 幺 (yāo) so it cannot be heard as 7 (qī).
+_SPOKEN_DIGITS = dict(zip("0123456789", "零幺二三四五六七八九", strict=True))
+
+
+def spoken_digits(number: str) -> str:
+    """A ticket number as the caller should hear it: digit by digit, a pause at each dash."""
+    groups = [" ".join(_SPOKEN_DIGITS[d] for d in group if d.isdigit()) for group in number.split("-")]
+    return "，".join(g for g in groups if g)
+
+
+def step_url(step: str, action: str | None = None, **query: object) -> str:
+    """The service path that serves a step, or one of its callbacks (`keys`, `recorded`, `dialled`)."""
+    path = f"/twilio/step/{quote(step)}" + (f"/{action}" if action else "")
+    if query:
+        path += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in query.items())
+    return path
+
+
+RECORDING_STATUS_PATH = "/twilio/recording-status"
+
+
+@dataclass(frozen=True)
+class MenuOutcome:
+    """Where a menu answer leads: the next step, the choice made (if any), and whether to ask again."""
+
+    next_step: str
+    choice: str | None
+    retry: bool
+
+
+def menu_outcome(step: Step, digits: str, attempt: int) -> MenuOutcome:
+    """Decide on a menu answer: a known key moves on, anything else asks again, then `on_fail`."""
+    option = step.options.get(digits[:1]) if digits else None
+    if option is not None:
+        return MenuOutcome(option.next, option.choice, retry=False)
+    if attempt <= step.retries:
+        return MenuOutcome(step.name, None, retry=True)
+    if step.on_fail is None:
+        return MenuOutcome(step.name, None, retry=False)
+    return MenuOutcome(step.on_fail, None, retry=False)
+
+
+def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, str] | None = None) -> str:
+    """The TwiML document that plays `step` (the `attempt`-th time, for menus)."""
+    response = VoiceResponse()
+    say = _sayer(flow, context or {})
+    if step.kind == "menu":
+        gather = Gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=step.timeout_s,
+            action=step_url(step.name, "keys", attempt=attempt),
+            method="POST",
+            action_on_empty_result=True,
+        )
+        lines = step.intro if attempt == 1 else (step.retry_prompt,) if step.retry_prompt else ()
+        for line in (*lines, step.prompt):
+            say(gather, line)
+        response.append(gather)
+        # Should Twilio fall through the Gather anyway, the same handler decides.
+        response.redirect(step_url(step.name, "keys", attempt=attempt), method="POST")
+    elif step.kind == "record":
+        say(response, step.prompt)
+        response.record(
+            action=step_url(step.name, "recorded"),
+            method="POST",
+            max_length=step.max_length_s,
+            timeout=step.timeout_s,
+            finish_on_key=step.finish_on_key,
+            play_beep=True,
+            trim="do-not-trim",  # a silent recording is still evidence for the inspectors
+            recording_status_callback=RECORDING_STATUS_PATH,
+            recording_status_callback_event="completed absent",
+            recording_status_callback_method="POST",
+        )
+        # Twilio skips the action when nothing was recorded: the ticket is made all the same.
+        response.redirect(step_url(step.name, "recorded"), method="POST")
+    elif step.kind == "dial":
+        say(response, step.prompt)
+        dial = response.dial(action=step_url(step.name, "dialled"), method="POST", timeout=step.timeout_s)
+        dial.number(step.number)
+    else:  # say
+        for line in step.prompts:
+            say(response, line)
+        if step.next:
+            response.redirect(step_url(step.next), method="POST")
+        else:
+            response.hangup()
+    return str(response)
+
+
+def render_hangup() -> str:
+    """An empty ending: used when the call is already over (Twilio ignores it) or must end."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def render_redirect(step: str) -> str:
+    """Continue the call at another step."""
+    response = VoiceResponse()
+    response.redirect(step_url(step), method="POST")
+    return str(response)
+
+
+def _sayer(flow: Flow, context: dict[str, str]):  # noqa: ANN202 - a local helper
+    def say(parent, text: str) -> None:  # noqa: ANN001 - a TwiML node
+        if not text:
+            return
+        kwargs = {"language": flow.voice.language}
+        if flow.voice.voice:
+            kwargs["voice"] = flow.voice.voice
+        parent.say(text.format(**context), **kwargs)
+
+    return say

@@ -1,0 +1,214 @@
+"""What happens to a recording after the call: start it, download it, store it, transcribe it.
+
+Each public method is a job handler (see hotline.jobs): it runs in a worker thread, never in a webhook,
+and is safe to run twice. Bad audio never loses a ticket: it is flagged for a person, the error kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.base.exceptions import TwilioRestException
+
+from hotline.credentials import TwilioCredentials
+from hotline.db import transaction
+from hotline.jobs import RetryLater, WaitForResource, enqueue
+from recordings.calls import add_call_event, find_call
+from recordings.store import recording_path, store_recording
+from recordings.tables import Recording, Transcript
+from routing.tickets import apply_transcript, flag_for_person, ticket_for_call
+from speech.audio import load_channels
+from speech.errors import AudioError
+from speech.model import ModelMissing, SharedModel
+from speech.text import normalize_transcript
+from speech.transcribe import transcribe_file
+
+log = logging.getLogger(__name__)
+
+START_CALL_RECORDING = "start_call_recording"
+FETCH_RECORDING = "fetch_recording"
+TRANSCRIBE_RECORDING = "transcribe_recording"
+
+# Recording statuses, in the order a healthy recording passes through them.
+PENDING, STORED, WAITING_MODEL, TRANSCRIBED, FAILED = "pending", "stored", "waiting_model", "transcribed", "failed"
+AUDIO_TYPES = ("audio/", "application/octet-stream")
+
+
+@dataclass
+class PipelineConfig:
+    """How hard to try: attempts and back-off for downloads and REST calls."""
+
+    recordings_root: Path
+    attempts: int = 5
+    backoff_s: float = 1.0
+    timeout_s: float = 30.0
+
+
+class RecordingPipeline:
+    """The job handlers for recordings, with everything they need passed in."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        credentials: TwilioCredentials,
+        twilio_rest,  # noqa: ANN001 - twilio.rest.Client (or the emulator's)
+        model: SharedModel,
+        config: PipelineConfig,
+    ) -> None:
+        self._factory = factory
+        self._credentials = credentials
+        self._twilio = twilio_rest
+        self._model = model
+        self._config = config
+
+    def handlers(self) -> dict:
+        """Job kind → handler, for the JobRunner."""
+        return {
+            START_CALL_RECORDING: self.start_call_recording,
+            FETCH_RECORDING: self.fetch_recording,
+            TRANSCRIBE_RECORDING: self.transcribe_recording,
+        }
+
+    def _backoff(self, attempt: int) -> float:
+        return self._config.backoff_s * 2 ** (attempt - 1)
+
+    # --- full-call recording -------------------------------------------------------------------
+
+    def start_call_recording(self, payload: dict, attempt: int) -> None:
+        """Ask Twilio to record the whole call, both sides on their own channel."""
+        call_sid = payload["call_sid"]
+        try:
+            self._twilio.calls(call_sid).recordings.create(
+                recording_channels="dual",
+                recording_status_callback=payload["callback_url"],
+                recording_status_callback_event=["completed", "absent"],
+                recording_status_callback_method="POST",
+            )
+        except (TwilioRestException, httpx.HTTPError, OSError) as exc:
+            with transaction(self._factory) as session:
+                call = find_call(session, call_sid)
+                ended = call is not None and call.ended_at is not None
+                if ended or attempt >= self._config.attempts:
+                    if call is not None:
+                        add_call_event(session, call, "call_recording_failed", error=str(exc))
+                    log.error("could not start recording call %s: %s", call_sid, exc)
+                    return
+            raise RetryLater(f"starting the call recording: {exc}", self._backoff(attempt)) from exc
+        with transaction(self._factory) as session:
+            call = find_call(session, call_sid)
+            if call is not None:
+                add_call_event(session, call, "call_recording_started")
+
+    # --- download and store --------------------------------------------------------------------
+
+    def fetch_recording(self, payload: dict, attempt: int) -> None:
+        """Download a finished recording with the account's credentials, store it, check it decodes."""
+        sid = payload["recording_sid"]
+        with self._factory() as session:
+            recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+            if recording is None or recording.status not in (PENDING,):
+                return  # already done (a retried callback) or unknown
+            url, call = recording.source_url, recording.call
+        try:
+            data = self._download(url)
+        except _DownloadError as exc:
+            if exc.transient and attempt < self._config.attempts:
+                raise RetryLater(str(exc), self._backoff(attempt)) from exc
+            self._fail(sid, f"download failed after {attempt} attempt(s): {exc}")
+            return
+        stored = store_recording(
+            self._config.recordings_root, recording_path(call.started_at, call.call_sid, sid), data
+        )
+        problem: str | None = None
+        duration = channels = None
+        try:
+            audio = load_channels(self._config.recordings_root / stored.relative_path)
+            duration, channels = audio.duration_s, len(audio.channels)
+        except AudioError as exc:
+            problem = f"{exc.code}: {exc}"
+        with transaction(self._factory) as session:
+            recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+            recording.path, recording.sha256 = stored.relative_path, stored.sha256
+            recording.duration_s, recording.channels = duration, channels
+            add_call_event(session, recording.call, "recording_stored", recording_sid=sid,
+                           sha256=stored.sha256, bytes=stored.size)
+            if problem is None:
+                recording.status = STORED
+                enqueue(session, TRANSCRIBE_RECORDING, f"transcribe:{sid}", {"recording_sid": sid})
+        if problem is not None:
+            self._fail(sid, f"the recording cannot be played: {problem}")
+
+    def _download(self, url: str) -> bytes:
+        auth = (self._credentials.account_sid, self._credentials.auth_token)
+        try:
+            response = httpx.get(url + ".wav", auth=auth, timeout=self._config.timeout_s, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise _DownloadError(f"{type(exc).__name__}: {exc}", transient=True) from exc
+        if response.status_code != 200:
+            # 404 may only mean "not ready yet"; every failure is retried before it is final.
+            raise _DownloadError(f"HTTP {response.status_code} from {url}", transient=True)
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not content_type.startswith(AUDIO_TYPES):
+            raise _DownloadError(f"expected audio, got content type {content_type or 'none'!r}", transient=False)
+        return response.content
+
+    # --- transcription ---------------------------------------------------------------------------
+
+    def transcribe_recording(self, payload: dict, attempt: int) -> None:
+        """Transcribe every channel with Vosk; the problem recording's words go into the ticket."""
+        sid = payload["recording_sid"]
+        with self._factory() as session:
+            recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+            if recording is None or recording.path is None:
+                return
+            path, source = self._config.recordings_root / recording.path, recording.source
+        try:
+            model = self._model.get()
+        except ModelMissing as exc:
+            with transaction(self._factory) as session:
+                recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+                recording.status = WAITING_MODEL
+            raise WaitForResource(str(exc)) from exc
+        try:
+            transcripts = transcribe_file(model, path, self._model.name)
+        except AudioError as exc:
+            self._fail(sid, f"the recording cannot be transcribed: {exc.code}: {exc}")
+            return
+        with transaction(self._factory) as session:
+            recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+            session.execute(delete(Transcript).where(Transcript.recording_id == recording.id))
+            for t in transcripts:
+                session.add(Transcript(recording_id=recording.id, channel=t.channel, text=normalize_transcript(t.text),
+                                       words=t.words, model=t.model))
+            recording.status, recording.error = TRANSCRIBED, None
+            text = " ".join(normalize_transcript(t.text) for t in transcripts if t.text).strip()
+            add_call_event(session, recording.call, "transcribed", recording_sid=sid, chars=len(text))
+            ticket = ticket_for_call(session, recording.call_id)
+            if source == "problem" and ticket is not None:
+                apply_transcript(session, ticket, text)
+                if not text:
+                    flag_for_person(session, ticket, "no speech was recognised in the caller's recording: listen to it")
+
+    # --- failures --------------------------------------------------------------------------------
+
+    def _fail(self, recording_sid: str, error: str) -> None:
+        """The recording is unusable: keep the error, and put the call's ticket in front of a person."""
+        log.warning("recording %s: %s", recording_sid, error)
+        with transaction(self._factory) as session:
+            recording = session.scalar(select(Recording).where(Recording.recording_sid == recording_sid))
+            recording.status, recording.error = FAILED, error
+            add_call_event(session, recording.call, "recording_failed", recording_sid=recording_sid, error=error)
+            ticket = ticket_for_call(session, recording.call_id)
+            if ticket is not None and recording.source == "problem":
+                flag_for_person(session, ticket, f"recording {recording_sid}: {error}")
+
+
+class _DownloadError(Exception):
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient

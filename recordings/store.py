@@ -1,0 +1,48 @@
+"""Recordings on disk: under the recordings root, by day and call, with their sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """Where a recording was stored (relative to the root) and its checksum."""
+
+    relative_path: str
+    sha256: str
+    size: int
+
+
+def recording_path(started: datetime, call_sid: str, recording_sid: str, suffix: str = ".wav") -> str:
+    """`2026/11/24/CA…/RE….wav`: a day's recordings sit together for QA sampling and retention."""
+    return f"{started:%Y/%m/%d}/{call_sid}/{recording_sid}{suffix}"
+
+
+def store_recording(root: Path, relative_path: str, data: bytes) -> StoredFile:
+    """Write the bytes atomically (a crash never leaves half a file under the final name)."""
+    target = root / relative_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(target)
+    return StoredFile(relative_path, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def verify_recording(root: Path, relative_path: str, sha256: str) -> bool:
+    """True when the file on disk still has the checksum recorded when it was stored."""
+    target = root / relative_path
+    if not target.exists():
+        return False
+    digest = hashlib.sha256()
+    with open(target, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == sha256

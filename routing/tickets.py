@@ -1,0 +1,110 @@
+"""Opening tickets: one per call, numbered per day, every change written down as an event."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.db import utcnow
+from routing.classify import classify
+from routing.tables import Ticket, TicketCounter, TicketEvent
+
+TICKET_PREFIX = "12351"
+
+
+def ticket_number(day: date, serial: int) -> str:
+    """`12351-20261124-0001`: the hotline, the local day, the day's serial."""
+    return f"{TICKET_PREFIX}-{day:%Y%m%d}-{serial:04d}"
+
+
+def next_serial(session: Session, day: date) -> int:
+    """The next serial for `day`, safe against concurrent callers (a counter row, updated in place)."""
+    for _ in range(3):
+        bumped = session.execute(
+            update(TicketCounter).where(TicketCounter.day == day).values(last=TicketCounter.last + 1)
+        )
+        if bumped.rowcount == 1:
+            return session.scalar(select(TicketCounter.last).where(TicketCounter.day == day))
+        try:
+            with session.begin_nested():
+                session.add(TicketCounter(day=day, last=1))
+            return 1
+        except IntegrityError:  # another call opened the day first: bump theirs
+            continue
+    raise RuntimeError(f"could not allocate a ticket number for {day}")
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    """The hotline's calendar day at `moment`."""
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def add_event(session: Session, ticket: Ticket, kind: str, note: str = "", actor: str = "system") -> None:
+    """Write down something that happened to a ticket."""
+    session.add(TicketEvent(ticket_id=ticket.id, kind=kind, note=note, actor=actor))
+
+
+def ticket_for_call(session: Session, call_id: int) -> Ticket | None:
+    """The call's ticket, if one was opened."""
+    return session.scalar(select(Ticket).where(Ticket.call_id == call_id))
+
+
+def open_ticket_for_call(
+    session: Session,
+    *,
+    call_id: int,
+    caller_number: str,
+    menu_choice: str | None,
+    timezone: str,
+    needs_human_reason: str | None = None,
+) -> Ticket:
+    """The call's ticket, opened now if it has none (retried webhooks find the same one)."""
+    existing = ticket_for_call(session, call_id)
+    if existing is not None:
+        return existing
+    result = classify(menu_choice, "")
+    now = utcnow()
+    ticket = Ticket(
+        number=ticket_number(local_day(now, timezone), next_serial(session, local_day(now, timezone))),
+        call_id=call_id,
+        caller_number=caller_number,
+        menu_choice=menu_choice,
+        subject=result.subject,
+        handling_class=result.handling_class,
+        route=result.route,
+        needs_human=needs_human_reason is not None,
+        needs_human_reason=needs_human_reason,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(ticket)
+            session.flush()
+    except IntegrityError:  # the same call's retried webhook opened it a moment ago
+        return ticket_for_call(session, call_id)
+    add_event(session, ticket, "accepted", f"opened from call; menu choice: {menu_choice or 'none'}")
+    if needs_human_reason:
+        add_event(session, ticket, "needs_human", needs_human_reason)
+    return ticket
+
+
+def flag_for_person(session: Session, ticket: Ticket, reason: str) -> None:
+    """Mark a ticket for a person to look at, keeping every earlier reason."""
+    ticket.needs_human = True
+    ticket.needs_human_reason = reason if not ticket.needs_human_reason else f"{ticket.needs_human_reason}; {reason}"
+    add_event(session, ticket, "needs_human", reason)
+
+
+def apply_transcript(session: Session, ticket: Ticket, text: str) -> None:
+    """The caller's words arrived: keep them as the summary and classify again from them."""
+    result = classify(ticket.menu_choice, text)
+    ticket.summary = text
+    ticket.subject = result.subject
+    ticket.handling_class = result.handling_class
+    ticket.route = result.route
+    why = f" (words: {', '.join(result.evidence)})" if result.evidence else ""
+    add_event(session, ticket, "classified", f"subject {result.subject}, class {result.handling_class}{why}")

