@@ -1,0 +1,136 @@
+"""TwilioEmulator: one fake Twilio account, its REST API and the calls placed through it."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+from emulator.call import CallSession
+from emulator.clock import new_sid
+from emulator.parties import DialBehaviour, QueueBehaviour
+from emulator.recordings import Recording, RecordingStore
+from emulator.rest import RestServer
+from emulator.script import CallerScript, CallReport
+from emulator.streams import MediaStreamer
+
+RECORDING_FAULTS = {"not-found": "not-found", "404": "not-found", "wrong-content-type": "wrong-content-type",
+                    "content-type": "wrong-content-type"}
+
+
+class TwilioEmulator:
+    """A stand-in for Twilio: places inbound calls against a voice URL and serves the REST API."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        retry_webhooks: bool = False,
+        recording_fault: str | None = None,
+        defer_recording_callbacks: bool = False,
+        play_seconds: float = 3.0,
+        max_steps: int = 100,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.host, self.port = host, port
+        self.retry_webhooks = retry_webhooks
+        self.recording_fault = recording_fault
+        self.defer_recording_callbacks = defer_recording_callbacks
+        self.play_seconds = play_seconds
+        self.max_steps = max_steps
+        self.recordings = RecordingStore()
+        self._calls: dict[str, CallSession] = {}
+        self._queues: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._server: RestServer | None = None
+
+    @property
+    def recording_fault(self) -> str | None:
+        """None, `not-found` (media answers 404) or `wrong-content-type` (media answers text/html)."""
+        return self._recording_fault
+
+    @recording_fault.setter
+    def recording_fault(self, value: str | None) -> None:
+        if value is not None and value not in RECORDING_FAULTS:
+            raise ValueError(f"recording_fault must be one of {sorted(set(RECORDING_FAULTS.values()))} or None")
+        self._recording_fault = RECORDING_FAULTS[value] if value else None
+
+    # ----- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the REST API and media server; `api_url` is valid from now on."""
+        if self._server is None:
+            self._server = RestServer(self, self.host, self.port)
+            self._server.start()
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> TwilioEmulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        """Base URL standing in for https://api.twilio.com, e.g. http://127.0.0.1:54321."""
+        if self._server is None:
+            raise RuntimeError("TwilioEmulator is not started: call start() or use it as a context manager")
+        return self._server.url
+
+    # ----- calls -------------------------------------------------------------------------------------
+
+    def place_call(
+        self,
+        voice_url: str,
+        *,
+        caller: CallerScript | None = None,
+        from_: str = "+8613812341234",
+        to: str = "+8612351",
+        status_callback: str | None = None,
+        timeout: float = 30,
+        queue: QueueBehaviour | None = None,
+        dial: DialBehaviour | None = None,
+        streamer: MediaStreamer | None = None,
+    ) -> CallReport:
+        """Ring `voice_url` as an inbound call and play it to the end; returns once every callback was sent."""
+        self.api_url  # noqa: B018 - fails early when not started
+        session = CallSession(
+            self,
+            voice_url,
+            caller or CallerScript(),
+            from_=from_,
+            to=to,
+            status_callback=status_callback,
+            timeout=timeout,
+            queue=queue,
+            dial=dial,
+            streamer=streamer,
+        )
+        with self._lock:
+            self._calls[session.sid] = session
+        return session.run()
+
+    def call(self, call_sid: str) -> CallSession | None:
+        """A call placed through this account (live or over)."""
+        with self._lock:
+            return self._calls.get(call_sid)
+
+    def recording(self, recording_sid: str) -> Recording | None:
+        """A recording of this account."""
+        return self.recordings.get(recording_sid)
+
+    def queue_sid(self, name: str) -> str:
+        """The QU… SID of a named queue (created on first use, as <Enqueue> does)."""
+        with self._lock:
+            return self._queues.setdefault(name, new_sid("QU"))
