@@ -32,6 +32,7 @@ class TwilioEmulator:
         defer_recording_callbacks: bool = False,
         play_seconds: float = 3.0,
         max_steps: int = 100,
+        time_scale: float = 0.0,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -41,6 +42,7 @@ class TwilioEmulator:
         self.defer_recording_callbacks = defer_recording_callbacks
         self.play_seconds = play_seconds
         self.max_steps = max_steps
+        self.time_scale = time_scale  # real seconds per second of call time (0: as fast as possible)
         self.recordings = RecordingStore()
         self._calls: dict[str, CallSession] = {}
         self._queues: dict[str, str] = {}

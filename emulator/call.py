@@ -99,7 +99,7 @@ class CallSession:
         self.queue = queue or CallerGivesUp()
         self.dial = dial or DialBehaviour()
         self.streamer: MediaStreamer = streamer or NullStreamer()
-        self.clock = VirtualClock()
+        self.clock = VirtualClock(time_scale=account.time_scale)
         self.status = "ringing"
         self.deadline = time.monotonic() + timeout
         self.sender = WebhookSender(account.auth_token, retry=account.retry_webhooks)

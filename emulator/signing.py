@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -42,6 +43,7 @@ class Delivery:
     content_type: str | None = None
     body: bytes = field(default=b"", repr=False)
     error: str | None = None
+    latency_s: float | None = None  # seconds from sending the request to having the whole answer
 
     @property
     def ok(self) -> bool:
@@ -66,6 +68,7 @@ class Delivery:
             "content_type": self.content_type,
             "body": self.body[:2000].decode("utf-8", errors="replace"),
             "error": self.error,
+            "latency_s": self.latency_s,
         }
 
 
@@ -103,16 +106,19 @@ class WebhookSender:
         deliveries = []
         for attempt in range(1, attempts + 1):
             delivery = Delivery(kind, target, method, dict(params), signature, attempt)
+            client = self._client()  # made outside the timing: a new client builds its TLS context
+            started = time.perf_counter()
             try:
                 if method == "GET":
-                    response = self._client().get(target, headers=headers, timeout=timeout)
+                    response = client.get(target, headers=headers, timeout=timeout)
                 else:
-                    response = self._client().post(target, data=form, headers=headers, timeout=timeout)
+                    response = client.post(target, data=form, headers=headers, timeout=timeout)
                 delivery.status = response.status_code
                 delivery.content_type = response.headers.get("content-type")
                 delivery.body = response.content
             except httpx.HTTPError as exc:
                 delivery.error = f"{type(exc).__name__}: {exc}"
+            delivery.latency_s = time.perf_counter() - started
             deliveries.append(delivery)
         return deliveries
 

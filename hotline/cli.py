@@ -28,6 +28,8 @@ console = Console()
 
 def _setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("twilio.http_client", "httpx"):  # one line per HTTP request drowns what matters
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 @app.command()
@@ -71,6 +73,7 @@ def call(
     from_: Annotated[str, typer.Option("--from", help="caller's number")] = "+8613812341234",
     hang_up_during_record: Annotated[bool, typer.Option(help="hang up instead of pressing #")] = False,
     wait: Annotated[float, typer.Option(help="seconds to wait for the ticket's transcript")] = 60.0,
+    time_scale: Annotated[float, typer.Option(help="real seconds per second of call (1 = real time)")] = 0.05,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Place a call to the service through the Twilio emulator and print the conversation and the ticket."""
@@ -81,7 +84,7 @@ def call(
     creds = twilio_credentials(settings)
     base = url.rstrip("/")
     port = settings.emulator_port if creds.generated else 0
-    with TwilioEmulator(creds.account_sid, creds.auth_token, port=port) as emulator:
+    with TwilioEmulator(creds.account_sid, creds.auth_token, port=port, time_scale=time_scale) as emulator:
         report = emulator.place_call(
             f"{base}/twilio/voice",
             caller=CallerScript(keys=list(press or []), say=say, hang_up_during_record=hang_up_during_record),
@@ -202,3 +205,7 @@ def db_upgrade() -> None:
     upgrade(engine)
     engine.dispose()
     console.print("database is up to date")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,90 @@
+"""The real service, started as `hotline serve` in a child process on a loopback port, as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningService:
+    """A `hotline serve` process; restartable, so tests can crash it and start it again."""
+
+    var_dir: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env_for_child(self) -> dict[str, str]:
+        """The environment the service runs with (for other `hotline` commands against the same setup)."""
+        return {**os.environ, **self.env, "HOTLINE_VAR_DIR": str(self.var_dir)}
+
+    def start(self, timeout_s: float = 30) -> None:
+        env = self.env_for_child()
+        log = open(self.var_dir / "service.log", "ab")  # noqa: SIM115 - kept open for the child's life
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hotline.cli", "serve", "--port", str(self.port), "--log-level", "INFO"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.var_dir,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"hotline serve exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"hotline serve did not answer in {timeout_s} s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """Stop it the hard way, as a crash would."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        path = self.var_dir / "service.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def ticket_of(self, call_sid: str) -> dict | None:
+        return httpx.get(f"{self.url}/api/calls/{call_sid}", timeout=5).json()["ticket"]
+
+    def wait_for_ticket(self, call_sid: str, done: tuple[str, ...] = ("transcribed", "failed"),
+                        timeout_s: float = 60) -> dict:
+        """The call's ticket once its problem recording reached one of `done` states."""
+        deadline = time.monotonic() + timeout_s
+        ticket = None
+        while time.monotonic() < deadline:
+            ticket = self.ticket_of(call_sid)
+            if ticket is not None and ticket["transcript_status"] in done:
+                return ticket
+            time.sleep(0.2)
+        raise AssertionError(f"ticket of {call_sid} not done in {timeout_s} s: {ticket}\n{self.log()[-4000:]}")
