@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
@@ -20,10 +20,34 @@ NAMING = {
 }
 
 
+class UTCDateTime(TypeDecorator):
+    """A moment stored in UTC and read back timezone-aware, on every database.
+
+    SQLite keeps no timezone: without this, a deadline computed in Beijing time would be stored with its
+    local clock fields and compare wrongly against UTC times.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware moment")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
-    """Base of every table."""
+    """Base of every table; `datetime` columns are UTCDateTime."""
 
     metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime}
 
 
 def utcnow() -> datetime:

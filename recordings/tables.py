@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base, utcnow
@@ -21,8 +21,8 @@ class Call(Base):
     to_number: Mapped[str] = mapped_column(String(32), default="")
     status: Mapped[str] = mapped_column(String(24), default="in-progress")
     menu_choice: Mapped[str | None] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
     duration_s: Mapped[int | None] = mapped_column(Integer)
 
     events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.id")
@@ -36,7 +36,7 @@ class CallEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(48))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -59,7 +59,7 @@ class Recording(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     channels: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     call: Mapped[Call] = relationship(back_populates="recordings")
     transcripts: Mapped[list[Transcript]] = relationship(
@@ -78,6 +78,6 @@ class Transcript(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     words: Mapped[list] = mapped_column(JSON, default=list)
     model: Mapped[str] = mapped_column(String(128), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     recording: Mapped[Recording] = relationship(back_populates="transcripts")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base, utcnow
@@ -27,8 +27,27 @@ class Ticket(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_human_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # What was understood from the caller, with the words that decided it (shown to staff).
+    kind: Mapped[str | None] = mapped_column(String(16))  # consult / help
+    urgency_flags: Mapped[list] = mapped_column(JSON, default=list)
+    entities: Mapped[dict] = mapped_column(JSON, default=dict)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Where it went.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    district: Mapped[str | None] = mapped_column(String(64))
+    union_id: Mapped[str | None] = mapped_column(String(64))
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    callback_number: Mapped[str | None] = mapped_column(String(32))
+    # Its clock (working-day deadlines) and outcome.
+    dispatch_due_at: Mapped[datetime | None] = mapped_column()
+    reply_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    recovered_amount: Mapped[float | None] = mapped_column(Float)
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
 
@@ -40,12 +59,63 @@ class TicketEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64), default="system")
     kind: Mapped[str] = mapped_column(String(48))
     note: Mapped[str] = mapped_column(Text, default="")
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class Case(Base):
+    """Related tickets handled as one: the same caller, employer or project within a window."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employer: Mapped[str | None] = mapped_column(String(128))
+    project: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class LawyerPresence(Base):
+    """Whether a lawyer on the roster is signed in, and which call they are on."""
+
+    __tablename__ = "lawyer_presence"
+
+    lawyer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    signed_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_call_sid: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QueueEntry(Base):
+    """A caller's time in the lawyer-seat queue: when they came, how they left, who took them."""
+
+    __tablename__ = "queue_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(24))  # bridged, callback, hangup
+    lawyer_id: Mapped[str | None] = mapped_column(String(32))
+    wait_s: Mapped[float | None] = mapped_column(Float)
+
+
+class Alert(Base):
+    """Something a supervisor must see at once (an urgent ticket, an overdue one)."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
 
 
 class TicketCounter(Base):

@@ -1,0 +1,66 @@
+"""Related tickets become one case: the same caller, or the same employer or project, within a window.
+
+Four herders under different subcontractors on one repair project are one case, and a second call about the
+same employer raises 多 (repeated) — which makes the ticket urgent under the 1155 mechanism.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rapidfuzz import fuzz
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from routing.tables import Case, Ticket
+from routing.tickets import add_event
+
+SAME_NAME_SCORE = 85.0  # rapidfuzz ratio at which two spoken employer/project names are the same
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """True when two employer or project names, as callers say them, name the same thing."""
+    if not a or not b:
+        return False
+    a, b = a.strip(), b.strip()
+    return a == b or fuzz.ratio(a, b) >= SAME_NAME_SCORE or (min(len(a), len(b)) >= 4 and (a in b or b in a))
+
+
+def related_reason(ticket: Ticket, other: Ticket) -> str | None:
+    """Why two tickets belong together, or None."""
+    if ticket.caller_number and ticket.caller_number == other.caller_number:
+        return f"same caller {ticket.caller_number}"
+    mine, theirs = ticket.entities or {}, other.entities or {}
+    if same_name(mine.get("project"), theirs.get("project")):
+        return f"same project {theirs.get('project')}"
+    if same_name(mine.get("employer"), theirs.get("employer")):
+        return f"same employer {theirs.get('employer')}"
+    return None
+
+
+def link_related(session: Session, ticket: Ticket, *, window_days: int, now: datetime) -> Case | None:
+    """Put the ticket in the case of related recent tickets (making one if needed); None when it stands alone."""
+    since = now - timedelta(days=window_days)
+    recent = session.scalars(
+        select(Ticket).where(Ticket.id != ticket.id, Ticket.created_at >= since).order_by(Ticket.id.desc())
+    ).all()
+    matches = [(other, reason) for other in recent if (reason := related_reason(ticket, other))]
+    if not matches:
+        return None
+    case_id = next((other.case_id for other, _ in matches if other.case_id), None)
+    case = session.get(Case, case_id) if case_id else None
+    if case is None:
+        first = matches[0][0]
+        case = Case(employer=(first.entities or {}).get("employer"), project=(first.entities or {}).get("project"))
+        session.add(case)
+        session.flush()
+    for other, reason in matches:
+        if other.case_id is None:
+            other.case_id = case.id
+            add_event(session, other, "linked", f"case {case.id}: {reason} (ticket {ticket.number})")
+    ticket.case_id = case.id
+    add_event(session, ticket, "linked", f"case {case.id}: " + "; ".join(
+        f"{reason} (ticket {other.number})" for other, reason in matches))
+    if "repeat" not in (ticket.urgency_flags or []):
+        ticket.urgency_flags = [*(ticket.urgency_flags or []), "repeat"]
+    return case
