@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import tickets, twilio_voice
+from api.routes import media_stream, seats, tickets, twilio_routing, twilio_voice
 from api.services import Services, build_services
 from hotline.settings import Settings, get_settings
 
@@ -27,7 +27,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="hotline12351", summary="Voice front-end of the 12351 worker hotline", lifespan=lifespan)
     app.state.services = services
     app.include_router(twilio_voice.router)
+    app.include_router(twilio_routing.router)
     app.include_router(tickets.router)
+    app.include_router(media_stream.router)
+    app.include_router(seats.router)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict:

@@ -16,8 +16,11 @@ from hotline.jobs import JobRunner, wake_waiting
 from hotline.settings import Settings
 from hotline.twilio_client import twilio_client
 from ivr.flow import Flow, load_flow
+from ivr.route_calls import load_route_prompts
+from routing.config import RoutingData, load_routing_data
 from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
 from speech.model import SharedModel, describe_missing
+from speech.scripted import ScriptedRecognizer
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class Services:
     validator: RequestValidator
     model: SharedModel
     runner: JobRunner
+    routing: RoutingData
+    route_prompts: dict
 
     def close(self) -> None:
         self.runner.stop()
@@ -50,12 +55,22 @@ def build_services(settings: Settings) -> Services:
     if not model.available():
         log.warning("no speech model: calls are answered and recorded, transcripts wait.\n%s",
                     describe_missing(settings.vosk_model_path))
+    routing = load_routing_data(roster=settings.roster_file, unions=settings.unions_file, sla=settings.sla_file,
+                                knowledge=settings.knowledge_file, timezone=settings.timezone,
+                                case_window_days=settings.case_window_days)
+    scripted = None
+    if settings.test_transcripts_file is not None:
+        if settings.is_production:
+            raise ValueError("HOTLINE_TEST_TRANSCRIPTS_FILE is for tests: unset it in production")
+        log.warning("TEST RECOGNIZER ON: transcripts of known audio come from %s", settings.test_transcripts_file)
+        scripted = ScriptedRecognizer(settings.test_transcripts_file)
     pipeline = RecordingPipeline(
         factory,
         credentials,
         twilio_client(credentials, settings.rest_url),
         model,
-        PipelineConfig(settings.recordings_root, settings.download_attempts, settings.download_backoff_seconds),
+        PipelineConfig(settings.recordings_root, settings.download_attempts, settings.download_backoff_seconds,
+                       routing=routing, scripted=scripted),
     )
     runner = JobRunner(
         factory,
@@ -65,7 +80,7 @@ def build_services(settings: Settings) -> Services:
         on_idle=_model_watch(factory, model),
     )
     return Services(settings, engine, factory, flow, credentials, RequestValidator(credentials.auth_token), model,
-                    runner)
+                    runner, routing, load_route_prompts(settings.route_prompts_file))
 
 
 def _model_watch(factory: sessionmaker[Session], model: SharedModel, every_s: float = 5.0):  # noqa: ANN202

@@ -44,6 +44,20 @@ def ticket_view(session: Session, ticket: Ticket) -> dict:
         "call_sid": call.call_sid if call else None,
         "created_at": ticket.created_at.isoformat(),
         "summary": ticket.summary,
+        "kind": ticket.kind,
+        "urgency_flags": list(ticket.urgency_flags or []),
+        "entities": ticket.entities or {},
+        "evidence": ticket.evidence or {},
+        "case_id": ticket.case_id,
+        "district": ticket.district,
+        "union_id": ticket.union_id,
+        "assigned_to": ticket.assigned_to,
+        "callback_number": ticket.callback_number,
+        "dispatch_due_at": _iso(ticket.dispatch_due_at),
+        "reply_due_at": _iso(ticket.reply_due_at),
+        "extensions": ticket.extensions,
+        "closed_at": _iso(ticket.closed_at),
+        "recovered_amount": ticket.recovered_amount,
         "transcript": problem_text,
         "transcript_status": transcript_status,
         "recordings": recordings,
@@ -51,6 +65,10 @@ def ticket_view(session: Session, ticket: Ticket) -> dict:
             {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "note": e.note} for e in ticket.events
         ],
     }
+
+
+def _iso(moment) -> str | None:  # noqa: ANN001 - a datetime or None
+    return moment.isoformat() if moment else None
 
 
 def find_ticket(session: Session, number: str) -> Ticket | None:

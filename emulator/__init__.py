@@ -7,6 +7,7 @@
 
 from emulator.account import RECORDING_FAULTS, TwilioEmulator
 from emulator.call import CallSession
+from emulator.media_client import WebSocketStreamer
 from emulator.parties import AgentAnswers, CallerGivesUp, DialBehaviour, QueueBehaviour, QueueOutcome
 from emulator.recordings import Recording
 from emulator.script import CallerScript, CallReport
@@ -31,6 +32,7 @@ __all__ = [
     "StreamInfo",
     "TwilioEmulator",
     "TwimlError",
+    "WebSocketStreamer",
     "parse_twiml",
     "sign",
 ]

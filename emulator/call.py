@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
@@ -431,7 +432,34 @@ class CallSession:
             return self.caller.keys[index]
         return None if self.caller.hang_up_when_done else ""
 
+    def _speak(self, path: Path) -> bool:
+        """The caller says `path` now, into every open stream (paced by the streamer); False if it cannot be read."""
+        try:
+            audio = load_caller_audio(path)
+        except OSError as exc:
+            self.report.errors.append(f"caller audio {path} cannot be read: {exc}")
+            return False
+        if audio.pcm is None:
+            self.report.errors.append(f"caller audio {path} is not a WAV file")
+            return False
+        start = self.clock.now
+        self.segments.append(Segment("inbound", start, audio.duration, audio.pcm))
+        self._event("caller-speaks", {"file": str(audio.source), "seconds": round(audio.duration, 3)})
+        for stream in list(self.open_streams):
+            self.streamer.send_audio(stream, audio.pcm, start)
+        self.clock.advance(audio.duration)
+        return True
+
     def _gather(self, g: t.Gather, base: str) -> Fetch | None:
+        spoken = self.caller.spoken(self._gathers)
+        if spoken is not None:
+            # The caller answers by voice over the prompt, then gives the service time to act on it.
+            try:
+                if self._speak(spoken) and self.open_streams:
+                    self._wait(self.caller.wait_for_speech)
+            except _Jump:
+                self._gathers += 1  # this Gather is answered: its keys entry is not pressed
+                raise
         for child in g.children:
             self._take_update()
             self._prompt(child, base)
@@ -729,6 +757,13 @@ class CallSession:
     def _connect(self, c: t.Connect, base: str) -> Fetch | None:
         for stream in c.streams:
             info = self._open_stream(stream, "connect", base)
+            spoken = self.caller.spoken(self._gathers)
+            if spoken is not None:
+                self._gathers += 1
+                self._speak(spoken)
+            for key in self.caller.stream_keys:
+                self.clock.advance(KEY_SECONDS)
+                self.streamer.send_dtmf(info, key, self.clock.now)
             self.streamer.hold(info, max(0.0, self._remaining()))
             self._close_stream(info)
         return Fetch("connect", self._resolve(c.action, base), c.method) if c.action else None
@@ -743,6 +778,9 @@ class CallSession:
         end = self.clock.now
         for info in list(self.open_streams):
             self._close_stream(info)
+        for error in getattr(self.streamer, "errors", []):
+            if error not in self.report.errors:
+                self.report.errors.append(error)
         for rec in self.api_recordings:
             stop = rec.end_offset if rec.end_offset is not None else end
             rec.media = call_recording_media(self.segments, rec.start_offset, stop, rec.channels == 2)

@@ -10,7 +10,13 @@ from emulator.signing import Delivery
 
 @dataclass
 class CallerScript:
-    """The caller's part: keys per <Gather> in order ("" = silent), audio said at each <Record>."""
+    """The caller's part: keys per <Gather> in order ("" = silent), audio said at each <Record>.
+
+    `speak` is what the caller says at each <Gather> in order (None = nothing), over the prompt; it reaches the
+    service only through a Media Stream open at that moment, and the caller then waits up to `wait_for_speech`
+    real seconds for the service to redirect the call. `stream_keys` are pressed while connected to a
+    bidirectional stream (<Connect><Stream>).
+    """
 
     keys: list[str] = field(default_factory=list)
     say: Path | list[Path] | None = None
@@ -18,6 +24,13 @@ class CallerScript:
     finish_with_hash: bool = True
     hang_up_when_done: bool = False
     wait_for_redirect: float = 0.0
+    speak: list[Path | None] = field(default_factory=list)
+    wait_for_speech: float = 10.0
+    stream_keys: str = ""
+
+    def spoken(self, index: int) -> Path | None:
+        """The file said at the `index`-th <Gather>, if any."""
+        return Path(self.speak[index]) if index < len(self.speak) and self.speak[index] else None
 
     def clip(self, index: int) -> Path | None:
         """The file said at the `index`-th <Record> (one path is said every time; a list is used in turn)."""

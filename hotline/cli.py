@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
+from hotline.commands.classify import classifier_app, classify
+from hotline.commands.speech import bench_app, model_check
 from hotline.settings import Settings, get_settings
 
 app = typer.Typer(help="12351 worker hotline: voice front-end", no_args_is_help=True)
@@ -23,6 +25,10 @@ db_app = typer.Typer(help="The database", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(model_app, name="model")
 app.add_typer(db_app, name="db")
+app.add_typer(classifier_app, name="classifier")
+app.add_typer(bench_app, name="bench")
+model_app.command("check")(model_check)
+app.command("classify")(classify)
 console = Console()
 
 
@@ -75,21 +81,30 @@ def call(
     wait: Annotated[float, typer.Option(help="seconds to wait for the ticket's transcript")] = 60.0,
     time_scale: Annotated[float, typer.Option(help="real seconds per second of call (1 = real time)")] = 0.05,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    stream: Annotated[bool, typer.Option(help="stream the caller's audio to the service's Media Streams WebSocket "
+                                              "as 20 ms μ-law frames (live recognition)")] = False,
+    stream_speed: Annotated[float, typer.Option(help="with --stream: 1 = real time, 2 = twice as fast")] = 1.0,
+    speak: Annotated[list[Path] | None, typer.Option(help="with --stream: WAV file said at each menu, in order "
+                                                          "(voice navigation)")] = None,
 ) -> None:
     """Place a call to the service through the Twilio emulator and print the conversation and the ticket."""
-    from emulator import CallerScript, TwilioEmulator
+    from emulator import CallerScript, TwilioEmulator, WebSocketStreamer
     from hotline.credentials import twilio_credentials
 
     settings = get_settings()
     creds = twilio_credentials(settings)
     base = url.rstrip("/")
     port = settings.emulator_port if creds.generated else 0
-    with TwilioEmulator(creds.account_sid, creds.auth_token, port=port, time_scale=time_scale) as emulator:
+    with TwilioEmulator(creds.account_sid, creds.auth_token, port=port, time_scale=time_scale,
+                        max_steps=500) as emulator:
         report = emulator.place_call(
             f"{base}/twilio/voice",
-            caller=CallerScript(keys=list(press or []), say=say, hang_up_during_record=hang_up_during_record),
+            caller=CallerScript(keys=list(press or []), say=say, hang_up_during_record=hang_up_during_record,
+                                speak=list(speak or [])),
             from_=from_,
             status_callback=f"{base}/twilio/status",
+            streamer=WebSocketStreamer(creds.auth_token, speed=stream_speed) if stream else None,
+            timeout=300 if stream else 30,
         )
         ticket = _wait_for_ticket(base, report.call_sid, wait)
     result = {**report.to_dict(), "ticket": ticket["number"] if ticket else None, "ticket_detail": ticket}

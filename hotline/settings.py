@@ -29,6 +29,17 @@ class Settings(BaseSettings):
     emulator_port: int = Field(8070, description="where `hotline call` runs its Twilio emulator in development")
     vosk_model_path: Path | None = None
     flow_file: Path | None = Field(None, description="call flow YAML; default the one shipped in ivr/flows")
+    route_prompts_file: Path | None = Field(None, description="what callers hear once routed; default "
+                                                              "ivr/flows/route_prompts.yaml")
+    roster_file: Path | None = Field(None, description="lawyer duty roster YAML; default routing/data/roster.yaml")
+    unions_file: Path | None = Field(None, description="union directory YAML; default routing/data/unions.yaml")
+    sla_file: Path | None = Field(None, description="deadlines by class YAML; default routing/data/sla.yaml")
+    knowledge_file: Path | None = Field(None, description="policy answers YAML; default routing/data/knowledge.yaml")
+    case_window_days: int = Field(30, description="tickets of the same caller, employer or project this close "
+                                                  "together become one case")
+    sla_scan_seconds: float = Field(60, description="how often reminders and escalations are looked for")
+    test_transcripts_file: Path | None = Field(None, description="TESTS ONLY: scripted transcripts for known "
+                                                                "audio (speech.scripted), never in production")
     timezone: str = "Asia/Shanghai"
     workers: int = Field(2, description="background job threads (downloads, transcription)")
     job_poll_seconds: float = 0.5

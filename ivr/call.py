@@ -7,6 +7,7 @@ when Twilio retries the same request: the call, its recordings and its ticket ex
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,26 +18,41 @@ from hotline.jobs import enqueue
 from ivr.flow import Flow, Step
 from ivr.twiml import (
     RECORDING_STATUS_PATH,
+    listens,
     menu_outcome,
+    render_confirm,
     render_hangup,
     render_step,
     spoken_digits,
 )
 from recordings.calls import add_call_event, find_call, record_call
 from recordings.pipeline import FETCH_RECORDING, FAILED, PENDING, START_CALL_RECORDING
-from recordings.tables import Call, Recording
-from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
+from recordings.tables import Call, CallEvent, Recording, Transcript
+from routing.tickets import apply_transcript, flag_for_person, open_ticket_for_call, ticket_for_call
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
+class LiveText(Protocol):
+    """What was heard live on a call's stream for a step (speech.streaming.LiveTranscripts)."""
+
+    def snapshot(self, call_sid: str, step: str) -> tuple[str, list[dict]] | None: ...
+
+
 @dataclass(frozen=True)
 class CallDesk:
-    """What the call handlers need besides the database: the flow, the local timezone, our public base URL."""
+    """What the call handlers need besides the database: the flow, the local timezone, our public base URL.
+
+    `media_url` is the Media Streams WebSocket that listening steps fork the caller's audio to (None: no live
+    speech, e.g. without a model); `live` holds what those streams heard, `live_model` names the model.
+    """
 
     flow: Flow
     timezone: str
     base_url: str
+    media_url: str | None = None
+    live: LiveText | None = None
+    live_model: str = ""
 
 
 def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
@@ -53,14 +69,32 @@ def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
     return play(session, desk, call, desk.flow.step(desk.flow.start))
 
 
-def play(session: Session, desk: CallDesk, call: Call, step: Step, attempt: int = 1) -> str:
-    """The TwiML of a step, with the call's ticket number at hand for prompts that read it out."""
+def play(session: Session, desk: CallDesk, call: Call, step: Step, attempt: int = 1, *,
+         leaving: Step | None = None, listen: bool | None = None) -> str:
+    """The TwiML of a step, with the call's ticket number at hand for prompts that read it out.
+
+    A listening step starts its stream on its first attempt (or when `listen` says so); `leaving` is the step
+    the call comes from, whose stream is stopped when the call moves to another step.
+    """
     context = {"ticket_digits": ""}
     ticket = ticket_for_call(session, call.id)
     if ticket is not None:
         context["ticket_digits"] = spoken_digits(ticket.number)
     add_call_event(session, call, "step", step=step.name, attempt=attempt)
-    return render_step(desk.flow, step, attempt=attempt, context=context)
+    listen_url = None
+    if desk.media_url and (attempt == 1 if listen is None else listen):
+        listen_url = desk.media_url
+    return render_step(desk.flow, step, attempt=attempt, context=context, listen_url=listen_url,
+                       stop_stream=_stream_to_stop(desk, leaving, step))
+
+
+def _stream_to_stop(desk: CallDesk, leaving: Step | None, going_to: Step | None) -> str | None:
+    """The stream of the step the call leaves, if it had one and the call really moves on."""
+    if not desk.media_url or leaving is None or not listens(leaving):
+        return None
+    if going_to is not None and going_to.name == leaving.name:
+        return None
+    return leaving.name
 
 
 def goto(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
@@ -85,7 +119,53 @@ def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name:
         # No valid key after every try: the caller goes to a person, which counts as choosing one.
         call.menu_choice = "operator"
         add_call_event(session, call, "menu_failed", step=step.name)
-    return play(session, desk, call, desk.flow.step(outcome.next_step))
+    return play(session, desk, call, desk.flow.step(outcome.next_step), leaving=step)
+
+
+def menu_spoken(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
+                confidence: float | None = None, via: str = "voice") -> str:
+    """The caller said a menu choice (the live stream redirected the call here): go where its key goes."""
+    call = _known_call(session, form)
+    step = desk.flow.step(step_name)
+    option = step.option_for(choice)
+    if option is None:  # not a choice of this menu (a stale or forged redirect): ask again
+        add_call_event(session, call, "menu_input", step=step.name, via=via, choice=None, heard=choice)
+        return play(session, desk, call, step, 2, listen=False)
+    call.menu_choice = option.choice
+    add_call_event(session, call, "menu_input", step=step.name, via=via, choice=option.choice,
+                   digits=None, confidence=confidence)
+    return play(session, desk, call, desk.flow.step(option.next), leaving=step)
+
+
+def menu_confirm(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
+                 attempt: int = 1) -> str:
+    """A choice heard with little confidence: ask the caller to confirm it by key."""
+    call = _known_call(session, form)
+    step = desk.flow.step(step_name)
+    add_call_event(session, call, "menu_confirm", step=step.name, choice=choice, attempt=attempt)
+    return render_confirm(desk.flow, step, choice, attempt, stop_stream=_stream_to_stop(desk, step, None))
+
+
+def menu_confirmed(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
+                   attempt: int = 1) -> str:
+    """The answer to the confirmation: 1 takes the choice, anything else plays the menu again (listening)."""
+    if form.get("Digits", "")[:1] == "1":
+        return menu_spoken(session, desk, form, step_name, choice, via="voice-confirmed")
+    call = _known_call(session, form)
+    step = desk.flow.step(step_name)
+    add_call_event(session, call, "menu_input", step=step.name, via="voice-rejected", choice=None, heard=choice,
+                   digits=form.get("Digits", ""))
+    return play(session, desk, call, step, attempt + 1, listen=True)
+
+
+def at_step(session: Session, call_sid: str, step_name: str) -> bool:
+    """True while the call is at `step_name` with nothing chosen there yet (a voice choice may still redirect it)."""
+    call = find_call(session, call_sid)
+    if call is None or call.ended_at is not None:
+        return False
+    events = session.scalars(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind.in_(
+        ("step", "menu_input", "menu_confirm"))).order_by(CallEvent.id.desc()).limit(1)).all()
+    return bool(events) and events[0].kind == "step" and events[0].detail.get("step") == step_name
 
 
 def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
@@ -98,13 +178,32 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
                                   menu_choice=call.menu_choice, timezone=desk.timezone,
                                   needs_human_reason=reason)
     if recording_sid:
-        _note_recording(session, call, recording_sid, "problem", form.get("RecordingUrl", ""))
+        recording = _note_recording(session, call, recording_sid, "problem", form.get("RecordingUrl", ""))
+        _use_live_transcript(session, desk, call, step, recording, ticket)
     hung_up = form.get("Digits") == "hangup"
     add_call_event(session, call, "problem_recorded", recording_sid=recording_sid, ticket=ticket.number,
                    duration=form.get("RecordingDuration"), hung_up=hung_up)
     if hung_up or step.next is None:
         return render_hangup()  # Twilio ignores TwiML after a hang-up; the ticket is made all the same
-    return play(session, desk, call, desk.flow.step(step.next))
+    return play(session, desk, call, desk.flow.step(step.next), leaving=step)
+
+
+def _use_live_transcript(session: Session, desk: CallDesk, call: Call, step: Step, recording: Recording,
+                         ticket) -> None:  # noqa: ANN001 - routing's Ticket
+    """What the live stream heard while the caller spoke becomes the ticket's text now; the batch transcript
+    of the recording replaces it later (the pipeline rewrites the recording's transcripts)."""
+    if desk.live is None:
+        return
+    heard = desk.live.snapshot(call.call_sid, step.name)
+    if not heard or not heard[0]:
+        return
+    text, words = heard
+    if session.scalar(select(Transcript.id).where(Transcript.recording_id == recording.id).limit(1)) is not None:
+        return  # the batch transcript is there already
+    session.add(Transcript(recording_id=recording.id, channel=None, text=text, words=words,
+                           model=f"live:{desk.live_model}"))
+    apply_transcript(session, ticket, text)
+    add_call_event(session, call, "live_transcript_used", step=step.name, chars=len(text))
 
 
 def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:

@@ -9,7 +9,7 @@ from typing import Literal
 
 import yaml
 
-StepKind = Literal["menu", "record", "dial", "say"]
+StepKind = Literal["menu", "record", "dial", "say", "route"]
 
 
 class FlowError(ValueError):
@@ -24,6 +24,7 @@ class MenuOption:
     choice: str
     label: str
     next: str
+    phrases: tuple[str, ...] = ()  # spoken synonyms ("法律咨询", "律师") for voice navigation
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,16 @@ class Step:
     finish_on_key: str = "#"
     number: str = ""
     next: str | None = None
+    confirm_prompt: str = "您是要{label}吗？确认请按1，重新选择请按2。"
+
+    @property
+    def phrases(self) -> dict[str, tuple[str, ...]]:
+        """Spoken synonyms by choice, for the menu's speech grammar (empty: keys only)."""
+        return {o.choice: o.phrases for o in self.options.values() if o.phrases}
+
+    def option_for(self, choice: str) -> MenuOption | None:
+        """The option that makes `choice`."""
+        return next((o for o in self.options.values() if o.choice == choice), None)
 
 
 @dataclass(frozen=True)
@@ -113,8 +124,8 @@ def _parse_step(name: str, raw: object, where: str) -> Step:
     if not isinstance(raw, dict):
         raise FlowError(f"{where}: step {name!r} must be a mapping")
     kind = raw.get("kind")
-    if kind not in ("menu", "record", "dial", "say"):
-        raise FlowError(f"{where}: step {name!r} has kind {kind!r}; use menu, record, dial or say")
+    if kind not in ("menu", "record", "dial", "say", "route"):
+        raise FlowError(f"{where}: step {name!r} has kind {kind!r}; use menu, record, dial, say or route")
     options = {}
     for key, opt in (raw.get("options") or {}).items():
         key = str(key)
@@ -122,9 +133,11 @@ def _parse_step(name: str, raw: object, where: str) -> Step:
             raise FlowError(f"{where}: step {name!r} option {key!r} must be one phone key")
         if not isinstance(opt, dict) or "choice" not in opt or "next" not in opt:
             raise FlowError(f"{where}: step {name!r} option {key!r} needs `choice` and `next`")
-        options[key] = MenuOption(key, str(opt["choice"]), str(opt.get("label", opt["choice"])), str(opt["next"]))
+        options[key] = MenuOption(key, str(opt["choice"]), str(opt.get("label", opt["choice"])), str(opt["next"]),
+                                  _phrases(opt.get("phrases"), f"{where}: step {name!r} option {key!r}"))
+    _check_phrases(name, options, where)
     fields = {k: raw[k] for k in ("prompt", "retry_prompt", "timeout_s", "retries", "on_fail",
-                                  "max_length_s", "finish_on_key", "number", "next") if k in raw}
+                                  "max_length_s", "finish_on_key", "number", "next", "confirm_prompt") if k in raw}
     return Step(
         name=name,
         kind=kind,
@@ -133,6 +146,24 @@ def _parse_step(name: str, raw: object, where: str) -> Step:
         options=options,
         **fields,
     )
+
+
+def _phrases(raw: object, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p.strip() for p in raw):
+        raise FlowError(f"{where}: `phrases` must be a list of words or phrases the caller may say")
+    return tuple(" ".join(p.split()) for p in raw)
+
+
+def _check_phrases(name: str, options: dict[str, MenuOption], where: str) -> None:
+    seen: dict[str, str] = {}
+    for option in options.values():
+        for phrase in option.phrases:
+            if seen.get(phrase, option.choice) != option.choice:
+                raise FlowError(f"{where}: step {name!r}: the phrase {phrase!r} is given for both "
+                                f"{seen[phrase]!r} and {option.choice!r}")
+            seen[phrase] = option.choice
 
 
 def _check_references(flow: Flow, where: str) -> None:

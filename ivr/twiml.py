@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
 from ivr.flow import Flow, Step
 
@@ -28,6 +28,38 @@ def step_url(step: str, action: str | None = None, **query: object) -> str:
 
 
 RECORDING_STATUS_PATH = "/twilio/recording-status"
+MEDIA_STREAM_PATH = "/twilio/media"
+
+
+def media_stream_url(base_url: str) -> str:
+    """Our Media Streams WebSocket as Twilio reaches it: wss:// behind https, ws:// behind http."""
+    base = base_url.rstrip("/")
+    if base.startswith("https://"):
+        base = "wss://" + base[len("https://"):]
+    elif base.startswith("http://"):
+        base = "ws://" + base[len("http://"):]
+    return base + MEDIA_STREAM_PATH
+
+
+def listens(step: Step) -> bool:
+    """Whether a step forks the caller's audio to us: menus with spoken phrases, and the problem recording."""
+    return (step.kind == "menu" and bool(step.phrases)) or step.kind == "record"
+
+
+def _start_stream(response: VoiceResponse, step: Step, url: str) -> None:
+    """<Start><Stream>: fork the caller's side of the call to `url`, named after the step."""
+    start = Start()
+    stream = start.stream(url=url, name=step.name, track="inbound_track")
+    stream.parameter(name="step", value=step.name)
+    stream.parameter(name="mode", value="menu" if step.kind == "menu" else "transcribe")
+    response.append(start)
+
+
+def _stop_stream(response: VoiceResponse, name: str) -> None:
+    stop = Stop()
+    stop.stream(name=name)
+    response.append(stop)
+ROUTE_PATH = "/twilio/route"
 
 
 @dataclass(frozen=True)
@@ -51,9 +83,18 @@ def menu_outcome(step: Step, digits: str, attempt: int) -> MenuOutcome:
     return MenuOutcome(step.on_fail, None, retry=False)
 
 
-def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, str] | None = None) -> str:
-    """The TwiML document that plays `step` (the `attempt`-th time, for menus)."""
+def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, str] | None = None,
+                listen_url: str | None = None, stop_stream: str | None = None) -> str:
+    """The TwiML document that plays `step` (the `attempt`-th time, for menus).
+
+    `stop_stream` ends the stream of the step the call leaves; `listen_url` starts this step's stream there
+    (for a step that `listens`).
+    """
     response = VoiceResponse()
+    if stop_stream:
+        _stop_stream(response, stop_stream)
+    if listen_url and listens(step):
+        _start_stream(response, step, listen_url)
     say = _sayer(flow, context or {})
     if step.kind == "menu":
         gather = Gather(
@@ -90,6 +131,10 @@ def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, 
         say(response, step.prompt)
         dial = response.dial(action=step_url(step.name, "dialled"), method="POST", timeout=step.timeout_s)
         dial.number(step.number)
+    elif step.kind == "route":
+        # The ticket is routed by /twilio/route once the caller's words are in (see ivr.route_calls).
+        say(response, step.prompt)
+        response.redirect(ROUTE_PATH, method="POST")
     else:  # say
         for line in step.prompts:
             say(response, line)
@@ -97,6 +142,22 @@ def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, 
             response.redirect(step_url(step.next), method="POST")
         else:
             response.hangup()
+    return str(response)
+
+
+def render_confirm(flow: Flow, step: Step, choice: str, attempt: int, *, stop_stream: str | None = None) -> str:
+    """Ask whether a choice heard with little confidence is right: 1 confirms, anything else goes back."""
+    option = step.option_for(choice)
+    label = option.label if option else choice
+    response = VoiceResponse()
+    if stop_stream:
+        _stop_stream(response, stop_stream)
+    action = step_url(step.name, "confirmed", choice=choice, attempt=attempt)
+    gather = Gather(input="dtmf", num_digits=1, timeout=step.timeout_s, action=action, method="POST",
+                    action_on_empty_result=True)
+    _sayer(flow, {"label": label})(gather, step.confirm_prompt)
+    response.append(gather)
+    response.redirect(action, method="POST")
     return str(response)
 
 

@@ -64,3 +64,19 @@ def link_related(session: Session, ticket: Ticket, *, window_days: int, now: dat
     if "repeat" not in (ticket.urgency_flags or []):
         ticket.urgency_flags = [*(ticket.urgency_flags or []), "repeat"]
     return case
+
+
+def merge_tickets(session: Session, ticket: Ticket, other: Ticket, *, actor: str, note: str = "") -> Case:
+    """A person decides two tickets are one matter: both join one case, recorded on both."""
+    case = session.get(Case, other.case_id or ticket.case_id) if (other.case_id or ticket.case_id) else None
+    if case is None:
+        case = Case(employer=(other.entities or {}).get("employer"), project=(other.entities or {}).get("project"))
+        session.add(case)
+        session.flush()
+    for t in (ticket, other):
+        if t.case_id != case.id:
+            t.case_id = case.id
+    why = f": {note}" if note else ""
+    add_event(session, ticket, "merged", f"with {other.number} in case {case.id}{why}", actor=actor)
+    add_event(session, other, "merged", f"with {ticket.number} in case {case.id}{why}", actor=actor)
+    return case

@@ -1,52 +1,220 @@
-"""A first, simple understanding of a ticket: the caller's menu choice plus keywords in what they said."""
+"""Understanding a caller: subject, consult-or-help, handling class, 1155 urgency flags and entities, each with
+the words that decided it (shown to staff).
+
+The subject and the kind are learned (routing/classifier_model.py, trained on the project's own caller-style
+examples); urgency, entities and the handling class are rules over the taxonomy file, where rules are right.
+With no Chinese words to go on (nothing said yet, or another language), the caller's menu choice decides.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import yaml
+
+from routing.classifier_model import LinearTextModel, shipped_model_path
+from routing.entities import Entities, extract
+from routing.normalise import is_chinese, normalise
+from routing.urgency import Flag, urgency_flags
+
+KINDS = ("consult", "help")
 
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """Subjects with their keywords, and what each menu choice means."""
+    """The hotline's classes, subjects, routes, menu meanings and rules (routing/data/taxonomy.yaml)."""
 
     subjects: dict[str, dict]
     menu_choices: dict[str, dict]
     handling_classes: dict[str, str]
+    routes: dict[str, str] = field(default_factory=dict)
+    urgency: dict[str, dict] = field(default_factory=dict)
+    complex_rules: dict = field(default_factory=dict)
+    min_subject_confidence: float = 0.0
+    cues: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Taxonomy:
+        data = yaml.safe_load(text)
+        taxonomy = cls(data["subjects"], data["menu_choices"], data["handling_classes"], data.get("routes", {}),
+                       data.get("urgency", {}), data.get("complex", {}), float(data.get("min_subject_confidence", 0)),
+                       data.get("cues", {}))
+        taxonomy.check()
+        return taxonomy
+
+    def check(self) -> None:
+        """Refuse a taxonomy that names a subject or class it does not define."""
+        for choice, spec in self.menu_choices.items():
+            if spec["subject"] not in self.subjects or spec["handling_class"] not in self.handling_classes:
+                raise ValueError(f"menu choice {choice!r} names an unknown subject or class: {spec}")
+        for subject in self.complex_rules.get("subjects", []):
+            if subject not in self.subjects:
+                raise ValueError(f"complex.subjects names an unknown subject: {subject!r}")
+
+    def model_cues(self) -> dict[str, list[str]]:
+        """The word groups the learned model reads as one feature each: the `cues`, and each subject's keywords."""
+        cues = {name: list(words) for name, words in self.cues.items()}
+        for subject, spec in self.subjects.items():
+            if spec.get("keywords"):
+                cues[f"subject_{subject}"] = list(spec["keywords"])
+        return cues
+
+    def label(self, subject: str) -> str:
+        return self.subjects.get(subject, {}).get("label", subject)
+
+    def is_legal(self, subject: str) -> bool:
+        """Whether a consultation on this subject is a legal question (lawyer seats)."""
+        return bool(self.subjects.get(subject, {}).get("legal", False))
+
+    def menu(self, choice: str | None) -> dict:
+        return self.menu_choices.get(choice or "", self.menu_choices["operator"])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision, the words that drove it, how sure it is and where it came from (model, rule, menu)."""
+
+    value: str
+    words: tuple[str, ...] = ()
+    confidence: float | None = None
+    source: str = "model"
+
+    def to_dict(self) -> dict:
+        out = {"value": self.value, "words": list(self.words), "source": self.source}
+        if self.confidence is not None:
+            out["confidence"] = round(self.confidence, 3)
+        return out
 
 
 @dataclass(frozen=True)
 class Classification:
-    """Subject, handling class and route, with the words that decided them (shown to staff)."""
+    """What the hotline understood of a call. `evidence` lists the words behind the subject and the flags."""
 
     subject: str
     handling_class: str
     route: str
     evidence: list[str] = field(default_factory=list)
+    kind: str = "help"
+    flags: tuple[str, ...] = ()
+    legal: bool = False
+    entities: Entities = field(default_factory=Entities)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+
+    @property
+    def urgent(self) -> bool:
+        return self.handling_class == "urgent"
+
+    def to_dict(self) -> dict:
+        """Plain JSON for the ticket, the API and `hotline classify --json`."""
+        return {
+            "subject": self.subject,
+            "kind": self.kind,
+            "handling_class": self.handling_class,
+            "route": self.route,
+            "legal": self.legal,
+            "flags": list(self.flags),
+            "entities": self.entities.to_dict(),
+            "evidence": {name: d.to_dict() for name, d in self.decisions.items()},
+        }
+
+    def staff_note(self, taxonomy: Taxonomy | None = None) -> str:
+        """One line for the ticket's history: each decision with its words."""
+        taxonomy = taxonomy or default_taxonomy()
+        parts = []
+        for name, d in self.decisions.items():
+            value = taxonomy.label(d.value) if name == "subject" else d.value
+            words = f"（{'、'.join(d.words)}）" if d.words else ""
+            parts.append(f"{name}: {value}{words}")
+        parts.extend(self.entities.describe())
+        return "; ".join(parts)
 
 
 @lru_cache(maxsize=1)
 def default_taxonomy() -> Taxonomy:
     """The taxonomy shipped in routing/data/taxonomy.yaml."""
-    text = resources.files("routing.data").joinpath("taxonomy.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    return Taxonomy(data["subjects"], data["menu_choices"], data["handling_classes"])
+    return Taxonomy.from_yaml(resources.files("routing.data").joinpath("taxonomy.yaml").read_text(encoding="utf-8"))
 
 
-def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = None) -> Classification:
-    """Classify from the menu choice; keywords in `text` pick the subject when any match."""
+@lru_cache(maxsize=4)
+def load_model(path: Path | None = None) -> LinearTextModel:
+    """A trained model: the one at `path` (a hotline's own, from `hotline classifier train`) or the shipped one."""
+    return LinearTextModel.load(path or shipped_model_path())
+
+
+def default_model(var_dir: Path | None = None) -> LinearTextModel:
+    """The hotline's own model if one was trained into `var_dir`, else the shipped one."""
+    own = var_dir / "classifier.json.gz" if var_dir else None
+    return load_model(own if own and own.exists() else None)
+
+
+def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = None,
+             model: LinearTextModel | None = None) -> Classification:
+    """Understand what the caller said, after choosing `menu_choice` ("legal", "help", "policy", "operator")."""
     taxonomy = taxonomy or default_taxonomy()
-    base = taxonomy.menu_choices.get(menu_choice or "", taxonomy.menu_choices["operator"])
-    scores: dict[str, list[str]] = {}
-    for subject, spec in taxonomy.subjects.items():
-        hits = [word for word in spec.get("keywords", []) if word in text]
-        if hits:
-            scores[subject] = hits
-    if not scores:
-        return Classification(base["subject"], base["handling_class"], base["route"])
-    # Most distinct keywords wins; ties go to the order of the taxonomy file.
-    subject = max(scores, key=lambda s: len(scores[s]))
-    return Classification(subject, base["handling_class"], base["route"], scores[subject])
+    base = taxonomy.menu(menu_choice)
+    text = normalise(text)
+    decisions: dict[str, Decision] = {}
+    if not is_chinese(text):
+        kind = "consult" if base["handling_class"] == "consult" else "help"
+        decisions["subject"] = Decision(base["subject"], source="menu")
+        decisions["kind"] = Decision(kind, source="menu")
+        decisions["handling_class"] = Decision(base["handling_class"], source="menu")
+        decisions["route"] = Decision(base["route"], source="menu")
+        return Classification(base["subject"], base["handling_class"], base["route"], [], kind,
+                              legal=kind == "consult" and taxonomy.is_legal(base["subject"]), decisions=decisions)
+
+    model = model or load_model()
+    kind_bias = float(base.get("kind_bias", 0.0)) if menu_choice else 0.0
+    predicted = model.predict_all(text, bias={"kind": {"help": kind_bias}})
+    subject_p, kind_p = predicted["subject"], predicted["kind"]
+    if subject_p.probability >= taxonomy.min_subject_confidence and subject_p.label in taxonomy.subjects:
+        decisions["subject"] = Decision(subject_p.label, subject_p.evidence, subject_p.probability)
+    else:
+        decisions["subject"] = Decision(base["subject"], (), subject_p.probability, source="menu")
+    subject = decisions["subject"].value
+    kind = kind_p.label if kind_p.label in KINDS else "help"
+    decisions["kind"] = Decision(kind, kind_p.evidence, kind_p.probability,
+                                 source=f"model, menu {menu_choice}" if kind_bias else "model")
+
+    entities = extract(text)
+    flags = urgency_flags(text, entities, taxonomy.urgency, kind)
+    for flag in flags:
+        decisions[f"flag:{flag.name}"] = Decision(flag.label, flag.words, source="rule")
+    handling = _handling_class(taxonomy, subject, kind, flags, text)
+    decisions["handling_class"] = handling
+    route = _route(taxonomy, base if menu_choice else {**base, "keep_route": False}, subject, handling.value)
+    decisions["route"] = route
+    legal = kind == "consult" and taxonomy.is_legal(subject)
+    evidence = list(dict.fromkeys([*decisions["subject"].words, *(w for f in flags for w in f.words)]))
+    return Classification(subject, handling.value, route.value, evidence, kind, tuple(f.name for f in flags),
+                          legal, entities, decisions)
+
+
+def _handling_class(taxonomy: Taxonomy, subject: str, kind: str, flags: list[Flag], text: str) -> Decision:
+    """Any 1155 flag: urgent; a question: consult; help needing other departments: complex; else assist."""
+    if flags:
+        return Decision("urgent", tuple(f"{f.label}:{w}" for f in flags for w in f.words[:1]), source="rule")
+    if kind == "consult":
+        return Decision("consult", (), source="rule")
+    words = tuple(w for w in taxonomy.complex_rules.get("words", []) if w in text)
+    words = tuple(w for w in words if not any(w != o and w in o for o in words))
+    if words:
+        return Decision("complex", words, source="rule")
+    if subject in taxonomy.complex_rules.get("subjects", []):
+        return Decision("complex", (taxonomy.label(subject),), source="rule")
+    return Decision("assist", (), source="rule")
+
+
+def _route(taxonomy: Taxonomy, base: dict, subject: str, handling: str) -> Decision:
+    """Where the class sends the ticket (legal questions to the lawyers), unless the caller asked for a person."""
+    if base.get("keep_route"):
+        return Decision(base["route"], (), source="menu")
+    routes = taxonomy.routes
+    if handling == "consult":
+        key = "legal_consult" if taxonomy.is_legal(subject) else "consult"
+    else:
+        key = handling
+    return Decision(routes.get(key, base["route"]), (), source="rule")

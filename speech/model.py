@@ -37,6 +37,45 @@ MANDARIN_MODEL = ModelSource(
 )
 
 
+# The unzipped Mandarin model's files, bytes and sha256 (shared/models/SOURCES.md), for checking a copy.
+MANDARIN_FILES: dict[str, tuple[int, str]] = {
+    "README": (82, "7362be411c609f2a1c9d2dfe22c2d72555c15eb90bfe47c41772f49ef94840ce"),
+    "am/final.mdl": (15901896, "91eda2c04c4f599361cb92b0e5298ccdf6b3c7a1fa52bfcefcd2c4e07aa1c131"),
+    "conf/mfcc.conf": (153, "6c326fea5741c2d78be12f76eb1b36ea2ace040da9e355e4cfe6bb80e5f7d5ab"),
+    "conf/model.conf": (289, "468a8125c07530f96adcc219a0a5f993e8e0721ccf18acbd3169b77fc685fb9b"),
+    "graph/Gr.fst": (26082259, "46d41a9b1723abccdcb354d731a5b58d87c060100d88ada1a3e31220f52b0434"),
+    "graph/HCLr.fst": (16158762, "798af0d9ba6f2d727747f58e1e7b2305f8618bc8ea7f6c51beecd8a2c965b965"),
+    "graph/disambig_tid.int": (234, "c9200318c2a265549ebfbea7e0176fa62e131e953abd140c9b0b39fe61e24015"),
+    "graph/phones/word_boundary.int": (7161, "11ca784b99f03188b451fb54714c2de3dd694e662a5f88e82df435c2789b9aec"),
+    "ivector/final.dubm": (168048, "e33276cbd548c0a03ae5812c98115940614997dff23a6d59968af6eaf7630ff8"),
+    "ivector/final.ie": (9927287, "c39d46fbff04efb7baa9660ae7a728b0e2f35a4a1250b56ed3a599e26956df86"),
+    "ivector/final.mat": (44975, "42706d88818070ea0d0182b4d11367ba52a13b9a2be45630f60858a422109ada"),
+    "ivector/global_cmvn.stats": (1090, "b267dc89c1556fdd5bc358f0a480929da1743eeccfa06a67daf8db629ca336bb"),
+    "ivector/online_cmvn.conf": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+    "ivector/splice.conf": (35, "9f0c5f7c82d18eaf25d8bce470efa9f7741f88411fe428774bc0a9bb69a24756"),
+}
+
+
+def verify_files(model_dir: Path, files: dict[str, tuple[int, str]]) -> list[str]:
+    """One line per file that is missing, or differs in size or sha256 from `files`; empty when all match."""
+    problems = []
+    for name, (size, sha256) in files.items():
+        path = Path(model_dir) / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+            continue
+        if path.stat().st_size != size:
+            problems.append(f"{name}: {path.stat().st_size} bytes, expected {size}")
+            continue
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            problems.append(f"{name}: sha256 {digest.hexdigest()}, expected {sha256}")
+    return problems
+
+
 class ModelMissing(RuntimeError):
     """No usable Vosk model on disk; the message says where we looked and how to get one."""
 

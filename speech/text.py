@@ -14,3 +14,17 @@ _WHITESPACE = re.compile(r"\s+")
 def normalize_transcript(text: str) -> str:
     """Collapse whitespace and drop the spaces between CJK characters; spaces around Latin/digit tokens stay."""
     return _SPACE_BETWEEN_CJK.sub("", _WHITESPACE.sub(" ", text).strip())
+
+
+def clean_transcript(text: str) -> dict:
+    """Recognizer text made readable: no spaces between Han characters, numerals as digits, plus the amounts
+    ("六十多万" → about 600000) and head-counts ("十三个人" → 13) found in it."""
+    from speech.numbers import find_quantities, numerals_to_digits
+
+    normalized = normalize_transcript(text)
+    quantities = find_quantities(normalized)
+    return {
+        "text": numerals_to_digits(normalized),
+        "amounts": [q.to_dict() for q in quantities if q.kind == "amount"],
+        "headcounts": [q.to_dict() for q in quantities if q.kind == "headcount"],
+    }

@@ -30,7 +30,7 @@ def account() -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def twilio(account):
     # Calls last a little real time (a 40 s call takes 0.8 s), as the service's background jobs expect.
-    with TwilioEmulator(*account, time_scale=0.02) as emulator:
+    with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as emulator:
         yield emulator
 
 
@@ -60,8 +60,13 @@ def _healthy_emulator(twilio):
     twilio.retry_webhooks = False
 
 
+def caller_number() -> str:
+    """A new caller each time: the same number twice within the window makes a repeat (多) case."""
+    return f"+86139{secrets.randbelow(10**8):08d}"
+
+
 def call(twilio: TwilioEmulator, service: RunningService, **script):
-    return twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(**script),
+    return twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(**script), from_=caller_number(),
                              status_callback=f"{service.url}/twilio/status")
 
 
@@ -69,32 +74,37 @@ def hangul(text: str) -> str:
     return "".join(ch for ch in text if "\uac00" <= ch <= "\ud7a3")
 
 
-def test_wage_arrears_call_leaves_a_transcribed_ticket(twilio, service):
-    report = call(twilio, service, keys=["2"], say=KO_CLIP)
+def test_wage_arrears_call_is_transcribed_and_dispatched_to_the_district_the_caller_chose(twilio, service):
+    # The Korean clip names no Chinese district, so the caller is asked and presses 3 (新城区).
+    report = call(twilio, service, keys=["2", "3"], say=KO_CLIP)
     assert not report.errors
     assert "12351" in report.heard[0] and "录音" in report.heard[1]  # greeting, then the recording notice
-    assert report.keys == ["2"]
+    assert report.keys == ["2", "3"]
+    assert any("哪个区县" in h and "新城区请按3" in h for h in report.heard)
     ticket = service.wait_for_ticket(report.call_sid)
     assert ticket["number"].startswith("12351-") and len(ticket["number"]) == len("12351-20261124-0001")
-    # The caller heard that number, digit by digit, right after the recording.
-    digits = ticket["number"].replace("-", "")
-    spoken = "".join(ch for ch in next(h for h in report.heard if "工单号" in h) if ch in "零幺二三四五六七八九")
-    assert spoken == digits.translate(str.maketrans("0123456789", "零幺二三四五六七八九"))
+    # The caller heard where it went and the number, digit by digit.
+    told = next(h for h in report.heard if "工单号" in h)
+    assert "新城区总工会" in told
+    spoken = "".join(ch for ch in told.split("再说一遍")[0] if ch in "零幺二三四五六七八九")
+    assert spoken == ticket["number"].replace("-", "").translate(str.maketrans("0123456789", "零幺二三四五六七八九"))
     assert ticket["menu_choice"] == "help" and ticket["route"] == "local_union"
-    assert ticket["subject"] == "wage_arrears" and ticket["handling_class"] == "assist"
+    assert ticket["status"] == "dispatched" and ticket["union_id"] == "xa-xincheng"
+    assert ticket["reply_due_at"] is not None
     assert not ticket["needs_human"]
     assert "박근혜" in ticket["transcript"] and "안철수" in ticket["transcript"]
     problem = next(r for r in ticket["recordings"] if r["source"] == "problem")
     assert problem["status"] == "transcribed" and problem["channels"] == 1
     assert problem["duration_s"] == pytest.approx(6.44, abs=0.1)
-    assert [e["kind"] for e in ticket["events"]][:2] == ["accepted", "classified"]
+    kinds = [e["kind"] for e in ticket["events"]]
+    assert kinds[0] == "accepted" and {"classified", "routed", "dispatched"} <= set(kinds)
 
 
 def test_full_call_recording_is_started_stored_with_sha256_and_transcribed_by_channel(twilio, service):
-    report = call(twilio, service, keys=["1"], say=KO_CLIP)
+    report = call(twilio, service, keys=["1", "1"], say=KO_CLIP)
     ticket = service.wait_for_ticket(report.call_sid)
     full = None
-    for _ in range(100):
+    for _ in range(300):
         ticket = service.ticket_of(report.call_sid)
         full = next((r for r in ticket["recordings"] if r["source"] == "call"), None)
         if full and full["status"] in ("transcribed", "failed"):
@@ -112,15 +122,25 @@ def test_full_call_recording_is_started_stored_with_sha256_and_transcribed_by_ch
     assert "안철수" in caller_channel["text"]
 
 
-@pytest.mark.parametrize(("key", "choice", "route"), [
-    ("1", "legal", "lawyer_queue"),
-    ("3", "policy", "knowledge_base"),
-])
-def test_each_menu_branch_records_the_problem_and_makes_a_ticket(twilio, service, key, choice, route):
-    report = call(twilio, service, keys=[key], say=ZH_CLIP)
-    ticket = service.wait_for_ticket(report.call_sid)
-    assert (ticket["menu_choice"], ticket["route"]) == (choice, route)
+def test_legal_question_with_no_lawyer_signed_in_becomes_a_callback_for_the_next_lawyer(twilio, service):
+    number = caller_number()
+    report = twilio.place_call(f"{service.url}/twilio/voice", from_=number,  # 1: legal; then 1: call me back here
+                               caller=CallerScript(keys=["1", "1"], say=ZH_CLIP),
+                               status_callback=f"{service.url}/twilio/status")
     assert any("提示音后" in h for h in report.heard)
+    assert any("律师" in h and "回电" in h for h in report.heard)
+    ticket = service.wait_for_ticket(report.call_sid)
+    assert (ticket["menu_choice"], ticket["route"]) == ("legal", "lawyer_callback")
+    assert ticket["callback_number"] == number
+    assert ticket["assigned_to"] in {f"L{n:02d}" for n in range(1, 18)}
+    assert any(e["kind"] == "callback_requested" for e in ticket["events"])
+
+
+def test_policy_question_without_an_answer_goes_to_a_person(twilio, service):
+    report = call(twilio, service, keys=["3"], say=ZH_CLIP)
+    ticket = service.wait_for_ticket(report.call_sid)
+    assert (ticket["menu_choice"], ticket["route"]) == ("policy", "operator")
+    assert report.dialled == ["+8612351000"]
 
 
 def test_operator_branch_dials_the_operators_and_leaves_a_ticket_for_them(twilio, service):
@@ -140,19 +160,21 @@ def test_no_input_asks_once_more_then_puts_the_caller_through_to_an_operator(twi
 
 
 def test_a_wrong_key_asks_again_and_a_right_key_then_works(twilio, service):
-    report = call(twilio, service, keys=["9", "2"], say=ZH_CLIP)
-    assert report.keys == ["9", "2"]
+    report = call(twilio, service, keys=["9", "2", "1"], say=ZH_CLIP)
+    assert report.keys == ["9", "2", "1"]
     ticket = service.wait_for_ticket(report.call_sid)
-    assert ticket["menu_choice"] == "help"
+    assert ticket["menu_choice"] == "help" and ticket["union_id"] == "xa-beilin"
 
 
 def test_operator_not_answering_lets_the_caller_leave_a_message(twilio, service):
+    number = caller_number()
     report = twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=["0"], say=ZH_CLIP),
-                               status_callback=f"{service.url}/twilio/status",
+                               from_=number, status_callback=f"{service.url}/twilio/status",
                                dial=DialBehaviour(answer=False))
-    assert any("繁忙" in h for h in report.heard)
+    assert report.dialled == ["+8612351000"]  # rung once, no endless ringing
+    assert any("繁忙" in h and "回电" in h and "工单号" in h for h in report.heard)
     ticket = service.wait_for_ticket(report.call_sid)
-    assert ticket["route"] == "operator" and ticket["recordings"]
+    assert ticket["route"] == "operator" and ticket["callback_number"] == number and ticket["recordings"]
 
 
 def test_hanging_up_during_the_recording_still_leaves_the_ticket(twilio, service):
@@ -171,7 +193,7 @@ def test_hanging_up_at_the_menu_after_choosing_leaves_a_ticket_to_call_back(twil
 
 def test_retried_webhooks_never_duplicate_a_call_recording_or_ticket(twilio, service):
     twilio.retry_webhooks = True
-    report = call(twilio, service, keys=["2"], say=KO_CLIP)
+    report = call(twilio, service, keys=["2", "1"], say=KO_CLIP)
     assert not report.errors
     ticket = service.wait_for_ticket(report.call_sid)
     tickets = [t for t in httpx.get(f"{service.url}/api/tickets?limit=500").json() if t["call_sid"] == report.call_sid]

@@ -60,14 +60,15 @@ def test_record_step_has_beep_hash_limit_and_status_callback(flow):
     assert record.attrib["action"] == "/twilio/step/describe/recorded"
 
 
-def test_ticket_number_is_read_digit_by_digit(flow):
-    digits = spoken_digits("12351-20261124-0001")
-    assert digits == "幺 二 三 五 幺，二 零 二 六 幺 幺 二 四，零 零 零 幺"
-    says = [s.text for s in ET.fromstring(
-        render_step(flow, flow.step("ticket_issued"), context={"ticket_digits": digits})).iter("Say")]
-    assert digits in says[0]
-    assert ET.fromstring(render_step(flow, flow.step("ticket_issued"), context={"ticket_digits": digits})
-                         ).find("Hangup") is not None
+def test_ticket_number_is_read_digit_by_digit():
+    assert spoken_digits("12351-20261124-0001") == "幺 二 三 五 幺，二 零 二 六 幺 幺 二 四，零 零 零 幺"
+
+
+def test_after_the_recording_the_caller_holds_while_the_ticket_is_routed(flow):
+    assert flow.step("describe").next == "route"
+    doc = ET.fromstring(render_step(flow, flow.step("route")))
+    assert "请稍候" in doc.find("Say").text
+    assert doc.find("Redirect").text == "/twilio/route"
 
 
 def test_voice_is_configurable(tmp_path):
@@ -83,7 +84,7 @@ def test_voice_is_configurable(tmp_path):
     [
         (lambda d: d["steps"]["menu"]["options"]["1"].update(next="nowhere"), "'nowhere', which is not a step"),
         (lambda d: d.update(start="missing"), "start: missing"),
-        (lambda d: d["steps"]["menu"].update(kind="ivr"), "use menu, record, dial or say"),
+        (lambda d: d["steps"]["menu"].update(kind="ivr"), "use menu, record, dial, say or route"),
         (lambda d: d["steps"]["menu"]["options"].update({"12": {"choice": "x", "next": "menu"}}), "one phone key"),
     ],
 )

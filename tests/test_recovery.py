@@ -105,7 +105,7 @@ def test_a_download_interrupted_by_a_crash_is_finished_after_restart(tmp_path):
 def test_without_a_model_calls_still_make_tickets_and_are_transcribed_when_it_appears(tmp_path):
     account = ("AC" + secrets.token_hex(16), secrets.token_hex(16))
     model_dir = tmp_path / "models" / "vosk-model"
-    with TwilioEmulator(*account, time_scale=0.02) as twilio:
+    with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
         service = _service(tmp_path, account, twilio.api_url, HOTLINE_VOSK_MODEL_PATH=str(model_dir))
         service.start()
         try:
@@ -131,7 +131,7 @@ def test_without_a_model_calls_still_make_tickets_and_are_transcribed_when_it_ap
 @pytest.mark.postgres
 def test_the_call_path_runs_on_postgresql(tmp_path, fresh_postgres_url):
     account = ("AC" + secrets.token_hex(16), secrets.token_hex(16))
-    with TwilioEmulator(*account, retry_webhooks=True, time_scale=0.02) as twilio:
+    with TwilioEmulator(*account, retry_webhooks=True, time_scale=0.02, max_steps=500) as twilio:
         service = _service(tmp_path, account, twilio.api_url, HOTLINE_DATABASE_URL=fresh_postgres_url)
         service.start()
         try:

@@ -1,32 +1,109 @@
-"""Reading tickets and calls over HTTP (the staff consoles and `hotline call` use these)."""
+"""Tickets and cases over HTTP: reading them, and moving them along the closed loop."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
-from api.deps import SessionDep
+from api.deps import ServicesDep, SessionDep
+from api.schemas import DispatchIn, ExtensionIn, MergeIn, TransitionIn
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
 from recordings.calls import find_call
-from routing.tables import Ticket
+from routing.cases import merge_tickets
+from routing.lifecycle import STATES, TransitionError, extend, transition
+from routing.tables import Case, Ticket
 
 router = APIRouter(prefix="/api", tags=["tickets"])
 
 
-@router.get("/tickets", summary="Recent tickets, newest first")
-def list_tickets(session: SessionDep, limit: int = 50, needs_human: bool | None = None) -> list[dict]:
+def _ticket(session: SessionDep, number: str) -> Ticket:
+    ticket = find_ticket(session, number)
+    if ticket is None:
+        raise HTTPException(404, f"no ticket {number}: ticket numbers look like 12351-20261124-0001")
+    return ticket
+
+
+def _refused(exc: TransitionError) -> HTTPException:
+    return HTTPException(409, str(exc))
+
+
+@router.get("/tickets", summary="Tickets, newest first, filtered")
+def list_tickets(session: SessionDep, limit: int = 50, needs_human: bool | None = None, status: str | None = None,
+                 route: str | None = None) -> list[dict]:
+    if status is not None and status not in STATES:
+        raise HTTPException(422, f"status must be one of: {', '.join(STATES)}")
     query = select(Ticket).order_by(Ticket.id.desc()).limit(min(max(limit, 1), 500))
     if needs_human is not None:
         query = query.where(Ticket.needs_human == needs_human)
+    if status is not None:
+        query = query.where(Ticket.status == status)
+    if route is not None:
+        query = query.where(Ticket.route == route)
     return [ticket_view(session, t) for t in session.scalars(query)]
 
 
 @router.get("/tickets/{number}", summary="One ticket with its transcript and history")
 def get_ticket(number: str, session: SessionDep) -> dict:
-    ticket = find_ticket(session, number)
-    if ticket is None:
-        raise HTTPException(404, f"no ticket {number}: ticket numbers look like 12351-20261124-0001")
+    return ticket_view(session, _ticket(session, number))
+
+
+@router.post("/tickets/{number}/transitions", summary="Move a ticket to its next state (actor, note)")
+def post_transition(number: str, body: TransitionIn, session: SessionDep) -> dict:
+    ticket = _ticket(session, number)
+    try:
+        transition(session, ticket, body.to, actor=body.actor, note=body.note, recovered_amount=body.recovered_amount)
+    except TransitionError as exc:
+        raise _refused(exc) from exc
+    session.commit()
     return ticket_view(session, ticket)
+
+
+@router.post("/tickets/{number}/extensions", summary="Extend the reply deadline (延期)")
+def post_extension(number: str, body: ExtensionIn, session: SessionDep, services: ServicesDep) -> dict:
+    ticket = _ticket(session, number)
+    try:
+        extend(session, ticket, body.working_days, actor=body.actor, reason=body.reason, sla=services.routing.sla)
+    except TransitionError as exc:
+        raise _refused(exc) from exc
+    session.commit()
+    return ticket_view(session, ticket)
+
+
+@router.post("/tickets/{number}/merge", summary="Handle this ticket with another as one case")
+def post_merge(number: str, body: MergeIn, session: SessionDep) -> dict:
+    ticket, other = _ticket(session, number), _ticket(session, body.into)
+    if ticket.id == other.id:
+        raise HTTPException(422, "a ticket cannot be merged with itself")
+    merge_tickets(session, ticket, other, actor=body.actor, note=body.note)
+    session.commit()
+    return ticket_view(session, ticket)
+
+
+@router.post("/tickets/{number}/dispatch", summary="Send the ticket to a local union (a dispatcher's decision)")
+def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: ServicesDep) -> dict:
+    ticket = _ticket(session, number)
+    union = services.routing.directory.get(body.union_id)
+    if union is None:
+        raise HTTPException(422, f"no union {body.union_id!r} in the directory: see GET /api/unions")
+    try:
+        transition(session, ticket, "dispatched", actor=body.actor,
+                   note=f"to {union.contact} ({union.district}{union.township or ''})" + (f": {body.note}" if body.note else ""))
+    except TransitionError as exc:
+        raise _refused(exc) from exc
+    ticket.union_id, ticket.district, ticket.assigned_to = union.id, union.district, union.id
+    ticket.route = "local_union"
+    session.commit()
+    return ticket_view(session, ticket)
+
+
+@router.get("/cases/{case_id}", summary="A case and its tickets")
+def get_case(case_id: int, session: SessionDep) -> dict:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise HTTPException(404, f"no case {case_id}")
+    tickets = session.scalars(select(Ticket).where(Ticket.case_id == case_id).order_by(Ticket.id)).all()
+    return {"id": case.id, "employer": case.employer, "project": case.project, "created_at": case.created_at.isoformat(),
+            "tickets": [ticket_view(session, t) for t in tickets]}
 
 
 @router.get("/calls/{call_sid}", summary="A call, its events and its ticket")

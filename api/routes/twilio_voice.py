@@ -7,48 +7,76 @@ from fastapi import APIRouter, Request, Response
 from api.deps import ServicesDep, SessionDep, TwilioForm
 from api.twilio_auth import public_base
 from ivr import call as ivr_call
+from ivr import route_calls
 from ivr.call import CallDesk
+from ivr.twiml import media_stream_url
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
 
 
-def _twiml(session: SessionDep, xml: str) -> Response:
+def twiml_response(session: SessionDep, xml: str) -> Response:
     """Commit what the request changed, then answer: Twilio's next request must see it."""
     session.commit()
     return Response(content=xml, media_type="application/xml")
 
 
-def _desk(request: Request, services: ServicesDep) -> CallDesk:
+def call_desk(request: Request, services: ServicesDep) -> CallDesk:
     settings = services.settings
-    return CallDesk(services.flow, settings.timezone, public_base(request, settings.public_url))
+    base = public_base(request, settings.public_url)
+    live = getattr(request.app.state, "live_speech", None)  # set up by api.routes.media_stream
+    if live is None or not live.listening():
+        return CallDesk(services.flow, settings.timezone, base)
+    return CallDesk(services.flow, settings.timezone, base, media_stream_url(base), live.transcripts,
+                    services.model.name)
 
 
 @router.post("/voice", summary="A call comes in: the greeting and the menu")
 def voice(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    response = _twiml(session, ivr_call.answer(session, _desk(request, services), form))
+    response = twiml_response(session, ivr_call.answer(session, call_desk(request, services), form))
     services.runner.wake()
     return response
 
 
 @router.post("/step/{step}", summary="Play a step of the flow")
 def step(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    return _twiml(session, ivr_call.goto(session, _desk(request, services), form, step))
+    return twiml_response(session, ivr_call.goto(session, call_desk(request, services), form, step))
 
 
 @router.post("/step/{step}/keys", summary="The caller's keys at a menu")
 def keys(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
          attempt: int = 1) -> Response:
-    return _twiml(session, ivr_call.menu_keys(session, _desk(request, services), form, step, attempt))
+    return twiml_response(session, ivr_call.menu_keys(session, call_desk(request, services), form, step, attempt))
+
+
+@router.post("/step/{step}/spoken", summary="The caller said a menu choice (a live redirect)")
+def spoken(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
+           confidence: float | None = None) -> Response:
+    desk = call_desk(request, services)
+    return twiml_response(session, ivr_call.menu_spoken(session, desk, form, step, choice, confidence))
+
+
+@router.post("/step/{step}/confirm", summary="Ask the caller to confirm a choice heard with little confidence")
+def confirm(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep,
+            services: ServicesDep, attempt: int = 1) -> Response:
+    desk = call_desk(request, services)
+    return twiml_response(session, ivr_call.menu_confirm(session, desk, form, step, choice, attempt))
+
+
+@router.post("/step/{step}/confirmed", summary="The caller's answer to the confirmation")
+def confirmed(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep,
+              services: ServicesDep, attempt: int = 1) -> Response:
+    desk = call_desk(request, services)
+    return twiml_response(session, ivr_call.menu_confirmed(session, desk, form, step, choice, attempt))
 
 
 @router.post("/step/{step}/recorded", summary="The caller finished describing the problem")
 def recorded(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    return _twiml(session, ivr_call.recorded(session, _desk(request, services), form, step))
+    return twiml_response(session, ivr_call.recorded(session, call_desk(request, services), form, step))
 
 
 @router.post("/step/{step}/dialled", summary="A connection to a person ended")
 def dialled(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    return _twiml(session, ivr_call.dialled(session, _desk(request, services), form, step))
+    return twiml_response(session, ivr_call.dialled(session, call_desk(request, services), form, step))
 
 
 @router.post("/recording-status", summary="A recording is ready (or absent)", status_code=204)
@@ -61,6 +89,7 @@ def recording_status(form: TwilioForm, session: SessionDep, services: ServicesDe
 
 @router.post("/status", summary="The call's status changed (it ended)", status_code=204)
 def call_status(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    ivr_call.call_status(session, _desk(request, services), form)
+    ivr_call.call_status(session, call_desk(request, services), form)
+    route_calls.free_lawyer_after_call(session, form.get("CallSid", ""))
     session.commit()
     return Response(status_code=204)

@@ -1,0 +1,83 @@
+"""Lawyer seats, the queue, the duty roster, the union directory and alerts, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException
+from sqlalchemy import select
+
+from api.deps import ServicesDep, SessionDep
+from hotline.db import utcnow
+from routing.roster import WEEKDAYS, RosterError
+from routing.seats import available_lawyers, queue_state, sign_in, sign_out
+from routing.tables import Alert, LawyerPresence
+
+router = APIRouter(prefix="/api", tags=["seats"])
+
+
+@router.get("/roster", summary="Who is on duty on a day (default today), and the week's rotation")
+def get_roster(services: ServicesDep, day: date | None = None) -> dict:
+    roster, tz = services.routing.roster, services.routing.timezone
+    day = day or utcnow().astimezone(ZoneInfo(tz)).date()
+    noon = datetime.combine(day, time(12, 0), ZoneInfo(tz))
+    return {
+        "date": day.isoformat(),
+        "hours": {"start": roster.start.strftime("%H:%M"), "end": roster.end.strftime("%H:%M")},
+        "on_duty": [vars(p) for p in roster.on_duty(noon, tz)],
+        "weekly": {d: list(roster.weekly[d]) for d in WEEKDAYS},
+        "lawyers": [vars(p) for p in roster.lawyers.values()],
+    }
+
+
+@router.get("/lawyers", summary="Lawyers on duty now: signed in, on a call, free")
+def get_lawyers(session: SessionDep, services: ServicesDep) -> list[dict]:
+    roster, tz, now = services.routing.roster, services.routing.timezone, utcnow()
+    free = {p.id for p in available_lawyers(session, roster, now, tz)}
+    presence = {p.lawyer_id: p for p in session.scalars(select(LawyerPresence))}
+    return [{**vars(p), "signed_in": bool(presence.get(p.id) and presence[p.id].signed_in),
+             "on_call_sid": presence[p.id].on_call_sid if p.id in presence else None, "free": p.id in free}
+            for p in roster.on_duty(now, tz)]
+
+
+@router.post("/lawyers/{lawyer_id}/sign-in", summary="A lawyer takes their seat")
+def post_sign_in(lawyer_id: str, session: SessionDep, services: ServicesDep) -> dict:
+    try:
+        sign_in(session, services.routing.roster, lawyer_id)
+    except RosterError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    session.commit()
+    return {"lawyer_id": lawyer_id, "signed_in": True}
+
+
+@router.post("/lawyers/{lawyer_id}/sign-out", summary="A lawyer leaves their seat")
+def post_sign_out(lawyer_id: str, session: SessionDep) -> dict:
+    sign_out(session, lawyer_id)
+    session.commit()
+    return {"lawyer_id": lawyer_id, "signed_in": False}
+
+
+@router.get("/queue", summary="Callers waiting for a lawyer, in order, with their waits")
+def get_queue(session: SessionDep) -> dict:
+    state, now = queue_state(session), utcnow()
+    return {
+        "waiting": [{"position": n, "call_sid": e.call_sid, "waited_s": round((now - e.entered_at).total_seconds())}
+                    for n, e in enumerate(state.waiting, 1)],
+        "avg_wait_s": state.avg_wait_s,
+    }
+
+
+@router.get("/unions", summary="The union directory used for territorial dispatch")
+def get_unions(services: ServicesDep) -> dict:
+    directory = services.routing.directory
+    return {"city": directory.city, "unions": [vars(u) for u in directory.unions]}
+
+
+@router.get("/alerts", summary="Alerts for supervisors, newest first")
+def get_alerts(session: SessionDep, unacknowledged: bool = True) -> list[dict]:
+    query = select(Alert).order_by(Alert.id.desc()).limit(200)
+    if unacknowledged:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    return [{"id": a.id, "at": a.at.isoformat(), "kind": a.kind, "ticket_id": a.ticket_id, "message": a.message}
+            for a in session.scalars(query)]

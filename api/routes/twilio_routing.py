@@ -1,0 +1,52 @@
+"""Twilio webhooks after the problem is recorded: routing, the lawyer queue, callbacks, districts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from api.deps import ServicesDep, SessionDep, TwilioForm
+from api.routes.twilio_voice import call_desk, twiml_response
+from ivr import route_calls
+from ivr.route_calls import RouteDesk
+
+router = APIRouter(prefix="/twilio", tags=["twilio"])
+
+
+def _route_desk(request: Request, services: ServicesDep) -> RouteDesk:
+    return RouteDesk(call_desk(request, services), services.routing, services.route_prompts)
+
+
+@router.post("/route", summary="Route the ticket and take the caller where it goes")
+def route(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, wait: int = 0) -> Response:
+    return twiml_response(session, route_calls.route(session, _route_desk(request, services), form, wait))
+
+
+@router.post("/queue/wait", summary="What a caller waiting for a lawyer hears")
+def queue_wait(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    return twiml_response(session, route_calls.queue_wait(session, _route_desk(request, services), form))
+
+
+@router.post("/queue/done", summary="The caller left the lawyer queue")
+def queue_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    return twiml_response(session, route_calls.queue_done(session, _route_desk(request, services), form))
+
+
+@router.post("/callback/confirm", summary="The caller confirmed the number to call back")
+def callback_confirm(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    return twiml_response(session, route_calls.callback_confirm(session, _route_desk(request, services), form))
+
+
+@router.post("/route/dialled", summary="The supervisor's line ended")
+def route_dialled(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    return twiml_response(session, route_calls.route_dialled(session, _route_desk(request, services), form))
+
+
+@router.post("/route/district", summary="The caller chose the district by key")
+def district(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
+             attempt: int = 1) -> Response:
+    return twiml_response(session, route_calls.district_choice(session, _route_desk(request, services), form, attempt))
+
+
+@router.post("/route/more", summary="After a knowledge-base answer: a person, or goodbye")
+def more(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    return twiml_response(session, route_calls.knowledge_more(session, _route_desk(request, services), form))

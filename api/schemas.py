@@ -1,0 +1,40 @@
+"""Request bodies of the REST API; validation errors come back as 422 with what to fix."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from routing.lifecycle import STATES
+
+
+class TransitionIn(BaseModel):
+    """Move a ticket along the closed loop."""
+
+    to: str = Field(description=f"one of: {', '.join(STATES)}", examples=["dispatched"])
+    actor: str = Field(min_length=1, max_length=64, description="who makes the change", examples=["dispatcher:zhang"])
+    note: str = Field("", max_length=2000)
+    recovered_amount: float | None = Field(None, ge=0, description="money recovered for the workers, in yuan")
+
+
+class ExtensionIn(BaseModel):
+    """Push the reply deadline back (延期)."""
+
+    working_days: int = Field(ge=1, le=30)
+    actor: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class MergeIn(BaseModel):
+    """Handle this ticket together with another one, as one case."""
+
+    into: str = Field(description="the other ticket's number", examples=["12351-20261124-0001"])
+    actor: str = Field(min_length=1, max_length=64)
+    note: str = Field("", max_length=2000)
+
+
+class DispatchIn(BaseModel):
+    """A dispatcher sends the ticket to a local union."""
+
+    union_id: str = Field(examples=["xa-yanta"])
+    actor: str = Field(min_length=1, max_length=64)
+    note: str = Field("", max_length=2000)

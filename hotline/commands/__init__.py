@@ -1,0 +1,1 @@
+"""Groups of `hotline` sub-commands, each in its own module; hotline/cli.py wires them in."""

@@ -1,0 +1,361 @@
+"""After the problem is recorded: route the ticket and take the caller where it goes, never to a dead end.
+
+Lawyer seats (an `<Enqueue>` with position and wait, or a callback when nobody can answer), a supervisor at
+once for urgent cases, a local union, the dispatcher, or a knowledge-base answer. Each function maps one
+Twilio request to one TwiML document; the decisions themselves live in `routing`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from hotline.db import utcnow
+from ivr.call import CallDesk, _known_call, play
+from ivr.twiml import spoken_digits
+from recordings.calls import add_call_event
+from recordings.tables import Call, Recording
+from routing import decide
+from routing.config import RoutingData
+from routing.lifecycle import transition
+from routing.seats import (
+    available_lawyers,
+    enter_queue,
+    leave_queue,
+    position_of,
+    queue_state,
+    set_on_call,
+    signed_in_on_duty,
+)
+from routing.service import route_ticket
+from routing.tables import QueueEntry, Ticket
+from routing.tickets import add_event, ticket_for_call
+
+LAWYER_QUEUE_NAME = "lawyers"
+TRANSCRIPT_DONE = ("transcribed", "failed", "waiting_model")
+
+
+@lru_cache(maxsize=4)
+def load_route_prompts(path: Path | None = None) -> dict:
+    """The prompts of the routing steps (ivr/flows/route_prompts.yaml unless another file is given)."""
+    text = (Path(path).read_text(encoding="utf-8") if path
+            else resources.files("ivr.flows").joinpath("route_prompts.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class RouteDesk:
+    """What routing a live call needs: the call desk, the routing data, the prompts."""
+
+    desk: CallDesk
+    data: RoutingData
+    prompts: dict
+
+    def say(self, parent, key: str, **values: object) -> None:  # noqa: ANN001 - a TwiML node
+        kwargs = {"language": self.desk.flow.voice.language}
+        if self.desk.flow.voice.voice:
+            kwargs["voice"] = self.desk.flow.voice.voice
+        parent.say(str(self.prompts[key]).format(**values), **kwargs)
+
+
+def _xml(response: VoiceResponse) -> str:
+    return str(response)
+
+
+def _problem_text(session: Session, call: Call) -> str | None:
+    """The caller's words once the problem recording is done with (None while it is still being worked on)."""
+    recording = session.scalar(select(Recording).where(Recording.call_id == call.id, Recording.source == "problem")
+                               .order_by(Recording.id.desc()))
+    if recording is None:
+        return ""
+    if recording.status not in TRANSCRIPT_DONE:
+        return None
+    return " ".join(t.text for t in recording.transcripts if t.text)
+
+
+def _still_worth_waiting(session: Session, rd: RouteDesk, call: Call, polls: int) -> bool:
+    """Wait for the transcript up to a limit in real seconds since the recording ended (at most 300 polls)."""
+    recorded = next((e.at for e in reversed(call.events) if e.kind == "problem_recorded"), None)
+    limit = float(rd.prompts.get("max_wait_for_transcript_s", 10))
+    return recorded is not None and polls < 300 and (utcnow() - recorded).total_seconds() < limit
+
+
+def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> str:
+    """Hold the caller briefly for the transcript, then route the ticket and play where it goes."""
+    call = _known_call(session, form)
+    ticket = ticket_for_call(session, call.id)
+    if ticket is None:  # cannot happen in the flow; a stray request ends politely
+        response = VoiceResponse()
+        rd.say(response, "goodbye")
+        response.hangup()
+        return _xml(response)
+    text = _problem_text(session, call)
+    if text is None and _still_worth_waiting(session, rd, call, wait):
+        response = VoiceResponse()
+        response.pause(length=1)
+        response.redirect(f"/twilio/route?wait={wait + 1}", method="POST")
+        return _xml(response)
+    decision = route_ticket(session, ticket, text or "", rd.data, utcnow())
+    add_call_event(session, call, "routed", route=decision.route, ticket=ticket.number)
+    return _play_route(session, rd, call, ticket, decision)
+
+
+def _play_route(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, decision: decide.RouteDecision) -> str:
+    digits = spoken_digits(ticket.number)
+    response = VoiceResponse()
+    if decision.route == decide.LAWYER_QUEUE:
+        return _to_lawyers(session, rd, call, ticket)
+    if decision.route == decide.SUPERVISOR:
+        rd.say(response, "urgent_intro", ticket_digits=digits)
+        supervisor = rd.data.roster.supervisors[0] if rd.data.roster.supervisors else None
+        if supervisor is not None:
+            dial = response.dial(action="/twilio/route/dialled", method="POST", timeout=30)
+            dial.number(supervisor.phone)
+            return _xml(response)
+        rd.say(response, "urgent_no_answer", ticket_digits=digits)
+    elif decision.route == decide.LOCAL_UNION and decision.union is not None:
+        rule = rd.data.sla.rule(ticket.handling_class)
+        rd.say(response, "dispatched", contact=decision.union.contact, reply_days=rule.reply_days,
+               ticket_digits=digits)
+    elif decision.route == decide.DISPATCHER:
+        if "no district" in " ".join(decision.reasons):
+            return _district_question(rd, ticket, attempt=1)
+        rd.say(response, "to_dispatcher", ticket_digits=digits)
+    elif decision.route == decide.KNOWLEDGE_BASE and decision.answer is not None:
+        rd.say(response, "knowledge_answer", answer=decision.answer.entry.answer)
+        gather = Gather(input="dtmf", num_digits=1, timeout=5, action="/twilio/route/more", method="POST")
+        rd.say(gather, "knowledge_more", ticket_digits=digits)
+        response.append(gather)
+        rd.say(response, "goodbye")
+    elif decision.route == decide.OPERATOR:
+        if not _operator_missed(call):
+            return play(session, rd.desk, call, rd.desk.flow.step_of_kind("dial"))
+        # The operators' line was busy and the caller left their problem: an operator calls back.
+        ticket.callback_number = call.from_number
+        add_event(session, ticket, "callback_requested", f"operators busy: call back {call.from_number}")
+        rd.say(response, "operator_callback", ticket_digits=digits)
+    else:
+        rd.say(response, "to_dispatcher", ticket_digits=digits)
+    response.hangup()
+    return _xml(response)
+
+
+def _operator_missed(call: Call) -> bool:
+    """True when this call already rang the operators and nobody answered."""
+    return any(e.kind == "dial_ended" and e.detail.get("status") != "completed" for e in call.events)
+
+
+# --- lawyer seats ----------------------------------------------------------------------------------------
+
+
+def _to_lawyers(session: Session, rd: RouteDesk, call: Call, ticket: Ticket) -> str:
+    """Queue the caller for a lawyer, unless nobody could ever answer: then offer a callback straight away."""
+    now = utcnow()
+    tz, limits = rd.data.timezone, rd.data.roster.queue
+    staffed = signed_in_on_duty(session, rd.data.roster, now, tz)
+    waiting = len(queue_state(session).waiting)
+    if not staffed or waiting >= limits.max_waiting:
+        reason = "no lawyer on duty" if not staffed else f"queue full ({waiting} waiting)"
+        add_call_event(session, call, "queue_skipped", reason=reason)
+        add_event(session, ticket, "queue_skipped", reason)
+        return _callback_offer(rd)
+    enter_queue(session, call.call_sid, ticket.id)
+    add_call_event(session, call, "enqueued", queue=LAWYER_QUEUE_NAME)
+    response = VoiceResponse()
+    rd.say(response, "lawyer_intro", ticket_digits=spoken_digits(ticket.number))
+    response.enqueue(LAWYER_QUEUE_NAME, action="/twilio/queue/done", method="POST",
+                     wait_url="/twilio/queue/wait", wait_url_method="POST")
+    return _xml(response)
+
+
+def queue_wait(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+    """Played to a waiting caller (Twilio asks again when it ends): position and expected wait, or leave."""
+    call_sid = form.get("CallSid", "")
+    limits = rd.data.roster.queue
+    now = utcnow()
+    state = queue_state(session)
+    position = int(form.get("QueuePosition") or position_of(state, call_sid) or 1)
+    waited = int(form.get("QueueTime") or 0)
+    staffed = signed_in_on_duty(session, rd.data.roster, now, rd.data.timezone)
+    response = VoiceResponse()
+    if waited >= limits.max_wait_s or not staffed:
+        response.leave()  # Enqueue's action then offers the callback
+        return _xml(response)
+    rd.say(response, "queue_position", position=position,
+           minutes=_expected_minutes(position, form.get("AvgQueueTime"), state.avg_wait_s, len(staffed),
+                                     limits.assumed_talk_s))
+    response.pause(length=int(rd.prompts.get("queue_hold_s", 20)))
+    return _xml(response)
+
+
+def _expected_minutes(position: int, twilio_avg: str | None, our_avg: float | None, lawyers: int,
+                      assumed_talk_s: int) -> int:
+    """Minutes to announce: Twilio's average wait, else ours, else the queue ahead shared by the lawyers."""
+    if twilio_avg and twilio_avg.isdigit() and int(twilio_avg) > 0:
+        seconds = int(twilio_avg)
+    elif our_avg:
+        seconds = our_avg
+    else:
+        seconds = position * assumed_talk_s / max(lawyers, 1)
+    return max(1, math.ceil(seconds / 60))
+
+
+def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+    """The caller left the queue: after a lawyer took them, the call ends; otherwise offer a callback."""
+    call = _known_call(session, form)
+    result = form.get("QueueResult", "")
+    ticket = ticket_for_call(session, call.id)
+    add_call_event(session, call, "queue_left", result=result, waited=form.get("QueueTime"))
+    if result == "bridged":
+        lawyers = available_lawyers(session, rd.data.roster, utcnow(), rd.data.timezone)
+        lawyer_id = lawyers[0].id if lawyers else None
+        leave_queue(session, call.call_sid, "bridged", lawyer_id)
+        if ticket is not None and lawyer_id:
+            ticket.assigned_to = lawyer_id
+            add_event(session, ticket, "lawyer_answered", f"consulted lawyer {lawyer_id}", actor=lawyer_id)
+        return _xml(_hangup())
+    if result == "hangup":
+        leave_queue(session, call.call_sid, "hangup")
+        if ticket is not None:
+            _assign_callback(session, rd, ticket, call.from_number, "the caller hung up while waiting for a lawyer")
+        return _xml(_hangup())
+    leave_queue(session, call.call_sid, "callback")
+    return _callback_offer(rd)
+
+
+def _callback_offer(rd: RouteDesk) -> str:
+    response = VoiceResponse()
+    gather = Gather(input="dtmf", timeout=8, finish_on_key="#", action="/twilio/callback/confirm", method="POST",
+                    action_on_empty_result=True)
+    rd.say(gather, "callback_offer")
+    response.append(gather)
+    response.redirect("/twilio/callback/confirm", method="POST")
+    return _xml(response)
+
+
+def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+    """The caller confirmed a callback number: a callback ticket goes to the next lawyer on duty."""
+    call = _known_call(session, form)
+    ticket = ticket_for_call(session, call.id)
+    digits = form.get("Digits", "").rstrip("#")
+    number = digits if len(digits) >= 7 else call.from_number
+    when = _assign_callback(session, rd, ticket, number, "no lawyer could take the call")
+    response = VoiceResponse()
+    rd.say(response, "callback_confirmed", when=when, ticket_digits=spoken_digits(ticket.number))
+    response.hangup()
+    return _xml(response)
+
+
+def _assign_callback(session: Session, rd: RouteDesk, ticket: Ticket, number: str, why: str) -> str:
+    """Give the ticket to the next lawyer on duty as a callback; returns when, in words for the caller."""
+    start, lawyers = rd.data.roster.next_on_duty(utcnow(), rd.data.timezone)
+    ticket.route, ticket.callback_number, ticket.assigned_to = "lawyer_callback", number, lawyers[0].id
+    add_event(session, ticket, "callback_requested",
+              f"{why}: call back {number}; assigned to {lawyers[0].name} ({lawyers[0].id}) from {start.isoformat()}")
+    local = start.astimezone(ZoneInfo(rd.data.timezone))
+    today = utcnow().astimezone(ZoneInfo(rd.data.timezone)).date()
+    return "今天" if local.date() == today else f"{local.month}月{local.day}日{local.hour}点以后"
+
+
+# --- supervisor, dispatcher, knowledge base -----------------------------------------------------------------
+
+
+def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+    """The supervisor's line ended: if nobody answered, the caller is told they will be called back."""
+    call = _known_call(session, form)
+    ticket = ticket_for_call(session, call.id)
+    status = form.get("DialCallStatus", "")
+    add_call_event(session, call, "supervisor_dial_ended", status=status)
+    response = VoiceResponse()
+    if status != "completed" and ticket is not None:
+        add_event(session, ticket, "supervisor_unreached", f"the supervisor's line: {status}; call back")
+        rd.say(response, "urgent_no_answer", ticket_digits=spoken_digits(ticket.number))
+    response.hangup()
+    return _xml(response)
+
+
+def _district_options(rd: RouteDesk) -> list:
+    """The districts offered by key (1-9), in directory order, one union per district."""
+    seen, options = set(), []
+    for union in rd.data.directory.unions:
+        if union.township is None and union.district not in seen:
+            seen.add(union.district)
+            options.append(union)
+    return options[:9]
+
+
+def _district_question(rd: RouteDesk, ticket: Ticket, attempt: int) -> str:
+    options = _district_options(rd)
+    menu = "".join(f"{u.district}请按{n}；" for n, u in enumerate(options, 1))
+    response = VoiceResponse()
+    gather = Gather(input="dtmf", num_digits=1, timeout=6, action=f"/twilio/route/district?attempt={attempt}",
+                    method="POST", action_on_empty_result=True)
+    rd.say(gather, "district_question", districts=menu)
+    response.append(gather)
+    response.redirect(f"/twilio/route/district?attempt={attempt}", method="POST")
+    return _xml(response)
+
+
+def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attempt: int) -> str:
+    """The caller named the district by key: dispatch there; no answer twice or 0: the dispatcher decides."""
+    call = _known_call(session, form)
+    ticket = ticket_for_call(session, call.id)
+    digits = form.get("Digits", "")
+    options = _district_options(rd)
+    response = VoiceResponse()
+    if digits.isdigit() and 1 <= int(digits) <= len(options) and ticket.status == "accepted":
+        union = options[int(digits) - 1]
+        ticket.union_id, ticket.district, ticket.assigned_to, ticket.route = (union.id, union.district, union.id,
+                                                                              decide.LOCAL_UNION)
+        transition(session, ticket, "dispatched", actor="caller-ivr", note=f"caller chose {union.district} by key")
+        rd.say(response, "dispatched", contact=union.contact,
+               reply_days=rd.data.sla.rule(ticket.handling_class).reply_days,
+               ticket_digits=spoken_digits(ticket.number))
+    elif digits in ("", "*") and attempt < 2:
+        return _district_question(rd, ticket, attempt + 1)
+    else:
+        add_event(session, ticket, "dispatcher_queue", "the caller could not name the district: a dispatcher decides")
+        rd.say(response, "to_dispatcher", ticket_digits=spoken_digits(ticket.number))
+    response.hangup()
+    return _xml(response)
+
+
+def knowledge_more(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+    """After the knowledge-base answer: 0 for a person, anything else ends the call."""
+    call = _known_call(session, form)
+    if form.get("Digits") == "0":
+        ticket = ticket_for_call(session, call.id)
+        if ticket is not None:
+            add_event(session, ticket, "asked_for_person", "the caller wanted a person after the answer")
+        return play(session, rd.desk, call, rd.desk.flow.step_of_kind("dial"))
+    response = VoiceResponse()
+    rd.say(response, "goodbye")
+    response.hangup()
+    return _xml(response)
+
+
+def free_lawyer_after_call(session: Session, call_sid: str) -> None:
+    """The call ended: a lawyer who was on it is free again; a caller still queued has left."""
+    entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
+    if entry is None:
+        return
+    if entry.lawyer_id:
+        set_on_call(session, entry.lawyer_id, None)
+    if entry.left_at is None:
+        leave_queue(session, call_sid, "hangup")
+
+
+def _hangup() -> VoiceResponse:
+    response = VoiceResponse()
+    response.hangup()
+    return response
+
