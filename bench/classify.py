@@ -1,0 +1,127 @@
+"""Score the shipped classifier on any labelled TSV: subject accuracy and F1, kind accuracy, urgent recall/precision.
+
+    .venv/bin/python bench/classify.py ../shared/data/classify/dev.tsv
+    .venv/bin/python bench/classify.py FILE.tsv --json          # one JSON object
+    .venv/bin/python bench/classify.py FILE.tsv --model var/classifier.json.gz
+
+The TSV has a header with at least `text`, `subject`, `kind` (consult/help) and `urgent` (0/1), as the files in
+../shared/data/classify/ and a hotline's own ticket export do. Every text is classified as typed, with no menu
+choice. Macro-F1 averages over every subject that is either in the file or predicted for it (predicting a
+subject the file never has counts against the model); `macro_f1_file_subjects` averages over the file's own
+subjects only. The time is per text, the model already loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as `python bench/classify.py`: the repo's packages first
+    sys.path.insert(0, str(REPO))
+
+from routing.classify import classify, load_model  # noqa: E402
+
+AIMS = {"accuracy": 0.85, "macro_f1": 0.75, "kind_accuracy": 0.85, "urgent_recall": 0.95}
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t",
+                                quoting=csv.QUOTE_NONE)
+        return [row for row in reader if row.get("text", "").strip()]
+
+
+def f1_by_label(gold: list[str], predicted: list[str]) -> dict[str, dict]:
+    """Precision, recall, F1 and support of each label in gold or predicted."""
+    out = {}
+    for label in sorted(set(gold) | set(predicted)):
+        tp = sum(g == p == label for g, p in zip(gold, predicted, strict=False))
+        fp = sum(p == label != g for g, p in zip(gold, predicted, strict=False))
+        fn = sum(g == label != p for g, p in zip(gold, predicted, strict=False))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[label] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    return out
+
+
+def score(rows: list[dict], model_path: Path | None = None) -> dict:
+    """Every figure the bench reports, as one dict."""
+    model = load_model(model_path)
+    classify(None, "老板欠我工资", model=model)  # warm the caches (taxonomy, place names)
+    gold_s, pred_s, gold_k, pred_k, gold_u, pred_u, times = [], [], [], [], [], [], []
+    for row in rows:
+        start = time.perf_counter()
+        result = classify(None, row["text"], model=model)
+        times.append(time.perf_counter() - start)
+        gold_s.append(row["subject"].strip())
+        pred_s.append(result.subject)
+        gold_k.append(row["kind"].strip())
+        pred_k.append(result.kind)
+        gold_u.append(row.get("urgent", "0").strip() == "1")
+        pred_u.append(result.urgent)
+    per_subject = f1_by_label(gold_s, pred_s)
+    tp = sum(g and p for g, p in zip(gold_u, pred_u, strict=False))
+    n = len(rows)
+    return {
+        "rows": n,
+        "accuracy": sum(g == p for g, p in zip(gold_s, pred_s, strict=False)) / n,
+        "macro_f1": statistics.fmean(v["f1"] for v in per_subject.values()),
+        "macro_f1_file_subjects": statistics.fmean(v["f1"] for v in per_subject.values() if v["support"]),
+        "kind_accuracy": sum(g == p for g, p in zip(gold_k, pred_k, strict=False)) / n,
+        "urgent_recall": tp / sum(gold_u) if any(gold_u) else None,
+        "urgent_precision": tp / sum(pred_u) if any(pred_u) else None,
+        "urgent_gold": sum(gold_u),
+        "urgent_predicted": sum(pred_u),
+        "ms_per_text": 1000 * statistics.fmean(times),
+        "ms_p99": 1000 * sorted(times)[min(n - 1, int(0.99 * n))],
+        "per_subject": per_subject,
+        "confusions": Counter(f"{g}->{p}" for g, p in zip(gold_s, pred_s, strict=False) if g != p).most_common(10),
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path, help="labelled TSV (text, subject, kind, urgent)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--model", type=Path, help="a model trained by `hotline classifier train` (default: shipped)")
+    args = parser.parse_args()
+    rows = read_rows(args.file)
+    if not rows:
+        print(f"{args.file}: no labelled rows", file=sys.stderr)
+        return 2
+    result = score(rows, args.model)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"{args.file.name}: {result['rows']} texts")
+    for key in ("accuracy", "macro_f1", "kind_accuracy", "urgent_recall"):
+        aim = AIMS[key]
+        met = result[key] is not None and result[key] >= aim
+        print(f"  {key:<16} {_fmt(result[key])}   (aim ≥ {aim}{'' if met else ', not met'})")
+        if key == "macro_f1":
+            print(f"  {'':<16} {result['macro_f1_file_subjects']:.3f}   (over the file's own subjects only)")
+    print(f"  {'urgent_precision':<16} {_fmt(result['urgent_precision'])}   "
+          f"({result['urgent_predicted']} flagged, {result['urgent_gold']} labelled urgent)")
+    print(f"  {'ms_per_text':<16} {result['ms_per_text']:.2f}   (p99 {result['ms_p99']:.2f}; aim < 5)")
+    print("  per subject        F1     P      R      n")
+    for label, v in sorted(result["per_subject"].items(), key=lambda kv: -kv[1]["support"]):
+        print(f"    {label:<16} {v['f1']:.3f}  {v['precision']:.3f}  {v['recall']:.3f}  {v['support']:>4}")
+    if result["confusions"]:
+        print("  most frequent confusions: " + ", ".join(f"{k} ×{n}" for k, n in result["confusions"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
