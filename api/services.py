@@ -57,7 +57,7 @@ def build_services(settings: Settings) -> Services:
                     describe_missing(settings.vosk_model_path))
     routing = load_routing_data(roster=settings.roster_file, unions=settings.unions_file, sla=settings.sla_file,
                                 knowledge=settings.knowledge_file, timezone=settings.timezone,
-                                case_window_days=settings.case_window_days)
+                                case_window_days=settings.case_window_days, var_dir=settings.var_dir)
     scripted = None
     if settings.test_transcripts_file is not None:
         if settings.is_production:

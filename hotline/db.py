@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+SQLITE_LOCK_TIMEOUT_S = 30
 
 
 class UTCDateTime(TypeDecorator):
@@ -56,23 +60,53 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get their folder, WAL mode and a busy timeout."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    """An engine for `url`; SQLite files get their folder, WAL mode and serialised writers."""
+    pool = {"pool_size": 20, "max_overflow": 30}  # FastAPI runs up to 40 request threads
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **pool)
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+    _serialise_sqlite_writers(engine)
+    return engine
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+def _serialise_sqlite_writers(engine: Engine) -> None:
+    """One transaction at a time within the process, each `BEGIN IMMEDIATE`.
+
+    SQLite allows one writer; left to itself, a waiting writer sleeps and retries with growing back-offs
+    (hundreds of milliseconds under a burst of webhooks). A lock in the process hands over at once.
+    """
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
+        dbapi_conn.isolation_level = None  # transactions are begun below, not by the driver
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:  # noqa: ANN001 - a SQLAlchemy connection
+        if not lock.acquire(timeout=SQLITE_LOCK_TIMEOUT_S):
+            raise TimeoutError(f"the database stayed busy for {SQLITE_LOCK_TIMEOUT_S} s: a transaction is stuck")
+        conn.info["holds_write_lock"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except Exception:
+            conn.info.pop("holds_write_lock", None)
+            lock.release()
+            raise
+
+    def _end(conn) -> None:  # noqa: ANN001
+        if conn.info.pop("holds_write_lock", False):
+            lock.release()
+
+    event.listen(engine, "commit", _end)
+    event.listen(engine, "rollback", _end)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

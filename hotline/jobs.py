@@ -21,6 +21,8 @@ from hotline.db import Base, utcnow
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, WAITING = "queued", "running", "done", "failed", "waiting"
+# Lower runs sooner: a caller still on the line waits for their problem's transcript; the archive can wait.
+URGENT, NORMAL, BACKGROUND = 0, 5, 10
 
 
 class Job(Base):
@@ -33,6 +35,7 @@ class Job(Base):
     key: Mapped[str] = mapped_column(String(160), unique=True)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=NORMAL, server_default=str(NORMAL))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -55,11 +58,12 @@ class WaitForResource(Exception):
 Handler = Callable[[dict, int], None]  # (payload, attempt number from 1)
 
 
-def enqueue(session: Session, kind: str, key: str, payload: dict, *, delay_s: float = 0) -> bool:
+def enqueue(session: Session, kind: str, key: str, payload: dict, *, delay_s: float = 0,
+            priority: int = NORMAL) -> bool:
     """Add a job unless one with the same key exists; True when added. Runs in the caller's transaction."""
     if session.scalar(select(Job.id).where(Job.key == key)) is not None:
         return False
-    job = Job(kind=kind, key=key, payload=payload, run_after=utcnow() + timedelta(seconds=delay_s))
+    job = Job(kind=kind, key=key, payload=payload, run_after=utcnow() + timedelta(seconds=delay_s), priority=priority)
     try:
         with session.begin_nested():
             session.add(job)
@@ -84,12 +88,14 @@ def wake_waiting(factory: sessionmaker[Session], kind: str) -> int:
         return result.rowcount or 0
 
 
-def claim_next(factory: sessionmaker[Session]) -> Job | None:
-    """Take the oldest due job, or None; the conditional update makes two workers never take the same one."""
+def claim_next(factory: sessionmaker[Session], max_priority: int | None = None) -> Job | None:
+    """Take the most pressing due job (priority, then age), or None; the conditional update makes two workers
+    never take the same one. `max_priority` keeps a worker to jobs at least that pressing."""
     with factory() as session, session.begin():
-        candidates = session.scalars(
-            select(Job).where(Job.status == QUEUED, Job.run_after <= utcnow()).order_by(Job.id).limit(5)
-        ).all()
+        query = select(Job).where(Job.status == QUEUED, Job.run_after <= utcnow())
+        if max_priority is not None:
+            query = query.where(Job.priority <= max_priority)
+        candidates = session.scalars(query.order_by(Job.priority, Job.id).limit(5)).all()
         for job in candidates:
             taken = session.execute(
                 update(Job)
@@ -132,8 +138,11 @@ class JobRunner:
         count = requeue_interrupted(self._factory)
         if count:
             log.warning("resuming %d job(s) interrupted by a previous stop", count)
-        for n in range(self._workers):
-            thread = threading.Thread(target=self._loop, name=f"job-worker-{n}", daemon=True)
+        # One lane is kept for urgent jobs, so a caller on the line never waits behind a long archive job.
+        lanes = [URGENT] + [None] * self._workers
+        for n, lane in enumerate(lanes):
+            name = "job-worker-urgent" if lane is not None else f"job-worker-{n}"
+            thread = threading.Thread(target=self._loop, args=(lane,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -148,9 +157,9 @@ class JobRunner:
             thread.join(timeout_s)
         self._threads.clear()
 
-    def run_once(self) -> bool:
+    def run_once(self, max_priority: int | None = None) -> bool:
         """Run one due job in this thread; False when none was due. (Also what each worker loops on.)"""
-        job = claim_next(self._factory)
+        job = claim_next(self._factory, max_priority)
         if job is None:
             return False
         handler = self._handlers.get(job.kind)
@@ -171,10 +180,10 @@ class JobRunner:
             _finish(self._factory, job.id, status=DONE, last_error=None)
         return True
 
-    def _loop(self) -> None:
+    def _loop(self, max_priority: int | None) -> None:
         while not self._stop.is_set():
             try:
-                if self.run_once():
+                if self.run_once(max_priority):
                     continue
                 if self._on_idle is not None:
                     self._on_idle()

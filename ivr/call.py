@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.db import utcnow
-from hotline.jobs import enqueue
+from hotline.jobs import BACKGROUND, URGENT, enqueue
 from ivr.flow import Flow, Step
 from ivr.twiml import (
     RECORDING_STATUS_PATH,
@@ -65,6 +65,7 @@ def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
             START_CALL_RECORDING,
             f"call-recording:{call.call_sid}",
             {"call_sid": call.call_sid, "callback_url": desk.base_url + RECORDING_STATUS_PATH},
+            priority=URGENT,  # only possible while the call lasts
         )
     return play(session, desk, call, desk.flow.step(desk.flow.start))
 
@@ -235,7 +236,9 @@ def recording_status(session: Session, form: dict[str, str]) -> bool:
             if ticket is not None and source == "problem":
                 flag_for_person(session, ticket, f"recording {sid}: Twilio reports it {status}")
         return False
-    return enqueue(session, FETCH_RECORDING, f"fetch:{sid}", {"recording_sid": sid})
+    # The caller's problem is wanted while they are still on the line; the full-call recording is for the archive.
+    priority = URGENT if source == "problem" else BACKGROUND
+    return enqueue(session, FETCH_RECORDING, f"fetch:{sid}", {"recording_sid": sid}, priority=priority)
 
 
 def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:

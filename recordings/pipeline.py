@@ -17,7 +17,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from hotline.credentials import TwilioCredentials
 from hotline.db import transaction, utcnow
-from hotline.jobs import RetryLater, WaitForResource, enqueue
+from hotline.jobs import BACKGROUND, URGENT, RetryLater, WaitForResource, enqueue
 from recordings.calls import add_call_event, find_call
 from recordings.store import recording_path, store_recording
 from recordings.tables import Recording, Transcript
@@ -145,7 +145,8 @@ class RecordingPipeline:
                            sha256=stored.sha256, bytes=stored.size)
             if problem is None:
                 recording.status = STORED
-                enqueue(session, TRANSCRIBE_RECORDING, f"transcribe:{sid}", {"recording_sid": sid})
+                priority = URGENT if recording.source == "problem" else BACKGROUND
+                enqueue(session, TRANSCRIBE_RECORDING, f"transcribe:{sid}", {"recording_sid": sid}, priority=priority)
         if problem is not None:
             self._fail(sid, f"the recording cannot be played: {problem}")
 

@@ -8,23 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from routing.names import same_name
 from routing.tables import Case, Ticket
 from routing.tickets import add_event
-
-SAME_NAME_SCORE = 85.0  # rapidfuzz ratio at which two spoken employer/project names are the same
-
-
-def same_name(a: str | None, b: str | None) -> bool:
-    """True when two employer or project names, as callers say them, name the same thing."""
-    if not a or not b:
-        return False
-    a, b = a.strip(), b.strip()
-    return a == b or fuzz.ratio(a, b) >= SAME_NAME_SCORE or (min(len(a), len(b)) >= 4 and (a in b or b in a))
-
 
 def related_reason(ticket: Ticket, other: Ticket) -> str | None:
     """Why two tickets belong together, or None."""

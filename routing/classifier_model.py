@@ -35,7 +35,8 @@ _SEGMENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]+")
 def grams(text: str, cues: dict[str, list[str]] | None = None) -> list[tuple[str, int, int]]:
     """(feature, start, length) of the normalised text: character n-grams within runs of word characters (digits
     all read as 0), plus one `§name` feature for each occurrence of a cue word (a group of words that mean
-    one thing, e.g. a counterpart refusing: 不给, 拖欠, 不管)."""
+    one thing, e.g. a counterpart refusing: 不给, 拖欠, 不管), and one `§a&b` feature for a combination cue (a
+    cue named "a&b" with no words) where groups a and b both occur."""
     out = []
     for seg in _SEGMENT.finditer(text):
         chars = re.sub(r"\d", "0", seg.group().lower())
@@ -43,12 +44,23 @@ def grams(text: str, cues: dict[str, list[str]] | None = None) -> list[tuple[str
         for n in NGRAMS:
             for i in range(len(chars) - n + 1):
                 out.append((chars[i:i + n], base + i, n))
+    first: dict[str, tuple[int, int]] = {}
     for name, words in (cues or {}).items():
         for word in words:
             start = text.find(word)
             while start >= 0:
                 out.append((f"§{name}", start, len(word)))
+                first.setdefault(name, (start, len(word)))
                 start = text.find(word, start + len(word))
+    # A cue named "a&b" with no words of its own fires where both groups a and b occur in the text (e.g. the
+    # other side refusing *and* a question: "老板不给钱我能告他吗" is still a dispute to act on).
+    for name, words in (cues or {}).items():
+        if words or "&" not in name:
+            continue
+        parts = name.split("&")
+        if all(p in first for p in parts):
+            start, length = first[parts[0]]
+            out.append((f"§{name}", start, length))
     return out
 
 

@@ -80,7 +80,10 @@ def _person(raw: dict) -> Person:
 
 
 def _clock(text: str) -> time:
+    """`08:00`; `24:00` is the end of the day (a seat staffed round the clock)."""
     hours, minutes = str(text).split(":")
+    if (int(hours), int(minutes)) == (24, 0):
+        return time.max
     return time(int(hours), int(minutes))
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from routing.classifier_model import LinearTextModel
 from routing.classify import classify
 from routing.config import RoutingData
 from routing.decide import RouteDecision, apply_decision, decide_route
@@ -25,9 +26,9 @@ class _Understood:
     legal: bool = False
 
 
-def understand(menu_choice: str | None, text: str) -> _Understood:
+def understand(menu_choice: str | None, text: str, model: LinearTextModel | None = None) -> _Understood:
     """What the classifier makes of the words, in the shape routing decisions read."""
-    result = classify(menu_choice, text)
+    result = classify(menu_choice, text, model=model)
     data = result.to_dict()
     return _Understood(
         subject=result.subject,
@@ -47,7 +48,7 @@ def is_routed(ticket: Ticket) -> bool:
 
 def route_ticket(session: Session, ticket: Ticket, text: str, data: RoutingData, now: datetime) -> RouteDecision:
     """Decide where the ticket goes and write it down; a ticket already routed keeps its route."""
-    understood = understand(ticket.menu_choice, text)
+    understood = understand(ticket.menu_choice, text, data.classifier)
     ticket.summary = text
     if is_routed(ticket):
         return _update_routed(session, ticket, understood, data)

@@ -22,7 +22,19 @@ def ticket_number(day: date, serial: int) -> str:
 
 
 def next_serial(session: Session, day: date) -> int:
-    """The next serial for `day`, safe against concurrent callers (a counter row, updated in place)."""
+    """The next serial for `day`, safe against concurrent callers (a counter row, updated in place).
+
+    On PostgreSQL the number is taken in a short transaction of its own, so the counter row is not locked
+    while the rest of the webhook runs (a number may then go unused if that webhook fails: gaps are fine).
+    SQLite serialises writers anyway, so there it is part of the caller's transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        with Session(session.get_bind()) as own, own.begin():
+            return _bump(own, day)
+    return _bump(session, day)
+
+
+def _bump(session: Session, day: date) -> int:
     for _ in range(3):
         bumped = session.execute(
             update(TicketCounter).where(TicketCounter.day == day).values(last=TicketCounter.last + 1)

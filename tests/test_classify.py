@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hotline.cli import app
-from routing.classifier_model import read_examples, shipped_model_path, shipped_training_path, train_file
+from routing.classifier_model import grams, read_examples, shipped_model_path, shipped_training_path, train_file
 from routing.classify import classify, default_taxonomy, load_model
 from routing.normalise import normalise
 
@@ -78,6 +78,32 @@ def test_every_learned_decision_shows_words_the_caller_actually_said():
 def test_a_death_raises_danger_but_a_figure_of_speech_does_not():
     assert "danger" in classify("help", "我哥在工地上出事故死亡了 老板躲起来了").flags
     assert not classify("help", "天天加班累死了 加班费也不给").flags
+
+
+@pytest.mark.parametrize(("said", "kind"), [
+    # a dispute the caller is in is help, even asked as a question
+    ("我在厂里受伤了老板不给报工伤我能告他吗", "help"),
+    ("公司拖了我三个月工资不发，请问我可以申请仲裁吗？", "help"),
+    ("本人入职两年公司至今未签合同，现在以试用期为由让我走，怎么办？", "help"),
+    # a question about the rules is a consultation, even with the caller's own background
+    ("我被辞退了想问问补偿按几个月算", "consult"),
+    ("我在公司干了五年，想了解一下年休假有几天？", "consult"),
+])
+def test_a_dispute_asked_as_a_question_is_help_and_a_rule_question_is_a_consultation(said, kind):
+    assert classify(None, said).kind == kind
+
+
+def test_a_combination_cue_fires_only_where_both_groups_occur():
+    cues = {"dispute": ["不给"], "question": ["吗"], "dispute&question": []}
+    assert "§dispute&question" in {g for g, _, _ in grams("老板不给钱我能告他吗", cues)}
+    assert "§dispute&question" not in {g for g, _, _ in grams("老板不给钱", cues)}
+    assert "§dispute&question" not in {g for g, _, _ in grams("工伤能赔多少吗", cues)}
+
+
+def test_papers_held_or_an_occupational_hazard_are_no_danger_but_people_held_are():
+    assert "danger" not in classify("help", "公司扣押我的身份证不还").flags
+    assert "danger" not in classify("legal", "请问职业病危害岗位公司要做哪些防护").flags
+    assert "danger" in classify("help", "我们二十个工人被关在厂里不让我们走").flags
 
 
 def test_threats_repeats_and_hidden_risk():

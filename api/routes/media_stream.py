@@ -173,7 +173,7 @@ class _Stream:
             return
         if self.mode == "transcribe":
             cleaned = clean_transcript(result.text)
-            detail.update(amounts=cleaned["amounts"], headcounts=cleaned["headcounts"])
+            detail.update(readable=cleaned["text"], amounts=cleaned["amounts"], headcounts=cleaned["headcounts"])
         self.note("speech_final", **detail, words=len(result.words))
 
 
@@ -300,13 +300,13 @@ async def _close(live: LiveSpeech, stream: _Stream, how: str) -> None:
     audio_s = session.audio_s
     stats = {"how": how, "frames": session.frames, "audio_s": round(audio_s, 2),
              "cpu_s": round(listener.cpu_s, 3), "rtf": round(listener.cpu_s / audio_s, 3) if audio_s else None,
-             **session.lag.summary()}
-    if session.lag.behind_batches:
+             "kept_up": session.lag.kept_up(), **session.lag.summary()}
+    if not stats["kept_up"]:
         log.warning("call %s/%s: decoding fell behind real time (%s)", stream.call_sid, stream.step, stats)
     if stream.mode == "transcribe":
         cleaned = clean_transcript(text)
-        stream.note("live_transcript", text=text, amounts=cleaned["amounts"], headcounts=cleaned["headcounts"],
-                    model=live.services.model.name)
+        stream.note("live_transcript", text=text, readable=cleaned["text"], amounts=cleaned["amounts"],
+                    headcounts=cleaned["headcounts"], model=live.services.model.name)
         stream.events.put_nowait(("transcript", (text, words), None))
     stream.note("stream_stopped", **stats)
     stream.events.put_nowait(None)

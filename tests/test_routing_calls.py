@@ -1,0 +1,199 @@
+"""Each route, end to end: the real service called through the emulator.
+
+The caller's Mandarin words come from the clearly named test recognizer (`speech.scripted`, the Mandarin model
+is not obtainable here): real Mandarin clips are the audio, their transcript is scripted. Everything else —
+webhooks, signatures, recordings, the classifier, routing, the database — is real.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import httpx
+import pytest
+
+from emulator import AgentAnswers, CallerScript, DialBehaviour, TwilioEmulator
+from speech.audio import load_channels
+from speech.scripted import audio_fingerprint
+from speech.telephone import telephone_round_trip
+from tests.conftest import ZH_SPEECH, korean_model_path
+from tests.running_service import RunningService
+
+CLIPS = sorted(ZH_SPEECH.glob("*.wav"))
+ROUND_THE_CLOCK_ROSTER = """
+hours: {start: "00:00", end: "24:00"}
+queue: {max_waiting: 5, max_wait_s: 120, assumed_talk_s: 240}
+lawyers:
+  - {id: L01, name: 王律师, phone: "+8613900000101"}
+  - {id: L02, name: 李律师, phone: "+8613900000102"}
+weekly: {mon: [L01, L02], tue: [L01, L02], wed: [L01, L02], thu: [L01, L02], fri: [L01, L02],
+         sat: [L01, L02], sun: [L01, L02]}
+supervisors:
+  - {id: S01, name: 督办员, phone: "+8613900000201"}
+"""
+
+
+class Script:
+    """What each clip 'says': written to the file the service's test recognizer reads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.write_text("", encoding="utf-8")
+        self._free = list(CLIPS)
+
+    def clip_saying(self, text: str) -> Path:
+        clip = self._free.pop(0)
+        decoded = load_channels(clip)
+        phone_line = telephone_round_trip(decoded.channels[0], decoded.rate)  # what the recording will hold
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(f"{audio_fingerprint(phone_line)}\t{text}\n")
+        return clip
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    account = ("AC" + secrets.token_hex(16), secrets.token_hex(16))
+    var = tmp_path_factory.mktemp("routing")
+    (var / "roster.yaml").write_text(ROUND_THE_CLOCK_ROSTER, encoding="utf-8")
+    script = Script(var / "scripted.tsv")
+    with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
+        service = RunningService(var, {
+            "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
+            "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
+            "HOTLINE_TWILIO_API_URL": twilio.api_url,
+            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+            "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
+            "HOTLINE_TEST_TRANSCRIPTS_FILE": str(script.path),
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+        })
+        service.start()
+        try:
+            yield twilio, service, script
+        finally:
+            service.stop()
+
+
+def _caller() -> str:
+    return f"+86137{secrets.randbelow(10**8):08d}"
+
+
+def _call(twilio: TwilioEmulator, service: RunningService, keys: list[str], say: Path | None, **options):
+    return twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=keys, say=say),
+                             from_=options.pop("from_", _caller()), status_callback=f"{service.url}/twilio/status",
+                             **options)
+
+
+def _api(service: RunningService, method: str, path: str, **kwargs) -> httpx.Response:
+    return httpx.request(method, service.url + path, timeout=10, **kwargs)
+
+
+def test_help_naming_a_district_is_dispatched_to_that_union(setup):
+    twilio, service, script = setup
+    clip = script.clip_saying("我在雁塔区小寨一家饭店打工老板两个月没发工资了一共欠我八千块")
+    report = _call(twilio, service, ["2"], clip)
+    ticket = service.ticket_of(report.call_sid)
+    assert ticket["route"] == "local_union" and ticket["union_id"] == "xa-yanta"
+    assert ticket["status"] == "dispatched" and ticket["subject"] == "wage_arrears"
+    assert ticket["entities"]["amount"]["value"] == 8000
+    told = next(h for h in report.heard if "转交" in h)
+    assert "雁塔区总工会" in told and "7个工作日" in told and "工单号" in told
+    assert not any("哪个区县" in h for h in report.heard)  # the caller said it: no need to ask
+
+
+def test_two_districts_named_go_to_the_dispatcher_not_a_guess(setup):
+    twilio, service, script = setup
+    clip = script.clip_saying("我住在碑林区公司注册在莲湖区老板拖欠工资三个月了")
+    report = _call(twilio, service, ["2"], clip)
+    ticket = service.ticket_of(report.call_sid)
+    assert ticket["route"] == "dispatcher" and ticket["status"] == "accepted" and ticket["union_id"] is None
+    assert any("派单" in h for h in report.heard)
+    routed = next(e for e in ticket["events"] if e["kind"] == "routed")
+    assert "碑林区" in routed["note"] and "莲湖区" in routed["note"]
+    # A dispatcher then decides, through the API.
+    done = _api(service, "POST", f"/api/tickets/{ticket['number']}/dispatch",
+                json={"union_id": "xa-lianhu", "actor": "dispatcher:li", "note": "公司注册地"})
+    assert done.status_code == 200 and done.json()["status"] == "dispatched"
+    assert done.json()["events"][-1]["actor"] == "dispatcher:li"
+
+
+def test_many_workers_and_a_large_amount_go_to_a_supervisor_at_once_with_an_alert(setup):
+    twilio, service, script = setup
+    clip = script.clip_saying("我们十三个木工在长安区一个工地干了一年包工头欠我们六十多万工资一直不给")
+    report = _call(twilio, service, ["2"], clip, dial=DialBehaviour(answer=True, talk_seconds=60))
+    assert report.dialled == ["+8613900000201"]
+    assert any("紧急" in h for h in report.heard)
+    ticket = service.ticket_of(report.call_sid)
+    assert ticket["route"] == "supervisor" and ticket["handling_class"] == "urgent"
+    assert {"mass", "large"} <= set(ticket["urgency_flags"])
+    assert ticket["entities"]["workers"]["value"] == 13
+    alerts = _api(service, "GET", "/api/alerts").json()
+    assert any(a["kind"] == "urgent" and ticket["number"] in a["message"] for a in alerts)
+
+
+def test_related_calls_about_one_project_become_one_case(setup):
+    twilio, service, script = setup
+    first = script.clip_saying("我是放牧的在草原围栏修缮项目干活甲劳务公司欠我两万三千块十个月了")
+    second = script.clip_saying("草原围栏修缮项目乙工程队也欠我们工资好几个月了")
+    a_call = _call(twilio, service, ["2", "0"], first).call_sid
+    b = service.ticket_of(_call(twilio, service, ["2", "0"], second).call_sid)
+    a = service.ticket_of(a_call)
+    assert a["case_id"] is not None and a["case_id"] == b["case_id"]
+    assert "repeat" in b["urgency_flags"]  # 多: a second call about the same project
+    case = _api(service, "GET", f"/api/cases/{a['case_id']}").json()
+    assert {t["number"] for t in case["tickets"]} == {a["number"], b["number"]}
+
+
+def test_legal_question_to_a_lawyer_waiting_with_the_queue_position_announced(setup):
+    twilio, service, script = setup
+    assert _api(service, "POST", "/api/lawyers/L01/sign-in").status_code == 200
+    try:
+        clip = script.clip_saying("请问公司不给签劳动合同可以要求双倍工资吗")
+        report = _call(twilio, service, ["1"], clip, queue=AgentAnswers(after=20, talk=120))
+        assert report.enqueued == ["lawyers"]
+        assert any("您前面还有1位" in h and "分钟" in h for h in report.heard)
+        ticket = service.ticket_of(report.call_sid)
+        assert ticket["route"] == "lawyer_queue" and ticket["assigned_to"] == "L01"
+        assert any(e["kind"] == "lawyer_answered" for e in ticket["events"])
+        assert _api(service, "GET", "/api/queue").json()["waiting"] == []
+    finally:
+        _api(service, "POST", "/api/lawyers/L01/sign-out")
+
+
+def test_caller_giving_up_in_the_queue_still_gets_a_callback_ticket(setup):
+    twilio, service, script = setup
+    _api(service, "POST", "/api/lawyers/L02/sign-in")
+    try:
+        clip = script.clip_saying("我想咨询一下工伤认定需要准备哪些材料")
+        number = _caller()
+        report = _call(twilio, service, ["1"], clip, from_=number)  # nobody picks up; the caller hangs up
+        ticket = service.ticket_of(report.call_sid)
+        assert ticket["route"] == "lawyer_callback" and ticket["callback_number"] == number
+        assert ticket["assigned_to"] in ("L01", "L02")
+    finally:
+        _api(service, "POST", "/api/lawyers/L02/sign-out")
+
+
+def test_the_closed_loop_through_the_api(setup):
+    twilio, service, script = setup
+    clip = script.clip_saying("我在灞桥区一个厂里上班厂里三个月没发工资了")
+    ticket = service.ticket_of(_call(twilio, service, ["2"], clip).call_sid)
+    number = ticket["number"]
+    assert ticket["status"] == "dispatched"
+    refused = _api(service, "POST", f"/api/tickets/{number}/transitions", json={"to": "archived", "actor": "x"})
+    assert refused.status_code == 409 and "can go to" in refused.json()["detail"]
+    missing_actor = _api(service, "POST", f"/api/tickets/{number}/transitions", json={"to": "replied"})
+    assert missing_actor.status_code == 422 and "actor" in missing_actor.text
+    extended = _api(service, "POST", f"/api/tickets/{number}/extensions",
+                    json={"working_days": 2, "actor": "union:xa-baqiao", "reason": "等待企业提供工资表"})
+    assert extended.status_code == 200 and extended.json()["extensions"] == 1
+    for state, actor in (("replied", "union:xa-baqiao"), ("callback", "operator:wang"), ("archived", "operator:wang")):
+        body = {"to": state, "actor": actor, "note": "已解决"}
+        if state == "archived":
+            body["recovered_amount"] = 15000
+        response = _api(service, "POST", f"/api/tickets/{number}/transitions", json=body)
+        assert response.status_code == 200, response.text
+    final = _api(service, "GET", f"/api/tickets/{number}").json()
+    assert final["status"] == "archived" and final["recovered_amount"] == 15000 and final["closed_at"]
+    assert [e["actor"] for e in final["events"] if e["kind"] in ("replied", "callback", "archived")] == [
+        "union:xa-baqiao", "operator:wang", "operator:wang"]
