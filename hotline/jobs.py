@@ -8,6 +8,7 @@ the queue; several API processes need a real task engine (see the README).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -113,6 +114,18 @@ def _finish(factory: sessionmaker[Session], job_id: int, **values: object) -> No
         session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
+JOB_NICENESS = 10
+
+
+def _yield_cpu_to_webhooks() -> None:
+    """Lower this worker thread's CPU priority (Linux niceness is per thread): speech recognition fills the
+    cores, and a webhook a caller is waiting on must not queue behind it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
+
+
 class JobRunner:
     """Worker threads that run due jobs through their handlers until stopped."""
 
@@ -181,6 +194,7 @@ class JobRunner:
         return True
 
     def _loop(self, max_priority: int | None) -> None:
+        _yield_cpu_to_webhooks()
         while not self._stop.is_set():
             try:
                 if self.run_once(max_priority):

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     test_transcripts_file: Path | None = Field(None, description="TESTS ONLY: scripted transcripts for known "
                                                                 "audio (speech.scripted), never in production")
     timezone: str = "Asia/Shanghai"
-    workers: int = Field(2, description="background job threads (downloads, transcription)")
+    workers: int = Field(1, description="background job threads (downloads, transcription), besides the one "
+                                        "kept for urgent jobs; about one per core left after the webhooks")
     job_poll_seconds: float = 0.5
     download_attempts: int = 5
     download_backoff_seconds: float = 1.0
