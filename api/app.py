@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        services.runner.start()
+        services.start()
         try:
             yield
         finally:

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
 from hotline.credentials import TwilioCredentials, twilio_credentials
-from hotline.db import make_engine, make_session_factory
-from hotline.jobs import JobRunner, wake_waiting
+from hotline.db import make_engine, make_session_factory, transaction, utcnow
+from hotline.jobs import JobRunner, PeriodicTask, wake_waiting
 from hotline.settings import Settings
 from hotline.twilio_client import twilio_client
 from ivr.flow import Flow, load_flow
 from ivr.route_calls import load_route_prompts
 from routing.config import RoutingData, load_routing_data
+from routing.sla_watch import scan
 from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
 from speech.model import SharedModel, describe_missing
 from speech.scripted import ScriptedRecognizer
@@ -39,8 +40,15 @@ class Services:
     runner: JobRunner
     routing: RoutingData
     route_prompts: dict
+    sla_clock: PeriodicTask
+
+    def start(self) -> None:
+        """Background work: jobs, and the SLA clock's reminder and escalation rounds."""
+        self.runner.start()
+        self.sla_clock.start()
 
     def close(self) -> None:
+        self.sla_clock.stop()
         self.runner.stop()
         self.engine.dispose()
 
@@ -79,8 +87,22 @@ def build_services(settings: Settings) -> Services:
         poll_s=settings.job_poll_seconds,
         on_idle=_model_watch(factory, model),
     )
+    sla_clock = PeriodicTask("sla-clock", _sla_round(factory, routing), settings.sla_scan_seconds)
     return Services(settings, engine, factory, flow, credentials, RequestValidator(credentials.auth_token), model,
-                    runner, routing, load_route_prompts(settings.route_prompts_file))
+                    runner, routing, load_route_prompts(settings.route_prompts_file), sla_clock)
+
+
+def _sla_round(factory: sessionmaker[Session], routing: RoutingData):  # noqa: ANN202
+    """One round of the SLA clock: remind near deadlines, escalate overdue tickets."""
+
+    def round_() -> None:
+        with transaction(factory) as session:
+            result = scan(session, routing.sla, utcnow())
+        if result.reminded or result.escalated or result.dispatch_late:
+            log.info("SLA clock: reminded %s, escalated %s, late dispatch %s",
+                     result.reminded, result.escalated, result.dispatch_late)
+
+    return round_
 
 
 def _model_watch(factory: sessionmaker[Session], model: SharedModel, every_s: float = 5.0):  # noqa: ANN202

@@ -205,3 +205,28 @@ class JobRunner:
                 log.exception("job worker error")
             self._wake.wait(self._poll_s)
             self._wake.clear()
+
+
+class PeriodicTask:
+    """Runs `task` every `every_s` seconds in a thread of its own until stopped (the SLA clock's rounds)."""
+
+    def __init__(self, name: str, task: Callable[[], None], every_s: float) -> None:
+        self._name, self._task, self._every_s = name, task, every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every_s):
+            try:
+                self._task()
+            except Exception:  # the next round tries again
+                log.exception("%s failed", self._name)

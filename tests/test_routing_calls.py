@@ -8,19 +8,25 @@ webhooks, signatures, recordings, the classifier, routing, the database — is r
 from __future__ import annotations
 
 import secrets
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from sqlalchemy import select
+
 from emulator import AgentAnswers, CallerScript, DialBehaviour, TwilioEmulator
+from hotline.db import make_engine, make_session_factory, transaction, utcnow
+from routing.tables import Ticket
 from speech.audio import load_channels
 from speech.scripted import audio_fingerprint
 from speech.telephone import telephone_round_trip
-from tests.conftest import ZH_SPEECH, korean_model_path
+from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.running_service import RunningService
 
-CLIPS = sorted(ZH_SPEECH.glob("*.wav"))
+CLIPS = sorted(ZH_SPEECH.glob("*.wav")) + sorted(KO_SPEECH.glob("*.wav"))  # any real speech serves as audio
 ROUND_THE_CLOCK_ROSTER = """
 hours: {start: "00:00", end: "24:00"}
 queue: {max_waiting: 5, max_wait_s: 120, assumed_talk_s: 240}
@@ -66,6 +72,7 @@ def setup(tmp_path_factory):
             "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
             "HOTLINE_TEST_TRANSCRIPTS_FILE": str(script.path),
             "HOTLINE_JOB_POLL_SECONDS": "0.1",
+            "HOTLINE_SLA_SCAN_SECONDS": "0.3",
         })
         service.start()
         try:
@@ -197,3 +204,25 @@ def test_the_closed_loop_through_the_api(setup):
     assert final["status"] == "archived" and final["recovered_amount"] == 15000 and final["closed_at"]
     assert [e["actor"] for e in final["events"] if e["kind"] in ("replied", "callback", "archived")] == [
         "union:xa-baqiao", "operator:wang", "operator:wang"]
+
+
+def test_the_service_escalates_an_overdue_ticket_on_its_own(setup):
+    twilio, service, script = setup
+    clip = script.clip_saying("我在临潼区一个景区上班老板欠了我五千块工资")
+    ticket = service.ticket_of(_call(twilio, service, ["2"], clip).call_sid)
+    assert ticket["status"] == "dispatched" and ticket["union_id"] == "xa-lintong"
+    # Move the deadline into the past (as if seven working days went by) and let the SLA clock notice.
+    engine = make_engine(f"sqlite:///{service.var_dir / 'hotline.db'}")
+    with transaction(make_session_factory(engine)) as session:
+        stored = session.scalar(select(Ticket).where(Ticket.number == ticket["number"]))
+        stored.reply_due_at = utcnow() - timedelta(minutes=5)
+    engine.dispose()
+    for _ in range(50):
+        current = _api(service, "GET", f"/api/tickets/{ticket['number']}").json()
+        if current["status"] == "supervised":
+            break
+        time.sleep(0.2)
+    assert current["status"] == "supervised"
+    assert any(e["kind"] == "escalated" and e["actor"] == "sla" for e in current["events"])
+    alerts = _api(service, "GET", "/api/alerts").json()
+    assert any(a["kind"] == "overdue" and ticket["number"] in a["message"] for a in alerts)
