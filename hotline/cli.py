@@ -116,7 +116,8 @@ def call(
         console.print(f"  [cyan]heard[/]  {line}")
     console.print(f"  [cyan]keys[/]   {' '.join(report.keys) or '(none)'}")
     for rec in report.recorded:
-        console.print(f"  [cyan]said[/]   {rec}")
+        console.print(f"  [cyan]recorded[/] {rec.get('sid')} ({rec.get('source')}, {rec.get('duration')} s, "
+                      f"{rec.get('channels')} channel(s))")
     for err in report.errors:
         console.print(f"  [red]error[/]  {err}")
     if ticket:
@@ -134,7 +135,8 @@ def _wait_for_ticket(base: str, call_sid: str, wait_s: float) -> dict | None:
             response = client.get(f"{base}/api/calls/{call_sid}")
             if response.status_code == 200:
                 ticket = response.json()["ticket"]
-                done = ticket is not None and ticket["transcript_status"] in ("transcribed", "failed", "none")
+                done = ticket is not None and ticket["transcript_status"] in (
+                    "transcribed", "failed", "none", "waiting_model")
                 if done or time.monotonic() >= deadline:
                     return ticket
             elif time.monotonic() >= deadline:
