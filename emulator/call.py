@@ -621,12 +621,20 @@ class CallSession:
         self.report.enqueued.append(e.queue)
         self._event("enqueue", e.queue)
         entered = self.clock.now
-        result = self._play_wait_document(e, base, queue_sid) if e.wait_url else None
-        talk = 0.0
-        if result is None:
-            outcome = self.queue.outcome(e.queue, self.sid, self.clock.now - entered)
-            self.clock.advance(outcome.wait_seconds)
-            result, talk = outcome.result, outcome.talk_seconds
+        result, talk = None, 0.0
+        # As Twilio does: the wait document plays, and is fetched again when it ends, until the caller
+        # leaves (<Leave>), an agent takes them, or they give up (the queue behaviour decides when).
+        while result is None:
+            waited = self.clock.now - entered
+            outcome = self.queue.outcome(e.queue, self.sid, waited)
+            if outcome.wait_seconds <= 0 or not e.wait_url:
+                self.clock.advance(outcome.wait_seconds)
+                result, talk = outcome.result, outcome.talk_seconds
+                break
+            before = self.clock.now
+            result = self._play_wait_document(e, base, queue_sid, int(round(waited)))
+            if result is None and self.clock.now - before < 1:
+                self.clock.advance(min(outcome.wait_seconds, 1.0))  # a silent wait document still takes time
         queue_time = int(round(self.clock.now - entered))
         self._event("dequeue", result)
         if result == "bridged":
@@ -641,12 +649,12 @@ class CallSession:
             raise CallOver("caller")
         return Fetch("enqueue", self._resolve(e.action, base), e.method, extra) if e.action else None
 
-    def _play_wait_document(self, e: t.Enqueue, base: str, queue_sid: str) -> str | None:
+    def _play_wait_document(self, e: t.Enqueue, base: str, queue_sid: str, queue_time: int = 0) -> str | None:
         """Fetch and play the wait URL once; returns 'leave' when it says <Leave>, else None."""
         extra = {
             "QueueSid": queue_sid,
             "QueuePosition": "1",
-            "QueueTime": "0",
+            "QueueTime": str(queue_time),
             "AvgQueueTime": "0",
             "CurrentQueueSize": "1",
             "MaxQueueSize": "100",

@@ -219,8 +219,12 @@ def test_dial_answered_and_unanswered(twilio: TwilioEmulator, state: AppState, b
 def test_enqueue_wait_url_then_caller_hangs_up(twilio: TwilioEmulator, state: AppState, base: str) -> None:
     report = twilio.place_call(base + "/voice", caller=CallerScript(keys=["3"]))
     assert report.enqueued == ["lawyers"] and report.ended_by == "caller"
-    wait = one(state, "/wait")
+    waits = [r["params"] for r in state.log if r["path"] == "/wait"]
+    wait = waits[0]
     assert {"QueuePosition", "QueueSid", "QueueTime", "AvgQueueTime", "CurrentQueueSize"} <= wait.keys()
+    # As on Twilio, the wait document is fetched again each time it ends, with the time waited so far.
+    times = [int(w["QueueTime"]) for w in waits]
+    assert len(times) >= 2 and times == sorted(times) and times[-1] > 0
     assert "您前面还有1位" in report.heard and "http://media.example.invalid/hold.mp3" in report.heard
     done = one(state, "/queue-done")
     assert (done["QueueResult"], done["QueueSid"], done["CallStatus"]) == ("hangup", wait["QueueSid"], "completed")

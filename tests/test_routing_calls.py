@@ -17,7 +17,7 @@ import pytest
 
 from sqlalchemy import select
 
-from emulator import AgentAnswers, CallerScript, DialBehaviour, TwilioEmulator
+from emulator import AgentAnswers, CallerGivesUp, CallerScript, DialBehaviour, TwilioEmulator
 from hotline.db import make_engine, make_session_factory, transaction, utcnow
 from routing.tables import Ticket
 from speech.audio import load_channels
@@ -226,3 +226,22 @@ def test_the_service_escalates_an_overdue_ticket_on_its_own(setup):
     assert any(e["kind"] == "escalated" and e["actor"] == "sla" for e in current["events"])
     alerts = _api(service, "GET", "/api/alerts").json()
     assert any(a["kind"] == "overdue" and ticket["number"] in a["message"] for a in alerts)
+
+
+def test_a_wait_past_the_limit_takes_the_caller_out_of_the_queue_to_a_callback(setup):
+    twilio, service, script = setup
+    _api(service, "POST", "/api/lawyers/L02/sign-in")  # on duty and signed in, but busy elsewhere
+    try:
+        clip = script.clip_saying("请问单位拖欠社保我可以申请仲裁吗")
+        number = _caller()
+        report = _call(twilio, service, ["1", "1"], clip, from_=number, queue=CallerGivesUp(after=3600))
+        positions = [h for h in report.heard if "您前面还有" in h]
+        assert len(positions) >= 2  # announced again while waiting
+        assert any("无法接听" in h for h in report.heard)  # then offered a callback, not endless ringing
+        ticket = service.ticket_of(report.call_sid)
+        assert ticket["route"] == "lawyer_callback" and ticket["callback_number"] == number
+        queue_event = next(e for e in _api(service, "GET", f"/api/calls/{report.call_sid}").json()["events"]
+                           if e["kind"] == "queue_left")
+        assert queue_event["detail"]["result"] == "leave" and int(queue_event["detail"]["waited"]) >= 120
+    finally:
+        _api(service, "POST", "/api/lawyers/L02/sign-out")
