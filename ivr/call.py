@@ -28,7 +28,7 @@ from ivr.twiml import (
 from recordings.calls import add_call_event, find_call, record_call
 from recordings.pipeline import FETCH_RECORDING, FAILED, PENDING, START_CALL_RECORDING
 from recordings.tables import Call, CallEvent, Recording, Transcript
-from routing.tickets import apply_transcript, flag_for_person, open_ticket_for_call, ticket_for_call
+from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
@@ -100,13 +100,13 @@ def _stream_to_stop(desk: CallDesk, leaving: Step | None, going_to: Step | None)
 
 def goto(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
     """Play a named step (a `<Redirect>` or a REST redirect of the live call lands here)."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     return play(session, desk, call, desk.flow.step(step_name))
 
 
 def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, attempt: int) -> str:
     """The caller pressed a key (or nothing): go on, ask again, or hand over to `on_fail`."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     step = desk.flow.step(step_name)
     digits = form.get("Digits", "")
     outcome = menu_outcome(step, digits, attempt)
@@ -126,7 +126,7 @@ def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name:
 def menu_spoken(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
                 confidence: float | None = None, via: str = "voice") -> str:
     """The caller said a menu choice (the live stream redirected the call here): go where its key goes."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     step = desk.flow.step(step_name)
     option = step.option_for(choice)
     if option is None:  # not a choice of this menu (a stale or forged redirect): ask again
@@ -141,7 +141,7 @@ def menu_spoken(session: Session, desk: CallDesk, form: dict[str, str], step_nam
 def menu_confirm(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
                  attempt: int = 1) -> str:
     """A choice heard with little confidence: ask the caller to confirm it by key."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     step = desk.flow.step(step_name)
     add_call_event(session, call, "menu_confirm", step=step.name, choice=choice, attempt=attempt)
     return render_confirm(desk.flow, step, choice, attempt, stop_stream=_stream_to_stop(desk, step, None))
@@ -152,7 +152,7 @@ def menu_confirmed(session: Session, desk: CallDesk, form: dict[str, str], step_
     """The answer to the confirmation: 1 takes the choice, anything else plays the menu again (listening)."""
     if form.get("Digits", "")[:1] == "1":
         return menu_spoken(session, desk, form, step_name, choice, via="voice-confirmed")
-    call = _known_call(session, form)
+    call = known_call(session, form)
     step = desk.flow.step(step_name)
     add_call_event(session, call, "menu_input", step=step.name, via="voice-rejected", choice=None, heard=choice,
                    digits=form.get("Digits", ""))
@@ -171,7 +171,7 @@ def at_step(session: Session, call_sid: str, step_name: str) -> bool:
 
 def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
     """The caller finished describing the problem (or hung up): open the ticket, read its number."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     step = desk.flow.step(step_name)
     recording_sid = form.get("RecordingSid")
     reason = None if recording_sid else "the caller left no recording: call them back"
@@ -203,13 +203,13 @@ def _use_live_transcript(session: Session, desk: CallDesk, call: Call, step: Ste
         return  # the batch transcript is there already
     session.add(Transcript(recording_id=recording.id, channel=None, text=text, words=words,
                            model=f"live:{desk.live_model}"))
-    apply_transcript(session, ticket, text)
+    ticket.summary = text  # the route step classifies and routes it
     add_call_event(session, call, "live_transcript_used", step=step.name, chars=len(text))
 
 
 def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
     """A `<Dial>` ended: a conversation took place, or nobody answered and the flow goes on."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     step = desk.flow.step(step_name)
     status = form.get("DialCallStatus", "")
     add_call_event(session, call, "dial_ended", step=step.name, status=status,
@@ -261,7 +261,7 @@ def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
                          timezone=desk.timezone, needs_human_reason=reason)
 
 
-def _known_call(session: Session, form: dict[str, str]) -> Call:
+def known_call(session: Session, form: dict[str, str]) -> Call:
     """The call of a mid-call request; one we never saw answered (a lost first webhook) is recorded now."""
     call, is_new = record_call(session, form.get("CallSid", ""), form.get("From", ""), form.get("To", ""))
     if is_new:

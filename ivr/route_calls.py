@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.db import utcnow
-from ivr.call import CallDesk, _known_call, play
+from ivr.call import CallDesk, known_call, play
 from ivr.twiml import spoken_digits
 from recordings.calls import add_call_event
 from recordings.tables import Call, Recording
@@ -78,7 +78,9 @@ def _problem_text(session: Session, call: Call) -> str | None:
     if recording is None:
         return ""
     if recording.status not in TRANSCRIPT_DONE:
-        return None
+        # What the live stream heard while the caller spoke is there the moment they press #.
+        live = [t.text for t in recording.transcripts if t.model.startswith("live:") and t.text]
+        return " ".join(live) if live else None
     return " ".join(t.text for t in recording.transcripts if t.text)
 
 
@@ -91,7 +93,7 @@ def _still_worth_waiting(session: Session, rd: RouteDesk, call: Call, polls: int
 
 def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> str:
     """Hold the caller briefly for the transcript, then route the ticket and play where it goes."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     ticket = ticket_for_call(session, call.id)
     if ticket is None:  # cannot happen in the flow; a stray request ends politely
         response = VoiceResponse()
@@ -211,7 +213,7 @@ def _expected_minutes(position: int, twilio_avg: str | None, our_avg: float | No
 
 def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     """The caller left the queue: after a lawyer took them, the call ends; otherwise offer a callback."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     result = form.get("QueueResult", "")
     ticket = ticket_for_call(session, call.id)
     add_call_event(session, call, "queue_left", result=result, waited=form.get("QueueTime"))
@@ -244,7 +246,7 @@ def _callback_offer(rd: RouteDesk) -> str:
 
 def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     """The caller confirmed a callback number: a callback ticket goes to the next lawyer on duty."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     ticket = ticket_for_call(session, call.id)
     digits = form.get("Digits", "").rstrip("#")
     number = digits if len(digits) >= 7 else call.from_number
@@ -271,7 +273,7 @@ def _assign_callback(session: Session, rd: RouteDesk, ticket: Ticket, number: st
 
 def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     """The supervisor's line ended: if nobody answered, the caller is told they will be called back."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     ticket = ticket_for_call(session, call.id)
     status = form.get("DialCallStatus", "")
     add_call_event(session, call, "supervisor_dial_ended", status=status)
@@ -307,7 +309,7 @@ def _district_question(rd: RouteDesk, ticket: Ticket, attempt: int) -> str:
 
 def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attempt: int) -> str:
     """The caller named the district by key: dispatch there; no answer twice or 0: the dispatcher decides."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     ticket = ticket_for_call(session, call.id)
     digits = form.get("Digits", "")
     options = _district_options(rd)
@@ -331,7 +333,7 @@ def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attem
 
 def knowledge_more(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     """After the knowledge-base answer: 0 for a person, anything else ends the call."""
-    call = _known_call(session, form)
+    call = known_call(session, form)
     if form.get("Digits") == "0":
         ticket = ticket_for_call(session, call.id)
         if ticket is not None:

@@ -109,14 +109,3 @@ def flag_for_person(session: Session, ticket: Ticket, reason: str) -> None:
     ticket.needs_human = True
     ticket.needs_human_reason = reason if not ticket.needs_human_reason else f"{ticket.needs_human_reason}; {reason}"
     add_event(session, ticket, "needs_human", reason)
-
-
-def apply_transcript(session: Session, ticket: Ticket, text: str) -> None:
-    """The caller's words arrived: keep them as the summary and classify again from them."""
-    result = classify(ticket.menu_choice, text)
-    ticket.summary = text
-    ticket.subject = result.subject
-    ticket.handling_class = result.handling_class
-    ticket.route = result.route
-    why = f" (words: {', '.join(result.evidence)})" if result.evidence else ""
-    add_event(session, ticket, "classified", f"subject {result.subject}, class {result.handling_class}{why}")

@@ -30,7 +30,7 @@ from ivr import call as ivr_call
 from ivr.twiml import step_url
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Recording, Transcript
-from routing.tickets import apply_transcript, ticket_for_call
+from routing.tickets import ticket_for_call
 from speech.grammar import MenuChoice, MenuGrammar, build_grammar, report_missing
 from speech.live import StreamSession
 from speech.media_messages import Connected, Dtmf, Mark, Media, MediaMessageError, Start, Stop, parse_message
@@ -228,7 +228,7 @@ def _final_transcript(live: LiveSpeech, stream: _Stream, text: str, words: list[
             session.add(Transcript(recording_id=recording.id, channel=None, text=text, words=words, model=model))
             ticket = ticket_for_call(session, call.id)
             if ticket is not None:
-                apply_transcript(session, ticket, text)
+                ticket.summary = text  # the route step classifies and routes it
         elif all(m.startswith("live:") for m in models):
             session.execute(update(Transcript).where(Transcript.recording_id == recording.id,
                                                      Transcript.model.like("live:%")).values(text=text, words=words))
