@@ -27,6 +27,7 @@ from speech.audio import load_channels
 from speech.media_messages import Connected, Media, Start, encode
 from speech.streaming import pcm_to_mulaw_frames
 from speech.telephone import telephone_round_trip
+from speech.evaluation import edit_distance, scoring_chars
 from tests.conftest import KO_SPEECH, korean_model_path
 from tests.running_service import RunningService
 
@@ -73,17 +74,10 @@ steps:
 
 
 def hangul(text: str) -> str:
-    return "".join(ch for ch in text if "\uac00" <= ch <= "\ud7a3")
+    return scoring_chars(text, "hangul")
 
 
-def edits(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+edits = edit_distance
 
 
 @pytest.fixture(scope="module")

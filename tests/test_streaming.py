@@ -25,6 +25,7 @@ from speech.streaming import LiveListener, TrackRecognizer, pcm_to_mulaw_frames
 from speech.telephone import telephone_round_trip, ulaw_decode, ulaw_encode
 from speech.transcribe import recognize_pcm
 from speech.vocabulary import model_vocabulary, unknown_word
+from speech.evaluation import edit_distance, scoring_chars
 from tests.conftest import KO_SPEECH, korean_model_path
 
 # The Korean test flow's menu: each option's phrases are words that occur in some clips and not in others.
@@ -35,17 +36,10 @@ MAX_STREAM_BATCH_DISAGREEMENT = 0.05
 
 
 def hangul(text: str) -> str:
-    return "".join(ch for ch in text if "\uac00" <= ch <= "\ud7a3")
+    return scoring_chars(text, "hangul")
 
 
-def edits(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+edits = edit_distance
 
 
 def references() -> dict[str, str]:
