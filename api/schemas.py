@@ -38,3 +38,9 @@ class DispatchIn(BaseModel):
     union_id: str = Field(examples=["xa-yanta"])
     actor: str = Field(min_length=1, max_length=64)
     note: str = Field("", max_length=2000)
+
+
+class TakeIn(BaseModel):
+    """A free lawyer takes the next caller from the queue."""
+
+    lawyer_id: str = Field(examples=["L01"])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
 from hotline.credentials import TwilioCredentials, twilio_credentials
 from hotline.db import make_engine, make_session_factory, transaction, utcnow
@@ -17,9 +18,9 @@ from hotline.settings import Settings
 from hotline.twilio_client import twilio_client
 from ivr.flow import Flow, load_flow
 from ivr.route_calls import load_route_prompts
+from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
 from routing.config import RoutingData, load_routing_data
 from routing.sla_watch import scan
-from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
 from speech.model import SharedModel, describe_missing
 from speech.scripted import ScriptedRecognizer
 
@@ -41,6 +42,7 @@ class Services:
     routing: RoutingData
     route_prompts: dict
     sla_clock: PeriodicTask
+    twilio_rest: Client  # the account's REST client (Twilio's, or the emulator's)
 
     def start(self) -> None:
         """Background work: jobs, and the SLA clock's reminder and escalation rounds."""
@@ -72,10 +74,11 @@ def build_services(settings: Settings) -> Services:
             raise ValueError("HOTLINE_TEST_TRANSCRIPTS_FILE is for tests: unset it in production")
         log.warning("TEST RECOGNIZER ON: transcripts of known audio come from %s", settings.test_transcripts_file)
         scripted = ScriptedRecognizer(settings.test_transcripts_file)
+    rest = twilio_client(credentials, settings.rest_url)
     pipeline = RecordingPipeline(
         factory,
         credentials,
-        twilio_client(credentials, settings.rest_url),
+        rest,
         model,
         PipelineConfig(settings.recordings_root, settings.download_attempts, settings.download_backoff_seconds,
                        routing=routing, scripted=scripted),
@@ -89,7 +92,7 @@ def build_services(settings: Settings) -> Services:
     )
     sla_clock = PeriodicTask("sla-clock", _sla_round(factory, routing), settings.sla_scan_seconds)
     return Services(settings, engine, factory, flow, credentials, RequestValidator(credentials.auth_token), model,
-                    runner, routing, load_route_prompts(settings.route_prompts_file), sla_clock)
+                    runner, routing, load_route_prompts(settings.route_prompts_file), sla_clock, rest)
 
 
 def _sla_round(factory: sessionmaker[Session], routing: RoutingData):  # noqa: ANN202

@@ -218,8 +218,11 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     ticket = ticket_for_call(session, call.id)
     add_call_event(session, call, "queue_left", result=result, waited=form.get("QueueTime"))
     if result == "bridged":
-        lawyers = available_lawyers(session, rd.data.roster, utcnow(), rd.data.timezone)
-        lawyer_id = lawyers[0].id if lawyers else None
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid))
+        lawyer_id = entry.lawyer_id if entry is not None and entry.lawyer_id else None
+        if lawyer_id is None:  # dequeued by a lawyer's own <Dial><Queue>: whoever is free took it
+            lawyers = available_lawyers(session, rd.data.roster, utcnow(), rd.data.timezone)
+            lawyer_id = lawyers[0].id if lawyers else None
         leave_queue(session, call.call_sid, "bridged", lawyer_id)
         if ticket is not None and lawyer_id:
             ticket.assigned_to = lawyer_id
@@ -343,6 +346,33 @@ def knowledge_more(session: Session, rd: RouteDesk, form: dict[str, str]) -> str
     rd.say(response, "goodbye")
     response.hangup()
     return _xml(response)
+
+
+def seat_bridge(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: str) -> str:
+    """A lawyer took this caller from the queue (the call was redirected here): ring the lawyer's phone."""
+    call = known_call(session, form)
+    lawyer = rd.data.roster.lawyer(lawyer_id)
+    add_call_event(session, call, "lawyer_ringing", lawyer=lawyer_id)
+    response = VoiceResponse()
+    rd.say(response, "lawyer_connecting", name=lawyer.name)
+    dial = response.dial(action=f"/twilio/seat/done?lawyer={lawyer_id}", method="POST", timeout=20)
+    dial.number(lawyer.phone)
+    return _xml(response)
+
+
+def seat_done(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: str) -> str:
+    """The lawyer's line ended: the lawyer is free again; if they never answered, the caller gets a callback."""
+    call = known_call(session, form)
+    set_on_call(session, lawyer_id, None)
+    status = form.get("DialCallStatus", "")
+    add_call_event(session, call, "lawyer_call_ended", lawyer=lawyer_id, status=status,
+                   duration=form.get("DialCallDuration"))
+    if status != "completed":
+        ticket = ticket_for_call(session, call.id)
+        if ticket is not None:
+            add_event(session, ticket, "lawyer_unreached", f"{lawyer_id}'s phone: {status}")
+        return _callback_offer(rd)
+    return _xml(_hangup())
 
 
 def free_lawyer_after_call(session: Session, call_sid: str) -> None:

@@ -103,3 +103,22 @@ def position_of(state: QueueState, call_sid: str) -> int | None:
         if entry.call_sid == call_sid:
             return n
     return None
+
+
+class SeatError(ValueError):
+    """A lawyer cannot take a caller now; the message says why."""
+
+
+def take_next_caller(session: Session, roster: DutyRoster, lawyer_id: str, now: datetime,
+                     timezone: str) -> QueueEntry:
+    """The free lawyer takes the caller who has waited longest: the entry is theirs and they are busy."""
+    roster.lawyer(lawyer_id)
+    if lawyer_id not in {p.id for p in available_lawyers(session, roster, now, timezone)}:
+        raise SeatError(f"{lawyer_id} is not free: a lawyer must be on duty, signed in and not on a call")
+    waiting = queue_state(session).waiting
+    if not waiting:
+        raise SeatError("nobody is waiting")
+    entry = waiting[0]
+    leave_queue(session, entry.call_sid, "bridged", lawyer_id, now)
+    set_on_call(session, lawyer_id, entry.call_sid)
+    return entry

@@ -8,6 +8,7 @@ webhooks, signatures, recordings, the classifier, routing, the database — is r
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ from tests.running_service import RunningService
 CLIPS = sorted(ZH_SPEECH.glob("*.wav")) + sorted(KO_SPEECH.glob("*.wav"))  # any real speech serves as audio
 ROUND_THE_CLOCK_ROSTER = """
 hours: {start: "00:00", end: "24:00"}
-queue: {max_waiting: 5, max_wait_s: 120, assumed_talk_s: 240}
+queue: {max_waiting: 5, max_wait_s: 300, assumed_talk_s: 240}
 lawyers:
   - {id: L01, name: 王律师, phone: "+8613900000101"}
   - {id: L02, name: 李律师, phone: "+8613900000102"}
@@ -242,6 +243,38 @@ def test_a_wait_past_the_limit_takes_the_caller_out_of_the_queue_to_a_callback(s
         assert ticket["route"] == "lawyer_callback" and ticket["callback_number"] == number
         queue_event = next(e for e in _api(service, "GET", f"/api/calls/{report.call_sid}").json()["events"]
                            if e["kind"] == "queue_left")
-        assert queue_event["detail"]["result"] == "leave" and int(queue_event["detail"]["waited"]) >= 120
+        assert queue_event["detail"]["result"] == "leave" and int(queue_event["detail"]["waited"]) >= 300
     finally:
         _api(service, "POST", "/api/lawyers/L02/sign-out")
+
+
+def test_a_free_lawyer_takes_the_caller_who_waited_longest(setup):
+    twilio, service, script = setup
+    _api(service, "POST", "/api/lawyers/L01/sign-in")
+    try:
+        clip = script.clip_saying("请问试用期被辞退有没有经济补偿")
+        done: dict = {}
+        caller = threading.Thread(target=lambda: done.update(report=_call(
+            twilio, service, ["1"], clip, queue=CallerGivesUp(after=3600), dial=DialBehaviour(talk_seconds=90))))
+        caller.start()
+        for _ in range(200):  # the caller reaches the queue
+            waiting = _api(service, "GET", "/api/queue").json()["waiting"]
+            if waiting:
+                break
+            time.sleep(0.02)
+        assert waiting and waiting[0]["position"] == 1
+        busy = _api(service, "POST", "/api/queue/take", json={"lawyer_id": "L02"})
+        assert busy.status_code == 409 and "not free" in busy.json()["detail"]  # L02 is not signed in
+        taken = _api(service, "POST", "/api/queue/take", json={"lawyer_id": "L01"})
+        assert taken.status_code == 200, taken.text
+        assert next(p for p in _api(service, "GET", "/api/lawyers").json() if p["id"] == "L01")["free"] is False
+        caller.join(60)
+        report = done["report"]
+        assert report.dialled == ["+8613900000101"] and any("王律师" in h for h in report.heard)
+        ticket = service.ticket_of(report.call_sid)
+        assert ticket["route"] == "lawyer_queue" and ticket["assigned_to"] == "L01"
+        assert next(p for p in _api(service, "GET", "/api/lawyers").json() if p["id"] == "L01")["free"] is True
+        assert _api(service, "POST", "/api/queue/take", json={"lawyer_id": "L01"}).json()["detail"] == (
+            "nobody is waiting")
+    finally:
+        _api(service, "POST", "/api/lawyers/L01/sign-out")

@@ -20,12 +20,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, WebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketState
 from sqlalchemy import select, update
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from api.twilio_auth import is_from_twilio, public_base, signed_url
 from hotline.db import transaction
-from hotline.twilio_client import twilio_client
 from ivr import call as ivr_call
 from ivr.twiml import step_url
 from recordings.calls import add_call_event, find_call
@@ -33,7 +32,16 @@ from recordings.tables import Recording, Transcript
 from routing.tickets import ticket_for_call
 from speech.grammar import MenuChoice, MenuGrammar, build_grammar, report_missing
 from speech.live import StreamSession
-from speech.media_messages import Connected, Dtmf, Mark, Media, MediaMessageError, Start, Stop, parse_message
+from speech.media_messages import (
+    Connected,
+    Dtmf,
+    Mark,
+    Media,
+    MediaMessageError,
+    Start,
+    Stop,
+    parse_message,
+)
 from speech.model import ModelMissing
 from speech.streaming import ListenOutcome, LiveListener, LiveTranscripts, SpeechResult
 from speech.text import clean_transcript
@@ -55,7 +63,6 @@ class LiveSpeech:
         self.problems: list[str] = []
         self._grammars: dict[str, MenuGrammar] | None = None
         self._lock = threading.Lock()
-        self._rest = None
 
     def listening(self) -> bool:
         """True when calls should fork their audio to us (a speech model is there)."""
@@ -86,10 +93,7 @@ class LiveSpeech:
         return (self._grammars or {}).get(step)
 
     def rest(self):  # noqa: ANN201 - twilio.rest.Client
-        with self._lock:
-            if self._rest is None:
-                self._rest = twilio_client(self.services.credentials, self.services.settings.rest_url)
-            return self._rest
+        return self.services.twilio_rest
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

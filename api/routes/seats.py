@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 
 from api.deps import ServicesDep, SessionDep
+from api.schemas import TakeIn
+from api.twilio_auth import public_base
 from hotline.db import utcnow
 from routing.roster import WEEKDAYS, RosterError
-from routing.seats import available_lawyers, queue_state, sign_in, sign_out
-from routing.tables import Alert, LawyerPresence
+from routing.seats import (
+    SeatError,
+    available_lawyers,
+    queue_state,
+    set_on_call,
+    sign_in,
+    sign_out,
+    take_next_caller,
+)
+from routing.tables import Alert, LawyerPresence, Ticket
+from routing.tickets import add_event
 
 router = APIRouter(prefix="/api", tags=["seats"])
 
@@ -66,6 +77,31 @@ def get_queue(session: SessionDep) -> dict:
                     for n, e in enumerate(state.waiting, 1)],
         "avg_wait_s": state.avg_wait_s,
     }
+
+
+@router.post("/queue/take", summary="A free lawyer takes the caller who has waited longest")
+def post_take(body: TakeIn, request: Request, session: SessionDep, services: ServicesDep) -> dict:
+    try:
+        entry = take_next_caller(session, services.routing.roster, body.lawyer_id, utcnow(), services.routing.timezone)
+    except RosterError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except SeatError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ticket = session.get(Ticket, entry.ticket_id) if entry.ticket_id else None
+    if ticket is not None:
+        ticket.assigned_to = body.lawyer_id
+        add_event(session, ticket, "lawyer_answered", f"taken from the queue by {body.lawyer_id}", actor=body.lawyer_id)
+    session.commit()
+    # The caller's live call leaves the queue for the lawyer's phone (Twilio REST), after the commit.
+    base = public_base(request, services.settings.public_url)
+    try:
+        services.twilio_rest.calls(entry.call_sid).update(url=f"{base}/twilio/seat/bridge?lawyer={body.lawyer_id}",
+                                                          method="POST")
+    except Exception as exc:  # the caller hung up meanwhile, or Twilio is unreachable: the lawyer is free again
+        set_on_call(session, body.lawyer_id, None)
+        session.commit()
+        raise HTTPException(502, f"could not connect the caller: {exc}") from exc
+    return {"call_sid": entry.call_sid, "lawyer_id": body.lawyer_id, "waited_s": entry.wait_s}
 
 
 @router.get("/unions", summary="The union directory used for territorial dispatch")

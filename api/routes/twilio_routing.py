@@ -50,3 +50,15 @@ def district(request: Request, form: TwilioForm, session: SessionDep, services: 
 @router.post("/route/more", summary="After a knowledge-base answer: a person, or goodbye")
 def more(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     return twiml_response(session, route_calls.knowledge_more(session, _route_desk(request, services), form))
+
+
+@router.post("/seat/bridge", summary="A lawyer took the caller from the queue: ring the lawyer")
+def seat_bridge(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
+                lawyer: str) -> Response:
+    return twiml_response(session, route_calls.seat_bridge(session, _route_desk(request, services), form, lawyer))
+
+
+@router.post("/seat/done", summary="The lawyer's line ended")
+def seat_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
+              lawyer: str) -> Response:
+    return twiml_response(session, route_calls.seat_done(session, _route_desk(request, services), form, lawyer))
