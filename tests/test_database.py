@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import inspect, select, text
 
-from hotline.db import make_engine, transaction
+from hotline.db import make_engine, make_session_factory, transaction
 from hotline.jobs import DONE, QUEUED, RUNNING, Job, JobRunner, RetryLater, claim_next, enqueue
 from hotline.migrate import upgrade
 from recordings.calls import record_call
@@ -130,3 +130,26 @@ def test_retry_later_runs_the_job_again_with_its_attempt_number(migrated):
     while runner.run_once():
         pass
     assert attempts == [1, 2, 3]
+
+
+def test_a_live_database_with_tickets_upgrades_to_the_current_schema(database_url):
+    from alembic import command
+
+    from hotline.migrate import alembic_config
+
+    engine = make_engine(database_url)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")  # the schema of the first release
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO tickets (number, caller_number, status, subject, handling_class, route, summary, "
+            "needs_human, created_at, updated_at) VALUES ('12351-20261124-0001', '+8613800000000', 'accepted', "
+            "'wage_arrears', 'assist', 'dispatcher', '老板欠薪', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    upgrade(engine)  # what `hotline serve` does on start
+    with make_session_factory(engine)() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.number == "12351-20261124-0001"))
+        assert ticket.summary == "老板欠薪"
+        assert (ticket.urgency_flags, ticket.entities, ticket.extensions) == ([], {}, 0)
+    engine.dispose()
