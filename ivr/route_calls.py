@@ -21,9 +21,9 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.db import utcnow
 from ivr.call import CallDesk, known_call, play
-from ivr.twiml import spoken_digits
+from ivr.twiml import say_in_voice, spoken_digits
 from recordings.calls import add_call_event
-from recordings.tables import Call, Recording
+from recordings.tables import Call, CallEvent, Recording
 from routing import decide
 from routing.config import RoutingData
 from routing.lifecycle import transition
@@ -61,10 +61,7 @@ class RouteDesk:
     prompts: dict
 
     def say(self, parent, key: str, **values: object) -> None:  # noqa: ANN001 - a TwiML node
-        kwargs = {"language": self.desk.flow.voice.language}
-        if self.desk.flow.voice.voice:
-            kwargs["voice"] = self.desk.flow.voice.voice
-        parent.say(str(self.prompts[key]).format(**values), **kwargs)
+        say_in_voice(parent, self.desk.flow.voice, str(self.prompts[key]).format(**values))
 
 
 def _xml(response: VoiceResponse) -> str:
@@ -86,7 +83,10 @@ def _problem_text(session: Session, call: Call) -> str | None:
 
 def _still_worth_waiting(session: Session, rd: RouteDesk, call: Call, polls: int) -> bool:
     """Wait for the transcript up to a limit in real seconds since the recording ended (at most 300 polls)."""
-    recorded = next((e.at for e in reversed(call.events) if e.kind == "problem_recorded"), None)
+    # One small query per poll, not the call's whole history: this runs once a second while the caller holds.
+    recorded = session.scalar(select(CallEvent.at).where(CallEvent.call_id == call.id,
+                                                         CallEvent.kind == "problem_recorded")
+                              .order_by(CallEvent.id.desc()).limit(1))
     limit = float(rd.prompts.get("max_wait_for_transcript_s", 10))
     return recorded is not None and polls < 300 and (utcnow() - recorded).total_seconds() < limit
 

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
-from ivr.flow import Flow, Step
+from ivr.flow import Flow, Step, Voice
 
 # Digits as read over a phone line in Mandarin: 1 is 幺 (yāo) so it cannot be heard as 7 (qī).
 _SPOKEN_DIGITS = dict(zip("0123456789", "零幺二三四五六七八九", strict=True))
@@ -175,13 +175,17 @@ def render_redirect(step: str) -> str:
     return str(response)
 
 
+def say_in_voice(parent, voice: Voice, text: str) -> None:  # noqa: ANN001 - a TwiML node
+    """Add a `<Say>` in the flow's language and voice."""
+    kwargs = {"language": voice.language}
+    if voice.voice:
+        kwargs["voice"] = voice.voice
+    parent.say(text, **kwargs)
+
+
 def _sayer(flow: Flow, context: dict[str, str]):  # noqa: ANN202 - a local helper
     def say(parent, text: str) -> None:  # noqa: ANN001 - a TwiML node
-        if not text:
-            return
-        kwargs = {"language": flow.voice.language}
-        if flow.voice.voice:
-            kwargs["voice"] = flow.voice.voice
-        parent.say(text.format(**context), **kwargs)
+        if text:
+            say_in_voice(parent, flow.voice, text.format(**context))
 
     return say

@@ -27,7 +27,6 @@ from routing.tickets import flag_for_person, ticket_for_call
 from speech.audio import load_channels
 from speech.errors import AudioError
 from speech.model import ModelMissing, SharedModel
-from speech.text import normalize_transcript
 from speech.scripted import ScriptedRecognizer
 from speech.transcribe import Transcript as SpeechTranscript
 from speech.transcribe import transcribe_file
@@ -190,10 +189,10 @@ class RecordingPipeline:
             recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
             session.execute(delete(Transcript).where(Transcript.recording_id == recording.id))
             for t in transcripts:
-                session.add(Transcript(recording_id=recording.id, channel=t.channel, text=normalize_transcript(t.text),
+                session.add(Transcript(recording_id=recording.id, channel=t.channel, text=t.text,
                                        words=t.words, model=t.model))
             recording.status, recording.error = TRANSCRIBED, None
-            text = " ".join(normalize_transcript(t.text) for t in transcripts if t.text).strip()
+            text = " ".join(t.text for t in transcripts if t.text).strip()  # already cleaned by speech
             add_call_event(session, recording.call, "transcribed", recording_sid=sid, chars=len(text))
             ticket = ticket_for_call(session, recording.call_id)
             if source == "problem" and ticket is not None:
