@@ -21,9 +21,12 @@ class Call(Base):
     to_number: Mapped[str] = mapped_column(String(32), default="")
     status: Mapped[str] = mapped_column(String(24), default="in-progress")
     menu_choice: Mapped[str | None] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column()
     duration_s: Mapped[int | None] = mapped_column(Integer)
+    # Who spoke with the caller (a lawyer's roster id, an operator's or supervisor's username); None: the IVR alone.
+    handler: Mapped[str | None] = mapped_column(String(64), index=True)
+    handler_role: Mapped[str | None] = mapped_column(String(16))  # operator, lawyer, supervisor
 
     events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.id")
     recordings: Mapped[list[Recording]] = relationship(back_populates="call", order_by="Recording.id")

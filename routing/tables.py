@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base, utcnow
@@ -27,7 +27,7 @@ class Ticket(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_human_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # What was understood from the caller, with the words that decided it (shown to staff).
     kind: Mapped[str | None] = mapped_column(String(16))  # consult / help
@@ -48,6 +48,7 @@ class Ticket(Base):
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column()
     recovered_amount: Mapped[float | None] = mapped_column(Float)
+    satisfaction: Mapped[str | None] = mapped_column(String(16))  # the latest survey's answer
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
 
@@ -125,3 +126,23 @@ class TicketCounter(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SatisfactionSurvey(Base):
+    """The satisfaction callback (回访) after a ticket is replied to: attempts, and the caller's answer."""
+
+    __tablename__ = "satisfaction_surveys"
+    __table_args__ = (UniqueConstraint("ticket_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # a reopened ticket replied to again is asked again
+    channel: Mapped[str] = mapped_column(String(8), default="voice")  # voice or sms
+    to_number: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, calling, answered, unreachable
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)  # the current outbound call
+    result: Mapped[str | None] = mapped_column(String(16))  # satisfied, basic, dissatisfied
+    answered_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
