@@ -6,8 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from api.routes import media_stream, seats, tickets, twilio_routing, twilio_voice
+from api.pages import STATIC
+from api.routes import auth, media_stream, seats, tickets, twilio_routing, twilio_voice
+from api.routes import qa as qa_routes
+from api.routes import reports as report_routes
+from api.routes import recordings as recording_routes
+from api.routes import twilio_survey
 from api.services import Services, build_services
 from hotline.settings import Settings, get_settings
 
@@ -31,6 +37,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(tickets.router)
     app.include_router(media_stream.router)
     app.include_router(seats.router)
+    app.include_router(twilio_survey.router)
+    app.include_router(auth.router)
+    app.include_router(recording_routes.router)
+    app.include_router(report_routes.router)
+    app.include_router(qa_routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/health", tags=["ops"])
     def health() -> dict:

@@ -11,7 +11,8 @@ class TransitionIn(BaseModel):
     """Move a ticket along the closed loop."""
 
     to: str = Field(description=f"one of: {', '.join(STATES)}", examples=["dispatched"])
-    actor: str = Field(min_length=1, max_length=64, description="who makes the change", examples=["dispatcher:zhang"])
+    actor: str | None = Field(None, min_length=1, max_length=64, examples=["union:xa-yanta"],
+                              description="who acted, when not the signed-in user (a union reporting back)")
     note: str = Field("", max_length=2000)
     recovered_amount: float | None = Field(None, ge=0, description="money recovered for the workers, in yuan")
 
@@ -20,7 +21,7 @@ class ExtensionIn(BaseModel):
     """Push the reply deadline back (延期)."""
 
     working_days: int = Field(ge=1, le=30)
-    actor: str = Field(min_length=1, max_length=64)
+    actor: str | None = Field(None, min_length=1, max_length=64, description="default: the signed-in user")
     reason: str = Field(min_length=2, max_length=2000)
 
 
@@ -28,7 +29,7 @@ class MergeIn(BaseModel):
     """Handle this ticket together with another one, as one case."""
 
     into: str = Field(description="the other ticket's number", examples=["12351-20261124-0001"])
-    actor: str = Field(min_length=1, max_length=64)
+    actor: str | None = Field(None, min_length=1, max_length=64, description="default: the signed-in user")
     note: str = Field("", max_length=2000)
 
 
@@ -36,11 +37,11 @@ class DispatchIn(BaseModel):
     """A dispatcher sends the ticket to a local union."""
 
     union_id: str = Field(examples=["xa-yanta"])
-    actor: str = Field(min_length=1, max_length=64)
+    actor: str | None = Field(None, min_length=1, max_length=64, description="default: the signed-in user")
     note: str = Field("", max_length=2000)
 
 
 class TakeIn(BaseModel):
     """A free lawyer takes the next caller from the queue."""
 
-    lawyer_id: str = Field(examples=["L01"])
+    lawyer_id: str | None = Field(None, examples=["L01"], description="default: the signed-in lawyer's seat")

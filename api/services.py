@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,10 +20,14 @@ from hotline.twilio_client import twilio_client
 from ivr.flow import Flow, load_flow
 from ivr.route_calls import load_route_prompts
 from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
+from recordings.qa_sampling import daily_sampling_round, load_sampling
 from routing.config import RoutingData, load_routing_data
 from routing.sla_watch import scan
+from routing.survey_calls import SurveyCaller, build_survey_caller
 from speech.model import SharedModel, describe_missing
 from speech.scripted import ScriptedRecognizer
+from staff.accounts import SignInLimit
+from staff.sessions import SessionSigner, session_secret
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +46,21 @@ class Services:
     runner: JobRunner
     routing: RoutingData
     route_prompts: dict
-    sla_clock: PeriodicTask
+    rounds: list[PeriodicTask]  # the SLA clock, the survey callbacks, the daily QA sample
     twilio_rest: Client  # the account's REST client (Twilio's, or the emulator's)
+    signer: SessionSigner  # staff session cookies
+    sign_in_limit: SignInLimit
+    surveys: SurveyCaller  # satisfaction callbacks (回访): policy, clock, the job placing calls
 
     def start(self) -> None:
-        """Background work: jobs, and the SLA clock's reminder and escalation rounds."""
+        """Background work: jobs, and the rounds (SLA reminders and escalations, survey calls, QA sampling)."""
         self.runner.start()
-        self.sla_clock.start()
+        for task in self.rounds:
+            task.start()
 
     def close(self) -> None:
-        self.sla_clock.stop()
+        for task in self.rounds:
+            task.stop()
         self.runner.stop()
         self.engine.dispose()
 
@@ -83,16 +93,26 @@ def build_services(settings: Settings) -> Services:
         PipelineConfig(settings.recordings_root, settings.download_attempts, settings.download_backoff_seconds,
                        routing=routing, scripted=scripted),
     )
+    surveys = build_survey_caller(settings, factory, routing.sla.calendar, rest)
     runner = JobRunner(
         factory,
-        pipeline.handlers(),
+        {**pipeline.handlers(), **surveys.handlers()},
         workers=settings.workers,
         poll_s=settings.job_poll_seconds,
         on_idle=_model_watch(factory, model),
     )
-    sla_clock = PeriodicTask("sla-clock", _sla_round(factory, routing), settings.sla_scan_seconds)
+    rounds = [
+        PeriodicTask("sla-clock", _sla_round(factory, routing), settings.sla_scan_seconds),
+        PeriodicTask("survey-round", surveys.round, settings.survey_scan_seconds),
+        PeriodicTask("qa-sampling", daily_sampling_round(factory, load_sampling(settings.qa_file), settings.timezone),
+                     settings.qa_scan_seconds),
+    ]
+    signer = SessionSigner(session_secret(settings.session_secret, settings.var_dir,
+                                          production=settings.is_production), int(settings.session_hours * 3600))
+    sign_in_limit = SignInLimit(settings.sign_in_failures, timedelta(minutes=settings.sign_in_window_minutes))
     return Services(settings, engine, factory, flow, credentials, RequestValidator(credentials.auth_token), model,
-                    runner, routing, load_route_prompts(settings.route_prompts_file), sla_clock, rest)
+                    runner, routing, load_route_prompts(settings.route_prompts_file), rounds, rest,
+                    signer, sign_in_limit, surveys)
 
 
 def _sla_round(factory: sessionmaker[Session], routing: RoutingData):  # noqa: ANN202

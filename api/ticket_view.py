@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from recordings.tables import Call, Recording, Transcript
 from routing.tables import Ticket
+from staff.roles import mask_phone
 
 
-def ticket_view(session: Session, ticket: Ticket) -> dict:
-    """Everything about one ticket, as plain JSON-ready data."""
+def ticket_view(session: Session, ticket: Ticket, *, mask_numbers: bool = False) -> dict:
+    """Everything about one ticket, as plain JSON-ready data; callers' numbers masked unless the viewer calls back."""
+    phone = mask_phone if mask_numbers else (lambda number: number)
     call = session.get(Call, ticket.call_id) if ticket.call_id else None
     recordings = []
     problem_text = ""
@@ -40,7 +42,7 @@ def ticket_view(session: Session, ticket: Ticket) -> dict:
         "menu_choice": ticket.menu_choice,
         "needs_human": ticket.needs_human,
         "needs_human_reason": ticket.needs_human_reason,
-        "caller_number": ticket.caller_number,
+        "caller_number": phone(ticket.caller_number),
         "call_sid": call.call_sid if call else None,
         "created_at": ticket.created_at.isoformat(),
         "summary": ticket.summary,
@@ -52,7 +54,8 @@ def ticket_view(session: Session, ticket: Ticket) -> dict:
         "district": ticket.district,
         "union_id": ticket.union_id,
         "assigned_to": ticket.assigned_to,
-        "callback_number": ticket.callback_number,
+        "callback_number": phone(ticket.callback_number),
+        "satisfaction": ticket.satisfaction,
         "dispatch_due_at": _iso(ticket.dispatch_due_at),
         "reply_due_at": _iso(ticket.reply_due_at),
         "extensions": ticket.extensions,

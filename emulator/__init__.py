@@ -8,6 +8,7 @@
 from emulator.account import RECORDING_FAULTS, TwilioEmulator
 from emulator.call import CallSession
 from emulator.media_client import WebSocketStreamer
+from emulator.outbound import Callee, OutboundCall
 from emulator.parties import AgentAnswers, CallerGivesUp, DialBehaviour, QueueBehaviour, QueueOutcome
 from emulator.recordings import Recording
 from emulator.script import CallerScript, CallReport
@@ -20,12 +21,14 @@ __all__ = [
     "AgentAnswers",
     "CallReport",
     "CallSession",
+    "Callee",
     "CallerGivesUp",
     "CallerScript",
     "Delivery",
     "DialBehaviour",
     "MediaStreamer",
     "NullStreamer",
+    "OutboundCall",
     "QueueBehaviour",
     "QueueOutcome",
     "Recording",

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from emulator.call import CallSession
 from emulator.clock import new_sid
+from emulator.outbound import Callee, OutboundCall, OutboundDialer
 from emulator.parties import DialBehaviour, QueueBehaviour
 from emulator.recordings import Recording, RecordingStore
 from emulator.rest import RestServer
@@ -48,6 +49,7 @@ class TwilioEmulator:
         self._queues: dict[str, str] = {}
         self._lock = threading.Lock()
         self._server: RestServer | None = None
+        self.outbound = OutboundDialer(self)
 
     @property
     def recording_fault(self) -> str | None:
@@ -122,6 +124,30 @@ class TwilioEmulator:
         with self._lock:
             self._calls[session.sid] = session
         return session.run()
+
+    def register_call(self, session: CallSession) -> None:
+        """Keep a call of this account so the REST API finds it by its SID."""
+        with self._lock:
+            self._calls[session.sid] = session
+
+    # ----- outbound calls (placed by the service through the REST API) -------------------------------
+
+    def expect_callee(self, number: str, *callees: Callee) -> None:
+        """The next outbound calls to `number` are met by `callees`, in order (then: nobody answers)."""
+        self.outbound.expect(number, *callees)
+
+    def wait_for_outbound(self, to: str, count: int = 1, timeout: float = 30.0) -> list[OutboundCall]:
+        """The first `count` outbound calls to `to`, once each is over."""
+        return self.outbound.wait(to, count, timeout)
+
+    def outbound_calls(self, to: str | None = None) -> list[OutboundCall]:
+        """Outbound calls placed so far."""
+        return self.outbound.placed(to)
+
+    def all_calls(self) -> list[CallSession]:
+        """Every call of this account, inbound and outbound, oldest first."""
+        with self._lock:
+            return list(self._calls.values())
 
     def call(self, call_sid: str) -> CallSession | None:
         """A call placed through this account (live or over)."""

@@ -89,9 +89,15 @@ class CallSession:
         queue: QueueBehaviour | None = None,
         dial: DialBehaviour | None = None,
         streamer: MediaStreamer | None = None,
+        direction: str = "inbound",
+        voice_method: str = "POST",
+        sid: str | None = None,
     ) -> None:
         self.account = account
-        self.sid = new_sid("CA")
+        self.sid = sid or new_sid("CA")
+        self.direction = direction  # inbound, or outbound-api for a call placed through the REST API
+        self.voice_method = voice_method
+        self.status_sequence = 0  # SequenceNumber of the final status callback (earlier events came first)
         self.voice_url = voice_url
         self.caller = caller
         self.from_ = from_
@@ -146,7 +152,7 @@ class CallSession:
             "CallStatus": self.status,
             "Called": self.to,
             "Caller": self.from_,
-            "Direction": "inbound",
+            "Direction": self.direction,
             "From": self.from_,
             "To": self.to,
         }
@@ -244,7 +250,7 @@ class CallSession:
         """Twilio's Call resource JSON."""
         base = f"/{API_VERSION}/Accounts/{self.account.account_sid}/Calls/{self.sid}"
         start = self.clock.stamp(0.0)
-        over = not self.active
+        over = not self.active and self.status != "queued"
         return {
             "sid": self.sid,
             "account_sid": self.account.account_sid,
@@ -255,7 +261,7 @@ class CallSession:
             "to_formatted": self.to,
             "phone_number_sid": None,
             "status": self.status,
-            "direction": "inbound",
+            "direction": self.direction,
             "api_version": API_VERSION,
             "date_created": start,
             "date_updated": self.clock.stamp(),
@@ -301,7 +307,7 @@ class CallSession:
 
     def run(self) -> CallReport:
         """Play the whole call; never raises for service faults (they end the call and are reported)."""
-        step: Fetch | Inline | None = Fetch("voice", self.voice_url)
+        step: Fetch | Inline | None = Fetch("voice", self.voice_url, self.voice_method)
         try:
             while True:
                 try:
@@ -800,7 +806,7 @@ class CallSession:
                 "CallDuration": str(int(round(end))),
                 "Timestamp": self.clock.stamp(end),
                 "CallbackSource": "call-progress-events",
-                "SequenceNumber": "0",
+                "SequenceNumber": str(self.status_sequence),
             }
             status_deliveries = self._send("call-status", self.status_callback, self.params(extra))
         for rec in self.api_recordings:

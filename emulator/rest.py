@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from emulator.outbound import OutboundError
 from emulator.recordings import API_VERSION, WAV_CONTENT_TYPE, Recording
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 _ACCOUNT = rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)"
 ROUTES = [
     ("media", re.compile(_ACCOUNT + r"/Recordings/(?P<rec>[^/.]+)(?P<ext>\.[A-Za-z0-9]+)?$")),
+    ("calls", re.compile(_ACCOUNT + r"/Calls\.json$")),
     ("call", re.compile(_ACCOUNT + r"/Calls/(?P<call>[^/.]+)\.json$")),
     ("call_recordings", re.compile(_ACCOUNT + r"/Calls/(?P<call>[^/.]+)/Recordings\.json$")),
     ("call_recording", re.compile(_ACCOUNT + r"/Calls/(?P<call>[^/.]+)/Recordings/(?P<rec>[^/.]+)\.json$")),
@@ -140,6 +142,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, WRONG_CONTENT_BODY, "text/html; charset=utf-8")
             return
         self._send(200, rec.media, WAV_CONTENT_TYPE)
+
+    def _calls(self, match: re.Match, path: str) -> None:
+        if self.command == "GET":
+            calls = [c.to_json() for c in self.server.emulator.all_calls()]
+            self._json(200, {"calls": calls, "uri": path, "page": 0, "page_size": 50, "first_page_uri": path,
+                             "next_page_uri": None, "previous_page_uri": None})
+            return
+        if self.command != "POST":
+            raise ApiError(405, 20004, "Method not allowed")
+        try:
+            queued = self.server.emulator.outbound.create(self._form())
+        except OutboundError as err:
+            raise ApiError(err.status, err.code, err.message) from err
+        self._json(201, queued)
 
     def _call(self, match: re.Match, path: str) -> None:
         call = self._live_call(match["call"], path)

@@ -8,14 +8,16 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
 from hotline.commands.classify import classifier_app, classify
+from hotline.commands.qa import qa_app
+from hotline.commands.report import report
 from hotline.commands.speech import bench_app, model_check
+from hotline.commands.users import users_app
 from hotline.settings import Settings, get_settings
 
 app = typer.Typer(help="12351 worker hotline: voice front-end", no_args_is_help=True)
@@ -27,8 +29,11 @@ app.add_typer(model_app, name="model")
 app.add_typer(db_app, name="db")
 app.add_typer(classifier_app, name="classifier")
 app.add_typer(bench_app, name="bench")
+app.add_typer(qa_app, name="qa")
+app.add_typer(users_app, name="users")
 model_app.command("check")(model_check)
 app.command("classify")(classify)
+app.command("report")(report)
 console = Console()
 
 
@@ -106,7 +111,7 @@ def call(
             streamer=WebSocketStreamer(creds.auth_token, speed=stream_speed) if stream else None,
             timeout=300 if stream else 30,
         )
-        ticket = _wait_for_ticket(base, report.call_sid, wait)
+        ticket = _wait_for_ticket(report.call_sid, wait)
     result = {**report.to_dict(), "ticket": ticket["number"] if ticket else None, "ticket_detail": ticket}
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -126,22 +131,29 @@ def call(
         console.print("  no ticket was made")
 
 
-def _wait_for_ticket(base: str, call_sid: str, wait_s: float) -> dict | None:
-    """Poll the service until the call's ticket has its transcript (or it is clear none is coming)."""
+def _wait_for_ticket(call_sid: str, wait_s: float) -> dict | None:
+    """Watch the database until the call's ticket has its transcript (or it is clear none is coming).
+
+    Read directly, as `hotline tickets show` does: the REST API is for signed-in staff.
+    """
+    from api.ticket_view import ticket_of_call, ticket_view
+    from hotline.db import make_engine, make_session_factory
+
+    engine = make_engine(get_settings().db_url)
+    factory = make_session_factory(engine)
     deadline = time.monotonic() + wait_s
-    ticket = None
-    with httpx.Client(timeout=10) as client:
+    try:
         while True:
-            response = client.get(f"{base}/api/calls/{call_sid}")
-            if response.status_code == 200:
-                ticket = response.json()["ticket"]
-                done = ticket is not None and ticket["transcript_status"] in (
-                    "transcribed", "failed", "none", "waiting_model")
-                if done or time.monotonic() >= deadline:
-                    return ticket
-            elif time.monotonic() >= deadline:
-                return None
+            with factory() as session:
+                found = ticket_of_call(session, call_sid)
+                ticket = ticket_view(session, found) if found else None
+            done = ticket is not None and ticket["transcript_status"] in (
+                "transcribed", "failed", "none", "waiting_model")
+            if done or time.monotonic() >= deadline:
+                return ticket
             time.sleep(0.3)
+    finally:
+        engine.dispose()
 
 
 def _print_ticket(ticket: dict) -> None:

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     test_transcripts_file: Path | None = Field(None, description="TESTS ONLY: scripted transcripts for known "
                                                                 "audio (speech.scripted), never in production")
     timezone: str = "Asia/Shanghai"
+    survey_file: Path | None = Field(None, description="satisfaction callback (回访) YAML: keys, prompts, calling "
+                                                       "hours, retries; default ivr/flows/survey.yaml")
+    survey_from_number: str = Field("+8612351", description="the caller id of satisfaction callbacks (a number "
+                                                            "of the Twilio account)")
+    survey_scan_seconds: float = Field(30, description="how often satisfaction callbacks due are looked for")
+    test_clock_file: Path | None = Field(None, description="TESTS ONLY: the satisfaction callbacks read the time "
+                                                          "from this file (ISO 8601), never in production")
+    qa_file: Path | None = Field(None, description="QA sampling settings YAML; default recordings/data/qa.yaml")
+    rubric_file: Path | None = Field(None, description="QA scoring rubric YAML; default recordings/data/rubric.yaml")
+    qa_scan_seconds: float = Field(300, description="how often the daily QA sampling job looks whether yesterday "
+                                                    "is due")
+    session_secret: str | None = Field(None, description="signs staff session cookies; default a secret generated "
+                                                          "into var_dir (development only)")
+    session_hours: float = Field(12, description="how long a staff sign-in lasts")
+    sign_in_failures: int = Field(5, description="failed sign-ins allowed per account in sign_in_window_minutes")
+    sign_in_window_minutes: int = 15
     workers: int = Field(1, description="background job threads (downloads, transcription), besides the one "
                                         "kept for urgent jobs; about one per core left after the webhooks")
     job_poll_seconds: float = 0.5

@@ -51,6 +51,10 @@ def transition(session: Session, ticket: Ticket, to: str, *, actor: str, note: s
             raise TransitionError("recovered_amount cannot be negative")
         ticket.recovered_amount = recovered_amount
     add_event(session, ticket, to, f"{before} → {to}" + (f": {note}" if note else ""), actor=actor)
+    if to == "replied":
+        from routing.survey import schedule_survey  # imported here: routing.survey moves tickets through this module
+
+        schedule_survey(session, ticket)  # the satisfaction callback (回访); its round decides when to call
 
 
 def extend(session: Session, ticket: Ticket, working_days: int, *, actor: str, reason: str, sla: SlaPolicy) -> None:

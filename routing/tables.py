@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base, utcnow
@@ -14,6 +14,8 @@ class Ticket(Base):
     """A caller's problem as a work order that people act on until it is archived."""
 
     __tablename__ = "tickets"
+    # The dashboard's near-deadline and overdue lists: open tickets by deadline.
+    __table_args__ = (Index("ix_tickets_status_reply_due_at", "status", "reply_due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)  # 12351-20261124-0001
@@ -46,7 +48,7 @@ class Ticket(Base):
     reminded_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()
     extensions: Mapped[int] = mapped_column(Integer, default=0)
-    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
     recovered_amount: Mapped[float | None] = mapped_column(Float)
     satisfaction: Mapped[str | None] = mapped_column(String(16))  # the latest survey's answer
 
@@ -98,9 +100,9 @@ class QueueEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     entered_at: Mapped[datetime] = mapped_column(default=utcnow)
-    left_at: Mapped[datetime | None] = mapped_column()
+    left_at: Mapped[datetime | None] = mapped_column(index=True)
     outcome: Mapped[str | None] = mapped_column(String(24))  # bridged, callback, hangup
     lawyer_id: Mapped[str | None] = mapped_column(String(32))
     wait_s: Mapped[float | None] = mapped_column(Float)
@@ -144,5 +146,5 @@ class SatisfactionSurvey(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)  # the current outbound call
     result: Mapped[str | None] = mapped_column(String(16))  # satisfied, basic, dissatisfied
-    answered_at: Mapped[datetime | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

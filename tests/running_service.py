@@ -13,6 +13,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.staff_client import sign_in
+
+TEST_PASSWORD = "test-password-12351"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -28,6 +32,7 @@ class RunningService:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    _clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -74,8 +79,36 @@ class RunningService:
         path = self.var_dir / "service.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def add_user(self, username: str, role: str, *, roster_id: str | None = None,
+                 password: str = TEST_PASSWORD) -> None:
+        """Create a staff account with `hotline users add`, as an administrator would."""
+        command = [sys.executable, "-m", "hotline.cli", "users", "add", username, "--role", role, "--password-stdin"]
+        if roster_id:
+            command += ["--roster-id", roster_id]
+        done = subprocess.run(command, input=password + "\n", env=self.env_for_child(), cwd=self.var_dir,
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"hotline users add {username} failed:\n{done.stdout}{done.stderr}")
+
+    def staff(self, username: str, role: str, *, roster_id: str | None = None) -> httpx.Client:
+        """A client signed in as `username` (created with `role` the first time)."""
+        if username not in self._clients:
+            self.add_user(username, role, roster_id=roster_id)
+            self._clients[username] = sign_in(self.url, username, TEST_PASSWORD)
+        return self._clients[username]
+
+    @property
+    def api(self) -> httpx.Client:
+        """A client signed in as an administrator, for tests that check what staff would see."""
+        return self.staff("test-admin", "admin")
+
+    @property
+    def operator(self) -> httpx.Client:
+        """A client signed in as an operator: the role that calls back, so it sees callers' full numbers."""
+        return self.staff("test-operator", "operator")
+
     def ticket_of(self, call_sid: str) -> dict | None:
-        return httpx.get(f"{self.url}/api/calls/{call_sid}", timeout=5).json()["ticket"]
+        return self.operator.get(f"/api/calls/{call_sid}").json()["ticket"]
 
     def wait_for_ticket(self, call_sid: str, done: tuple[str, ...] = ("transcribed", "failed"),
                         timeout_s: float = 60) -> dict:

@@ -196,9 +196,9 @@ def test_retried_webhooks_never_duplicate_a_call_recording_or_ticket(twilio, ser
     report = call(twilio, service, keys=["2", "1"], say=KO_CLIP)
     assert not report.errors
     ticket = service.wait_for_ticket(report.call_sid)
-    tickets = [t for t in httpx.get(f"{service.url}/api/tickets?limit=500").json() if t["call_sid"] == report.call_sid]
+    tickets = [t for t in service.operator.get(f"/api/tickets?limit=500").json() if t["call_sid"] == report.call_sid]
     assert len(tickets) == 1
-    call_view = httpx.get(f"{service.url}/api/calls/{report.call_sid}").json()
+    call_view = service.operator.get(f"/api/calls/{report.call_sid}").json()
     assert sum(1 for e in call_view["events"] if e["kind"] == "answered") == 1
     sids = [r["recording_sid"] for r in ticket["recordings"]]
     assert len(sids) == len(set(sids)) and len([r for r in ticket["recordings"] if r["source"] == "problem"]) == 1
@@ -216,7 +216,7 @@ def test_forged_or_missing_signatures_are_refused_and_change_nothing(account, se
         headers["X-Twilio-Signature"] = signature
     response = httpx.post(f"{service.url}/twilio/voice", data=form, headers=headers)
     assert response.status_code == 403
-    assert httpx.get(f"{service.url}/api/calls/{form['CallSid']}").status_code == 404
+    assert service.operator.get(f"/api/calls/{form['CallSid']}").status_code == 404
 
 
 def test_a_signed_request_through_a_proxy_is_accepted(account, service):

@@ -59,7 +59,7 @@ def test_call_and_ticket_commands_in_development_share_a_generated_account(tmp_p
         missing = _hotline(service, "tickets", "show", "12351-19990101-0001")
         assert missing.returncode == 1 and "no ticket" in missing.stdout
         # The service started the full-call recording on the same emulator, with the same pair.
-        events = httpx.get(f"{service.url}/api/calls/{result['call_sid']}").json()["events"]
+        events = service.operator.get(f"/api/calls/{result['call_sid']}").json()["events"]
         assert "call_recording_started" in [e["kind"] for e in events]
     finally:
         service.stop()

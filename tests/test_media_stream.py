@@ -145,7 +145,7 @@ def new_call(service: RunningService, account) -> str:
 
 
 def call_events(service: RunningService, call_sid: str) -> list[dict]:
-    return httpx.get(f"{service.url}/api/calls/{call_sid}", timeout=5).json()["events"]
+    return service.operator.get(f"/api/calls/{call_sid}").json()["events"]
 
 
 def wait_for_event(service: RunningService, call_sid: str, kind: str, timeout_s: float = 60, **match) -> dict:
@@ -313,7 +313,7 @@ def test_saying_a_menu_choice_redirects_the_call_and_the_problem_is_transcribed_
     assert used["chars"] > 0  # the ticket had the caller's words when they pressed #
     heard = wait_for_event(service, report.call_sid, "live_transcript", step="describe")
     assert "홍익대" in heard["text"]
-    view = httpx.get(f"{service.url}/api/calls/{report.call_sid}").json()
+    view = service.operator.get(f"/api/calls/{report.call_sid}").json()
     assert view["menu_choice"] == "legal" and view["ticket"]["menu_choice"] == "legal"
     assert [s["name"] for s in report.streams] == ["menu", "describe"]
     assert all(s["stopped_at"] is not None for s in report.streams)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import select
 
 from api.deps import ServicesDep, SessionDep
 from api.schemas import TakeIn
+from api.staff_auth import require_roles
 from api.twilio_auth import public_base
 from hotline.db import utcnow
+from recordings.calls import find_call
 from routing.roster import WEEKDAYS, RosterError
 from routing.seats import (
     SeatError,
@@ -24,12 +27,34 @@ from routing.seats import (
 )
 from routing.tables import Alert, LawyerPresence, Ticket
 from routing.tickets import add_event
+from staff.roles import ALL_STAFF, LAWYER, OPERATOR, SUPERVISOR, role_allows
+from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api", tags=["seats"])
 
+Staff = Annotated[StaffUser, Depends(require_roles(*ALL_STAFF))]
+SeatStaff = Annotated[StaffUser, Depends(require_roles(LAWYER, OPERATOR, SUPERVISOR))]
+Supervisor = Annotated[StaffUser, Depends(require_roles(SUPERVISOR))]
+
+
+def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
+    """The seat a request acts for: a lawyer only their own; a supervisor any seat they name."""
+    if user.role == LAWYER:
+        if not user.roster_id:
+            raise HTTPException(403, "your account is not linked to a roster seat: ask an admin "
+                                     "(hotline users add ... --roster-id L01)")
+        if lawyer_id not in (None, user.roster_id):
+            raise HTTPException(403, f"you can act only for your own seat {user.roster_id}, not {lawyer_id}")
+        return user.roster_id
+    if not role_allows(user.role, (SUPERVISOR,)):
+        raise HTTPException(403, "only the lawyer themselves or a supervisor can do this")
+    if not lawyer_id:
+        raise HTTPException(422, "say which lawyer (lawyer_id)")
+    return lawyer_id
+
 
 @router.get("/roster", summary="Who is on duty on a day (default today), and the week's rotation")
-def get_roster(services: ServicesDep, day: date | None = None) -> dict:
+def get_roster(services: ServicesDep, _user: Staff, day: date | None = None) -> dict:
     roster, tz = services.routing.roster, services.routing.timezone
     day = day or utcnow().astimezone(ZoneInfo(tz)).date()
     noon = datetime.combine(day, time(12, 0), ZoneInfo(tz))
@@ -43,7 +68,7 @@ def get_roster(services: ServicesDep, day: date | None = None) -> dict:
 
 
 @router.get("/lawyers", summary="Lawyers on duty now: signed in, on a call, free")
-def get_lawyers(session: SessionDep, services: ServicesDep) -> list[dict]:
+def get_lawyers(session: SessionDep, services: ServicesDep, _user: Staff) -> list[dict]:
     roster, tz, now = services.routing.roster, services.routing.timezone, utcnow()
     free = {p.id for p in available_lawyers(session, roster, now, tz)}
     presence = {p.lawyer_id: p for p in session.scalars(select(LawyerPresence))}
@@ -53,7 +78,8 @@ def get_lawyers(session: SessionDep, services: ServicesDep) -> list[dict]:
 
 
 @router.post("/lawyers/{lawyer_id}/sign-in", summary="A lawyer takes their seat")
-def post_sign_in(lawyer_id: str, session: SessionDep, services: ServicesDep) -> dict:
+def post_sign_in(lawyer_id: str, session: SessionDep, services: ServicesDep, user: SeatStaff) -> dict:
+    lawyer_id = _own_seat(user, lawyer_id)
     try:
         sign_in(session, services.routing.roster, lawyer_id)
     except RosterError as exc:
@@ -63,14 +89,15 @@ def post_sign_in(lawyer_id: str, session: SessionDep, services: ServicesDep) -> 
 
 
 @router.post("/lawyers/{lawyer_id}/sign-out", summary="A lawyer leaves their seat")
-def post_sign_out(lawyer_id: str, session: SessionDep) -> dict:
+def post_sign_out(lawyer_id: str, session: SessionDep, user: SeatStaff) -> dict:
+    lawyer_id = _own_seat(user, lawyer_id)
     sign_out(session, lawyer_id)
     session.commit()
     return {"lawyer_id": lawyer_id, "signed_in": False}
 
 
 @router.get("/queue", summary="Callers waiting for a lawyer, in order, with their waits")
-def get_queue(session: SessionDep) -> dict:
+def get_queue(session: SessionDep, _user: SeatStaff) -> dict:
     state, now = queue_state(session), utcnow()
     return {
         "waiting": [{"position": n, "call_sid": e.call_sid, "waited_s": round((now - e.entered_at).total_seconds())}
@@ -80,38 +107,42 @@ def get_queue(session: SessionDep) -> dict:
 
 
 @router.post("/queue/take", summary="A free lawyer takes the caller who has waited longest")
-def post_take(body: TakeIn, request: Request, session: SessionDep, services: ServicesDep) -> dict:
+def post_take(body: TakeIn, request: Request, session: SessionDep, services: ServicesDep, user: SeatStaff) -> dict:
+    lawyer_id = _own_seat(user, body.lawyer_id)
     try:
-        entry = take_next_caller(session, services.routing.roster, body.lawyer_id, utcnow(), services.routing.timezone)
+        entry = take_next_caller(session, services.routing.roster, lawyer_id, utcnow(), services.routing.timezone)
     except RosterError as exc:
         raise HTTPException(404, str(exc)) from exc
     except SeatError as exc:
         raise HTTPException(409, str(exc)) from exc
     ticket = session.get(Ticket, entry.ticket_id) if entry.ticket_id else None
     if ticket is not None:
-        ticket.assigned_to = body.lawyer_id
-        add_event(session, ticket, "lawyer_answered", f"taken from the queue by {body.lawyer_id}", actor=body.lawyer_id)
+        ticket.assigned_to = lawyer_id
+        add_event(session, ticket, "lawyer_answered", f"taken from the queue by {lawyer_id}", actor=lawyer_id)
+    call = find_call(session, entry.call_sid)
+    if call is not None:  # the lawyer handles this call from now on (quality inspection samples per handler)
+        call.handler, call.handler_role = lawyer_id, LAWYER
     session.commit()
     # The caller's live call leaves the queue for the lawyer's phone (Twilio REST), after the commit.
     base = public_base(request, services.settings.public_url)
     try:
-        services.twilio_rest.calls(entry.call_sid).update(url=f"{base}/twilio/seat/bridge?lawyer={body.lawyer_id}",
+        services.twilio_rest.calls(entry.call_sid).update(url=f"{base}/twilio/seat/bridge?lawyer={lawyer_id}",
                                                           method="POST")
     except Exception as exc:  # the caller hung up meanwhile, or Twilio is unreachable: the lawyer is free again
-        set_on_call(session, body.lawyer_id, None)
+        set_on_call(session, lawyer_id, None)
         session.commit()
         raise HTTPException(502, f"could not connect the caller: {exc}") from exc
-    return {"call_sid": entry.call_sid, "lawyer_id": body.lawyer_id, "waited_s": entry.wait_s}
+    return {"call_sid": entry.call_sid, "lawyer_id": lawyer_id, "waited_s": entry.wait_s}
 
 
 @router.get("/unions", summary="The union directory used for territorial dispatch")
-def get_unions(services: ServicesDep) -> dict:
+def get_unions(services: ServicesDep, _user: Staff) -> dict:
     directory = services.routing.directory
     return {"city": directory.city, "unions": [vars(u) for u in directory.unions]}
 
 
 @router.get("/alerts", summary="Alerts for supervisors, newest first")
-def get_alerts(session: SessionDep, unacknowledged: bool = True) -> list[dict]:
+def get_alerts(session: SessionDep, _user: Supervisor, unacknowledged: bool = True) -> list[dict]:
     query = select(Alert).order_by(Alert.id.desc()).limit(200)
     if unacknowledged:
         query = query.where(Alert.acknowledged_at.is_(None))

@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import select
 
 from api.deps import ServicesDep, SessionDep
+from api.staff_auth import client_ip, require_roles
 from api.schemas import DispatchIn, ExtensionIn, MergeIn, TransitionIn
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
 from recordings.calls import find_call
 from routing.cases import merge_tickets
 from routing.lifecycle import STATES, TransitionError, extend, transition
 from routing.tables import Case, Ticket
+from staff.audit import record
+from staff.roles import CALLBACK_ROLES, mask_phone, INSPECTOR, LAWYER, OPERATOR, SUPERVISOR
+from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api", tags=["tickets"])
+
+# Everyone on the hotline reads tickets; those who handle them move them along.
+Reader = Annotated[StaffUser, Depends(require_roles(OPERATOR, LAWYER, INSPECTOR, SUPERVISOR))]
+Handler = Annotated[StaffUser, Depends(require_roles(OPERATOR, LAWYER, SUPERVISOR))]
+
+
+def _view(session: SessionDep, ticket: Ticket, user: StaffUser) -> dict:
+    return ticket_view(session, ticket, mask_numbers=user.role not in CALLBACK_ROLES)
+
+
+def _audit_view(session: SessionDep, request: Request, user: StaffUser, tickets: list[Ticket]) -> None:
+    """Every ticket shown to someone is written down (who, which, when, from where)."""
+    for ticket in tickets:
+        record(session, actor=user.username, role=user.role, action="view_ticket", target=ticket.number,
+               ip=client_ip(request), detail={"path": request.url.path})
+    session.commit()
+
+
+def _actor(body_actor: str | None, user: StaffUser) -> str:
+    """Who acted: the signed-in user, or whom they record on behalf of (a union reporting back by phone)."""
+    if body_actor and body_actor != user.username:
+        return f"{body_actor} (by {user.username})"
+    return user.username
 
 
 def _ticket(session: SessionDep, number: str) -> Ticket:
@@ -28,8 +57,8 @@ def _refused(exc: TransitionError) -> HTTPException:
 
 
 @router.get("/tickets", summary="Tickets, newest first, filtered")
-def list_tickets(session: SessionDep, limit: int = 50, needs_human: bool | None = None, status: str | None = None,
-                 route: str | None = None) -> list[dict]:
+def list_tickets(session: SessionDep, request: Request, user: Reader, limit: int = 50, needs_human: bool | None = None,
+                 status: str | None = None, route: str | None = None) -> list[dict]:
     if status is not None and status not in STATES:
         raise HTTPException(422, f"status must be one of: {', '.join(STATES)}")
     query = select(Ticket).order_by(Ticket.id.desc()).limit(min(max(limit, 1), 500))
@@ -39,86 +68,98 @@ def list_tickets(session: SessionDep, limit: int = 50, needs_human: bool | None 
         query = query.where(Ticket.status == status)
     if route is not None:
         query = query.where(Ticket.route == route)
-    return [ticket_view(session, t) for t in session.scalars(query)]
+    tickets = session.scalars(query).all()
+    views = [_view(session, t, user) for t in tickets]
+    _audit_view(session, request, user, tickets)
+    return views
 
 
 @router.get("/tickets/{number}", summary="One ticket with its transcript and history")
-def get_ticket(number: str, session: SessionDep) -> dict:
-    return ticket_view(session, _ticket(session, number))
+def get_ticket(number: str, session: SessionDep, request: Request, user: Reader) -> dict:
+    ticket = _ticket(session, number)
+    view = _view(session, ticket, user)
+    _audit_view(session, request, user, [ticket])
+    return view
 
 
 @router.post("/tickets/{number}/transitions", summary="Move a ticket to its next state (actor, note)")
-def post_transition(number: str, body: TransitionIn, session: SessionDep) -> dict:
+def post_transition(number: str, body: TransitionIn, session: SessionDep, user: Handler) -> dict:
     ticket = _ticket(session, number)
     try:
-        transition(session, ticket, body.to, actor=body.actor, note=body.note, recovered_amount=body.recovered_amount)
+        transition(session, ticket, body.to, actor=_actor(body.actor, user), note=body.note, recovered_amount=body.recovered_amount)
     except TransitionError as exc:
         raise _refused(exc) from exc
     session.commit()
-    return ticket_view(session, ticket)
+    return _view(session, ticket, user)
 
 
 @router.post("/tickets/{number}/extensions", summary="Extend the reply deadline (延期)")
-def post_extension(number: str, body: ExtensionIn, session: SessionDep, services: ServicesDep) -> dict:
+def post_extension(number: str, body: ExtensionIn, session: SessionDep, services: ServicesDep, user: Handler) -> dict:
     ticket = _ticket(session, number)
     try:
-        extend(session, ticket, body.working_days, actor=body.actor, reason=body.reason, sla=services.routing.sla)
+        extend(session, ticket, body.working_days, actor=_actor(body.actor, user), reason=body.reason, sla=services.routing.sla)
     except TransitionError as exc:
         raise _refused(exc) from exc
     session.commit()
-    return ticket_view(session, ticket)
+    return _view(session, ticket, user)
 
 
 @router.post("/tickets/{number}/merge", summary="Handle this ticket with another as one case")
-def post_merge(number: str, body: MergeIn, session: SessionDep) -> dict:
+def post_merge(number: str, body: MergeIn, session: SessionDep, user: Handler) -> dict:
     ticket, other = _ticket(session, number), _ticket(session, body.into)
     if ticket.id == other.id:
         raise HTTPException(422, "a ticket cannot be merged with itself")
-    merge_tickets(session, ticket, other, actor=body.actor, note=body.note)
+    merge_tickets(session, ticket, other, actor=_actor(body.actor, user), note=body.note)
     session.commit()
-    return ticket_view(session, ticket)
+    return _view(session, ticket, user)
 
 
 @router.post("/tickets/{number}/dispatch", summary="Send the ticket to a local union (a dispatcher's decision)")
-def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: ServicesDep) -> dict:
+def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: ServicesDep, user: Handler) -> dict:
     ticket = _ticket(session, number)
     union = services.routing.directory.get(body.union_id)
     if union is None:
         raise HTTPException(422, f"no union {body.union_id!r} in the directory: see GET /api/unions")
     try:
-        transition(session, ticket, "dispatched", actor=body.actor,
+        transition(session, ticket, "dispatched", actor=_actor(body.actor, user),
                    note=f"to {union.contact} ({union.district}{union.township or ''})" + (f": {body.note}" if body.note else ""))
     except TransitionError as exc:
         raise _refused(exc) from exc
     ticket.union_id, ticket.district, ticket.assigned_to = union.id, union.district, union.id
     ticket.route = "local_union"
     session.commit()
-    return ticket_view(session, ticket)
+    return _view(session, ticket, user)
 
 
 @router.get("/cases/{case_id}", summary="A case and its tickets")
-def get_case(case_id: int, session: SessionDep) -> dict:
+def get_case(case_id: int, session: SessionDep, request: Request, user: Reader) -> dict:
     case = session.get(Case, case_id)
     if case is None:
         raise HTTPException(404, f"no case {case_id}")
     tickets = session.scalars(select(Ticket).where(Ticket.case_id == case_id).order_by(Ticket.id)).all()
+    views = [_view(session, t, user) for t in tickets]
+    _audit_view(session, request, user, list(tickets))
     return {"id": case.id, "employer": case.employer, "project": case.project, "created_at": case.created_at.isoformat(),
-            "tickets": [ticket_view(session, t) for t in tickets]}
+            "tickets": views}
 
 
 @router.get("/calls/{call_sid}", summary="A call, its events and its ticket")
-def get_call(call_sid: str, session: SessionDep) -> dict:
+def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader) -> dict:
     call = find_call(session, call_sid)
     if call is None:
         raise HTTPException(404, f"no call {call_sid}")
     ticket = ticket_of_call(session, call_sid)
-    return {
+    view = {
         "call_sid": call.call_sid,
-        "from": call.from_number,
+        "from": call.from_number if user.role in CALLBACK_ROLES else mask_phone(call.from_number),
         "status": call.status,
         "menu_choice": call.menu_choice,
         "started_at": call.started_at.isoformat(),
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in call.events],
-        "ticket": ticket_view(session, ticket) if ticket else None,
+        "handler": call.handler,
+        "ticket": _view(session, ticket, user) if ticket else None,
     }
+    if ticket is not None:
+        _audit_view(session, request, user, [ticket])
+    return view

@@ -1,0 +1,137 @@
+"""Signing in and out, who am I, and the home page that lists the consoles a role may open."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from api.deps import ServicesDep, SessionDep
+from api.pages import render
+from api.staff_auth import SESSION_COOKIE, StaffDep, client_ip, require_page_roles, require_roles, signed_in_user
+from staff.accounts import TooManyAttempts, authenticate
+from staff.roles import ADMIN, INSPECTOR, LAWYER, OPERATOR, ROLE_LABELS, SUPERVISOR, role_allows
+from staff.tables import AuditEntry, StaffUser
+
+router = APIRouter(tags=["staff"])
+CONSOLE_ROLES = (OPERATOR, LAWYER, INSPECTOR, SUPERVISOR, ADMIN)
+
+# The consoles, and who may open each.
+CONSOLES = (
+    ("/qa", "质检 Quality inspection", (INSPECTOR, SUPERVISOR)),
+    ("/lawyer", "律师座席 Lawyer seat", (LAWYER,)),
+    ("/dashboard", "监控 Dashboard", (SUPERVISOR,)),
+    ("/feedback", "质检反馈 My feedback", (OPERATOR, LAWYER)),
+)
+
+
+def nav_for(user: StaffUser) -> list[tuple[str, str]]:
+    return [(href, label) for href, label, roles in CONSOLES if role_allows(user.role, roles)]
+
+
+def page_context(request: Request, user: StaffUser) -> dict:
+    """What every console page needs: the user, their consoles, and the CSRF token for its scripts."""
+    return {"user": user, "nav": nav_for(user), "role_label": ROLE_LABELS.get(user.role, user.role),
+            "csrf": request.state.csrf, "user_json": me_view(user, request.state.csrf)}
+
+
+def me_view(user: StaffUser, csrf: str) -> dict:
+    return {"username": user.username, "display_name": user.display_name, "role": user.role,
+            "roster_id": user.roster_id, "csrf": csrf}
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never send a freshly signed-in browser elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def _home_of(user: StaffUser) -> str:
+    consoles = nav_for(user)
+    return consoles[0][0] if len(consoles) == 1 else "/"
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, session: SessionDep, services: ServicesDep, next: str | None = None) -> Response:
+    user = signed_in_user(request, session, services)
+    if user is not None:
+        return RedirectResponse(_safe_next(next) or _home_of(user), status_code=303)
+    return render("login.html", form_token=services.signer.form_token(), next=_safe_next(next) or "",
+                  username="", error=None, user=None, csrf=None)
+
+
+@router.post("/login", summary="Sign in (a form from the sign-in page, or JSON {username, password})")
+async def login(request: Request, session: SessionDep, services: ServicesDep) -> Response:
+    is_json = request.headers.get("content-type", "").startswith("application/json")
+    if is_json:  # a cross-site page cannot send JSON without CORS, which this app never grants
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise HTTPException(422, "send {\"username\": ..., \"password\": ...}")
+        username, password, target = str(body.get("username", "")), str(body.get("password", "")), None
+    else:
+        form = await request.form()
+        if not services.signer.form_token_valid(str(form.get("csrf_token", ""))):
+            raise HTTPException(403, "the sign-in form has expired: reload the page and sign in again")
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        target = _safe_next(str(form.get("next", "")))
+    try:
+        user = authenticate(session, username.strip(), password, ip=client_ip(request),
+                            limit=services.sign_in_limit)
+    except TooManyAttempts as exc:
+        session.commit()
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        if is_json:
+            raise HTTPException(429, str(exc), headers=headers) from exc
+        return render("login.html", status_code=429, form_token=services.signer.form_token(), next=target or "",
+                      username=username, error=f"登录失败次数过多 {exc}", user=None, csrf=None)
+    session.commit()
+    if user is None:
+        if is_json:
+            raise HTTPException(401, "wrong username or password")
+        return render("login.html", status_code=401, form_token=services.signer.form_token(), next=target or "",
+                      username=username, error="用户名或密码错误 Wrong username or password", user=None, csrf=None)
+    cookie, staff_session = services.signer.issue(user)
+    response: Response = (JSONResponse(me_view(user, staff_session.csrf)) if is_json
+                          else RedirectResponse(target or _home_of(user), status_code=303))
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=services.signer.max_age_s, httponly=True, samesite="lax",
+                        secure=(services.settings.public_url or "").startswith("https://"))
+    return response
+
+
+@router.post("/logout", summary="Sign out")
+async def logout(request: Request, session: SessionDep, services: ServicesDep) -> Response:
+    user = signed_in_user(request, session, services)
+    if user is not None:  # only the page's own form (or a script holding the token) may sign someone out
+        form = await request.form() if "form" in request.headers.get("content-type", "") else {}
+        token = request.headers.get("X-CSRF-Token") or str(form.get("csrf_token", ""))
+        if token != request.state.csrf:
+            raise HTTPException(403, "missing or wrong CSRF token")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/api/me", summary="Who is signed in, and the CSRF token to send as X-CSRF-Token")
+def me(request: Request, user: StaffDep) -> dict:
+    return me_view(user, request.state.csrf)
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, user: Annotated[StaffUser, Depends(require_page_roles(*CONSOLE_ROLES))]) -> Response:
+    return render("home.html", **page_context(request, user))
+
+
+
+@router.get("/api/audit", summary="The audit log: sign-ins, tickets viewed, recordings played (newest first)")
+def audit_log(session: SessionDep, _user: Annotated[StaffUser, Depends(require_roles(SUPERVISOR))],
+              actor: str | None = None, action: str | None = None, target: str | None = None,
+              limit: int = 100) -> list[dict]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(min(max(limit, 1), 1000))
+    for column, value in ((AuditEntry.actor, actor), (AuditEntry.action, action), (AuditEntry.target, target)):
+        if value is not None:
+            query = query.where(column == value)
+    return [{"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "target": e.target,
+             "ip": e.ip, "detail": e.detail} for e in session.scalars(query)]

@@ -1,0 +1,273 @@
+"""Quality inspection over HTTP (`/api/qa`), for the inspector console: the day's sample, one sampled call with
+everything needed to judge it, scoring, review, feedback and the handler's rectification, calibration, figures.
+
+Inspectors and supervisors inspect; the person who handled a call reads and answers their own feedback.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import ServicesDep, SessionDep
+from api.staff_auth import StaffDep, client_ip, require_roles
+from hotline.db import utcnow
+from recordings import qa
+from recordings.qa_tables import QaFeedback, QaSample, QaScore
+from recordings.rubrics import Rubric, load_rubric
+from recordings.tables import Call, Recording, Transcript
+from routing.tables import Ticket
+from staff.accounts import handler_id
+from staff.audit import record
+from staff.roles import INSPECTOR, SUPERVISOR, phone_for, role_allows
+from staff.tables import StaffUser
+
+router = APIRouter(prefix="/api/qa", tags=["quality inspection"])
+Inspector = Annotated[StaffUser, Depends(require_roles(INSPECTOR, SUPERVISOR))]
+FEEDBACK_STATES = ("open", "answered", "closed")
+_STATUS = {qa.InvalidInput: 422, qa.Conflict: 409, qa.NotAllowed: 403, qa.NotFound: 404}
+
+
+class CommentIn(BaseModel):
+    """A remark pinned to a moment of the call, on the caller's (0) or the staff member's (1) channel."""
+
+    at_s: float = Field(ge=0, description="seconds from the start of the recording", examples=[12.5])
+    channel: Literal[0, 1] = Field(description="0 the caller, 1 the staff member")
+    text: str = Field(min_length=1, max_length=qa.MAX_COMMENT_CHARS, examples=["没有告知录音"])
+
+
+class ScoreIn(BaseModel):
+    """Points per rubric item (every item), with comments."""
+
+    items: dict[str, float] = Field(description="rubric item id → points, 0 to the item's max",
+                                    examples=[{"greeting": 5, "recording_notice": 0}])
+    comments: list[CommentIn] = Field(default_factory=list, max_length=200)
+    stage: Literal["inspection", "calibration"] = "inspection"
+
+
+class ReviewIn(BaseModel):
+    items: dict[str, float]
+    comments: list[CommentIn] = Field(default_factory=list, max_length=200)
+
+
+class FeedbackIn(BaseModel):
+    message: str = Field(min_length=1, max_length=4000, examples=["受理时未告知录音，请按规范开场"])
+
+
+class RectificationIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000, examples=["已学习开场规范，今后先告知录音"])
+
+
+def _fail(exc: qa.QaError) -> HTTPException:
+    return HTTPException(_STATUS.get(type(exc), 409), str(exc))
+
+
+def _rubric(services: ServicesDep) -> Rubric:
+    return load_rubric(services.settings.rubric_file)
+
+
+def _yesterday(services: ServicesDep) -> date:
+    return utcnow().astimezone(ZoneInfo(services.settings.timezone)).date() - timedelta(days=1)
+
+
+def _sample(session: Session, sample_id: int) -> QaSample:
+    try:
+        return qa.get_sample(session, sample_id)
+    except qa.QaError as exc:
+        raise _fail(exc) from None
+
+
+def _score_view(score: QaScore) -> dict:
+    return {"id": score.id, "inspector": score.inspector, "stage": score.stage, "rubric": score.rubric,
+            "items": score.items, "total": score.total, "critical_failed": score.critical_failed,
+            "comments": score.comments, "created_at": score.created_at.isoformat()}
+
+
+def _feedback_view(fb: QaFeedback, score: QaScore | None = None, call_sid: str | None = None,
+                   day: date | None = None) -> dict:
+    return {"id": fb.id, "sample_id": fb.sample_id, "call_sid": call_sid, "day": day.isoformat() if day else None,
+            "handler": fb.handler, "message": fb.message, "critical": fb.critical, "created_by": fb.created_by,
+            "created_at": fb.created_at.isoformat(), "status": fb.status, "rectification": fb.rectification,
+            "rectified_at": fb.rectified_at.isoformat() if fb.rectified_at else None, "closed_by": fb.closed_by,
+            "closed_at": fb.closed_at.isoformat() if fb.closed_at else None,
+            "score": ({"total": score.total, "critical_failed": score.critical_failed, "comments": score.comments}
+                      if score else None)}
+
+
+@router.get("/rubric", summary="The scoring rubric: sections, items with their max points, critical items")
+def get_rubric(_user: Inspector, services: ServicesDep) -> dict:
+    return _rubric(services).to_dict()
+
+
+@router.get("/samples", summary="A day's sample (default yesterday); mine=true: those given to me")
+def list_samples(user: Inspector, session: SessionDep, services: ServicesDep, day: date | None = None,
+                 mine: bool = False) -> list[dict]:
+    day = day or _yesterday(services)
+    query = (select(QaSample, Call).join(Call, Call.id == QaSample.call_id).where(QaSample.day == day)
+             .order_by(QaSample.id))
+    if mine:
+        query = query.where(QaSample.inspector == user.username)
+    rows = session.execute(query).all()
+    counted = {}
+    for score in session.scalars(select(QaScore).where(QaScore.sample_id.in_([s.id for s, _ in rows]),
+                                                       QaScore.stage.in_((qa.INSPECTION, qa.REVIEW)))
+                                 .order_by(QaScore.id)):
+        if score.sample_id not in counted or score.stage == qa.REVIEW:
+            counted[score.sample_id] = score.total
+    return [{"id": s.id, "day": s.day.isoformat(), "call_sid": c.call_sid, "started_at": c.started_at.isoformat(),
+             "duration_s": c.duration_s, "handler": s.handler, "handler_role": s.handler_role, "reason": s.reason,
+             "reasons": s.reasons, "inspector": s.inspector, "status": s.status, "score": counted.get(s.id)}
+            for s, c in rows]
+
+
+@router.get("/samples/{sample_id}", summary="One sampled call: call, recordings with transcripts, ticket, "
+                                            "rubric, scores, feedback")
+def get_sample(sample_id: int, user: Inspector, request: Request, session: SessionDep,
+               services: ServicesDep) -> dict:
+    sample = _sample(session, sample_id)
+    call = session.get(Call, sample.call_id)
+    recordings = []
+    for rec in session.scalars(select(Recording).where(Recording.call_id == call.id).order_by(Recording.id)):
+        texts = session.scalars(select(Transcript).where(Transcript.recording_id == rec.id)
+                                .order_by(Transcript.channel, Transcript.id))
+        recordings.append({
+            "recording_sid": rec.recording_sid, "source": rec.source, "status": rec.status,
+            "duration_s": rec.duration_s, "channels": rec.channels,
+            "audio_url": f"/api/recordings/{rec.recording_sid}/audio",
+            "transcripts": [{"channel": t.channel, "text": t.text, "words": t.words or []} for t in texts],
+        })
+    ticket = session.scalar(select(Ticket).where(Ticket.call_id == call.id))
+    if ticket is not None:
+        record(session, actor=user.username, role=user.role, action="view_ticket", target=ticket.number,
+               ip=client_ip(request), detail={"via": "qa_sample", "sample_id": sample.id})
+    feedback = session.scalars(select(QaFeedback).where(QaFeedback.sample_id == sample.id).order_by(QaFeedback.id))
+    view = {
+        "id": sample.id, "day": sample.day.isoformat(), "reason": sample.reason, "reasons": sample.reasons,
+        "inspector": sample.inspector, "status": sample.status,
+        "call": {"call_sid": call.call_sid, "caller": phone_for(user.role, call.from_number),
+                 "started_at": call.started_at.isoformat(), "duration_s": call.duration_s,
+                 "handler": call.handler, "handler_role": call.handler_role},
+        "recordings": recordings,
+        "ticket": ({"number": ticket.number, "subject": ticket.subject, "summary": ticket.summary,
+                    "status": ticket.status, "handling_class": ticket.handling_class,
+                    "urgency_flags": ticket.urgency_flags or []} if ticket else None),
+        "rubric": _rubric(services).to_dict(),
+        "scores": [_score_view(s) for s in qa.scores_of(session, sample.id)],
+        "feedback": [_feedback_view(f, call_sid=call.call_sid, day=sample.day) for f in feedback],
+    }
+    session.commit()  # the audit entry
+    return view
+
+
+def _duration(session: Session, sample: QaSample) -> float | None:
+    return session.scalar(select(Call.duration_s).where(Call.id == sample.call_id))
+
+
+@router.post("/samples/{sample_id}/scores", summary="Score a sampled call (inspection, or calibration)")
+def post_score(sample_id: int, body: ScoreIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
+    sample = _sample(session, sample_id)
+    try:
+        score = qa.score_sample(session, _rubric(services), sample, user.username, body.items,
+                                [c.model_dump() for c in body.comments], stage=body.stage,
+                                duration_s=_duration(session, sample))
+    except qa.QaError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    return _score_view(score)
+
+
+@router.post("/samples/{sample_id}/review", summary="A second inspector or a supervisor adjusts the score")
+def post_review(sample_id: int, body: ReviewIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
+    sample = _sample(session, sample_id)
+    try:
+        score = qa.review_sample(session, _rubric(services), sample, user.username, body.items,
+                                 [c.model_dump() for c in body.comments], duration_s=_duration(session, sample))
+    except qa.QaError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    return _score_view(score)
+
+
+@router.post("/samples/{sample_id}/feedback", summary="Feedback to the person who handled the call")
+def post_feedback(sample_id: int, body: FeedbackIn, user: Inspector, session: SessionDep) -> dict:
+    sample = _sample(session, sample_id)
+    try:
+        fb = qa.give_feedback(session, sample, user.username, body.message)
+    except qa.QaError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    return _feedback_view(fb, session.get(QaScore, fb.score_id))
+
+
+@router.get("/samples/{sample_id}/calibration", summary="How far apart the inspectors' calibration scores are")
+def get_calibration(sample_id: int, _user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
+    _sample(session, sample_id)
+    return qa.calibration(session, _rubric(services), sample_id)
+
+
+@router.get("/feedback", summary="Feedback; mine=true: the feedback on calls I handled")
+def list_feedback(user: StaffDep, session: SessionDep, mine: bool = False, status: str | None = None,
+                  handler: str | None = None) -> list[dict]:
+    if status is not None and status not in FEEDBACK_STATES:
+        raise HTTPException(422, f"status must be one of: {', '.join(FEEDBACK_STATES)}")
+    query = (select(QaFeedback, QaSample, Call).join(QaSample, QaSample.id == QaFeedback.sample_id)
+             .join(Call, Call.id == QaSample.call_id).order_by(QaFeedback.id.desc()).limit(500))
+    if mine:
+        query = query.where(QaFeedback.handler == handler_id(user))
+    elif not role_allows(user.role, (INSPECTOR, SUPERVISOR)):
+        raise HTTPException(403, "only inspectors and supervisors see everyone's feedback: ask for mine=true")
+    elif handler is not None:
+        query = query.where(QaFeedback.handler == handler)
+    if status is not None:
+        query = query.where(QaFeedback.status == status)
+    rows = session.execute(query).all()
+    scores = {s.id: s for s in session.scalars(select(QaScore).where(
+        QaScore.id.in_([f.score_id for f, _, _ in rows if f.score_id])))}
+    return [_feedback_view(f, scores.get(f.score_id), c.call_sid, s.day) for f, s, c in rows]
+
+
+def _feedback(session: Session, feedback_id: int) -> QaFeedback:
+    try:
+        return qa.get_feedback(session, feedback_id)
+    except qa.QaError as exc:
+        raise _fail(exc) from None
+
+
+@router.post("/feedback/{feedback_id}/rectification", summary="The handler answers with a rectification (整改)")
+def post_rectification(feedback_id: int, body: RectificationIn, user: StaffDep, session: SessionDep) -> dict:
+    fb = _feedback(session, feedback_id)
+    try:
+        qa.rectify(session, fb, handler_id(user), body.text)
+    except qa.QaError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    return _feedback_view(fb, session.get(QaScore, fb.score_id) if fb.score_id else None)
+
+
+@router.post("/feedback/{feedback_id}/close", summary="Close feedback the handler has answered")
+def post_close(feedback_id: int, user: Inspector, session: SessionDep) -> dict:
+    fb = _feedback(session, feedback_id)
+    try:
+        qa.close_feedback(session, fb, user.username)
+    except qa.QaError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    return _feedback_view(fb, session.get(QaScore, fb.score_id) if fb.score_id else None)
+
+
+@router.get("/people", summary="Per handler, for sampled days start..end: inspected, average score, critical "
+                               "failures, feedback, rectified, rectification rate")
+def get_people(_user: Inspector, session: SessionDep, services: ServicesDep,
+               start: Annotated[date | None, Query(description="first sampled day (default: 30 days back)")] = None,
+               end: Annotated[date | None, Query(description="last sampled day (default: yesterday)")] = None) -> dict:
+    end = end or _yesterday(services)
+    start = start or end - timedelta(days=29)
+    if start > end:
+        raise HTTPException(422, f"start {start} is after end {end}")
+    return {"start": start.isoformat(), "end": end.isoformat(), "people": qa.people_figures(session, start, end)}

@@ -1,0 +1,90 @@
+"""Who is asking: the signed-in staff member behind a request, their role, and the CSRF check.
+
+API routes answer 401 (signed out) or 403 (wrong role); console pages send a signed-out browser to /login.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from api.deps import ServicesDep, SessionDep
+from staff.roles import ROLE_LABELS, role_allows
+from staff.sessions import password_stamp
+from staff.tables import StaffUser
+
+SESSION_COOKIE = "hotline_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignInRequired(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(401, "sign in first: POST /login (or open /login in a browser)",
+                         headers={"WWW-Authenticate": 'Cookie realm="hotline12351"'})
+
+
+def signed_in_user(request: Request, session: Session, services) -> StaffUser | None:  # noqa: ANN001
+    """The account the session cookie names, if the cookie is genuine, fresh, and the account still active."""
+    staff_session = services.signer.read(request.cookies.get(SESSION_COOKIE))
+    if staff_session is None:
+        return None
+    user = session.get(StaffUser, staff_session.user_id)
+    if user is None or not user.active or password_stamp(user) != staff_session.password_stamp:
+        return None
+    request.state.csrf = staff_session.csrf
+    return user
+
+
+def current_staff(request: Request, session: SessionDep, services: ServicesDep) -> StaffUser:
+    """The signed-in staff member; state-changing requests must carry the session's CSRF token."""
+    user = signed_in_user(request, session, services)
+    if user is None:
+        raise SignInRequired()
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), request.state.csrf.encode()):
+            raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header: read it from GET /api/me")
+    request.state.staff = user
+    return user
+
+
+StaffDep = Annotated[StaffUser, Depends(current_staff)]
+
+
+def require_roles(*roles: str) -> Callable[..., StaffUser]:
+    """A dependency letting through only these roles (and admin)."""
+
+    def check(user: StaffDep) -> StaffUser:
+        if not role_allows(user.role, roles):
+            wanted = "、".join(ROLE_LABELS.get(r, r) for r in roles)
+            raise HTTPException(403, f"this needs the role {' or '.join(roles)} ({wanted}); "
+                                     f"you are signed in as {user.role}")
+        return user
+
+    return check
+
+
+def require_page_roles(*roles: str) -> Callable[..., StaffUser]:
+    """Like require_roles, for console pages: a signed-out browser is sent to the sign-in page and back."""
+
+    def check(request: Request, session: SessionDep, services: ServicesDep) -> StaffUser:
+        user = signed_in_user(request, session, services)
+        if user is None:
+            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
+            raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={target}"})
+        if not role_allows(user.role, roles):
+            raise HTTPException(403, f"this page is for {' or '.join(roles)}; you are signed in as {user.role}")
+        request.state.staff = user
+        return user
+
+    return check
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None

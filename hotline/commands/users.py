@@ -1,0 +1,114 @@
+"""`hotline users add|list|passwd|disable`: staff accounts, managed by whoever runs the service."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.settings import get_settings
+
+users_app = typer.Typer(help="Staff accounts: operators, lawyers, inspectors, supervisors, admins",
+                        no_args_is_help=True)
+console = Console()
+
+
+@contextmanager
+def _database() -> Iterator[Session]:
+    """The settings' database, migrated, in one transaction."""
+    from hotline.db import make_engine, make_session_factory, transaction
+    from hotline.migrate import upgrade
+
+    engine = make_engine(get_settings().db_url)
+    upgrade(engine)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="operator, lawyer, inspector, supervisor or admin")],
+    name: Annotated[str, typer.Option(help="the name shown in the consoles")] = "",
+    roster_id: Annotated[str | None, typer.Option(help="a lawyer's id on the duty roster (L01...)")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Create an account (the password is asked twice, or read from stdin)."""
+    from staff.accounts import AccountError, create_user
+    from staff.passwords import WeakPassword
+
+    password = _read_password(password_stdin)
+    try:
+        with _database() as session:
+            user = create_user(session, username, role, password, display_name=name, roster_id=roster_id)
+            console.print(f"added {user.username} ({user.role})")
+    except (AccountError, WeakPassword) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every account, its role and whether it may sign in."""
+    from staff.tables import StaffUser
+
+    table = Table("username", "name", "role", "roster", "active", "created")
+    with _database() as session:
+        for user in session.scalars(select(StaffUser).order_by(StaffUser.username)):
+            table.add_row(user.username, user.display_name, user.role, user.roster_id or "",
+                          "yes" if user.active else "no", user.created_at.date().isoformat())
+    console.print(table)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Set a new password; the account's open sessions end."""
+    from staff.accounts import set_password
+    from staff.passwords import WeakPassword
+    from staff.tables import StaffUser
+
+    password = _read_password(password_stdin)
+    with _database() as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        if user is None:
+            console.print(f"[red]no user {username}[/]: `hotline users list` shows them")
+            raise typer.Exit(1)
+        try:
+            set_password(session, user, password)
+        except WeakPassword as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
+    console.print(f"password of {username} changed")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Stop an account from signing in (its history stays)."""
+    from staff.tables import StaffUser
+
+    with _database() as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        if user is None:
+            console.print(f"[red]no user {username}[/]")
+            raise typer.Exit(1)
+        user.active = False
+    console.print(f"{username} can no longer sign in")

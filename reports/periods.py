@@ -1,0 +1,68 @@
+"""Report periods in the hotline's local time: a day, the Monday-to-Sunday week holding a date, a calendar month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+KINDS = ("daily", "weekly", "monthly")
+
+
+class PeriodError(ValueError):
+    """A period that cannot be built; the message says what is expected."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days [first, last] of a report, and the UTC moments [start, end) that bound them."""
+
+    kind: str
+    first: date
+    last: date
+    timezone: str
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time.min, ZoneInfo(self.timezone)).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The first moment after the period (exclusive bound)."""
+        return datetime.combine(self.last + timedelta(days=1), time.min, ZoneInfo(self.timezone)).astimezone(UTC)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "daily":
+            return f"{self.first.isoformat()}"
+        if self.kind == "weekly":
+            year, week, _ = self.first.isocalendar()
+            return f"{year}-W{week:02d} ({self.first.isoformat()} – {self.last.isoformat()})"
+        return f"{self.first:%Y-%m}"
+
+
+def period_of(kind: str, day: date, timezone: str) -> Period:
+    """The day itself, the week (Monday to Sunday) holding it, or its calendar month."""
+    if kind == "daily":
+        return Period(kind, day, day, timezone)
+    if kind == "weekly":
+        monday = day - timedelta(days=day.weekday())
+        return Period(kind, monday, monday + timedelta(days=6), timezone)
+    if kind == "monthly":
+        first = day.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        return Period(kind, first, following - timedelta(days=1), timezone)
+    raise PeriodError(f"unknown report {kind!r}: choose one of {', '.join(KINDS)}")
+
+
+def parse_day(text: str) -> date:
+    """A date as YYYY-MM-DD, with a message a person understands when it is not one."""
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise PeriodError(f"date {text!r} is not a date like 2026-11-24 (YYYY-MM-DD)") from None
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    """The hotline's calendar day of a stored (UTC) moment."""
+    return moment.astimezone(ZoneInfo(timezone)).date()

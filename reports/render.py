@@ -1,0 +1,84 @@
+"""A report as JSON (one object), CSV (a header and one row of figures) or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html import escape
+
+from reports.metrics import DEFINITIONS
+from routing.classify import default_taxonomy
+
+FORMATS = ("json", "csv", "html")
+CSV_COLUMNS = ("period", "from", "to", *DEFINITIONS.keys(), "surveys_answered", "questions",
+               "tickets_overdue_open")
+RATES = {"answer_rate", "closure_rate", "on_time_rate", "satisfaction", "one_call_resolution"}
+TITLES = {"daily": "日报 daily report", "weekly": "周报 weekly report", "monthly": "月报 monthly report"}
+
+
+def to_json(report: dict) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=2)
+
+
+def to_csv(report: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerow(["" if report.get(k) is None else report[k] for k in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def shown(key: str, value: object) -> str:
+    """A figure as people read it: rates in per cent, money with two decimals, missing as a dash."""
+    if value is None:
+        return "—"
+    if key in RATES:
+        return f"{value * 100:.2f} %"
+    if key == "recovered_amount":
+        return f"¥{value:,.2f}"
+    return str(value)
+
+
+def _breakdown_table(title: str, counts: dict[str, int], label) -> str:
+    rows = "".join(f"<tr><td>{escape(label(k))}</td><td class=n>{n}</td></tr>" for k, n in counts.items())
+    return (f"<h2>{escape(title)}</h2><table><tr><th>{escape(title)}</th><th>tickets</th></tr>"
+            f"{rows or '<tr><td colspan=2>none</td></tr>'}</table>")
+
+
+_STYLE = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}"
+          "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}"
+          ".n{text-align:right;font-variant-numeric:tabular-nums}small{color:#666}")
+
+
+def to_html(report: dict) -> str:
+    """The report as one page with no external assets: figures, their definitions, and the breakdowns."""
+    taxonomy = default_taxonomy()
+    classes = taxonomy.handling_classes
+    figures = "".join(
+        f"<tr><td>{escape(label)}</td><td class=n>{escape(shown(key, report.get(key)))}</td>"
+        f"<td><small>{escape(definition)}</small></td></tr>"
+        for key, (label, definition) in DEFINITIONS.items())
+    title = f"12351 {TITLES.get(report['period'], report['period'])} {report['label']}"
+    return (
+        f"<!doctype html><html lang=zh><head><meta charset=utf-8><title>{escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
+        f"<p>{escape(report['from'])} – {escape(report['to'])} ({escape(report['timezone'])}); "
+        f"figures as of {escape(report['as_of'][:19])} UTC</p>"
+        f"<table><tr><th>figure</th><th>value</th><th>definition</th></tr>{figures}</table>"
+        + _breakdown_table("subject 诉求类别", report["by_subject"], lambda k: f"{taxonomy.label(k)} ({k})")
+        + _breakdown_table("handling class 处理类别", report["by_class"],
+                           lambda k: f"{classes.get(k, k)} ({k})")
+        + _breakdown_table("district 属地", report["by_district"], str)
+        + "</body></html>\n"
+    )
+
+
+def render(report: dict, fmt: str) -> str:
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "csv":
+        return to_csv(report)
+    if fmt == "html":
+        return to_html(report)
+    raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")

@@ -1,0 +1,36 @@
+"""Password hashing with argon2id (argon2-cffi's current defaults)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()
+MIN_LENGTH = 10
+
+
+class WeakPassword(ValueError):
+    """A password too easy to guess; the message says what is needed."""
+
+
+def check_strength(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
+    if password.isdigit():
+        raise WeakPassword("a password of digits only is too easy to guess: mix in letters")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's defaults."""
+    return _hasher.check_needs_rehash(stored_hash)
