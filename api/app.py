@@ -14,6 +14,7 @@ from api.routes import qa as qa_routes
 from api.routes import reports as report_routes
 from api.routes import recordings as recording_routes
 from api.routes import twilio_survey
+from api.routes import consoles, seat_console
 from api.services import Services, build_services
 from hotline.settings import Settings, get_settings
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(recording_routes.router)
     app.include_router(report_routes.router)
     app.include_router(qa_routes.router)
+    app.include_router(seat_console.router)
+    app.include_router(consoles.router)  # before the /static mount: it serves /static/vendor/plotly.min.js
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/health", tags=["ops"])

@@ -3,6 +3,7 @@
     .venv/bin/python bench/classify.py ../shared/data/classify/dev.tsv
     .venv/bin/python bench/classify.py FILE.tsv --json          # one JSON object
     .venv/bin/python bench/classify.py FILE.tsv --model var/classifier.json.gz
+    .venv/bin/python bench/classify.py routing/data/training.tsv --cv 5   # k-fold cross-validation on a file
 
 The TSV has a header with at least `text`, `subject`, `kind` (consult/help) and `urgent` (0/1), as the files in
 ../shared/data/classify/ and a hotline's own ticket export do. Every text is classified as typed, with no menu
@@ -28,7 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as `python bench/classify.py`: the repo's packages first
     sys.path.insert(0, str(REPO))
 
-from routing.classify import classify, load_model  # noqa: E402
+from routing.classifier_model import LinearTextModel, read_examples, train  # noqa: E402
+from routing.classify import classify, default_taxonomy, load_model  # noqa: E402
 
 AIMS = {"accuracy": 0.85, "macro_f1": 0.75, "kind_accuracy": 0.85, "urgent_recall": 0.95}
 
@@ -54,9 +56,9 @@ def f1_by_label(gold: list[str], predicted: list[str]) -> dict[str, dict]:
     return out
 
 
-def score(rows: list[dict], model_path: Path | None = None) -> dict:
+def score(rows: list[dict], model_path: Path | None = None, model: LinearTextModel | None = None) -> dict:
     """Every figure the bench reports, as one dict."""
-    model = load_model(model_path)
+    model = model or load_model(model_path)
     classify(None, "老板欠我工资", model=model)  # warm the caches (taxonomy, place names)
     gold_s, pred_s, gold_k, pred_k, gold_u, pred_u, times = [], [], [], [], [], [], []
     for row in rows:
@@ -90,6 +92,24 @@ def score(rows: list[dict], model_path: Path | None = None) -> dict:
     }
 
 
+def cross_validate(path: Path, folds: int) -> dict:
+    """Mean figures over `folds` folds of the file: train on the rest (shipped cues and settings), score the fold.
+    Rows are dealt to folds in a fixed shuffled order, so the figure is the same on every run."""
+    import random
+
+    examples = read_examples(path)
+    order = list(range(len(examples)))
+    random.Random(12351).shuffle(order)
+    rows = read_rows(path)
+    keys = ("accuracy", "macro_f1", "kind_accuracy")
+    results = []
+    for fold in range(folds):
+        held = {i for n, i in enumerate(order) if n % folds == fold}
+        model = train([ex for i, ex in enumerate(examples) if i not in held], cues=default_taxonomy().model_cues())
+        results.append(score([row for i, row in enumerate(rows) if i in held], model=model))
+    return {"folds": folds, "rows": len(rows), **{k: statistics.fmean(r[k] for r in results) for k in keys}}
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -99,11 +119,21 @@ def main() -> int:
     parser.add_argument("file", type=Path, help="labelled TSV (text, subject, kind, urgent)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--model", type=Path, help="a model trained by `hotline classifier train` (default: shipped)")
+    parser.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation on FILE instead of scoring it")
     args = parser.parse_args()
     rows = read_rows(args.file)
     if not rows:
         print(f"{args.file}: no labelled rows", file=sys.stderr)
         return 2
+    if args.cv:
+        if args.cv < 2:
+            print("--cv needs at least 2 folds", file=sys.stderr)
+            return 2
+        cv = cross_validate(args.file, args.cv)
+        print(json.dumps(cv) if args.json else f"{args.file.name}: {cv['folds']}-fold cross-validation, {cv['rows']} "
+              f"texts: accuracy {cv['accuracy']:.3f}, macro_f1 {cv['macro_f1']:.3f}, "
+              f"kind_accuracy {cv['kind_accuracy']:.3f}")
+        return 0
     result = score(rows, args.model)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))

@@ -280,6 +280,9 @@ def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     ticket = ticket_for_call(session, call.id)
     status = form.get("DialCallStatus", "")
     add_call_event(session, call, "supervisor_dial_ended", status=status)
+    supervisors = rd.data.roster.supervisors
+    if status == "completed" and supervisors:  # the supervisor on the line handled the call (QA samples per handler)
+        call.handler, call.handler_role = supervisors[0].id, "supervisor"
     response = VoiceResponse()
     if status != "completed" and ticket is not None:
         add_event(session, ticket, "supervisor_unreached", f"the supervisor's line: {status}; call back")

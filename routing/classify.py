@@ -4,6 +4,7 @@ the words that decided it (shown to staff).
 The subject and the kind are learned (routing/classifier_model.py, trained on the project's own caller-style
 examples); urgency, entities and the handling class are rules over the taxonomy file, where rules are right.
 With no Chinese words to go on (nothing said yet, or another language), the caller's menu choice decides.
+Where the ticket then goes is not decided here: `routing.decide.decide_route` is the one route decider.
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ KINDS = ("consult", "help")
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """The hotline's classes, subjects, routes, menu meanings and rules (routing/data/taxonomy.yaml)."""
+    """The hotline's classes, subjects, menu meanings and rules (routing/data/taxonomy.yaml)."""
 
     subjects: dict[str, dict]
     menu_choices: dict[str, dict]
     handling_classes: dict[str, str]
-    routes: dict[str, str] = field(default_factory=dict)
     urgency: dict[str, dict] = field(default_factory=dict)
     complex_rules: dict = field(default_factory=dict)
     min_subject_confidence: float = 0.0
@@ -39,9 +39,8 @@ class Taxonomy:
     @classmethod
     def from_yaml(cls, text: str) -> Taxonomy:
         data = yaml.safe_load(text)
-        taxonomy = cls(data["subjects"], data["menu_choices"], data["handling_classes"], data.get("routes", {}),
-                       data.get("urgency", {}), data.get("complex", {}), float(data.get("min_subject_confidence", 0)),
-                       data.get("cues", {}))
+        taxonomy = cls(data["subjects"], data["menu_choices"], data["handling_classes"], data.get("urgency", {}),
+                       data.get("complex", {}), float(data.get("min_subject_confidence", 0)), data.get("cues", {}))
         taxonomy.check()
         return taxonomy
 
@@ -95,7 +94,7 @@ class Classification:
 
     subject: str
     handling_class: str
-    route: str
+    route: str  # the menu choice's route: where the call stands before decide_route routes it on these words
     evidence: list[str] = field(default_factory=list)
     kind: str = "help"
     flags: tuple[str, ...] = ()
@@ -108,12 +107,11 @@ class Classification:
         return self.handling_class == "urgent"
 
     def to_dict(self) -> dict:
-        """Plain JSON for the ticket, the API and `hotline classify --json`."""
+        """Plain JSON for the ticket and `hotline classify --json` (which adds decide_route's route)."""
         return {
             "subject": self.subject,
             "kind": self.kind,
             "handling_class": self.handling_class,
-            "route": self.route,
             "legal": self.legal,
             "flags": list(self.flags),
             "entities": self.entities.to_dict(),
@@ -162,7 +160,6 @@ def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = Non
         decisions["subject"] = Decision(base["subject"], source="menu")
         decisions["kind"] = Decision(kind, source="menu")
         decisions["handling_class"] = Decision(base["handling_class"], source="menu")
-        decisions["route"] = Decision(base["route"], source="menu")
         return Classification(base["subject"], base["handling_class"], base["route"], [], kind,
                               legal=kind == "consult" and taxonomy.is_legal(base["subject"]), decisions=decisions)
 
@@ -185,11 +182,9 @@ def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = Non
         decisions[f"flag:{flag.name}"] = Decision(flag.label, flag.words, source="rule")
     handling = _handling_class(taxonomy, subject, kind, flags, text)
     decisions["handling_class"] = handling
-    route = _route(taxonomy, base if menu_choice else {**base, "keep_route": False}, subject, handling.value)
-    decisions["route"] = route
     legal = kind == "consult" and taxonomy.is_legal(subject)
     evidence = list(dict.fromkeys([*decisions["subject"].words, *(w for f in flags for w in f.words)]))
-    return Classification(subject, handling.value, route.value, evidence, kind, tuple(f.name for f in flags),
+    return Classification(subject, handling.value, base["route"], evidence, kind, tuple(f.name for f in flags),
                           legal, entities, decisions)
 
 
@@ -207,14 +202,3 @@ def _handling_class(taxonomy: Taxonomy, subject: str, kind: str, flags: list[Fla
         return Decision("complex", (taxonomy.label(subject),), source="rule")
     return Decision("assist", (), source="rule")
 
-
-def _route(taxonomy: Taxonomy, base: dict, subject: str, handling: str) -> Decision:
-    """Where the class sends the ticket (legal questions to the lawyers), unless the caller asked for a person."""
-    if base.get("keep_route"):
-        return Decision(base["route"], (), source="menu")
-    routes = taxonomy.routes
-    if handling == "consult":
-        key = "legal_consult" if taxonomy.is_legal(subject) else "consult"
-    else:
-        key = handling
-    return Decision(routes.get(key, base["route"]), (), source="rule")

@@ -14,7 +14,7 @@ from importlib import resources
 import yaml
 
 from routing.normalise import normalise
-from routing.numbers import Number, find_numbers
+from speech.numbers import Number, find_numbers
 
 _HAN = "\u4e00-\u9fff"
 _NAME = f"[{_HAN}A-Za-z0-9]"
@@ -193,14 +193,29 @@ _BY_MEASURE = re.compile(f"(?:多|余|来)?(?:名|位)(?:{_NOUNS})?")  # 名 and
 _BY_NOUN = re.compile(f"(?:多|余|来)?(?:个|号)?(?:多)?(?:{_NOUNS})")
 
 
+# "公司有两百多名员工", "企业有职工三百余人": the size of the workplace, not the workers in the dispute, unless the
+# words go on to say they all are ("厂里有三百多工人都没拿到钱").
+_SIZE_BEFORE = re.compile("(?:公司|企业|单位|厂|工厂|厂子|集团|店|门店|医院|学校)(?:里|内)?(?:现在|目前)?(?:共|总共|一共)?有"
+                          "(?:员工|职工|工人|在职员工|干部职工)?(?:大概|大约|差不多|近|约)?$")
+_ALL_INVOLVED = ("都", "全部", "全都", "一起", "集体", "全体")
+
+
+def _is_workplace_size(text: str, n: Number, end: int) -> bool:
+    if not _SIZE_BEFORE.search(text[max(0, n.start - 14):n.start]):
+        return False
+    return not any(word in text[end:end + 8] for word in _ALL_INVOLVED)
+
+
 def _workers(text: str, numbers: list[Number]) -> Quantity | None:
-    """The largest head-count said: "13个木工", "十几个人", "三百多名员工", "60几名退休人员"."""
+    """The largest head-count in the dispute: "13个木工", "十几个人", "三百多名员工", "60几名退休人员"."""
     best: Quantity | None = None
     for n in numbers:
         if not 2 <= n.value <= 100_000 or re.fullmatch(r"(19|20)\d\d", n.text) or text[n.start - 1:n.start] == "第":
             continue
         match = _BY_MEASURE.match(text, n.end) or _BY_NOUN.match(text, n.end)
         if not match or text[match.end() - 1:match.end() + 1] in ("人民", "人家"):
+            continue
+        if _is_workplace_size(text, n, match.end()):
             continue
         if best is None or n.value > best.value:
             approx = n.approximate or any(ch in match.group() for ch in "多余来")

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from routing.classifier_model import LinearTextModel
-from routing.classify import classify
+from routing.classify import Classification, classify
 from routing.config import RoutingData
 from routing.decide import RouteDecision, apply_decision, decide_route
 from routing.tables import Alert, Ticket
@@ -28,7 +28,11 @@ class _Understood:
 
 def understand(menu_choice: str | None, text: str, model: LinearTextModel | None = None) -> _Understood:
     """What the classifier makes of the words, in the shape routing decisions read."""
-    result = classify(menu_choice, text, model=model)
+    return understood_from(classify(menu_choice, text, model=model))
+
+
+def understood_from(result: Classification) -> _Understood:
+    """A classification in the shape routing decisions read (also for `hotline classify`, which shows both)."""
     data = result.to_dict()
     return _Understood(
         subject=result.subject,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hotline.db import utcnow
 from staff.audit import record
 from staff.passwords import check_strength, hash_password, needs_rehash, verify_password
-from staff.roles import LAWYER, ROLES
+from staff.roles import LAWYER, OPERATOR, ROLES
 from staff.tables import AuditEntry, StaffUser
 
 
@@ -87,6 +87,16 @@ def authenticate(session: Session, username: str, password: str, *, ip: str | No
     return user
 
 
+DESK_PREFIX = "desk:"  # a call answered on the operators' shared desk number: handled by the operators together
+
+
 def handler_id(user: StaffUser) -> str:
     """How calls name this person as their handler: a lawyer by roster seat, anyone else by username."""
     return user.roster_id if user.role == LAWYER and user.roster_id else user.username
+
+
+def handles(user: StaffUser, handler: str | None) -> bool:
+    """Whether `handler` (of a call, or of QA feedback) is this person: themselves, or their desk for operators."""
+    if handler is None:
+        return False
+    return handler == handler_id(user) or (user.role == OPERATOR and handler.startswith(DESK_PREFIX))

@@ -146,6 +146,8 @@ def test_policy_question_without_an_answer_goes_to_a_person(twilio, service):
 def test_operator_branch_dials_the_operators_and_leaves_a_ticket_for_them(twilio, service):
     report = call(twilio, service, keys=["0"])
     assert report.dialled == ["+8612351000"]
+    handled = service.operator.get(f"/api/calls/{report.call_sid}").json()
+    assert (handled["handler"], handled["handler_role"]) == ("desk:+8612351000", "operator")  # for QA sampling
     ticket = service.ticket_of(report.call_sid)
     assert ticket["route"] == "operator" and ticket["needs_human"]
     assert "operator" in ticket["needs_human_reason"]

@@ -17,18 +17,28 @@ from typer.testing import CliRunner
 from hotline.cli import app
 from routing.classifier_model import grams, read_examples, shipped_model_path, shipped_training_path, train_file
 from routing.classify import classify, default_taxonomy, load_model
+from routing.config import load_routing_data
+from routing.decide import decide_route
 from routing.normalise import normalise
+from routing.service import understand
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CLASSIFY = REPO.parent / "shared" / "data" / "classify"
 XIAN = "我们十三个木工在西安雁塔区宏达建筑公司的曲江花园项目干活 老板欠了我们六十多万 已经十个月没给了 怎么办"
 
 
+def route_of(menu: str | None, text: str) -> str:
+    """The route the service takes for these words: routing.decide.decide_route, the one decider."""
+    data = load_routing_data(roster=None, unions=None, sla=None, knowledge=None, timezone="Asia/Shanghai",
+                             case_window_days=30)
+    return decide_route(menu, understand(menu, text, data.classifier), text, data).route
+
+
 def test_thirteen_carpenters_owed_six_hundred_thousand_is_urgent_wage_arrears():
     result = classify("help", XIAN)
     assert (result.subject, result.kind, result.handling_class) == ("wage_arrears", "help", "urgent")
     assert set(result.flags) == {"mass", "large"}
-    assert result.route == "supervisor"
+    assert route_of("help", XIAN) == "supervisor"
     flags = {name: d for name, d in result.decisions.items() if name.startswith("flag:")}
     assert flags["flag:mass"].value == "众" and "十三个木工" in flags["flag:mass"].words
     assert flags["flag:large"].value == "大" and "六十多万" in flags["flag:large"].words
@@ -40,14 +50,14 @@ def test_thirteen_carpenters_owed_six_hundred_thousand_is_urgent_wage_arrears():
 def test_a_question_about_the_law_is_a_consultation_for_the_lawyers():
     result = classify("legal", "请问工伤十级能赔多少钱")
     assert (result.subject, result.kind, result.handling_class) == ("work_injury", "consult", "consult")
-    assert result.legal and result.route == "lawyer_queue"
+    assert result.legal and route_of(None, "请问工伤十级能赔多少钱") == "lawyer_queue"
     assert not result.flags
 
 
 def test_a_union_services_question_is_answered_from_the_knowledge_base():
     result = classify("policy", "工会会员卡丢了怎么补办")
     assert result.subject == "union_services" and not result.legal
-    assert result.route in ("knowledge_base", "local_union")
+    assert route_of("policy", "工会会员卡丢了怎么补办") in ("knowledge_base", "operator")
 
 
 @pytest.mark.parametrize(("said", "subject"), [
@@ -133,7 +143,7 @@ def test_with_nothing_understood_the_menu_choice_decides(choice, subject, handli
 
 
 def test_a_caller_who_asked_for_a_person_keeps_the_operator_route():
-    assert classify("operator", "公司拖欠工资三个月了").route == "operator"
+    assert route_of("operator", "公司拖欠工资三个月了") == "operator"
 
 
 def test_classification_as_json_for_the_ticket():
@@ -187,6 +197,26 @@ SMALL_TSV = "\n".join([
 ]) + "\n"
 
 
+@pytest.mark.parametrize(("menu", "said", "route", "union"), [
+    ("help", XIAN, "supervisor", None),                                   # 众 and 大: urgent
+    ("help", "老板欠我三个月工资不给 我在雁塔区", "local_union", "xa-yanta"),  # the district's union
+    ("help", "老板欠我三个月工资不给", "dispatcher", None),                 # no place said: never a guess
+    ("operator", "公司拖欠工资三个月了", "operator", None),                 # asked for a person
+])
+def test_the_classify_command_shows_the_route_the_service_takes(tmp_path, monkeypatch, menu, said, route, union):
+    monkeypatch.chdir(tmp_path)
+    shown = CliRunner().invoke(app, ["classify", said, "--menu", menu, "--json"])
+    assert shown.exit_code == 0, shown.output
+    result = json.loads(shown.stdout)
+    assert result["route"] == route == route_of(menu, said)
+    assert result["evidence"]["route"]["value"] == route and result["route_reasons"]
+    assert (result["union"] or {}).get("id") == union
+    for key in ("subject", "kind", "handling_class", "legal", "flags", "entities", "evidence"):
+        assert key in result  # the keys scripts read before the route came from decide_route
+    table = CliRunner().invoke(app, ["classify", said, "--menu", menu])
+    assert table.exit_code == 0 and route in table.stdout and "decide_route" in table.stdout
+
+
 def test_train_and_classify_commands(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = tmp_path / "tickets.tsv"
@@ -220,3 +250,37 @@ def test_bench_scores_a_labelled_file(tmp_path):
         assert key in result
     assert result["rows"] == 14 and result["accuracy"] >= 0.9 and result["kind_accuracy"] >= 0.9
     assert result["urgent_recall"] == 1.0 and result["ms_per_text"] < 5
+
+
+def test_a_figure_asked_about_or_a_retiree_dying_raises_no_flag_but_money_owed_and_a_death_at_work_do():
+    # "能赔十万吗" asks about a figure: nothing is owed yet; "欠了我们十五万" is owed.
+    assert "large" not in classify(None, "工伤九级能赔十万吗").flags
+    assert "large" in classify(None, "包工头欠了我们十五万一直不给").flags
+    # A retired worker's death is a pension question; a death on a site is 危.
+    assert "danger" not in classify(None, "我外婆是退休职工上周去世了丧葬费怎么领").flags
+    assert "danger" in classify(None, "工地上有个工人从楼上摔下来死亡了").flags
+
+
+def test_the_size_of_a_workplace_is_not_the_number_of_workers_in_the_dispute():
+    size = classify(None, "我们公司有两百多名员工一直没有成立工会想问问怎么建会")
+    assert size.entities.workers is None and "mass" not in size.flags
+    everyone = classify(None, "我们厂里有三百多个工人都两个月没发工资了")
+    assert everyone.entities.workers.value == 300 and "mass" in everyone.flags
+    hired = classify(None, "老板拖欠我们十二个工人的工资")
+    assert hired.entities.workers.value == 12 and "mass" in hired.flags
+
+
+def test_the_employer_asking_is_a_consultation_and_the_injured_worker_asking_is_help():
+    assert classify(None, "我是个包工头手下的工人干活扭伤了脚我要赔多少").kind == "consult"
+    assert classify(None, "我老公在厂里被机器轧断了手指厂里只给了三千块").kind == "help"
+
+
+def test_bench_cross_validates_a_labelled_file(tmp_path):
+    data = tmp_path / "labelled.tsv"
+    data.write_text(SMALL_TSV, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "classify.py"), str(data), "--cv", "2", "--json"],
+                          capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["folds"], result["rows"]) == (2, 14)
+    assert 0.5 <= result["accuracy"] <= 1.0 and 0.5 <= result["kind_accuracy"] <= 1.0

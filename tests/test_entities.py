@@ -6,7 +6,7 @@ import pytest
 
 from routing.entities import extract
 from routing.names import name_key, same_name
-from routing.numbers import find_numbers
+from speech.numbers import find_numbers
 
 
 @pytest.mark.parametrize(("said", "value", "approximate"), [
@@ -30,6 +30,31 @@ def test_spoken_numbers_have_a_value_and_say_when_they_are_approximate(said, val
 def test_words_that_only_look_like_numbers_are_not_numbers():
     assert find_numbers("千万别让老板知道") == []
     assert find_numbers("万达广场") == []
+
+
+@pytest.mark.parametrize(("said", "value", "approximate"), [
+    ("三千五", 3500, False),
+    ("两万", 20_000, False),
+    ("二零二三", 2023, False),
+    ("幺三八", 138, False),
+    ("3k", 3000, False),
+    ("2w", 20_000, False),
+    ("俩", 2, False),
+    ("十几万", 100_000, True),
+    ("五六十万", 600_000, True),
+    ("八千出头", 8000, True),
+])
+def test_more_spoken_numbers(said, value, approximate):
+    (number,) = find_numbers(said)
+    assert (number.value, number.approximate) == (value, approximate)
+
+
+def test_runs_that_are_not_one_number():
+    # An Arabic and a Chinese digit side by side, or a digit after 多, start a new number.
+    assert [n.text for n in find_numbers("按160一天包干")] == ["160", "一"]
+    assert [n.text for n in find_numbers("三万多四个月")] == ["三万多", "四"]
+    assert find_numbers("十二五") == []  # no number cn2an can read: skipped
+    assert [n.text for n in find_numbers("欠了500,还有")] == ["500"]  # a trailing comma is no thousands comma
 
 
 def test_the_xian_carpenters_as_vosk_hears_them():

@@ -37,7 +37,10 @@ def service(tmp_path_factory):
                    duration_s=95, handler="op_a", handler_role="operator", status="completed")
         two = Call(call_sid="CA-qa-2", from_number="+8613900001111", started_at=datetime(2026, 11, 25, 11, 0, tzinfo=SH),
                    duration_s=300, handler="L01", handler_role="lawyer", status="completed")
-        session.add_all([one, two])
+        desk = Call(call_sid="CA-qa-desk", from_number="+8613900002222", status="completed",
+                    started_at=datetime(2026, 11, 25, 12, 0, tzinfo=SH), duration_s=120,
+                    handler="desk:+8612351000", handler_role="operator")  # answered on the operators' shared desk
+        session.add_all([one, two, desk])
         session.flush()
         rec = Recording(recording_sid="RE-qa-1", call_id=one.id, source="call", status="transcribed",
                         duration_s=95.0, channels=2)
@@ -74,7 +77,7 @@ def test_roles_are_checked(service):
 def test_the_console_reads_a_sampled_call(service):
     samples = _samples(service)
     assert {sid: (s["reason"], s["inspector"]) for sid, s in samples.items()} == {
-        "CA-qa-1": ("quota", "insp1"), "CA-qa-2": ("urgent", "insp1")}
+        "CA-qa-1": ("quota", "insp1"), "CA-qa-2": ("urgent", "insp1"), "CA-qa-desk": ("quota", "insp1")}
     mine = service.staff("insp2", "inspector").get("/api/qa/samples", params={"day": DAY, "mine": "true"})
     assert mine.json() == []  # nothing was given to insp2
 
@@ -130,7 +133,7 @@ def test_scoring_review_feedback_and_rectification(service):
     assert early_close.status_code == 409 and "not answered" in early_close.text
 
     op_a = service.staff("op_a", "operator")
-    (mine,) = op_a.get("/api/qa/feedback", params={"mine": "true"}).json()
+    (mine,) = [f for f in op_a.get("/api/qa/feedback", params={"mine": "true"}).json() if f["handler"] == "op_a"]
     assert (mine["id"], mine["call_sid"], mine["status"], mine["score"]["total"]) == (fb_id, "CA-qa-1", "open", 95)
     stranger = service.staff("op_b", "operator").post(f"/api/qa/feedback/{fb_id}/rectification",
                                                       json={"text": "已整改"})
@@ -176,3 +179,19 @@ def test_calibration_shows_the_spread(service):
     assert spread["total"] == {"n": 2, "min": 94, "max": 100, "stdev": 3.0}
     missing = service.staff("sup", "supervisor").get("/api/qa/samples/999999/calibration")
     assert missing.status_code == 404 and "no sample 999999" in missing.text
+
+
+def test_any_operator_answers_the_feedback_on_a_call_the_shared_desk_took(service):
+    desk_sample = _samples(service)["CA-qa-desk"]["id"]
+    insp1 = service.staff("insp1", "inspector")
+    assert insp1.post(f"/api/qa/samples/{desk_sample}/scores", json={"items": FULL}).status_code == 200
+    sent = insp1.post(f"/api/qa/samples/{desk_sample}/feedback", json={"message": "转接前请先问清诉求"})
+    assert sent.status_code == 200 and sent.json()["handler"] == "desk:+8612351000"
+    operator = service.staff("op_desk", "operator")
+    assert [f["call_sid"] for f in operator.get("/api/qa/feedback", params={"mine": "true"}).json()
+            if f["handler"].startswith("desk:")] == ["CA-qa-desk"]
+    lawyer = service.staff("lawyer_desk", "lawyer", roster_id="L09")
+    refused = lawyer.post(f"/api/qa/feedback/{sent.json()['id']}/rectification", json={"text": "已整改"})
+    assert refused.status_code == 403  # the desk is the operators', not the lawyers'
+    answered = operator.post(f"/api/qa/feedback/{sent.json()['id']}/rectification", json={"text": "已培训转接流程"})
+    assert answered.status_code == 200 and answered.json()["status"] == "answered"

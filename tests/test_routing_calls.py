@@ -139,6 +139,8 @@ def test_many_workers_and_a_large_amount_go_to_a_supervisor_at_once_with_an_aler
     assert ticket["entities"]["workers"]["value"] == 13
     alerts = _api(service, "GET", "/api/alerts").json()
     assert any(a["kind"] == "urgent" and ticket["number"] in a["message"] for a in alerts)
+    handled = _api(service, "GET", f"/api/calls/{report.call_sid}").json()
+    assert (handled["handler"], handled["handler_role"]) == ("S01", "supervisor")
 
 
 def test_related_calls_about_one_project_become_one_case(setup):

@@ -53,14 +53,28 @@ def test_head_counts_are_numbers_of_people():
     (workers,) = headcounts("我们 十三个人 都 没 拿到 钱")
     assert (workers.value, workers.approximate, workers.kind) == (13, False, "headcount")
     assert [(q.value, q.approximate) for q in headcounts("二十来个工人和一百多名员工")] == [(20, True), (100, True)]
-    assert (headcounts("三四个人")[0].value, headcounts("三四个人")[0].approximate) == (3, True)
+    # A range is read as its upper end, as the routing rules read it ("八九个人" counts toward ten workers).
+    assert (headcounts("三四个人")[0].value, headcounts("三四个人")[0].approximate) == (4, True)
 
 
 def test_numerals_become_digits_only_where_they_are_numbers():
     assert numerals_to_digits("我们十三个人，欠了六十多万") == "我们13个人，欠了60多万"
     assert numerals_to_digits("干了三个月") == "干了3个月"
-    for text in ("等一下", "有一些问题", "十分严重", "万一不给呢", "第一"):
+    for text in ("等一下", "有一些问题", "十分严重", "万一不给呢", "第一", "千万别说", "三四个人"):
         assert numerals_to_digits(text) == text
+    assert numerals_to_digits("一万二，3万5，1.5万元") == "12000，35000，15000元"
+
+
+def test_transcript_and_routing_read_numbers_with_the_same_parser():
+    # One parser: the amounts the transcript clean-up shows are the numbers routing's entity rules read.
+    from routing.entities import extract
+
+    said = "我们 二十来 个 工人 老板 欠 了 两百三十万 工钱"
+    cleaned = clean_transcript(said)
+    entities = extract(said)
+    assert cleaned["amounts"][0]["value"] == entities.amount.value == 2_300_000
+    assert cleaned["headcounts"][0]["value"] == entities.workers.value == 20
+    assert cleaned["headcounts"][0]["approximate"] and entities.workers.approximate
 
 
 def test_clean_transcript_gives_text_amounts_and_head_counts():

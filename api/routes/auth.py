@@ -23,6 +23,7 @@ CONSOLES = (
     ("/qa", "质检 Quality inspection", (INSPECTOR, SUPERVISOR)),
     ("/lawyer", "律师座席 Lawyer seat", (LAWYER,)),
     ("/dashboard", "监控 Dashboard", (SUPERVISOR,)),
+    ("/reports", "报表 Reports", (SUPERVISOR,)),
     ("/feedback", "质检反馈 My feedback", (OPERATOR, LAWYER)),
 )
 

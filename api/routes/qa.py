@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.deps import ServicesDep, SessionDep
@@ -23,9 +23,9 @@ from recordings.qa_tables import QaFeedback, QaSample, QaScore
 from recordings.rubrics import Rubric, load_rubric
 from recordings.tables import Call, Recording, Transcript
 from routing.tables import Ticket
-from staff.accounts import handler_id
+from staff.accounts import DESK_PREFIX, handler_id, handles
 from staff.audit import record
-from staff.roles import INSPECTOR, SUPERVISOR, phone_for, role_allows
+from staff.roles import INSPECTOR, OPERATOR, SUPERVISOR, phone_for, role_allows
 from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api/qa", tags=["quality inspection"])
@@ -219,7 +219,10 @@ def list_feedback(user: StaffDep, session: SessionDep, mine: bool = False, statu
     query = (select(QaFeedback, QaSample, Call).join(QaSample, QaSample.id == QaFeedback.sample_id)
              .join(Call, Call.id == QaSample.call_id).order_by(QaFeedback.id.desc()).limit(500))
     if mine:
-        query = query.where(QaFeedback.handler == handler_id(user))
+        mine_only = QaFeedback.handler == handler_id(user)
+        if user.role == OPERATOR:  # the operators' desk answers its feedback together
+            mine_only = or_(mine_only, QaFeedback.handler.startswith(DESK_PREFIX))
+        query = query.where(mine_only)
     elif not role_allows(user.role, (INSPECTOR, SUPERVISOR)):
         raise HTTPException(403, "only inspectors and supervisors see everyone's feedback: ask for mine=true")
     elif handler is not None:
@@ -243,7 +246,7 @@ def _feedback(session: Session, feedback_id: int) -> QaFeedback:
 def post_rectification(feedback_id: int, body: RectificationIn, user: StaffDep, session: SessionDep) -> dict:
     fb = _feedback(session, feedback_id)
     try:
-        qa.rectify(session, fb, handler_id(user), body.text)
+        qa.rectify(session, fb, fb.handler if handles(user, fb.handler) else handler_id(user), body.text)
     except qa.QaError as exc:
         raise _fail(exc) from None
     session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api.deps import ServicesDep, SessionDep
 from api.staff_auth import client_ip, require_roles
 from recordings.tables import Call, Recording
-from staff.accounts import handler_id
+from staff.accounts import handles
 from staff.audit import record
 from staff.roles import ALL_STAFF, INSPECTOR, SUPERVISOR, role_allows
 from staff.tables import StaffUser
@@ -23,8 +23,7 @@ MEDIA_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg"}
 
 def may_listen(user: StaffUser, call: Call) -> bool:
     """Inspectors and supervisors listen to any call; anyone else only to calls they handled themselves."""
-    return role_allows(user.role, (INSPECTOR, SUPERVISOR)) or (call.handler is not None
-                                                               and call.handler == handler_id(user))
+    return role_allows(user.role, (INSPECTOR, SUPERVISOR)) or handles(user, call.handler)
 
 
 @router.get("/recordings/{recording_sid}/audio", summary="A recording's audio (supports Range requests)")

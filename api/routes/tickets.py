@@ -158,6 +158,7 @@ def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader)
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in call.events],
         "handler": call.handler,
+        "handler_role": call.handler_role,
         "ticket": _view(session, ticket, user) if ticket else None,
     }
     if ticket is not None:

@@ -25,30 +25,55 @@ def classify(
                                                     "else the shipped one)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Classify one text and show each decision with the words that drove it."""
+    """Classify one text, show each decision with the words that drove it, and the route the service would take.
+
+    The route is routing.decide.decide_route's, on the hotline's routing files (union directory, knowledge base);
+    a live ticket can still become urgent when the database links it to earlier tickets (多)."""
     from routing.classify import classify as understand
     from routing.classify import default_model, default_taxonomy, load_model
+    from routing.config import load_routing_data
+    from routing.decide import decide_route
+    from routing.service import understood_from
 
+    settings = get_settings()
     taxonomy = default_taxonomy()
     if menu is not None and menu not in taxonomy.menu_choices:
         console.print(f"[red]unknown menu choice {menu!r}[/]: one of {', '.join(taxonomy.menu_choices)}")
         raise typer.Exit(2)
-    trained = load_model(model) if model else default_model(get_settings().var_dir)
+    trained = load_model(model) if model else default_model(settings.var_dir)
+    try:
+        data = load_routing_data(roster=settings.roster_file, unions=settings.unions_file, sla=settings.sla_file,
+                                 knowledge=settings.knowledge_file, timezone=settings.timezone,
+                                 case_window_days=settings.case_window_days, var_dir=settings.var_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        console.print(f"[red]the routing files cannot be read[/]: {exc}")
+        raise typer.Exit(1) from exc
     result = understand(menu, text, taxonomy, trained)
+    decision = decide_route(menu, understood_from(result), text, data)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        understood = result.to_dict()
+        # `route` is the service's route (decide_route), as a ticket would get it; `route_reasons` says why.
+        out = {**{k: understood.pop(k) for k in ("subject", "kind", "handling_class")}, "route": decision.route,
+               **understood, "route_reasons": list(decision.reasons)}
+        out["union"] = ({"id": decision.union.id, "district": decision.union.district,
+                         "township": decision.union.township, "contact": decision.union.contact}
+                        if decision.union else None)
+        out["answer"] = decision.answer.entry.id if decision.answer else None
+        out["evidence"]["route"] = {"value": decision.route, "words": list(decision.reasons), "source": "decide_route"}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     table = Table(show_header=True, header_style="bold")
     for column in ("decision", "value", "words", "by"):
         table.add_column(column)
-    for name, decision in result.decisions.items():
-        value = decision.value
+    for name, decided in result.decisions.items():
+        value = decided.value
         if name == "subject":
             value = f"{value} {taxonomy.label(value)}"
         elif name == "handling_class":
             value = f"{value} {taxonomy.handling_classes.get(value, '')}"
-        confidence = f" ({decision.confidence:.2f})" if decision.confidence is not None else ""
-        table.add_row(name, value + confidence, "、".join(decision.words), decision.source)
+        confidence = f" ({decided.confidence:.2f})" if decided.confidence is not None else ""
+        table.add_row(name, value + confidence, "、".join(decided.words), decided.source)
+    table.add_row("route", decision.route, "; ".join(decision.reasons), "decide_route")
     console.print(table)
     if result.legal:
         console.print("legal question: lawyer seats")

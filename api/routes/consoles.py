@@ -1,0 +1,87 @@
+"""The staff consoles' pages: quality inspection, feedback, the lawyer seat, the dashboard and the reports.
+
+Each page is a template plus a small script that reads the JSON API; the page itself only checks the role
+(a signed-out browser goes to the sign-in page). The dashboard's chart library (plotly.js) comes from the
+installed `plotly` Python package and is served by the app itself: no CDN, nothing fetched at run time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, Response
+
+from api.deps import ServicesDep
+from api.pages import render
+from api.routes.auth import page_context
+from api.staff_auth import require_page_roles
+from hotline.db import utcnow
+from reports.metrics import DEFINITIONS
+from staff.roles import INSPECTOR, LAWYER, OPERATOR, SUPERVISOR
+from staff.tables import StaffUser
+
+router = APIRouter(include_in_schema=False)
+
+InspectorPage = Annotated[StaffUser, Depends(require_page_roles(INSPECTOR, SUPERVISOR))]
+HandlerPage = Annotated[StaffUser, Depends(require_page_roles(OPERATOR, LAWYER))]
+LawyerPage = Annotated[StaffUser, Depends(require_page_roles(LAWYER))]
+SupervisorPage = Annotated[StaffUser, Depends(require_page_roles(SUPERVISOR))]
+
+
+def plotly_js() -> Path | None:
+    """plotly.min.js as the installed plotly package ships it, or None when the package is missing."""
+    try:
+        import plotly
+    except ImportError:
+        return None
+    path = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
+
+
+@router.get("/static/vendor/plotly.min.js")
+def vendored_plotly() -> Response:
+    path = plotly_js()
+    if path is None:
+        raise HTTPException(404, "the plotly package is not installed: pip install 'plotly>=5'")
+    # The file changes only when the package is upgraded; a day's cache spares the 4 MB on every refresh.
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _today(services: ServicesDep) -> str:
+    return utcnow().astimezone(ZoneInfo(services.settings.timezone)).date().isoformat()
+
+
+@router.get("/qa")
+def qa_page(request: Request, user: InspectorPage, services: ServicesDep) -> Response:
+    yesterday = (utcnow().astimezone(ZoneInfo(services.settings.timezone)).date() - timedelta(days=1)).isoformat()
+    return render("qa.html", **page_context(request, user), default_day=yesterday)
+
+
+@router.get("/qa/samples/{sample_id}")
+def qa_sample_page(sample_id: int, request: Request, user: InspectorPage) -> Response:
+    return render("qa_sample.html", **page_context(request, user), sample_id=sample_id)
+
+
+@router.get("/feedback")
+def feedback_page(request: Request, user: HandlerPage) -> Response:
+    return render("feedback.html", **page_context(request, user))
+
+
+@router.get("/lawyer")
+def lawyer_page(request: Request, user: LawyerPage) -> Response:
+    return render("lawyer.html", **page_context(request, user))
+
+
+@router.get("/dashboard")
+def dashboard_page(request: Request, user: SupervisorPage) -> Response:
+    return render("dashboard.html", **page_context(request, user))
+
+
+@router.get("/reports")
+def reports_page(request: Request, user: SupervisorPage, services: ServicesDep) -> Response:
+    return render("reports.html", **page_context(request, user), today=_today(services),
+                  definitions=[[key, *text] for key, text in DEFINITIONS.items()])  # a list: tojson sorts keys

@@ -1,0 +1,91 @@
+// The supervisors' live dashboard: /api/dashboard drawn as plotly charts, refreshed every REFRESH_MS.
+import {$, api, el, say, table, when} from "./console.js";
+
+const REFRESH_MS = 12000;
+const CONFIG = {displayModeBar: false, responsive: true};
+const LAYOUT = {margin: {l: 50, r: 10, t: 10, b: 60}, height: 260, font: {size: 12}};
+
+function bars(id, counts, color) {
+  const keys = Object.keys(counts);
+  const values = keys.map((k) => counts[k]);
+  // Counts are whole tickets: no 0.5 ticks when the numbers are small.
+  const yaxis = {rangemode: "tozero", dtick: Math.max(...values, 0) <= 10 ? 1 : undefined};
+  Plotly.react(id, [{type: "bar", x: keys, y: values, marker: {color}}], {...LAYOUT, yaxis}, CONFIG);
+}
+
+function drawNow(d) {
+  const calls = d.calls_today, queue = d.queue, lawyers = d.lawyers;
+  const domain = (i) => ({x: [i / 4 + 0.02, (i + 1) / 4 - 0.02], y: [0, 1]});
+  Plotly.react("chart-now", [
+    {type: "indicator", mode: "number", value: calls.calls_total, title: {text: "今日来电 calls today"}, domain: domain(0)},
+    {type: "indicator", mode: "gauge+number", value: calls.answer_rate === null ? 0 : calls.answer_rate * 100,
+     number: {suffix: "%", valueformat: ".1f"}, gauge: {axis: {range: [0, 100]}},
+     title: {text: `接通率 answer rate (${calls.calls_answered}/${calls.calls_total})`}, domain: domain(1)},
+    {type: "indicator", mode: "number", value: queue.waiting,
+     title: {text: `排队 waiting (最久 ${queue.longest_wait_s}s)`}, domain: domain(2)},
+    {type: "indicator", mode: "number", value: lawyers.on_duty,
+     title: {text: `值班律师 on duty (签入 ${lawyers.signed_in}, 空闲 ${lawyers.free})`}, domain: domain(3)},
+  ], {...LAYOUT, height: 200, margin: {l: 10, r: 10, t: 40, b: 10}}, CONFIG);
+}
+
+function drawLawyers(lawyers) {
+  const names = lawyers.lawyers.map((p) => `${p.name} ${p.id}`);
+  const state = (p) => (p.on_call ? "通话中 on call" : p.free ? "空闲 free" : "未签入 signed out");
+  const kinds = ["空闲 free", "通话中 on call", "未签入 signed out"];
+  const colors = {"空闲 free": "#2f855a", "通话中 on call": "#b42318", "未签入 signed out": "#9aa5b1"};
+  Plotly.react("chart-lawyers", kinds.map((kind) => ({
+    type: "bar", name: kind, x: names, marker: {color: colors[kind]},
+    y: lawyers.lawyers.map((p) => (state(p) === kind ? 1 : 0)),
+  })), {...LAYOUT, barmode: "stack", yaxis: {visible: false}, showlegend: true, legend: {orientation: "h"}}, CONFIG);
+}
+
+function drawSatisfaction(trend) {
+  Plotly.react("chart-satisfaction", [
+    {type: "scatter", mode: "lines+markers", name: "满意率 satisfied share", x: trend.map((t) => t.day),
+     y: trend.map((t) => (t.satisfaction === null ? null : t.satisfaction * 100)), connectgaps: true},
+    {type: "bar", name: "回访数 surveys", x: trend.map((t) => t.day), y: trend.map((t) => t.answered), yaxis: "y2",
+     opacity: 0.3},
+  ], {...LAYOUT, margin: {...LAYOUT.margin, r: 40}, yaxis: {range: [0, 100], ticksuffix: "%"}, legend: {orientation: "h"},
+      yaxis2: {overlaying: "y", side: "right", rangemode: "tozero", showgrid: false}}, CONFIG);
+}
+
+function drawHotSpots(spots) {
+  const districts = Object.keys(spots.subject_by_district).sort();
+  const subjects = [...new Set(districts.flatMap((d) => Object.keys(spots.subject_by_district[d])))].sort();
+  Plotly.react("chart-hotspots", [{
+    type: "heatmap", x: districts, y: subjects, colorscale: "Reds", hoverongaps: false,
+    z: subjects.map((s) => districts.map((d) => spots.subject_by_district[d][s] ?? 0)),
+  }], {...LAYOUT, margin: {l: 110, r: 10, t: 10, b: 60}}, CONFIG);
+}
+
+function deadlineRows(list) {
+  return list.map((t) => [t.number, t.subject, t.handling_class, t.status, t.district || "—", when(t.reply_due_at),
+                          `${t.hours_left} h`]);
+}
+
+async function refresh() {
+  try {
+    const d = await api("/api/dashboard");
+    drawNow(d);
+    bars("chart-subject", d.tickets.by_subject, "#b42318");
+    bars("chart-class", d.tickets.by_class, "#c05621");
+    bars("chart-state", d.tickets.by_state, "#2b6cb0");
+    drawSatisfaction(d.satisfaction_trend);
+    drawLawyers(d.lawyers);
+    drawHotSpots(d.hot_spots);
+    const head = ["工单 ticket", "类别 subject", "办理类别 class", "状态 state", "区县 district", "期限 due", "剩余 left"];
+    $("#near-count").textContent = `(${d.deadlines.near_deadline_count})`;
+    $("#overdue-count").textContent = `(${d.deadlines.overdue_count})`;
+    $("#near").replaceChildren(table(head, deadlineRows(d.deadlines.near_deadline)));
+    $("#overdue").replaceChildren(table(head, deadlineRows(d.deadlines.overdue)));
+    $("#employers").replaceChildren(table(["用人单位 employer", "工单 tickets", "来电人 callers"],
+      d.hot_spots.repeated_employers.map((e) => [e.employer, e.tickets, e.callers])));
+    say(`更新于 as of ${when(d.as_of)}`);
+    document.body.dataset.refreshed = d.as_of;
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+refresh();
+setInterval(refresh, REFRESH_MS);

@@ -1,0 +1,201 @@
+// One sampled call: play it while the transcript follows along, read the ticket, score it, send feedback.
+import {$, api, el, say, seconds, table, when, FEEDBACK_STATES, SAMPLE_STATES} from "./console.js";
+
+const sampleId = $("#sample").dataset.sampleId;
+const CHANNELS = {0: "来电人 caller", 1: "坐席 staff"};
+let view = null;
+let activeAudio = null;      // comments are pinned to the time of the recording last played
+const comments = [];
+
+// --- the recording and its time-aligned transcript -------------------------------------------------
+
+function wordSpan(word, audio) {
+  return el("span", {class: "word", dataset: {start: word.start, end: word.end}, title: `${word.start.toFixed(2)} s`,
+                     onclick: () => { audio.currentTime = word.start; audio.play(); }}, word.word);
+}
+
+function follow(audio, box) {
+  // Highlight the word being said; earlier words are marked as spoken.
+  const words = [...box.querySelectorAll(".word")];
+  const update = () => {
+    const t = audio.currentTime;
+    for (const w of words) {
+      const start = Number(w.dataset.start), end = Number(w.dataset.end);
+      w.classList.toggle("current", t >= start && t < end);
+      w.classList.toggle("spoken", t >= end);
+    }
+    if (audio === activeAudio) $("#comment-at").textContent = t.toFixed(1);
+  };
+  audio.addEventListener("timeupdate", update);
+  audio.addEventListener("seeked", update);
+  audio.addEventListener("play", () => { activeAudio = audio; update(); });
+}
+
+function showRecordings(recordings) {
+  const blocks = recordings.map((rec) => {
+    const label = rec.source === "call" ? "全程录音 whole call" : "来电人陈述 caller's problem";
+    if (rec.status === "failed" || !rec.duration_s && rec.status !== "transcribed") {
+      return el("div", {class: "recording"}, el("h3", {}, label), el("p", {class: "muted"}, `${rec.status}`));
+    }
+    const audio = el("audio", {controls: true, preload: "auto", src: rec.audio_url,
+                               dataset: {source: rec.source, recordingSid: rec.recording_sid}});
+    const lines = rec.transcripts.map((t) => el("div", {class: "channel", dataset: {channel: t.channel ?? 0}},
+      el("h4", {}, rec.channels === 2 ? CHANNELS[t.channel] : CHANNELS[0]),
+      t.words.length ? el("p", {class: "words"}, t.words.map((w) => [wordSpan(w, audio), " "]))
+                     : el("p", {class: "words"}, t.text || el("span", {class: "muted"}, "（无语音 no speech）"))));
+    const box = el("div", {class: "recording", dataset: {source: rec.source}},
+                   el("h3", {}, label, el("small", {}, ` ${rec.recording_sid} · ${seconds(rec.duration_s)}`)),
+                   audio, lines.length ? lines : el("p", {class: "muted"}, `转写 transcript: ${rec.status}`));
+    follow(audio, box);
+    activeAudio ??= audio;
+    return box;
+  });
+  // The whole call first: it has both channels.
+  blocks.sort((a, b) => (b.dataset.source === "call") - (a.dataset.source === "call"));
+  $("#recordings").replaceChildren(...(blocks.length ? blocks : [el("p", {class: "muted"}, "没有录音 no recording")]));
+}
+
+function showCall(v) {
+  const c = v.call;
+  $("#call").replaceChildren(
+    el("h1", {}, `质检 ${c.call_sid}`),
+    el("p", {}, `来电 caller ${c.caller || "—"} · ${when(c.started_at)} · ${seconds(c.duration_s)} · `,
+       `经办人 handler ${c.handler || "语音导航 voice menu"}${c.handler_role ? ` (${c.handler_role})` : ""}`),
+    el("p", {}, `抽样原因 reason: ${v.reasons.join(", ")} · 质检员 inspector: ${v.inspector || "—"} · `,
+       el("span", {id: "sample-status"}, SAMPLE_STATES[v.status] || v.status)));
+}
+
+function showTicket(t) {
+  if (!t) { $("#ticket").replaceChildren(el("p", {class: "muted"}, "这通电话没有工单 no ticket")); return; }
+  $("#ticket").replaceChildren(
+    el("p", {}, el("strong", {}, t.number), ` · ${t.status} · ${t.subject} · ${t.handling_class}`,
+       t.urgency_flags.length ? el("span", {class: "flag"}, ` 紧急 ${t.urgency_flags.join(" ")}`) : ""),
+    el("p", {}, t.summary || el("span", {class: "muted"}, "（无摘要 no summary）")));
+}
+
+// --- scoring ---------------------------------------------------------------------------------------
+
+function seek(at) {
+  if (activeAudio) { activeAudio.currentTime = at; activeAudio.play(); }
+}
+
+function commentList(list) {
+  return el("ul", {class: "comments"}, list.map((c) => el("li", {},
+    el("a", {href: "#", onclick: (e) => { e.preventDefault(); seek(c.at_s); }}, `${c.at_s.toFixed(1)} s`),
+    ` ${CHANNELS[c.channel]}: ${c.text}`)));
+}
+
+function showScores(scores) {
+  const stageLabel = {inspection: "质检 inspection", review: "复核 review", calibration: "校准 calibration"};
+  $("#scores").replaceChildren(...scores.map((s) => el("div", {class: "score", dataset: {stage: s.stage}},
+    el("p", {}, el("strong", {class: "total"}, `${s.total} 分`), ` ${stageLabel[s.stage] || s.stage} · ${s.inspector} · ${when(s.created_at)}`,
+       s.critical_failed.length ? el("span", {class: "flag"}, ` 一票否决 critical: ${s.critical_failed.join(", ")}`) : ""),
+    s.comments.length ? commentList(s.comments) : "")));
+}
+
+function showRubric(rubric) {
+  const inputs = rubric.sections.map((section) => el("fieldset", {},
+    el("legend", {}, section.label),
+    section.items.map((item) => el("label", {class: "item" + (item.critical ? " critical" : "")},
+      el("span", {}, item.label, item.critical ? el("strong", {class: "flag", title: "critical item"}, " ★一票否决") : "",
+         el("small", {}, ` (0–${item.max})`)),
+      el("input", {type: "number", min: 0, max: item.max, step: "0.5", value: item.max, required: true,
+                   name: item.id, dataset: {item: item.id}, oninput: sumPoints})))));
+  $("#rubric").replaceChildren(el("p", {class: "muted"}, `${rubric.name} · 满分 ${rubric.total} · 合格 ${rubric.pass_score}`),
+                               ...inputs);
+  sumPoints();
+}
+
+function points() {
+  return Object.fromEntries([...document.querySelectorAll("#rubric input")].map((i) => [i.dataset.item, Number(i.value)]));
+}
+
+function sumPoints() {
+  $("#points-sum").textContent = Object.values(points()).reduce((a, b) => a + b, 0);
+}
+
+$("#add-comment").addEventListener("click", () => {
+  const text = $("#comment-text").value.trim();
+  if (!text) { say("评语为空 the comment is empty", true); return; }
+  comments.push({at_s: Math.round((activeAudio ? activeAudio.currentTime : 0) * 10) / 10,
+                 channel: Number($("#comment-channel").value), text});
+  $("#comment-text").value = "";
+  $("#comments").replaceChildren(...commentList(comments).children);
+});
+
+$("#score-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const stage = $("#stage").value;
+  const body = {items: points(), comments};
+  try {
+    const score = stage === "review"
+      ? await api(`/api/qa/samples/${sampleId}/review`, {method: "POST", body})
+      : await api(`/api/qa/samples/${sampleId}/scores`, {method: "POST", body: {...body, stage}});
+    $("#score-result").textContent = `已提交 submitted: ${score.total} 分` +
+      (score.critical_failed.length ? ` (一票否决 critical: ${score.critical_failed.join(", ")})` : "");
+    $("#score-result").classList.remove("error");
+    comments.length = 0;
+    $("#comments").replaceChildren();
+    await load(false);
+  } catch (error) {
+    $("#score-result").textContent = error.message;
+    $("#score-result").classList.add("error");
+  }
+});
+
+async function showCalibration(scores) {
+  if (!scores.some((s) => s.stage === "calibration")) { $("#calibration").replaceChildren(); return; }
+  const c = await api(`/api/qa/samples/${sampleId}/calibration`);
+  const spread = (s) => s ? `${s.min}–${s.max} (σ ${s.stdev.toFixed(1)}, n=${s.n})` : "—";
+  $("#calibration").replaceChildren(el("h3", {}, "校准 Calibration"),
+    table(["质检员 inspector", "得分 total"], c.inspectors.map((i) => [i.inspector, i.total])),
+    table(["评分项 item", "离散 spread"], Object.entries(c.items).filter(([, s]) => s.max > s.min)
+      .map(([item, s]) => [item, spread(s)]), "各项一致 every item agrees"),
+    el("p", {}, `总分离散 spread of totals: ${spread(c.total)}`));
+}
+
+// --- feedback --------------------------------------------------------------------------------------
+
+function showFeedback(list) {
+  $("#feedback").replaceChildren(...list.map((f) => el("div", {class: "feedback", dataset: {id: f.id, status: f.status}},
+    el("p", {}, el("strong", {class: "state"}, FEEDBACK_STATES[f.status] || f.status),
+       ` · ${f.created_by} → ${f.handler} · ${when(f.created_at)}`),
+    el("p", {class: "message"}, f.message),
+    f.rectification ? el("p", {class: "rectification"}, `整改 rectification: ${f.rectification}`) : "",
+    f.status === "answered" ? el("button", {type: "button", class: "close-feedback", onclick: async () => {
+      try { await api(`/api/qa/feedback/${f.id}/close`, {method: "POST"}); await load(false); }
+      catch (error) { say(error.message, true); }
+    }}, "确认并关闭 Close") : "")));
+}
+
+$("#feedback-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api(`/api/qa/samples/${sampleId}/feedback`, {method: "POST", body: {message: $("#feedback-message").value}});
+    $("#feedback-message").value = "";
+    say("反馈已发送 feedback sent");
+    await load(false);
+  } catch (error) {
+    say(error.message, true);
+  }
+});
+
+async function load(full = true) {
+  try {
+    view = await api(`/api/qa/samples/${sampleId}`);
+  } catch (error) {
+    say(error.message, true);
+    return;
+  }
+  showCall(view);
+  if (full) {  // keep the audio playing and the form as typed when only the scores or feedback changed
+    showRecordings(view.recordings);
+    showTicket(view.ticket);
+    showRubric(view.rubric);
+  }
+  showScores(view.scores);
+  showFeedback(view.feedback);
+  showCalibration(view.scores).catch((error) => say(error.message, true));
+}
+
+load();
