@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
 from hotline.db import utcnow
 from ivr.call import CallDesk, known_call, play
@@ -41,6 +41,9 @@ from routing.tables import QueueEntry, Ticket
 from routing.tickets import add_event, ticket_for_call
 
 LAWYER_QUEUE_NAME = "lawyers"
+# The district question after routing is a step of its own for live speech: its stream, its grammar.
+DISTRICT_STEP = "route:district"
+DISTRICT_STREAM = "route-district"
 TRANSCRIPT_DONE = ("transcribed", "failed", "waiting_model")
 
 
@@ -130,7 +133,7 @@ def _play_route(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, dec
                ticket_digits=digits)
     elif decision.route == decide.DISPATCHER:
         if "no district" in " ".join(decision.reasons):
-            return _district_question(rd, ticket, attempt=1)
+            return _district_question(session, rd, call, ticket, attempt=1)
         rd.say(response, "to_dispatcher", ticket_digits=digits)
     elif decision.route == decide.KNOWLEDGE_BASE and decision.answer is not None:
         rd.say(response, "knowledge_answer", answer=decision.answer.entry.answer)
@@ -291,20 +294,18 @@ def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     return _xml(response)
 
 
-def _district_options(rd: RouteDesk) -> list:
-    """The districts offered by key (1-9), in directory order, one union per district."""
-    seen, options = set(), []
-    for union in rd.data.directory.unions:
-        if union.township is None and union.district not in seen:
-            seen.add(union.district)
-            options.append(union)
-    return options[:9]
-
-
-def _district_question(rd: RouteDesk, ticket: Ticket, attempt: int) -> str:
-    options = _district_options(rd)
+def _district_question(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, attempt: int) -> str:
+    """Ask where the workplace is: a key per district, or its name said aloud (heard on a live stream)."""
+    options = rd.data.directory.district_menu()
     menu = "".join(f"{u.district}请按{n}；" for n, u in enumerate(options, 1))
+    add_call_event(session, call, "step", step=DISTRICT_STEP, attempt=attempt)
     response = VoiceResponse()
+    if rd.desk.media_url and attempt == 1:
+        start = Start()
+        stream = start.stream(url=rd.desk.media_url, name=DISTRICT_STREAM, track="inbound_track")
+        stream.parameter(name="step", value=DISTRICT_STEP)
+        stream.parameter(name="mode", value="menu")
+        response.append(start)
     gather = Gather(input="dtmf", num_digits=1, timeout=6, action=f"/twilio/route/district?attempt={attempt}",
                     method="POST", action_on_empty_result=True)
     rd.say(gather, "district_question", districts=menu)
@@ -313,23 +314,32 @@ def _district_question(rd: RouteDesk, ticket: Ticket, attempt: int) -> str:
     return _xml(response)
 
 
-def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attempt: int) -> str:
-    """The caller named the district by key: dispatch there; no answer twice or 0: the dispatcher decides."""
+def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attempt: int,
+                    said: str | None = None) -> str:
+    """The caller named the district by key (or aloud: `said` is the key the live stream heard): dispatch there;
+    no answer twice or 0: the dispatcher decides."""
     call = known_call(session, form)
     ticket = ticket_for_call(session, call.id)
-    digits = form.get("Digits", "")
-    options = _district_options(rd)
+    digits = said if said is not None else form.get("Digits", "")
+    via = "voice" if said is not None else "key"
+    options = rd.data.directory.district_menu()
     response = VoiceResponse()
+    if rd.desk.media_url:
+        stop = Stop()
+        stop.stream(name=DISTRICT_STREAM)
+        response.append(stop)
+    add_call_event(session, call, "menu_input", step=DISTRICT_STEP, digits=digits, via=via, attempt=attempt)
     if digits.isdigit() and 1 <= int(digits) <= len(options) and ticket.status == "accepted":
         union = options[int(digits) - 1]
         ticket.union_id, ticket.district, ticket.assigned_to, ticket.route = (union.id, union.district, union.id,
                                                                               decide.LOCAL_UNION)
-        transition(session, ticket, "dispatched", actor="caller-ivr", note=f"caller chose {union.district} by key")
+        transition(session, ticket, "dispatched", actor="caller-ivr",
+                   note=f"caller chose {union.district} by {via}")
         rd.say(response, "dispatched", contact=union.contact,
                reply_days=rd.data.sla.rule(ticket.handling_class).reply_days,
                ticket_digits=spoken_digits(ticket.number))
     elif digits in ("", "*") and attempt < 2:
-        return _district_question(rd, ticket, attempt + 1)
+        return _district_question(session, rd, call, ticket, attempt + 1)
     else:
         add_event(session, ticket, "dispatcher_queue", "the caller could not name the district: a dispatcher decides")
         rd.say(response, "to_dispatcher", ticket_digits=spoken_digits(ticket.number))

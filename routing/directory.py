@@ -46,6 +46,19 @@ class UnionDirectory:
     def get(self, union_id: str) -> Union | None:
         return next((u for u in self.unions if u.id == union_id), None)
 
+    def district_menu(self) -> list[Union]:
+        """The districts a caller can choose by key 1-9 (or by saying them), in directory order, one union each."""
+        seen, options = set(), []
+        for union in self.unions:
+            if union.township is None and union.district not in seen:
+                seen.add(union.district)
+                options.append(union)
+        return options[:9]
+
+    def district_phrases(self) -> dict[str, list[str]]:
+        """What a caller may say for each key of the district menu: the district's name and its aliases."""
+        return {str(n): [union.district, *union.aliases] for n, union in enumerate(self.district_menu(), 1)}
+
     def match(self, text: str, district_hint: str | None = None) -> PlaceMatch:
         """The union for the place named in `text` (a township beats its district); ambiguity is not guessed."""
         hits: dict[str, tuple[Union, str]] = {}

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from api.twilio_auth import is_from_twilio, public_base, signed_url
 from hotline.db import transaction
 from ivr import call as ivr_call
+from ivr.route_calls import DISTRICT_STEP
 from ivr.twiml import step_url
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Recording, Transcript
@@ -83,6 +84,10 @@ class LiveSpeech:
                 if step.kind == "menu" and step.phrases:
                     grammars[step.name] = build_grammar(step.name, step.phrases, vocabulary)
                     problems += report_missing(grammars[step.name], model.name)
+            # The district question after routing: a caller may say the district instead of pressing its key.
+            grammars[DISTRICT_STEP] = build_grammar(DISTRICT_STEP, self.services.routing.directory.district_phrases(),
+                                                    vocabulary)
+            problems += report_missing(grammars[DISTRICT_STEP], model.name)
             self._grammars, self.problems = grammars, problems
             log.info("live speech ready: model %s, %d menu grammar(s), %d missing word(s)", model.name,
                      len(grammars), len(problems))
@@ -195,11 +200,17 @@ def _redirect(live: LiveSpeech, stream: _Stream, choice: MenuChoice) -> None:
     if choice.confident:
         query["confidence"] = f"{choice.confidence:.2f}"
     url = stream.base_url + step_url(stream.step, action, **query)
+    if stream.step == DISTRICT_STEP:  # a district said aloud counts as its key; an unsure one waits for the key
+        action = "district" if choice.confident else "none: not sure, the caller may press the key"
+        url = f"{stream.base_url}/twilio/route/district?attempt=1&said={choice.choice}"
     detail = {"stream": stream.start.stream_sid, "step": stream.step, "choice": choice.choice,
               "phrase": choice.phrase, "confidence": choice.confidence, "confident": choice.confident,
               "heard": choice.grammar_text, "free_text": choice.free_text, "evidence": choice.evidence}
     with live.services.factory() as session:
         still_there = ivr_call.at_step(session, stream.call_sid, stream.step)
+    if still_there and stream.step == DISTRICT_STEP and not choice.confident:
+        _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": action})
+        return
     if not still_there:
         _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": "none: the call moved on"})
         return
@@ -273,7 +284,7 @@ async def _open(websocket: WebSocket, live: LiveSpeech, start: Start) -> _Stream
     params = start.custom_parameters
     step = params.get("step", "")
     mode = params.get("mode", "transcribe")
-    if mode not in ("menu", "transcribe") or step not in services.flow.steps:
+    if mode not in ("menu", "transcribe") or (step not in services.flow.steps and step != DISTRICT_STEP):
         log.warning("media stream %s refused: step %r / mode %r are not ours", start.stream_sid, step, mode)
         return None
     try:

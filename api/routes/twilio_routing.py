@@ -41,10 +41,11 @@ def route_dialled(request: Request, form: TwilioForm, session: SessionDep, servi
     return twiml_response(session, route_calls.route_dialled(session, _route_desk(request, services), form))
 
 
-@router.post("/route/district", summary="The caller chose the district by key")
+@router.post("/route/district", summary="The caller chose the district by key, or said it (`said`: the key)")
 def district(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
-             attempt: int = 1) -> Response:
-    return twiml_response(session, route_calls.district_choice(session, _route_desk(request, services), form, attempt))
+             attempt: int = 1, said: str | None = None) -> Response:
+    desk = _route_desk(request, services)
+    return twiml_response(session, route_calls.district_choice(session, desk, form, attempt, said))
 
 
 @router.post("/route/more", summary="After a knowledge-base answer: a person, or goodbye")

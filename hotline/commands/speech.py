@@ -18,8 +18,9 @@ console = Console()
 
 
 def model_check() -> None:
-    """Check the speech model: found, intact, loadable, and holding every word of the flow's menu phrases."""
+    """Check the speech model: found, intact, loadable, and holding every word of the menu and district phrases."""
     from ivr.flow import FlowError, load_flow
+    from routing.directory import load_directory
     from speech.grammar import build_grammar
     from speech.model import MANDARIN_FILES, MANDARIN_MODEL, describe_missing, find_model, verify_files
     from speech.vocabulary import model_vocabulary, unknown_word
@@ -60,11 +61,12 @@ def model_check() -> None:
     except FlowError as exc:
         console.print(f"  [red]flow file[/]: {exc}")
         raise typer.Exit(1) from exc
-    for step in flow.steps.values():
-        if step.kind != "menu" or not step.phrases:
-            continue
-        grammar = build_grammar(step.name, step.phrases, vocabulary)
-        table = Table(title=f"menu {step.name!r}: spoken phrases", show_lines=False)
+    spoken = {f"menu {step.name!r}": step.phrases for step in flow.steps.values()
+              if step.kind == "menu" and step.phrases}
+    spoken["the district question"] = load_directory(settings.unions_file).district_phrases()
+    for title, options in spoken.items():
+        grammar = build_grammar(title, options, vocabulary)
+        table = Table(title=f"{title}: spoken phrases", show_lines=False)
         for column in ("choice", "phrase", "as model words", "missing"):
             table.add_column(column)
         for phrase in grammar.phrases:
@@ -73,9 +75,9 @@ def model_check() -> None:
         console.print(table)
         if grammar.missing:
             failed = True
-            console.print(f"  [red]{len(grammar.missing)} word(s) of menu {step.name!r} are not in the model's "
+            console.print(f"  [red]{len(grammar.missing)} word(s) of {title} are not in the model's "
                           "vocabulary[/]: those phrases are left out of voice navigation. Say them with other "
-                          "words in the flow file, or use a model that has them.")
+                          "words in the flow or union directory file, or use a model that has them.")
     if failed:
         raise typer.Exit(1)
     console.print("[green]speech model ok[/]")
