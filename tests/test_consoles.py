@@ -215,6 +215,14 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
     answered = page.locator(".feedback[data-status=answered]")
     answered.wait_for()
     assert "已学习受理规范，今后先复述确认诉求" in answered.inner_text()
+    # The inspection's figures per person: the lawyer's score, and one feedback of one rectified.
+    page.goto(f"{service.url}/qa")
+    page.fill("#day", _today())
+    page.click("#filter button[type=submit]")
+    person = page.locator("#people tr", has_text="L02")
+    person.wait_for()
+    cells = [c.strip() for c in person.locator("td").all_inner_texts()]
+    assert cells == ["L02", "lawyer", "1", f"{expected:g}", "0", "1", "1", "100.0%"]
     snapshot(page, "qa_sample")
     snapshot(handler, "feedback")
     no_script_errors(page)

@@ -1,5 +1,5 @@
 // The inspector's list: the day's sampled calls, why each was picked, who handled it, where it stands.
-import {$, api, el, say, seconds, table, when, SAMPLE_STATES} from "./console.js";
+import {$, api, el, percent, say, seconds, table, when, SAMPLE_STATES} from "./console.js";
 
 const REASONS = {quota: "抽样配额 quota", urgent: "紧急 urgent", low_satisfaction: "不满意 low satisfaction",
                  failed_transcription: "转写失败 failed transcription", short_call: "通话过短 short call",
@@ -25,5 +25,22 @@ async function show() {
   }
 }
 
-$("#filter").addEventListener("submit", (event) => { event.preventDefault(); show(); });
-show();
+// Scores and rectification per person who handled calls: what the inspection reports to supervisors.
+async function showPeople(day) {
+  const start = new Date(Date.parse(day) - 29 * 86400_000).toISOString().slice(0, 10);
+  const figures = await api(`/api/qa/people?start=${start}&end=${encodeURIComponent(day)}`);
+  $("#people").replaceChildren(table(
+    ["经办人 handler", "角色 role", "质检通数 inspected", "平均分 average", "严重差错 critical",
+     "反馈 feedback", "已整改 rectified", "整改率 rectification rate"],
+    figures.people.map((p) => [p.handler, p.handler_role || "—", p.calls_inspected, p.average_score ?? "—",
+                               p.critical_failures, p.feedback_given, p.rectified, percent(p.rectification_rate)]),
+    `${figures.start} – ${figures.end} 没有质检记录 Nothing inspected`));
+}
+
+function refresh() {
+  show();
+  showPeople($("#day").value).catch((error) => say(error.message, true));
+}
+
+$("#filter").addEventListener("submit", (event) => { event.preventDefault(); refresh(); });
+refresh();
