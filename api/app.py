@@ -1,22 +1,33 @@
-"""The FastAPI app: Twilio webhooks, the REST API, health."""
+"""The FastAPI app: Twilio webhooks, the REST API, the staff consoles, health."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import STATIC
-from api.routes import auth, media_stream, seats, tickets, twilio_routing, twilio_voice
+from api.pages import STATIC, render
+from api.routes import (
+    auth,
+    consoles,
+    media_stream,
+    seat_console,
+    seats,
+    tickets,
+    twilio_routing,
+    twilio_survey,
+    twilio_voice,
+)
 from api.routes import qa as qa_routes
-from api.routes import reports as report_routes
 from api.routes import recordings as recording_routes
-from api.routes import twilio_survey
-from api.routes import consoles, seat_console
+from api.routes import reports as report_routes
+from api.routes.auth import nav_for
+from api.staff_auth import PageRefused
 from api.services import Services, build_services
 from hotline.settings import Settings, get_settings
+from staff.roles import ROLE_LABELS
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -46,6 +57,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(seat_console.router)
     app.include_router(consoles.router)  # before the /static mount: it serves /static/vendor/plotly.min.js
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(PageRefused)
+    async def page_refused(request: Request, exc: PageRefused) -> Response:
+        wanted = "、".join(ROLE_LABELS.get(r, r) for r in exc.roles)
+        return render("refused.html", status_code=403, user=exc.user, nav=nav_for(exc.user), csrf=request.state.csrf,
+                      user_json=None, role_label=ROLE_LABELS.get(exc.user.role, exc.user.role), wanted=wanted)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict:

@@ -79,11 +79,19 @@ def require_page_roles(*roles: str) -> Callable[..., StaffUser]:
             target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
             raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={target}"})
         if not role_allows(user.role, roles):
-            raise HTTPException(403, f"this page is for {' or '.join(roles)}; you are signed in as {user.role}")
+            raise PageRefused(roles, user)
         request.state.staff = user
         return user
 
     return check
+
+
+class PageRefused(HTTPException):
+    """A console page the signed-in role may not open; answered as a page that says so (see api.app)."""
+
+    def __init__(self, roles: tuple[str, ...], user: StaffUser) -> None:
+        super().__init__(403, f"this page is for {' or '.join(roles)}; you are signed in as {user.role}")
+        self.roles, self.user = roles, user
 
 
 def client_ip(request: Request) -> str | None:

@@ -327,6 +327,8 @@ def test_a_wrong_role_is_refused_and_signed_out_goes_to_sign_in(setup, browser):
     page = signed_in_page(browser, service.url, "/qa", "insp-qian", TEST_PASSWORD)
     for path in ("/dashboard", "/lawyer", "/reports", "/feedback"):
         assert page.goto(path).status == 403, path
+        assert "无权访问" in page.inner_text("h1")  # a page that says so, with the inspector's own menu
+        assert page.locator("header nav a[href='/qa']").count() == 1
     assert page.request.get("/api/seat/current").status == 403
     assert page.request.get("/static/vendor/plotly.min.js").status == 200  # the chart library is served locally
     page.context.close()
