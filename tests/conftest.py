@@ -34,6 +34,12 @@ def _database_backends() -> list:
     return backends
 
 
+@pytest.fixture(scope="module")
+def account() -> tuple[str, str]:
+    """A Twilio account of the test module's own (SID and auth token), for its emulator and its service."""
+    return "AC" + secrets.token_hex(16), secrets.token_hex(16)
+
+
 @pytest.fixture
 def fresh_postgres_url() -> Iterator[str]:
     """An empty PostgreSQL database of its own, dropped afterwards; skips when no server is configured."""

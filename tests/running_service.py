@@ -18,6 +18,12 @@ from tests.staff_client import sign_in
 TEST_PASSWORD = "test-password-12351"
 
 
+def emulator_env(twilio) -> dict[str, str]:  # noqa: ANN001 - an emulator.TwilioEmulator
+    """The settings that make a service use the Twilio emulator: its account, and its REST API."""
+    return {"HOTLINE_TWILIO_ACCOUNT_SID": twilio.account_sid, "HOTLINE_TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "HOTLINE_TWILIO_API_URL": twilio.api_url}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -16,15 +16,10 @@ from twilio.request_validator import RequestValidator
 
 from emulator import CallerScript, DialBehaviour, TwilioEmulator
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
-from tests.running_service import RunningService
+from tests.running_service import RunningService, emulator_env
 
 KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"  # "만약 박근혜 대통령이 정말 로 손 을 내밀 면 안철수 ..."
 ZH_CLIP = ZH_SPEECH / "paddlespeech_zh.wav"
-
-
-@pytest.fixture(scope="module")
-def account() -> tuple[str, str]:
-    return "AC" + secrets.token_hex(16), secrets.token_hex(16)
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +33,7 @@ def twilio(account):
 def service(tmp_path_factory, account, twilio):
     var = tmp_path_factory.mktemp("var")
     svc = RunningService(var, {
-        "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
-        "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
-        "HOTLINE_TWILIO_API_URL": twilio.api_url,
+        **emulator_env(twilio),
         "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
         "HOTLINE_DOWNLOAD_ATTEMPTS": "3",
         "HOTLINE_DOWNLOAD_BACKOFF_SECONDS": "0.1",
@@ -198,7 +191,7 @@ def test_retried_webhooks_never_duplicate_a_call_recording_or_ticket(twilio, ser
     report = call(twilio, service, keys=["2", "1"], say=KO_CLIP)
     assert not report.errors
     ticket = service.wait_for_ticket(report.call_sid)
-    tickets = [t for t in service.operator.get(f"/api/tickets?limit=500").json() if t["call_sid"] == report.call_sid]
+    tickets = [t for t in service.operator.get("/api/tickets?limit=500").json() if t["call_sid"] == report.call_sid]
     assert len(tickets) == 1
     call_view = service.operator.get(f"/api/calls/{report.call_sid}").json()
     assert sum(1 for e in call_view["events"] if e["kind"] == "answered") == 1

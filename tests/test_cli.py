@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import httpx
 
 from tests.conftest import KO_SPEECH, korean_model_path
 from tests.running_service import RunningService, free_port

@@ -28,7 +28,7 @@ from speech.scripted import audio_fingerprint
 from speech.telephone import telephone_round_trip
 from tests.browser import browser_fixture, no_script_errors, signed_in_page, snapshot  # noqa: F401 - the fixture
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
-from tests.running_service import TEST_PASSWORD, RunningService
+from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -89,9 +89,7 @@ def setup(tmp_path_factory):
     (var / "roster.yaml").write_text(ROSTER, encoding="utf-8")
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
         service = RunningService(var, {
-            "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
-            "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
-            "HOTLINE_TWILIO_API_URL": twilio.api_url,
+            **emulator_env(twilio),
             "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
             "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
             "HOTLINE_TEST_TRANSCRIPTS_FILE": str(var / "scripted.tsv"),

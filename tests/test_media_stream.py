@@ -29,7 +29,7 @@ from speech.streaming import pcm_to_mulaw_frames
 from speech.telephone import telephone_round_trip
 from speech.evaluation import edit_distance, scoring_chars
 from tests.conftest import KO_SPEECH, korean_model_path
-from tests.running_service import RunningService
+from tests.running_service import RunningService, emulator_env
 
 # Measured on these four clips streamed through the service, 8 kHz μ-law: 15.4-17.0 % CER (5 runs, in process);
 # the batch recognizer on the same audio: 16.5-17.0 %. A CI run with four real-time streams on a loaded 2-core
@@ -83,11 +83,6 @@ edits = edit_distance
 
 
 @pytest.fixture(scope="module")
-def account() -> tuple[str, str]:
-    return "AC" + secrets.token_hex(16), secrets.token_hex(16)
-
-
-@pytest.fixture(scope="module")
 def twilio(account):
     with TwilioEmulator(*account, time_scale=0.02) as emulator:
         yield emulator
@@ -99,9 +94,7 @@ def service(tmp_path_factory, account, twilio):
     flow = var / "ko_flow.yaml"
     flow.write_text(KO_FLOW, encoding="utf-8")
     svc = RunningService(var, {
-        "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
-        "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
-        "HOTLINE_TWILIO_API_URL": twilio.api_url,
+        **emulator_env(twilio),
         "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
         "HOTLINE_FLOW_FILE": str(flow),
         "HOTLINE_JOB_POLL_SECONDS": "0.1",

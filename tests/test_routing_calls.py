@@ -25,7 +25,7 @@ from speech.audio import load_channels
 from speech.scripted import audio_fingerprint
 from speech.telephone import telephone_round_trip
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
-from tests.running_service import RunningService
+from tests.running_service import RunningService, emulator_env
 
 CLIPS = sorted(ZH_SPEECH.glob("*.wav")) + sorted(KO_SPEECH.glob("*.wav"))  # any real speech serves as audio
 ROUND_THE_CLOCK_ROSTER = """
@@ -66,9 +66,7 @@ def setup(tmp_path_factory):
     script = Script(var / "scripted.tsv")
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
         service = RunningService(var, {
-            "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
-            "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
-            "HOTLINE_TWILIO_API_URL": twilio.api_url,
+            **emulator_env(twilio),
             "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
             "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
             "HOTLINE_TEST_TRANSCRIPTS_FILE": str(script.path),

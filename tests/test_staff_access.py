@@ -12,13 +12,8 @@ import httpx
 import pytest
 
 from emulator import CallerScript, DialBehaviour, TwilioEmulator
-from tests.running_service import TEST_PASSWORD, RunningService
+from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
 from tests.staff_client import sign_in
-
-
-@pytest.fixture(scope="module")
-def account() -> tuple[str, str]:
-    return "AC" + secrets.token_hex(16), secrets.token_hex(16)
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +25,7 @@ def twilio(account):
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, account, twilio):
     svc = RunningService(tmp_path_factory.mktemp("var"), {
-        "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
-        "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
-        "HOTLINE_TWILIO_API_URL": twilio.api_url,
+        **emulator_env(twilio),
         "HOTLINE_VOSK_MODEL_PATH": "/nonexistent",  # no transcripts needed here
         "HOTLINE_JOB_POLL_SECONDS": "0.1",
     })

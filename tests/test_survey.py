@@ -38,7 +38,7 @@ from routing.survey import (
 )
 from routing.tables import Alert, SatisfactionSurvey, Ticket
 from routing.tickets import open_ticket_for_call
-from tests.running_service import RunningService
+from tests.running_service import RunningService, emulator_env
 
 BJ = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar()
@@ -243,9 +243,7 @@ def e2e(tmp_path_factory):
     with TwilioEmulator(*account) as twilio:
         service = RunningService(var, {})
         service.env.update({
-            "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
-            "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
-            "HOTLINE_TWILIO_API_URL": twilio.api_url,
+            **emulator_env(twilio),
             "HOTLINE_PUBLIC_URL": service.url,
             "HOTLINE_SURVEY_FILE": str(policy_file(var)),
             "HOTLINE_SURVEY_FROM_NUMBER": SURVEY_FROM,

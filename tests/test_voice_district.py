@@ -6,14 +6,13 @@ test directory names its districts with Korean words the model knows, as a hotli
 
 from __future__ import annotations
 
-import secrets
 import time
 
 import pytest
 
 from emulator import CallerScript, TwilioEmulator, WebSocketStreamer
 from tests.conftest import KO_SPEECH, korean_model_path
-from tests.running_service import RunningService
+from tests.running_service import RunningService, emulator_env
 
 FLOW = """
 voice: {language: zh-CN}
@@ -50,11 +49,6 @@ DISTRICT = KO_SPEECH / "zeroth_104_003_0019.wav"  # holds 홍익대: the first d
 
 
 @pytest.fixture(scope="module")
-def account() -> tuple[str, str]:
-    return "AC" + secrets.token_hex(16), secrets.token_hex(16)
-
-
-@pytest.fixture(scope="module")
 def twilio(account):
     with TwilioEmulator(*account, time_scale=0.02) as emulator:
         yield emulator
@@ -66,9 +60,7 @@ def service(tmp_path_factory, account, twilio):
     (var / "flow.yaml").write_text(FLOW, encoding="utf-8")
     (var / "unions.yaml").write_text(UNIONS, encoding="utf-8")
     svc = RunningService(var, {
-        "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
-        "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
-        "HOTLINE_TWILIO_API_URL": twilio.api_url,
+        **emulator_env(twilio),
         "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
         "HOTLINE_FLOW_FILE": str(var / "flow.yaml"),
         "HOTLINE_UNIONS_FILE": str(var / "unions.yaml"),
