@@ -74,6 +74,19 @@ def _print_start(settings: Settings, services, host: str, port: int) -> None:  #
     account = "generated for development (var/)" if services.credentials.generated else "configured"
     console.print(f"  Twilio        {services.credentials.account_sid} ({account}), REST at {settings.rest_url}")
     console.print(f"  voice webhook {base}/twilio/voice   status callback {base}/twilio/status")
+    console.print(f"  consoles      http://{host}:{port}/login")
+    if not _has_staff(services):
+        console.print("  [yellow]no staff account yet[/]: create one with "
+                      "`.venv/bin/hotline users add admin --role admin`")
+
+
+def _has_staff(services) -> bool:  # noqa: ANN001 - api.services.Services
+    from sqlalchemy import select
+
+    from staff.tables import StaffUser
+
+    with services.factory() as session:
+        return session.scalar(select(StaffUser.id).limit(1)) is not None
 
 
 @app.command()
