@@ -25,6 +25,7 @@ CONSOLES = (
     ("/dashboard", "监控 Dashboard", (SUPERVISOR,)),
     ("/reports", "报表 Reports", (SUPERVISOR,)),
     ("/feedback", "质检反馈 My feedback", (OPERATOR, LAWYER)),
+    ("/tickets", "工单 Tickets", (OPERATOR, SUPERVISOR)),
 )
 
 

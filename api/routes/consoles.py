@@ -1,4 +1,5 @@
-"""The staff consoles' pages: quality inspection, feedback, the lawyer seat, the dashboard and the reports.
+"""The staff consoles' pages: quality inspection, feedback, the lawyer seat, the dashboard, the reports and
+the dispatcher's tickets.
 
 Each page is a template plus a small script that reads the JSON API; the page itself only checks the role
 (a signed-out browser goes to the sign-in page). The dashboard's chart library (plotly.js) comes from the
@@ -21,6 +22,8 @@ from api.routes.auth import page_context
 from api.staff_auth import require_page_roles
 from hotline.db import utcnow
 from reports.metrics import DEFINITIONS
+from routing.classify import default_taxonomy
+from routing.lifecycle import STATE_LABELS
 from staff.roles import INSPECTOR, LAWYER, OPERATOR, SUPERVISOR
 from staff.tables import StaffUser
 
@@ -30,6 +33,7 @@ InspectorPage = Annotated[StaffUser, Depends(require_page_roles(INSPECTOR, SUPER
 HandlerPage = Annotated[StaffUser, Depends(require_page_roles(OPERATOR, LAWYER))]
 LawyerPage = Annotated[StaffUser, Depends(require_page_roles(LAWYER))]
 SupervisorPage = Annotated[StaffUser, Depends(require_page_roles(SUPERVISOR))]
+DispatcherPage = Annotated[StaffUser, Depends(require_page_roles(OPERATOR, SUPERVISOR))]
 
 
 def plotly_js() -> Path | None:
@@ -85,3 +89,22 @@ def dashboard_page(request: Request, user: SupervisorPage) -> Response:
 def reports_page(request: Request, user: SupervisorPage, services: ServicesDep) -> Response:
     return render("reports.html", **page_context(request, user), today=_today(services),
                   definitions=[[key, *text] for key, text in DEFINITIONS.items()])  # a list: tojson sorts keys
+
+
+def ticket_labels() -> dict:
+    """The words staff read for the codes a ticket carries: subjects, classes and 1155 flags (the taxonomy), states."""
+    taxonomy = default_taxonomy()
+    return {"subjects": {key: spec.get("label", key) for key, spec in taxonomy.subjects.items()},
+            "classes": dict(taxonomy.handling_classes),
+            "flags": {key: spec.get("label", key) for key, spec in taxonomy.urgency.items()},
+            "states": dict(STATE_LABELS)}
+
+
+@router.get("/tickets")
+def tickets_page(request: Request, user: DispatcherPage) -> Response:
+    return render("tickets.html", **page_context(request, user), labels=ticket_labels())
+
+
+@router.get("/tickets/{number}")
+def ticket_page(number: str, request: Request, user: DispatcherPage) -> Response:
+    return render("ticket.html", **page_context(request, user), number=number, labels=ticket_labels())

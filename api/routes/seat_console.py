@@ -24,9 +24,9 @@ from recordings.tables import Call, Recording, Transcript
 from routing.service import route_ticket
 from routing.tables import LawyerPresence, QueueEntry, Ticket, TicketEvent
 from routing.tickets import add_event, open_ticket_for_call, ticket_for_call
-from staff.audit import record
+from staff.audit import not_viewed_lately, record
 from staff.roles import LAWYER
-from staff.tables import AuditEntry, StaffUser
+from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api/seat", tags=["lawyer seat console"])
 Lawyer = Annotated[StaffUser, Depends(require_roles(LAWYER))]
@@ -34,7 +34,6 @@ Lawyer = Annotated[StaffUser, Depends(require_roles(LAWYER))]
 OPEN_STATES = ("accepted", "dispatched", "supervised")  # not yet replied to
 RECENT_CALL = timedelta(hours=2)  # after hanging up, the last caller stays on screen for notes this long
 HISTORY_LIMIT = 20
-AUDIT_AGAIN_AFTER = timedelta(minutes=10)
 
 
 class NoteIn(BaseModel):
@@ -148,21 +147,11 @@ def current_caller(user: Lawyer, request: Request, session: SessionDep) -> dict:
         return {"call": None}
     view = _caller_view(session, call, live)
     shown = [t["number"] for t in [view["ticket"], *view["history"]] if t is not None]
-    for number in _not_audited_lately(session, user.username, shown):  # every ticket shown is in the audit log
+    for number in not_viewed_lately(session, user.username, shown):  # every ticket shown is in the audit log
         record(session, actor=user.username, role=user.role, action="view_ticket", target=number,
                ip=client_ip(request), detail={"via": "lawyer_console", "call_sid": call.call_sid})
     session.commit()
     return {"call": view}
-
-
-def _not_audited_lately(session: Session, actor: str, numbers: list[str]) -> list[str]:
-    """The console refreshes every 2 s: one audit entry per ticket and person per AUDIT_AGAIN_AFTER is enough."""
-    if not numbers:
-        return []
-    seen = set(session.scalars(select(AuditEntry.target).where(
-        AuditEntry.actor == actor, AuditEntry.action == "view_ticket", AuditEntry.target.in_(numbers),
-        AuditEntry.at >= utcnow() - AUDIT_AGAIN_AFTER)))
-    return [n for n in numbers if n not in seen]
 
 
 @router.post("/notes", summary="A consultation note on my caller's ticket (ticket event kind `note`)")

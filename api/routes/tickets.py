@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from api.deps import ServicesDep, SessionDep
 from api.staff_auth import client_ip, require_roles
 from api.schemas import DispatchIn, ExtensionIn, MergeIn, TransitionIn
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
+from hotline.db import utcnow
 from recordings.calls import find_call
 from routing.cases import merge_tickets
-from routing.lifecycle import STATES, TransitionError, extend, transition
+from routing.lifecycle import ALLOWED, STATE_LABELS, STATES, TransitionError, extend, transition
+from routing.sla import SlaPolicy
+from routing.sla_watch import OPEN_STATES
 from routing.tables import Case, Ticket
-from staff.audit import record
+from staff.audit import not_viewed_lately, record
 from staff.roles import CALLBACK_ROLES, mask_phone, INSPECTOR, LAWYER, OPERATOR, SUPERVISOR
 from staff.tables import StaffUser
 
@@ -30,10 +34,15 @@ def _view(session: SessionDep, ticket: Ticket, user: StaffUser) -> dict:
     return ticket_view(session, ticket, mask_numbers=user.role not in CALLBACK_ROLES)
 
 
-def _audit_view(session: SessionDep, request: Request, user: StaffUser, tickets: list[Ticket]) -> None:
-    """Every ticket shown to someone is written down (who, which, when, from where)."""
-    for ticket in tickets:
-        record(session, actor=user.username, role=user.role, action="view_ticket", target=ticket.number,
+def _audit_view(session: SessionDep, request: Request, user: StaffUser, tickets: list[Ticket], *,
+                listed: bool = False) -> None:
+    """Every ticket shown to someone is written down (who, which, when, from where); a ticket shown again in a
+    refreshed list within a few minutes is not written twice."""
+    numbers = [t.number for t in tickets]
+    if listed:
+        numbers = not_viewed_lately(session, user.username, numbers)
+    for number in numbers:
+        record(session, actor=user.username, role=user.role, action="view_ticket", target=number,
                ip=client_ip(request), detail={"path": request.url.path})
     session.commit()
 
@@ -56,21 +65,46 @@ def _refused(exc: TransitionError) -> HTTPException:
     return HTTPException(409, str(exc))
 
 
-@router.get("/tickets", summary="Tickets, newest first, filtered")
-def list_tickets(session: SessionDep, request: Request, user: Reader, limit: int = 50, needs_human: bool | None = None,
-                 status: str | None = None, route: str | None = None) -> list[dict]:
+def deadline_condition(deadline: str, sla: SlaPolicy, now: datetime) -> ColumnElement[bool]:
+    """Open tickets past their reply deadline (超期), or within their class's reminder time of it (临期).
+
+    The same rule as the SLA scan's reminders (`SlaPolicy.remind_at`), written as SQL so a page can count and page.
+    """
+    is_open = and_(Ticket.status.in_(OPEN_STATES), Ticket.reply_due_at.is_not(None))
+    if deadline == "overdue":
+        return and_(is_open, Ticket.reply_due_at < now)
+    within_reminder = [and_(Ticket.handling_class == name, Ticket.reply_due_at <= now + timedelta(hours=rule.remind_before_hours))
+                       for name, rule in sla.classes.items()]
+    return and_(is_open, Ticket.reply_due_at >= now, or_(*within_reminder) if within_reminder else false())
+
+
+@router.get("/tickets", summary="Tickets, newest first (soonest deadline first with `deadline`), filtered; "
+                                "the header X-Total-Count counts every match")
+def list_tickets(session: SessionDep, services: ServicesDep, request: Request, response: Response, user: Reader,
+                 limit: int = 50, needs_human: bool | None = None, status: str | None = None,
+                 route: str | None = None, deadline: Literal["near", "overdue"] | None = None,
+                 q: str | None = None) -> list[dict]:
     if status is not None and status not in STATES:
         raise HTTPException(422, f"status must be one of: {', '.join(STATES)}")
-    query = select(Ticket).order_by(Ticket.id.desc()).limit(min(max(limit, 1), 500))
+    conditions = []
     if needs_human is not None:
-        query = query.where(Ticket.needs_human == needs_human)
+        conditions.append(Ticket.needs_human == needs_human)
     if status is not None:
-        query = query.where(Ticket.status == status)
+        conditions.append(Ticket.status == status)
     if route is not None:
-        query = query.where(Ticket.route == route)
+        conditions.append(Ticket.route == route)
+    if deadline is not None:
+        conditions.append(deadline_condition(deadline, services.routing.sla, utcnow()))
+    if q is not None and q.strip():  # a number (or its tail) or words of what the caller said
+        words = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(or_(Ticket.number.like(f"%{words}%", escape="\\"),
+                              Ticket.summary.like(f"%{words}%", escape="\\")))
+    order = (Ticket.reply_due_at.asc(), Ticket.id.asc()) if deadline else (Ticket.id.desc(),)
+    query = select(Ticket).where(*conditions).order_by(*order).limit(min(max(limit, 1), 500))
     tickets = session.scalars(query).all()
+    response.headers["X-Total-Count"] = str(session.scalar(select(func.count(Ticket.id)).where(*conditions)))
     views = [_view(session, t, user) for t in tickets]
-    _audit_view(session, request, user, tickets)
+    _audit_view(session, request, user, tickets, listed=True)
     return views
 
 
@@ -80,6 +114,25 @@ def get_ticket(number: str, session: SessionDep, request: Request, user: Reader)
     view = _view(session, ticket, user)
     _audit_view(session, request, user, [ticket])
     return view
+
+
+@router.get("/tickets/{number}/options", summary="What may be done with a ticket now: its next states, and "
+                                                 "the unions of the places the caller named (dispatch suggestions)")
+def get_options(number: str, session: SessionDep, services: ServicesDep, _user: Reader) -> dict:
+    ticket = _ticket(session, number)
+    directory = services.routing.directory
+    # The directory's own matcher on the caller's words: the same places routing saw, never a guess between them.
+    place = directory.match(ticket.summary or "", (ticket.entities or {}).get("district"))
+    named = [u.id for u in place.candidates] or ([place.union.id] if place.union else [])
+    return {
+        "number": ticket.number,
+        "status": ticket.status,
+        "next_states": [{"state": s, "label": STATE_LABELS[s]} for s in STATES if s in ALLOWED[ticket.status]],
+        "can_dispatch": "dispatched" in ALLOWED[ticket.status],
+        "can_extend": ticket.status in OPEN_STATES and ticket.reply_due_at is not None,
+        "named_places": list(place.words),
+        "named_unions": named,  # ids in GET /api/unions, in directory order
+    }
 
 
 @router.post("/tickets/{number}/transitions", summary="Move a ticket to its next state (actor, note)")

@@ -1,0 +1,81 @@
+// The dispatcher's list: the queue of tickets no rule could place, deadlines near and past, every ticket by state.
+import {$, api, el, say, table, when} from "./console.js";
+
+// The taxonomy's words for the codes (the page gets them from the server: window.HOTLINE.labels).
+const labelOf = (kind, key) => (key ? `${window.HOTLINE.labels[kind]?.[key] ?? key} ${key}` : "—");
+const flagsOf = (flags) => (flags || []).map((f) => window.HOTLINE.labels.flags[f] ?? f).join(" ");
+const ticketLink = (number) => el("a", {href: `/tickets/${encodeURIComponent(number)}`, class: "ticket-link"}, number);
+
+const REFRESH_MS = 15000;
+const LIMIT = 100;  // every ticket listed is an audit-log entry: a page, not the archive
+// What each tab asks GET /api/tickets for; "all" adds the chosen state and the search words.
+const TABS = {
+  queue: {route: "dispatcher", status: "accepted"},
+  near: {deadline: "near"},
+  overdue: {deadline: "overdue"},
+  all: {},
+};
+let tab = TABS[location.hash.slice(1)] ? location.hash.slice(1) : "queue";
+
+function query(name) {
+  const params = new URLSearchParams({limit: LIMIT, ...TABS[name]});
+  if (name === "all") {
+    if ($("#state").value) params.set("status", $("#state").value);
+    if ($("#q").value.trim()) params.set("q", $("#q").value.trim());
+  }
+  return `/api/tickets?${params}`;
+}
+
+function row(t) {
+  const late = t.reply_due_at && new Date(t.reply_due_at) < new Date() && !["replied", "callback", "archived"].includes(t.status);
+  return el("tr", {dataset: {number: t.number, status: t.status}},
+    el("td", {}, ticketLink(t.number)),
+    el("td", {}, when(t.created_at)),
+    el("td", {}, labelOf("subjects", t.subject)),
+    el("td", {}, labelOf("classes", t.handling_class)),
+    el("td", {class: "flag"}, flagsOf(t.urgency_flags)),
+    el("td", {class: "district"}, t.district || "—"),
+    el("td", {class: "summary", title: t.summary || ""}, (t.summary || "").slice(0, 60) || "—"),
+    el("td", {class: late ? "flag" : ""}, when(t.reply_due_at)),
+    el("td", {class: "state"}, labelOf("states", t.status)));
+}
+
+async function show() {
+  for (const button of document.querySelectorAll("#tabs [data-tab]")) {
+    button.setAttribute("aria-selected", String(button.dataset.tab === tab));
+  }
+  $("#filter").hidden = tab !== "all";
+  try {
+    const response = await fetch(query(tab), {credentials: "same-origin", headers: {Accept: "application/json"}});
+    if (response.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+    const tickets = await response.json();
+    if (!response.ok) throw new Error(typeof tickets.detail === "string" ? tickets.detail : JSON.stringify(tickets.detail));
+    const total = Number(response.headers.get("X-Total-Count") ?? tickets.length);
+    const head = ["工单号 number", "受理 created", "事项 subject", "类别 class", "紧急 flags", "区县 district",
+                  "诉求 summary", "办结期限 deadline", "状态 status"];
+    $("#tickets").replaceChildren(tickets.length
+      ? el("table", {id: "ticket-table"}, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))),
+           el("tbody", {}, tickets.map(row)))
+      : table(head, [], "没有工单 No tickets here"));
+    // Only the open tab is counted: listing tickets writes each into the audit log, so no background lists.
+    for (const badge of document.querySelectorAll("[data-count]")) {
+      badge.textContent = badge.dataset.count === tab ? `(${total})` : "";
+    }
+    say(total > tickets.length ? `${tickets.length} / ${total} 张 tickets (newest shown)` : `${total} 张 tickets`);
+    $("#refreshed").textContent = `上次 last ${when(new Date().toISOString())}`;
+    document.body.dataset.refreshed = String(Date.now());
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+$("#tabs").addEventListener("click", (event) => {
+  const button = event.target.closest("[data-tab]");
+  if (!button) return;
+  tab = button.dataset.tab;
+  history.replaceState(null, "", `#${tab}`);
+  show();
+});
+$("#filter").addEventListener("submit", (event) => { event.preventDefault(); show(); });
+show();
+setInterval(show, REFRESH_MS);
