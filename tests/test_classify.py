@@ -243,7 +243,7 @@ def test_bench_scores_a_labelled_file(tmp_path):
     data = tmp_path / "labelled.tsv"
     data.write_text(SMALL_TSV, encoding="utf-8")
     done = subprocess.run([sys.executable, str(REPO / "bench" / "classify.py"), str(data), "--json"],
-                          capture_output=True, text=True, timeout=60, cwd=REPO)
+                          capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     for key in ("accuracy", "macro_f1", "kind_accuracy", "urgent_recall", "urgent_precision", "ms_per_text"):
@@ -284,3 +284,15 @@ def test_bench_cross_validates_a_labelled_file(tmp_path):
     result = json.loads(done.stdout)
     assert (result["folds"], result["rows"]) == (2, 14)
     assert 0.5 <= result["accuracy"] <= 1.0 and 0.5 <= result["kind_accuracy"] <= 1.0
+
+
+def test_consult_or_help_generalises_to_held_out_project_texts():
+    # 5-fold cross-validation of the shipped settings on the project's own examples (bench/RESULTS.md): the kind
+    # head's weaker regularisation measured 0.940 here (0.928 with the old setting); a change that loses the gain
+    # fails this test rather than going unnoticed.
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "classify.py"), str(shipped_training_path()),
+                           "--cv", "5", "--json"], capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["rows"] == len(read_examples(shipped_training_path()))
+    assert result["kind_accuracy"] >= 0.935 and result["accuracy"] >= 0.89
