@@ -6,7 +6,7 @@ when Twilio retries the same request: the call, its recordings and its ticket ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sqlalchemy import select
@@ -29,6 +29,9 @@ from recordings.calls import add_call_event, find_call, record_call
 from recordings.pipeline import FETCH_RECORDING, FAILED, PENDING, START_CALL_RECORDING
 from recordings.tables import Call, CallEvent, Recording, Transcript
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
+from staff.accounts import DESK_PREFIX
+from staff.roles import OPERATOR
+from staff.seats import OPERATOR_SEATS, claim_free_operator, operator_on_call, release
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
@@ -82,6 +85,8 @@ def play(session: Session, desk: CallDesk, call: Call, step: Step, attempt: int 
     if ticket is not None:
         context["ticket_digits"] = spoken_digits(ticket.number)
     add_call_event(session, call, "step", step=step.name, attempt=attempt)
+    if step.kind == "dial":
+        step = _whom_to_ring(session, call, step)
     listen_url = None
     if desk.media_url and (attempt == 1 if listen is None else listen):
         listen_url = desk.media_url
@@ -207,16 +212,29 @@ def _use_live_transcript(session: Session, desk: CallDesk, call: Call, step: Ste
     add_call_event(session, call, "live_transcript_used", step=step.name, chars=len(text))
 
 
+def _whom_to_ring(session: Session, call: Call, step: Step) -> Step:
+    """The dial step as it rings now: a free operator's own phone for `seats: operators`, else its number."""
+    if step.seats != OPERATOR_SEATS:
+        return step
+    operator = claim_free_operator(session, call.call_sid)
+    if operator is None:
+        add_call_event(session, call, "dialling", step=step.name, operator=None, number=step.number)
+        return step
+    add_call_event(session, call, "dialling", step=step.name, operator=operator.username)
+    return replace(step, number=operator.phone)
+
+
 def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
     """A `<Dial>` ended: a conversation took place, or nobody answered and the flow goes on."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
     status = form.get("DialCallStatus", "")
+    operator = release(session, call.call_sid)  # answered or not, the operator takes calls again
     add_call_event(session, call, "dial_ended", step=step.name, status=status,
-                   duration=form.get("DialCallDuration"))
+                   duration=form.get("DialCallDuration"), operator=operator)
     if status == "completed" and call.handler is None:
-        # The operators share one desk number, so the desk (not a person) handled the call; QA samples it so.
-        call.handler, call.handler_role = f"desk:{step.number}", "operator"
+        # An operator's own phone names them; the shared desk number names only the desk (QA samples it so).
+        call.handler, call.handler_role = operator or f"{DESK_PREFIX}{step.number}", OPERATOR
     if status == "completed" or step.next is None:
         return render_hangup()
     return play(session, desk, call, desk.flow.step(step.next))
@@ -251,6 +269,8 @@ def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
     if call is None or status not in ENDED_STATUSES or call.ended_at is not None:
         return
     call.status, call.ended_at = status, utcnow()
+    if operator_on_call(session, call.call_sid) is not None:  # the caller hung up before the Dial's action came
+        add_call_event(session, call, "operator_freed", operator=release(session, call.call_sid))
     if form.get("CallDuration", "").isdigit():
         call.duration_s = int(form["CallDuration"])
     add_call_event(session, call, "ended", status=status, duration=call.duration_s)

@@ -10,6 +10,7 @@ from typing import Literal
 import yaml
 
 StepKind = Literal["menu", "record", "dial", "say", "route"]
+SEAT_GROUPS = ("operators",)  # a dial step's `seats:`: whose own phones it rings before its `number`
 
 
 class FlowError(ValueError):
@@ -44,6 +45,7 @@ class Step:
     max_length_s: int = 180
     finish_on_key: str = "#"
     number: str = ""
+    seats: str | None = None  # "operators": ring the free operator idle longest, `number` when none is free
     next: str | None = None
     confirm_prompt: str = "您是要{label}吗？确认请按1，重新选择请按2。"
 
@@ -137,7 +139,8 @@ def _parse_step(name: str, raw: object, where: str) -> Step:
                                   _phrases(opt.get("phrases"), f"{where}: step {name!r} option {key!r}"))
     _check_phrases(name, options, where)
     fields = {k: raw[k] for k in ("prompt", "retry_prompt", "timeout_s", "retries", "on_fail",
-                                  "max_length_s", "finish_on_key", "number", "next", "confirm_prompt") if k in raw}
+                                  "max_length_s", "finish_on_key", "number", "seats", "next", "confirm_prompt")
+              if k in raw}
     return Step(
         name=name,
         kind=kind,
@@ -178,3 +181,6 @@ def _check_references(flow: Flow, where: str) -> None:
             raise FlowError(f"{where}: menu step {step.name!r} has no options")
         if step.kind == "dial" and not step.number:
             raise FlowError(f"{where}: dial step {step.name!r} needs a `number`")
+        if step.seats is not None and (step.kind != "dial" or step.seats not in SEAT_GROUPS):
+            raise FlowError(f"{where}: step {step.name!r} has `seats: {step.seats}`; only a dial step may have "
+                            f"seats, one of: {', '.join(SEAT_GROUPS)}")

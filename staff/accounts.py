@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,9 +34,24 @@ class TooManyAttempts(RuntimeError):
         self.retry_after_s = retry_after_s
 
 
+E164 = re.compile(r"\+[1-9]\d{6,14}")  # "+" and 7 to 15 digits, as Twilio dials them
+
+
+def normalise_phone(raw: str) -> str:
+    """A phone number as Twilio dials it: +8613800138000 (spaces, dashes and brackets are dropped)."""
+    phone = re.sub(r"[\s\-()]", "", raw)
+    if not E164.fullmatch(phone):
+        raise AccountError(f"phone {raw!r} is not a full international number: write it as +86 and the "
+                           "number, e.g. +8613800138000 (a landline with its area code: +862988881234)")
+    return phone
+
+
 def create_user(session: Session, username: str, role: str, password: str, *, display_name: str = "",
-                roster_id: str | None = None) -> StaffUser:
-    """A new account; the password is checked for strength and stored only as an argon2 hash."""
+                roster_id: str | None = None, phone: str | None = None) -> StaffUser:
+    """A new account; the password is checked for strength and stored only as an argon2 hash.
+
+    `phone` is where the calls an operator takes are put through to (staff/seats.py).
+    """
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise AccountError("a username is 1 to 64 characters without spaces")
@@ -47,9 +63,10 @@ def create_user(session: Session, username: str, role: str, password: str, *, di
         raise AccountError(f"user {username!r} exists already")
     if roster_id and session.scalar(select(StaffUser).where(StaffUser.roster_id == roster_id)):
         raise AccountError(f"roster seat {roster_id} belongs to another account already")
+    phone = normalise_phone(phone) if phone is not None else None
     check_strength(password)
     user = StaffUser(username=username, role=role, password_hash=hash_password(password),
-                     display_name=display_name or username, roster_id=roster_id)
+                     display_name=display_name or username, roster_id=roster_id, phone=phone)
     session.add(user)
     session.flush()
     return user

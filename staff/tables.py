@@ -23,8 +23,22 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A lawyer's id on the duty roster (routing/data/roster.yaml), so the seat console knows whose seat it is.
     roster_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # The phone an operator's calls are put through to when they take calls (E.164, +86...).
+    phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OperatorPresence(Base):
+    """Whether an operator takes calls now, and which call they are on (staff/seats.py)."""
+
+    __tablename__ = "operator_presence"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signed_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # Set when the operator signs in or is freed from a call: for a free operator, the start of their idle time.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

@@ -85,21 +85,24 @@ class RunningService:
         path = self.var_dir / "service.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def add_user(self, username: str, role: str, *, roster_id: str | None = None,
+    def add_user(self, username: str, role: str, *, roster_id: str | None = None, phone: str | None = None,
                  password: str = TEST_PASSWORD) -> None:
         """Create a staff account with `hotline users add`, as an administrator would."""
         command = [sys.executable, "-m", "hotline.cli", "users", "add", username, "--role", role, "--password-stdin"]
         if roster_id:
             command += ["--roster-id", roster_id]
+        if phone:
+            command += ["--phone", phone]
         done = subprocess.run(command, input=password + "\n", env=self.env_for_child(), cwd=self.var_dir,
                               capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
             raise RuntimeError(f"hotline users add {username} failed:\n{done.stdout}{done.stderr}")
 
-    def staff(self, username: str, role: str, *, roster_id: str | None = None) -> httpx.Client:
+    def staff(self, username: str, role: str, *, roster_id: str | None = None,
+              phone: str | None = None) -> httpx.Client:
         """A client signed in as `username` (created with `role` the first time)."""
         if username not in self._clients:
-            self.add_user(username, role, roster_id=roster_id)
+            self.add_user(username, role, roster_id=roster_id, phone=phone)
             self._clients[username] = sign_in(self.url, username, TEST_PASSWORD)
         return self._clients[username]
 

@@ -1,4 +1,4 @@
-"""Lawyer seats, the queue, the duty roster, the union directory and alerts, over HTTP."""
+"""Lawyer and operator seats, the queue, the duty roster, the union directory and alerts, over HTTP."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from routing.seats import (
 )
 from routing.tables import Alert, LawyerPresence, Ticket
 from routing.tickets import add_event
+from staff import seats as operator_seats
 from staff.roles import ALL_STAFF, LAWYER, OPERATOR, SUPERVISOR, role_allows
 from staff.tables import StaffUser
 
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/api", tags=["seats"])
 Staff = Annotated[StaffUser, Depends(require_roles(*ALL_STAFF))]
 SeatStaff = Annotated[StaffUser, Depends(require_roles(LAWYER, OPERATOR, SUPERVISOR))]
 Supervisor = Annotated[StaffUser, Depends(require_roles(SUPERVISOR))]
+Operator = Annotated[StaffUser, Depends(require_roles(OPERATOR))]
 
 
 def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
@@ -133,6 +135,39 @@ def post_take(body: TakeIn, request: Request, session: SessionDep, services: Ser
         session.commit()
         raise HTTPException(502, f"could not connect the caller: {exc}") from exc
     return {"call_sid": entry.call_sid, "lawyer_id": lawyer_id, "waited_s": entry.wait_s}
+
+
+def _operator_view(seat: operator_seats.OperatorSeat) -> dict:
+    return {"username": seat.username, "name": seat.display_name, "phone": seat.phone, "signed_in": seat.signed_in,
+            "on_call_sid": seat.on_call_sid, "free": seat.free,
+            "since": seat.since.isoformat() if seat.since else None}
+
+
+@router.get("/operators", summary="Operators: who takes calls, who is on a call, who is free (idle since)")
+def get_operators(session: SessionDep, _user: Supervisor) -> list[dict]:
+    return [_operator_view(seat) for seat in operator_seats.operator_seats(session)]
+
+
+@router.get("/operators/me", summary="My operator seat: taking calls or not, on a call or free")
+def get_my_operator_seat(session: SessionDep, user: Operator) -> dict:
+    return _operator_view(operator_seats.seat_of(session, user))
+
+
+@router.post("/operators/me/sign-in", summary="I take calls: callers who ask for a person ring my phone")
+def post_operator_sign_in(session: SessionDep, user: Operator) -> dict:
+    try:
+        operator_seats.sign_in(session, user)
+    except operator_seats.SeatError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    session.commit()
+    return _operator_view(operator_seats.seat_of(session, user))
+
+
+@router.post("/operators/me/sign-out", summary="I stop taking calls (a call I am on goes on)")
+def post_operator_sign_out(session: SessionDep, user: Operator) -> dict:
+    operator_seats.sign_out(session, user.username)
+    session.commit()
+    return _operator_view(operator_seats.seat_of(session, user))
 
 
 @router.get("/unions", summary="The union directory used for territorial dispatch")

@@ -79,3 +79,40 @@ $("#tabs").addEventListener("click", (event) => {
 $("#filter").addEventListener("submit", (event) => { event.preventDefault(); show(); });
 show();
 setInterval(show, REFRESH_MS);
+
+// An operator's seat: "take calls" puts callers who ask for a person through to their own phone (staff/seats.py).
+const SEAT_REFRESH_MS = 5000;
+let seat = null;
+
+async function refreshSeat() {
+  try {
+    seat = await api("/api/operators/me");
+  } catch (error) {
+    $("#seat-status").textContent = error.message;
+    return;
+  }
+  const state = !seat.signed_in ? "未接听 not taking calls"
+    : seat.on_call_sid ? `通话中 on a call (${seat.on_call_sid})` : `接听中 taking calls · 空闲 free (${seat.phone})`;
+  $("#seat-state").replaceChildren("接听状态 ", el("span", {dataset: {signedIn: seat.signed_in}}, state));
+  const toggle = $("#seat-toggle");
+  toggle.hidden = false;
+  toggle.textContent = seat.signed_in ? "停止接听 Stop taking calls" : "开始接听 Take calls";
+}
+
+if ($("#operator-seat")) {
+  $("#seat-toggle").addEventListener("click", async () => {
+    const toggle = $("#seat-toggle");
+    toggle.disabled = true;
+    try {
+      await api(`/api/operators/me/${seat.signed_in ? "sign-out" : "sign-in"}`, {method: "POST"});
+      $("#seat-status").textContent = "";
+    } catch (error) {
+      $("#seat-status").textContent = error.message;
+    } finally {
+      toggle.disabled = false;
+    }
+    await refreshSeat();
+  });
+  refreshSeat();
+  setInterval(refreshSeat, SEAT_REFRESH_MS);
+}

@@ -47,16 +47,23 @@ def users_add(
     role: Annotated[str, typer.Option(help="operator, lawyer, inspector, supervisor or admin")],
     name: Annotated[str, typer.Option(help="the name shown in the consoles")] = "",
     roster_id: Annotated[str | None, typer.Option(help="a lawyer's id on the duty roster (L01...)")] = None,
+    phone: Annotated[str | None, typer.Option(help="where an operator's calls are put through to (+86...)")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
 ) -> None:
     """Create an account (the password is asked twice, or read from stdin)."""
-    from staff.accounts import AccountError, create_user
+    from staff.accounts import AccountError, create_user, normalise_phone
     from staff.passwords import WeakPassword
 
+    try:
+        phone = normalise_phone(phone) if phone is not None else None  # before the password is typed
+    except AccountError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
     password = _read_password(password_stdin)
     try:
         with _database() as session:
-            user = create_user(session, username, role, password, display_name=name, roster_id=roster_id)
+            user = create_user(session, username, role, password, display_name=name, roster_id=roster_id,
+                               phone=phone)
             console.print(f"added {user.username} ({user.role})")
     except (AccountError, WeakPassword) as exc:
         console.print(f"[red]{exc}[/]")
@@ -68,11 +75,11 @@ def users_list() -> None:
     """Every account, its role and whether it may sign in."""
     from staff.tables import StaffUser
 
-    table = Table("username", "name", "role", "roster", "active", "created")
+    table = Table("username", "name", "role", "roster", "phone", "active", "created")
     with _database() as session:
         for user in session.scalars(select(StaffUser).order_by(StaffUser.username)):
             table.add_row(user.username, user.display_name, user.role, user.roster_id or "",
-                          "yes" if user.active else "no", user.created_at.date().isoformat())
+                          user.phone or "", "yes" if user.active else "no", user.created_at.date().isoformat())
     console.print(table)
 
 
@@ -98,6 +105,26 @@ def users_passwd(
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc
     console.print(f"password of {username} changed")
+
+
+@users_app.command("phone")
+def users_phone(username: str, phone: Annotated[str, typer.Argument(help="+86..., or - to remove it")]) -> None:
+    """Set the phone an operator's calls are put through to when they take calls."""
+    from staff.accounts import AccountError, normalise_phone
+    from staff.tables import StaffUser
+
+    try:
+        number = None if phone == "-" else normalise_phone(phone)
+    except AccountError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    with _database() as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        if user is None:
+            console.print(f"[red]no user {username}[/]: `hotline users list` shows them")
+            raise typer.Exit(1)
+        user.phone = number
+    console.print(f"phone of {username}: {number or 'none'}")
 
 
 @users_app.command("disable")
