@@ -706,7 +706,7 @@ class CallSession:
         self._event("dial", [target.label for target in d.targets])
         behaviour = self.dial
         extra = {"DialCallSid": new_sid("CA")}
-        if behaviour.answer and behaviour.ring_seconds < d.timeout:
+        if behaviour.answers([target.label for target in d.targets]) and behaviour.ring_seconds < d.timeout:
             self.clock.advance(behaviour.ring_seconds)
             talk = min(behaviour.talk_seconds, d.time_limit)
             self.clock.advance(talk)

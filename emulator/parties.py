@@ -53,3 +53,8 @@ class DialBehaviour:
     ring_seconds: float = 5.0
     talk_seconds: float = 30.0
     unanswered_status: str = "no-answer"
+    unanswered_numbers: tuple[str, ...] = ()  # these never answer, even when `answer` is true
+
+    def answers(self, numbers: list[str]) -> bool:
+        """Whether a <Dial> to these numbers is answered."""
+        return self.answer and not any(n in self.unanswered_numbers for n in numbers)

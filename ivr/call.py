@@ -31,7 +31,7 @@ from recordings.tables import Call, CallEvent, Recording, Transcript
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
 from staff.accounts import DESK_PREFIX
 from staff.roles import OPERATOR
-from staff.seats import OPERATOR_SEATS, claim_free_operator, operator_on_call, release
+from staff.seats import OPERATOR_SEATS, claim_free_operator, operator_on_call, release, sign_out
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
@@ -232,6 +232,12 @@ def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: s
     operator = release(session, call.call_sid)  # answered or not, the operator takes calls again
     add_call_event(session, call, "dial_ended", step=step.name, status=status,
                    duration=form.get("DialCallDuration"), operator=operator)
+    if operator is not None and status in ("no-answer", "busy", "failed"):
+        # Not at their phone: they stop being offered callers until they say they are back, and this caller
+        # gets the desk instead of a message box.
+        sign_out(session, operator)
+        add_call_event(session, call, "operator_missed", operator=operator, status=status)
+        return play(session, desk, call, replace(step, seats=None))
     if status == "completed" and call.handler is None:
         # An operator's own phone names them; the shared desk number names only the desk (QA samples it so).
         call.handler, call.handler_role = operator or f"{DESK_PREFIX}{step.number}", OPERATOR

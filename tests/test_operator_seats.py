@@ -19,7 +19,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from emulator import CallerScript, TwilioEmulator
+from emulator import CallerScript, DialBehaviour, TwilioEmulator
 from hotline.db import make_engine, transaction
 from hotline.migrate import target_metadata, upgrade
 from ivr.flow import FlowError, load_flow, parse_flow
@@ -193,6 +193,21 @@ def test_an_operator_taking_calls_gets_the_caller_on_their_phone_and_is_free_aft
     finally:
         assert wang.post("/api/operators/me/sign-out").json()["signed_in"] is False
     # Signed out, the next caller goes to the desk again.
+    assert press_zero(twilio, service).dialled == [DESK]
+
+
+def test_an_operator_who_does_not_answer_stops_being_rung_and_the_caller_gets_the_desk(twilio, service):
+    sun = service.staff("op-sun", "operator", phone="+8613900000204")
+    sun.post("/api/operators/me/sign-in").raise_for_status()
+    report = twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=["0"]),
+                               status_callback=f"{service.url}/twilio/status",
+                               dial=DialBehaviour(unanswered_numbers=("+8613900000204",)))
+    assert not report.errors, report.errors
+    assert report.dialled == ["+8613900000204", DESK]  # their phone rang out, then the desk answered
+    view = call_view(service, report.call_sid)
+    assert (view["handler"], view["handler_role"]) == (f"desk:{DESK}", "operator")
+    assert events(view, "operator_missed") == [{"operator": "op-sun", "status": "no-answer"}]
+    assert sun.get("/api/operators/me").json()["signed_in"] is False  # until they take calls again
     assert press_zero(twilio, service).dialled == [DESK]
 
 
