@@ -21,6 +21,7 @@ from ivr.flow import Flow, load_flow
 from ivr.route_calls import load_route_prompts
 from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
 from recordings.qa_sampling import daily_sampling_round, load_sampling
+from recordings.rubrics import Rubric, load_rubric
 from routing.config import RoutingData, load_routing_data
 from routing.sla_watch import scan
 from routing.survey_calls import SurveyCaller, build_survey_caller
@@ -51,6 +52,7 @@ class Services:
     signer: SessionSigner  # staff session cookies
     sign_in_limit: SignInLimit
     surveys: SurveyCaller  # satisfaction callbacks (回访): policy, clock, the job placing calls
+    rubric: Rubric  # the QA scoring rubric, read once (a bad file stops the start)
 
     def start(self) -> None:
         """Background work: jobs, and the rounds (SLA reminders and escalations, survey calls, QA sampling)."""
@@ -112,7 +114,7 @@ def build_services(settings: Settings) -> Services:
     sign_in_limit = SignInLimit(settings.sign_in_failures, timedelta(minutes=settings.sign_in_window_minutes))
     return Services(settings, engine, factory, flow, credentials, RequestValidator(credentials.auth_token), model,
                     runner, routing, load_route_prompts(settings.route_prompts_file), rounds, rest,
-                    signer, sign_in_limit, surveys)
+                    signer, sign_in_limit, surveys, load_rubric(settings.rubric_file))
 
 
 def _sla_round(factory: sessionmaker[Session], routing: RoutingData):  # noqa: ANN202

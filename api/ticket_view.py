@@ -10,12 +10,16 @@ from sqlalchemy.orm import Session
 
 from recordings.tables import Call, Recording, Transcript
 from routing.tables import Ticket
-from staff.roles import mask_phone
+from staff.roles import phone_for
 
 
-def ticket_view(session: Session, ticket: Ticket, *, mask_numbers: bool = False) -> dict:
-    """Everything about one ticket, as plain JSON-ready data; callers' numbers masked unless the viewer calls back."""
-    phone = mask_phone if mask_numbers else (lambda number: number)
+def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = None) -> dict:
+    """Everything about one ticket, as plain JSON-ready data; callers' numbers as `viewer_role` may see them
+    (None: the command line, run by whoever runs the service, sees them whole)."""
+
+    def phone(number: str | None) -> str | None:
+        return phone_for(viewer_role, number) if viewer_role else number
+
     call = session.get(Call, ticket.call_id) if ticket.call_id else None
     recordings = []
     problem_text = ""

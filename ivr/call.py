@@ -31,7 +31,7 @@ from recordings.tables import Call, CallEvent, Recording, Transcript
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
 from staff.accounts import DESK_PREFIX
 from staff.roles import OPERATOR
-from staff.seats import OPERATOR_SEATS, claim_free_operator, operator_on_call, release, sign_out
+from staff.seats import OPERATOR_SEATS, claim_free_operator, release, sign_out
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
@@ -275,8 +275,9 @@ def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
     if call is None or status not in ENDED_STATUSES or call.ended_at is not None:
         return
     call.status, call.ended_at = status, utcnow()
-    if operator_on_call(session, call.call_sid) is not None:  # the caller hung up before the Dial's action came
-        add_call_event(session, call, "operator_freed", operator=release(session, call.call_sid))
+    freed = release(session, call.call_sid)
+    if freed is not None:  # the caller hung up before the Dial's action came
+        add_call_event(session, call, "operator_freed", operator=freed)
     if form.get("CallDuration", "").isdigit():
         call.duration_s = int(form["CallDuration"])
     add_call_event(session, call, "ended", status=status, duration=call.duration_s)

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.db import utcnow
 from ivr.call import CallDesk, known_call, play
-from ivr.twiml import say_in_voice, spoken_digits
+from ivr.twiml import ROUTE_PATH, end_stream, say_in_voice, spoken_digits, start_stream
 from recordings.calls import add_call_event
 from recordings.tables import Call, CallEvent, Recording
 from routing import decide
@@ -44,6 +44,11 @@ LAWYER_QUEUE_NAME = "lawyers"
 # The district question after routing is a step of its own for live speech: its stream, its grammar.
 DISTRICT_STEP = "route:district"
 DISTRICT_STREAM = "route-district"
+
+
+def district_url(attempt: int, said: str | None = None) -> str:
+    """Where the district answer goes: a key (`Digits`), or `said`, the key of the district heard aloud."""
+    return f"{ROUTE_PATH}/district?attempt={attempt}" + (f"&said={said}" if said is not None else "")
 TRANSCRIPT_DONE = ("transcribed", "failed", "waiting_model")
 
 
@@ -301,16 +306,12 @@ def _district_question(session: Session, rd: RouteDesk, call: Call, ticket: Tick
     add_call_event(session, call, "step", step=DISTRICT_STEP, attempt=attempt)
     response = VoiceResponse()
     if rd.desk.media_url and attempt == 1:
-        start = Start()
-        stream = start.stream(url=rd.desk.media_url, name=DISTRICT_STREAM, track="inbound_track")
-        stream.parameter(name="step", value=DISTRICT_STEP)
-        stream.parameter(name="mode", value="menu")
-        response.append(start)
-    gather = Gather(input="dtmf", num_digits=1, timeout=6, action=f"/twilio/route/district?attempt={attempt}",
+        start_stream(response, rd.desk.media_url, name=DISTRICT_STREAM, step=DISTRICT_STEP, mode="menu")
+    gather = Gather(input="dtmf", num_digits=1, timeout=6, action=district_url(attempt),
                     method="POST", action_on_empty_result=True)
     rd.say(gather, "district_question", districts=menu)
     response.append(gather)
-    response.redirect(f"/twilio/route/district?attempt={attempt}", method="POST")
+    response.redirect(district_url(attempt), method="POST")
     return _xml(response)
 
 
@@ -325,9 +326,7 @@ def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attem
     options = rd.data.directory.district_menu()
     response = VoiceResponse()
     if rd.desk.media_url:
-        stop = Stop()
-        stop.stream(name=DISTRICT_STREAM)
-        response.append(stop)
+        end_stream(response, DISTRICT_STREAM)
     add_call_event(session, call, "menu_input", step=DISTRICT_STEP, digits=digits, via=via, attempt=attempt)
     if digits.isdigit() and 1 <= int(digits) <= len(options) and ticket.status == "accepted":
         union = options[int(digits) - 1]

@@ -47,18 +47,26 @@ def listens(step: Step) -> bool:
 
 
 def _start_stream(response: VoiceResponse, step: Step, url: str) -> None:
-    """<Start><Stream>: fork the caller's side of the call to `url`, named after the step."""
+    start_stream(response, url, name=step.name, step=step.name, mode="menu" if step.kind == "menu" else "transcribe")
+
+
+def start_stream(response: VoiceResponse, url: str, *, name: str, step: str, mode: str) -> None:
+    """<Start><Stream>: fork the caller's side of the call to `url`; `step` and `mode` tell our receiver what
+    to listen for (a menu's grammar, or free speech to transcribe)."""
     start = Start()
-    stream = start.stream(url=url, name=step.name, track="inbound_track")
-    stream.parameter(name="step", value=step.name)
-    stream.parameter(name="mode", value="menu" if step.kind == "menu" else "transcribe")
+    stream = start.stream(url=url, name=name, track="inbound_track")
+    stream.parameter(name="step", value=step)
+    stream.parameter(name="mode", value=mode)
     response.append(start)
 
 
-def _stop_stream(response: VoiceResponse, name: str) -> None:
+def end_stream(response: VoiceResponse, name: str) -> None:
+    """<Stop><Stream>: end the stream of that name (the call has left the step that listened)."""
     stop = Stop()
     stop.stream(name=name)
     response.append(stop)
+
+
 ROUTE_PATH = "/twilio/route"
 
 
@@ -92,7 +100,7 @@ def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, 
     """
     response = VoiceResponse()
     if stop_stream:
-        _stop_stream(response, stop_stream)
+        end_stream(response, stop_stream)
     if listen_url and listens(step):
         _start_stream(response, step, listen_url)
     say = _sayer(flow, context or {})
@@ -151,7 +159,7 @@ def render_confirm(flow: Flow, step: Step, choice: str, attempt: int, *, stop_st
     label = option.label if option else choice
     response = VoiceResponse()
     if stop_stream:
-        _stop_stream(response, stop_stream)
+        end_stream(response, stop_stream)
     action = step_url(step.name, "confirmed", choice=choice, attempt=attempt)
     gather = Gather(input="dtmf", num_digits=1, timeout=step.timeout_s, action=action, method="POST",
                     action_on_empty_result=True)

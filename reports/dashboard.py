@@ -28,13 +28,14 @@ from routing.config import RoutingData
 from routing.seats import queue_state
 from routing.sla import SlaPolicy
 from routing.tables import LawyerPresence, QueueEntry, SatisfactionSurvey, Ticket
+from routing.tickets import local_day
 
 LIST_LIMIT = 50  # rows in each deadline list; the counts are exact
 
 
 def calls_today(session: Session, now: datetime, timezone: str) -> dict:
     """Today's calls so far (local day)."""
-    start, end = day_bounds(now.astimezone(ZoneInfo(timezone)).date(), timezone)
+    start, end = day_bounds(local_day(now, timezone), timezone)
     return call_figures(session, start, end)
 
 

@@ -62,7 +62,3 @@ def parse_day(text: str) -> date:
     except (TypeError, ValueError):
         raise PeriodError(f"date {text!r} is not a date like 2026-11-24 (YYYY-MM-DD)") from None
 
-
-def local_day(moment: datetime, timezone: str) -> date:
-    """The hotline's calendar day of a stored (UTC) moment."""
-    return moment.astimezone(ZoneInfo(timezone)).date()

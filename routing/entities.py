@@ -273,14 +273,17 @@ def _suffix_hits(text: str, suffixes: tuple[str, ...], not_after: tuple[str, ...
     return hits
 
 
+def _longest_name(text: str, suffixes, not_after, stops: list[tuple[int, int]]) -> str | None:  # noqa: ANN001
+    """The longest name ending in one of `suffixes` (公司, 项目, ...), read leftwards from the suffix."""
+    names = [name for end, suffix in _suffix_hits(text, suffixes, not_after)
+             if (name := _left_name(text, end, suffix, stops))]
+    return max(names, key=len) if names else None
+
+
 def _employer(text: str, stops: list[tuple[int, int]]) -> str | None:
-    names = []
-    for end, suffix in _suffix_hits(text, EMPLOYER_SUFFIXES, NOT_EMPLOYER_AFTER):
-        name = _left_name(text, end, suffix, stops)
-        if name:
-            names.append(name)
-    if names:
-        return max(names, key=len)
+    named = _longest_name(text, EMPLOYER_SUFFIXES, NOT_EMPLOYER_AFTER, stops)
+    if named:
+        return named
     for boss in _BOSS.finditer(text):
         if boss.group(1) and text[boss.start() - 1:boss.start()] in _COMPOUND_BEFORE:  # 分包老板, 总包老板
             continue
@@ -300,12 +303,7 @@ _NOT_AFTER_ZONG = set("包共是部公经体计额算之")
 
 
 def _project(text: str, stops: list[tuple[int, int]]) -> str | None:
-    names = []
-    for end, suffix in _suffix_hits(text, PROJECT_SUFFIXES, NOT_PROJECT_AFTER):
-        name = _left_name(text, end, suffix, stops)
-        if name:
-            names.append(name)
-    return max(names, key=len) if names else None
+    return _longest_name(text, PROJECT_SUFFIXES, NOT_PROJECT_AFTER, stops)
 
 
 # --- places ------------------------------------------------------------------------------------------------

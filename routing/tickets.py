@@ -80,8 +80,9 @@ def open_ticket_for_call(
         return existing
     result = classify(menu_choice, "")
     now = utcnow()
+    day = local_day(now, timezone)
     ticket = Ticket(
-        number=ticket_number(local_day(now, timezone), next_serial(session, local_day(now, timezone))),
+        number=ticket_number(day, next_serial(session, day)),
         call_id=call_id,
         caller_number=caller_number,
         menu_choice=menu_choice,

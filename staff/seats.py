@@ -107,11 +107,6 @@ def claim_free_operator(session: Session, call_sid: str) -> Claimed | None:
     return None
 
 
-def operator_on_call(session: Session, call_sid: str) -> str | None:
-    """The operator claimed for this call, if any."""
-    return session.scalar(select(OperatorPresence.username).where(OperatorPresence.on_call_sid == call_sid))
-
-
 def release(session: Session, call_sid: str) -> str | None:
     """Free the operator claimed for this call (their idle time starts now); returns who it was."""
     freed = session.scalars(select(OperatorPresence).where(OperatorPresence.on_call_sid == call_sid)

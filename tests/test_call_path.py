@@ -23,13 +23,6 @@ ZH_CLIP = ZH_SPEECH / "paddlespeech_zh.wav"
 
 
 @pytest.fixture(scope="module")
-def twilio(account):
-    # Calls last a little real time (a 40 s call takes 0.8 s), as the service's background jobs expect.
-    with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
 def service(tmp_path_factory, account, twilio):
     var = tmp_path_factory.mktemp("var")
     svc = RunningService(var, {

@@ -28,22 +28,12 @@ from speech.scripted import audio_fingerprint
 from speech.telephone import telephone_round_trip
 from tests.browser import browser_fixture, no_script_errors, signed_in_page, snapshot  # noqa: F401 - the fixture
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
+from tests.rosters import round_the_clock_roster
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-# Lawyers on duty around the clock, and a queue patient enough for a person clicking in a browser.
-ROSTER = """
-hours: {start: "00:00", end: "24:00"}
-queue: {max_waiting: 5, max_wait_s: 3600, assumed_talk_s: 240}
-lawyers:
-  - {id: L01, name: 王律师, phone: "+8613900000101"}
-  - {id: L02, name: 李律师, phone: "+8613900000102"}
-weekly: {mon: [L01, L02], tue: [L01, L02], wed: [L01, L02], thu: [L01, L02], fri: [L01, L02],
-         sat: [L01, L02], sun: [L01, L02]}
-supervisors:
-  - {id: S01, name: 督办员, phone: "+8613900000201"}
-"""
+ROSTER = round_the_clock_roster(max_wait_s=3600)  # patient enough for a person clicking in a browser
 TZ = "Asia/Shanghai"
 
 

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from emulator import CallerScript, StreamInfo, TwilioEmulator, WebSocketStreamer
+from emulator import CallerScript, StreamInfo, WebSocketStreamer
 from hotline.credentials import TwilioCredentials
 from hotline.twilio_client import twilio_client
 from speech.audio import load_channels
@@ -80,12 +80,6 @@ def hangul(text: str) -> str:
 
 
 edits = edit_distance
-
-
-@pytest.fixture(scope="module")
-def twilio(account):
-    with TwilioEmulator(*account, time_scale=0.02) as emulator:
-        yield emulator
 
 
 @pytest.fixture(scope="module")

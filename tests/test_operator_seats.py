@@ -130,12 +130,6 @@ def test_two_callers_at_once_never_get_the_same_operator(migrated):
 # --- whole calls through the service -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def twilio(account):
-    with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
 def service(tmp_path_factory, account, twilio):
     var = tmp_path_factory.mktemp("var")
     svc = RunningService(var, {**emulator_env(twilio), "HOTLINE_VOSK_MODEL_PATH": str(var / "no-model")})

@@ -25,20 +25,11 @@ from speech.audio import load_channels
 from speech.scripted import audio_fingerprint
 from speech.telephone import telephone_round_trip
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
+from tests.rosters import round_the_clock_roster
 from tests.running_service import RunningService, emulator_env
 
 CLIPS = sorted(ZH_SPEECH.glob("*.wav")) + sorted(KO_SPEECH.glob("*.wav"))  # any real speech serves as audio
-ROUND_THE_CLOCK_ROSTER = """
-hours: {start: "00:00", end: "24:00"}
-queue: {max_waiting: 5, max_wait_s: 300, assumed_talk_s: 240}
-lawyers:
-  - {id: L01, name: 王律师, phone: "+8613900000101"}
-  - {id: L02, name: 李律师, phone: "+8613900000102"}
-weekly: {mon: [L01, L02], tue: [L01, L02], wed: [L01, L02], thu: [L01, L02], fri: [L01, L02],
-         sat: [L01, L02], sun: [L01, L02]}
-supervisors:
-  - {id: S01, name: 督办员, phone: "+8613900000201"}
-"""
+ROUND_THE_CLOCK_ROSTER = round_the_clock_roster(max_wait_s=300)
 
 
 class Script:

@@ -11,15 +11,9 @@ import sys
 import httpx
 import pytest
 
-from emulator import CallerScript, DialBehaviour, TwilioEmulator
+from emulator import CallerScript, DialBehaviour
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
 from tests.staff_client import sign_in
-
-
-@pytest.fixture(scope="module")
-def twilio(account):
-    with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as emulator:
-        yield emulator
 
 
 @pytest.fixture(scope="module")

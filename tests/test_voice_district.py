@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from emulator import CallerScript, TwilioEmulator, WebSocketStreamer
+from emulator import CallerScript, WebSocketStreamer
 from tests.conftest import KO_SPEECH, korean_model_path
 from tests.running_service import RunningService, emulator_env
 
@@ -46,12 +46,6 @@ unions:
 """
 PROBLEM = KO_SPEECH / "zeroth_104_003_0280.wav"  # names no district (변호인단)
 DISTRICT = KO_SPEECH / "zeroth_104_003_0019.wav"  # holds 홍익대: the first district
-
-
-@pytest.fixture(scope="module")
-def twilio(account):
-    with TwilioEmulator(*account, time_scale=0.02) as emulator:
-        yield emulator
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, Response
@@ -24,6 +23,7 @@ from hotline.db import utcnow
 from reports.metrics import DEFINITIONS
 from routing.classify import default_taxonomy
 from routing.lifecycle import STATE_LABELS
+from routing.tickets import local_day
 from staff.roles import INSPECTOR, LAWYER, OPERATOR, SUPERVISOR
 from staff.tables import StaffUser
 
@@ -56,12 +56,12 @@ def vendored_plotly() -> Response:
 
 
 def _today(services: ServicesDep) -> str:
-    return utcnow().astimezone(ZoneInfo(services.settings.timezone)).date().isoformat()
+    return local_day(utcnow(), services.settings.timezone).isoformat()
 
 
 @router.get("/qa")
 def qa_page(request: Request, user: InspectorPage, services: ServicesDep) -> Response:
-    yesterday = (utcnow().astimezone(ZoneInfo(services.settings.timezone)).date() - timedelta(days=1)).isoformat()
+    yesterday = (local_day(utcnow(), services.settings.timezone) - timedelta(days=1)).isoformat()
     return render("qa.html", **page_context(request, user), default_day=yesterday)
 
 

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from api.twilio_auth import is_from_twilio, public_base, signed_url
 from hotline.db import transaction
 from ivr import call as ivr_call
-from ivr.route_calls import DISTRICT_STEP
+from ivr.route_calls import DISTRICT_STEP, district_url
 from ivr.twiml import step_url
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Recording, Transcript
@@ -193,26 +193,36 @@ def _write_event(live: LiveSpeech, call_sid: str, kind: str, detail: dict) -> No
             add_call_event(session, call, kind, **detail)
 
 
-def _redirect(live: LiveSpeech, stream: _Stream, choice: MenuChoice) -> None:
-    """Move the live call to the menu's `spoken` (sure) or `confirm` (unsure) step, if it is still at the menu."""
+def _choice_target(stream: _Stream, choice: MenuChoice) -> tuple[str, str | None]:
+    """What a choice heard on this stream does, and the URL the call moves to (None: it stays where it is).
+
+    At a menu: its `spoken` (sure) or `confirm` (unsure) step. At the district question after routing: a district
+    said aloud counts as its key; an unsure one waits for the key.
+    """
+    if stream.step == DISTRICT_STEP:
+        if not choice.confident:
+            return "none: not sure, the caller may press the key", None
+        return "district", stream.base_url + district_url(attempt=1, said=choice.choice)
     action = "spoken" if choice.confident else "confirm"
     query = {"choice": choice.choice}
     if choice.confident:
         query["confidence"] = f"{choice.confidence:.2f}"
-    url = stream.base_url + step_url(stream.step, action, **query)
-    if stream.step == DISTRICT_STEP:  # a district said aloud counts as its key; an unsure one waits for the key
-        action = "district" if choice.confident else "none: not sure, the caller may press the key"
-        url = f"{stream.base_url}/twilio/route/district?attempt=1&said={choice.choice}"
+    return action, stream.base_url + step_url(stream.step, action, **query)
+
+
+def _redirect(live: LiveSpeech, stream: _Stream, choice: MenuChoice) -> None:
+    """Move the live call where the choice leads, if it is still where the choice was heard."""
+    action, url = _choice_target(stream, choice)
     detail = {"stream": stream.start.stream_sid, "step": stream.step, "choice": choice.choice,
               "phrase": choice.phrase, "confidence": choice.confidence, "confident": choice.confident,
               "heard": choice.grammar_text, "free_text": choice.free_text, "evidence": choice.evidence}
     with live.services.factory() as session:
         still_there = ivr_call.at_step(session, stream.call_sid, stream.step)
-    if still_there and stream.step == DISTRICT_STEP and not choice.confident:
-        _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": action})
-        return
     if not still_there:
         _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": "none: the call moved on"})
+        return
+    if url is None:
+        _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": action})
         return
     try:
         live.rest().calls(stream.call_sid).update(url=url, method="POST")

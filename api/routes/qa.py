@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
@@ -20,9 +19,9 @@ from api.staff_auth import StaffDep, client_ip, require_roles
 from hotline.db import utcnow
 from recordings import qa
 from recordings.qa_tables import QaFeedback, QaSample, QaScore
-from recordings.rubrics import Rubric, load_rubric
 from recordings.tables import Call, Recording, Transcript
 from routing.tables import Ticket
+from routing.tickets import local_day
 from staff.accounts import DESK_PREFIX, handler_id, handles
 from staff.audit import record
 from staff.roles import INSPECTOR, OPERATOR, SUPERVISOR, phone_for, role_allows
@@ -68,12 +67,8 @@ def _fail(exc: qa.QaError) -> HTTPException:
     return HTTPException(_STATUS.get(type(exc), 409), str(exc))
 
 
-def _rubric(services: ServicesDep) -> Rubric:
-    return load_rubric(services.settings.rubric_file)
-
-
 def _yesterday(services: ServicesDep) -> date:
-    return utcnow().astimezone(ZoneInfo(services.settings.timezone)).date() - timedelta(days=1)
+    return local_day(utcnow(), services.settings.timezone) - timedelta(days=1)
 
 
 def _sample(session: Session, sample_id: int) -> QaSample:
@@ -102,7 +97,7 @@ def _feedback_view(fb: QaFeedback, score: QaScore | None = None, call_sid: str |
 
 @router.get("/rubric", summary="The scoring rubric: sections, items with their max points, critical items")
 def get_rubric(_user: Inspector, services: ServicesDep) -> dict:
-    return _rubric(services).to_dict()
+    return services.rubric.to_dict()
 
 
 @router.get("/samples", summary="A day's sample (default yesterday); mine=true: those given to me")
@@ -157,7 +152,7 @@ def get_sample(sample_id: int, user: Inspector, request: Request, session: Sessi
         "ticket": ({"number": ticket.number, "subject": ticket.subject, "summary": ticket.summary,
                     "status": ticket.status, "handling_class": ticket.handling_class,
                     "urgency_flags": ticket.urgency_flags or []} if ticket else None),
-        "rubric": _rubric(services).to_dict(),
+        "rubric": services.rubric.to_dict(),
         "scores": [_score_view(s) for s in qa.scores_of(session, sample.id)],
         "feedback": [_feedback_view(f, call_sid=call.call_sid, day=sample.day) for f in feedback],
     }
@@ -173,7 +168,7 @@ def _duration(session: Session, sample: QaSample) -> float | None:
 def post_score(sample_id: int, body: ScoreIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     try:
-        score = qa.score_sample(session, _rubric(services), sample, user.username, body.items,
+        score = qa.score_sample(session, services.rubric, sample, user.username, body.items,
                                 [c.model_dump() for c in body.comments], stage=body.stage,
                                 duration_s=_duration(session, sample))
     except qa.QaError as exc:
@@ -186,7 +181,7 @@ def post_score(sample_id: int, body: ScoreIn, user: Inspector, session: SessionD
 def post_review(sample_id: int, body: ReviewIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     try:
-        score = qa.review_sample(session, _rubric(services), sample, user.username, body.items,
+        score = qa.review_sample(session, services.rubric, sample, user.username, body.items,
                                  [c.model_dump() for c in body.comments], duration_s=_duration(session, sample))
     except qa.QaError as exc:
         raise _fail(exc) from None
@@ -208,7 +203,7 @@ def post_feedback(sample_id: int, body: FeedbackIn, user: Inspector, session: Se
 @router.get("/samples/{sample_id}/calibration", summary="How far apart the inspectors' calibration scores are")
 def get_calibration(sample_id: int, _user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     _sample(session, sample_id)
-    return qa.calibration(session, _rubric(services), sample_id)
+    return qa.calibration(session, services.rubric, sample_id)
 
 
 @router.get("/feedback", summary="Feedback; mine=true: the feedback on calls I handled")

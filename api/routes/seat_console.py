@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.deps import ServicesDep, SessionDep
+from api.routes.seats import lawyer_seat
 from api.staff_auth import client_ip, require_roles
 from hotline.db import utcnow
 from recordings.calls import find_call
@@ -44,13 +45,6 @@ class NoteIn(BaseModel):
 class TicketIn(BaseModel):
     summary: str = Field(min_length=1, max_length=4000, examples=["公司未签劳动合同，咨询二倍工资"])
     call_sid: str | None = Field(default=None, description="the call (default: my current call)")
-
-
-def _seat(user: StaffUser) -> str:
-    if not user.roster_id:
-        raise HTTPException(403, "your account is not linked to a roster seat: ask an admin "
-                                 "(hotline users add ... --roster-id L01)")
-    return user.roster_id
 
 
 def _current_call_sid(session: Session, seat: str) -> tuple[str | None, bool]:
@@ -127,7 +121,7 @@ def _caller_view(session: Session, call: Call, live: bool) -> dict:
 
 @router.get("/state", summary="My seat: on duty now, signed in, on a call")
 def seat_state(user: Lawyer, session: SessionDep, services: ServicesDep) -> dict:
-    seat = _seat(user)
+    seat = lawyer_seat(user)
     routing = services.routing
     person = routing.roster.lawyers.get(seat)
     on_duty = any(p.id == seat for p in routing.roster.on_duty(utcnow(), routing.timezone))
@@ -140,7 +134,7 @@ def seat_state(user: Lawyer, session: SessionDep, services: ServicesDep) -> dict
 
 @router.get("/current", summary="My current (or last) caller: transcripts, classification, history, notes")
 def current_caller(user: Lawyer, request: Request, session: SessionDep) -> dict:
-    seat = _seat(user)
+    seat = lawyer_seat(user)
     call_sid, live = _current_call_sid(session, seat)
     call = find_call(session, call_sid) if call_sid else None
     if call is None:
@@ -156,7 +150,7 @@ def current_caller(user: Lawyer, request: Request, session: SessionDep) -> dict:
 
 @router.post("/notes", summary="A consultation note on my caller's ticket (ticket event kind `note`)")
 def post_note(body: NoteIn, user: Lawyer, session: SessionDep) -> dict:
-    seat = _seat(user)
+    seat = lawyer_seat(user)
     call = _my_call(session, seat, body.call_sid)
     ticket = ticket_for_call(session, call.id)
     if ticket is None:
@@ -171,7 +165,7 @@ def post_note(body: NoteIn, user: Lawyer, session: SessionDep) -> dict:
 
 @router.post("/ticket", summary="Make a ticket for my caller's call when it has none (idempotent)")
 def post_ticket(body: TicketIn, user: Lawyer, session: SessionDep, services: ServicesDep) -> dict:
-    seat = _seat(user)
+    seat = lawyer_seat(user)
     call = _my_call(session, seat, body.call_sid)
     existing = ticket_for_call(session, call.id)
     if existing is not None:  # a retry, or the voice menu opened one: the same ticket, unchanged
@@ -187,7 +181,7 @@ def post_ticket(body: TicketIn, user: Lawyer, session: SessionDep, services: Ser
 
 @router.get("/callbacks", summary="Callbacks due: lawyer-callback tickets for me or nobody, not yet replied")
 def callbacks_due(user: Lawyer, session: SessionDep) -> list[dict]:
-    seat = _seat(user)
+    seat = lawyer_seat(user)
     tickets = session.scalars(select(Ticket).where(
         Ticket.route == "lawyer_callback", Ticket.status.in_(OPEN_STATES),
         or_(Ticket.assigned_to == seat, Ticket.assigned_to.is_(None)))

@@ -26,7 +26,7 @@ from routing.seats import (
     take_next_caller,
 )
 from routing.tables import Alert, LawyerPresence, Ticket
-from routing.tickets import add_event
+from routing.tickets import add_event, local_day
 from staff import seats as operator_seats
 from staff.roles import ALL_STAFF, LAWYER, OPERATOR, SUPERVISOR, role_allows
 from staff.tables import StaffUser
@@ -39,12 +39,18 @@ Supervisor = Annotated[StaffUser, Depends(require_roles(SUPERVISOR))]
 Operator = Annotated[StaffUser, Depends(require_roles(OPERATOR))]
 
 
+def lawyer_seat(user: StaffUser) -> str:
+    """The signed-in lawyer's own seat on the duty roster."""
+    if not user.roster_id:
+        raise HTTPException(403, "your account is not linked to a roster seat: ask an admin "
+                                 "(hotline users add ... --roster-id L01)")
+    return user.roster_id
+
+
 def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
     """The seat a request acts for: a lawyer only their own; a supervisor any seat they name."""
     if user.role == LAWYER:
-        if not user.roster_id:
-            raise HTTPException(403, "your account is not linked to a roster seat: ask an admin "
-                                     "(hotline users add ... --roster-id L01)")
+        lawyer_seat(user)
         if lawyer_id not in (None, user.roster_id):
             raise HTTPException(403, f"you can act only for your own seat {user.roster_id}, not {lawyer_id}")
         return user.roster_id
@@ -58,7 +64,7 @@ def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
 @router.get("/roster", summary="Who is on duty on a day (default today), and the week's rotation")
 def get_roster(services: ServicesDep, _user: Staff, day: date | None = None) -> dict:
     roster, tz = services.routing.roster, services.routing.timezone
-    day = day or utcnow().astimezone(ZoneInfo(tz)).date()
+    day = day or local_day(utcnow(), tz)
     noon = datetime.combine(day, time(12, 0), ZoneInfo(tz))
     return {
         "date": day.isoformat(),

@@ -20,7 +20,7 @@ from routing.sla import SlaPolicy
 from routing.sla_watch import OPEN_STATES
 from routing.tables import Case, Ticket
 from staff.audit import not_viewed_lately, record
-from staff.roles import CALLBACK_ROLES, mask_phone, INSPECTOR, LAWYER, OPERATOR, SUPERVISOR
+from staff.roles import INSPECTOR, LAWYER, OPERATOR, SUPERVISOR, phone_for
 from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api", tags=["tickets"])
@@ -31,7 +31,7 @@ Handler = Annotated[StaffUser, Depends(require_roles(OPERATOR, LAWYER, SUPERVISO
 
 
 def _view(session: SessionDep, ticket: Ticket, user: StaffUser) -> dict:
-    return ticket_view(session, ticket, mask_numbers=user.role not in CALLBACK_ROLES)
+    return ticket_view(session, ticket, viewer_role=user.role)
 
 
 def _audit_view(session: SessionDep, request: Request, user: StaffUser, tickets: list[Ticket], *,
@@ -204,7 +204,7 @@ def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader)
     ticket = ticket_of_call(session, call_sid)
     view = {
         "call_sid": call.call_sid,
-        "from": call.from_number if user.role in CALLBACK_ROLES else mask_phone(call.from_number),
+        "from": phone_for(user.role, call.from_number),
         "status": call.status,
         "menu_choice": call.menu_choice,
         "started_at": call.started_at.isoformat(),

@@ -41,6 +41,17 @@ def _read_password(from_stdin: bool) -> str:
     return typer.prompt("password", hide_input=True, confirmation_prompt=True)
 
 
+def _existing_user(session: Session, username: str):  # noqa: ANN202 - a staff.tables.StaffUser
+    """The account of that name; otherwise say so and stop."""
+    from staff.tables import StaffUser
+
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        console.print(f"[red]no user {username}[/]: `hotline users list` shows them")
+        raise typer.Exit(1)
+    return user
+
+
 @users_app.command("add")
 def users_add(
     username: str,
@@ -91,14 +102,10 @@ def users_passwd(
     """Set a new password; the account's open sessions end."""
     from staff.accounts import set_password
     from staff.passwords import WeakPassword
-    from staff.tables import StaffUser
 
     password = _read_password(password_stdin)
     with _database() as session:
-        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-        if user is None:
-            console.print(f"[red]no user {username}[/]: `hotline users list` shows them")
-            raise typer.Exit(1)
+        user = _existing_user(session, username)
         try:
             set_password(session, user, password)
         except WeakPassword as exc:
@@ -111,7 +118,6 @@ def users_passwd(
 def users_phone(username: str, phone: Annotated[str, typer.Argument(help="+86..., or - to remove it")]) -> None:
     """Set the phone an operator's calls are put through to when they take calls."""
     from staff.accounts import AccountError, normalise_phone
-    from staff.tables import StaffUser
 
     try:
         number = None if phone == "-" else normalise_phone(phone)
@@ -119,10 +125,7 @@ def users_phone(username: str, phone: Annotated[str, typer.Argument(help="+86...
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
     with _database() as session:
-        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-        if user is None:
-            console.print(f"[red]no user {username}[/]: `hotline users list` shows them")
-            raise typer.Exit(1)
+        user = _existing_user(session, username)
         user.phone = number
     console.print(f"phone of {username}: {number or 'none'}")
 
@@ -130,12 +133,7 @@ def users_phone(username: str, phone: Annotated[str, typer.Argument(help="+86...
 @users_app.command("disable")
 def users_disable(username: str) -> None:
     """Stop an account from signing in (its history stays)."""
-    from staff.tables import StaffUser
-
     with _database() as session:
-        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-        if user is None:
-            console.print(f"[red]no user {username}[/]")
-            raise typer.Exit(1)
+        user = _existing_user(session, username)
         user.active = False
     console.print(f"{username} can no longer sign in")
