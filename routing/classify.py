@@ -2,8 +2,10 @@
 the words that decided it (shown to staff).
 
 The subject and the kind are learned (routing/classifier_model.py, trained on the project's own caller-style
-examples); urgency, entities and the handling class are rules over the taxonomy file, where rules are right.
-With no Chinese words to go on (nothing said yet, or another language), the caller's menu choice decides.
+examples); urgency, entities and the handling class are rules over the taxonomy file, where rules are right, with
+urgency words matched as the phone hears them (routing/urgency.py) and a learned 1155 head that may add a flag the
+rules missed, never take one away. Below the taxonomy's `confidence` the result says why a person should confirm
+it (`doubts`). With no Chinese words to go on (nothing said yet, or another language), the menu choice decides.
 Where the ticket then goes is not decided here: `routing.decide.decide_route` is the one route decider.
 """
 
@@ -16,12 +18,23 @@ from pathlib import Path
 
 import yaml
 
-from routing.classifier_model import LinearTextModel, shipped_model_path
+from routing.classifier_model import NO_LABEL, LinearTextModel, Prediction, shipped_model_path
 from routing.entities import Entities, extract
+from routing.heard import HAN
 from routing.normalise import is_chinese, normalise
 from routing.urgency import Flag, urgency_flags
 
 KINDS = ("consult", "help")
+# Why a person should confirm what was understood (Classification.doubts): stable codes, in this order.
+DOUBTS = (
+    "no_words",          # nothing in Chinese to go on: the menu choice decided
+    "subject_unsure",    # the learned subject's probability below confidence.subject
+    "subject_close",     # the second subject within confidence.subject_margin of the first
+    "kind_unsure",       # consult-or-help's probability below confidence.kind
+    "urgency_by_sound",  # an urgency flag raised only by words matched by sound (what the phone may have misheard)
+    "urgency_unsure",    # no flag, but the learned 1155 head gives urgency confidence.urgent_doubt or more
+    "urgency_by_model",  # the flag is the learned 1155 head's: the rules' words found none
+)
 
 
 @dataclass(frozen=True)
@@ -35,12 +48,14 @@ class Taxonomy:
     complex_rules: dict = field(default_factory=dict)
     min_subject_confidence: float = 0.0
     cues: dict[str, list[str]] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)  # below these a person confirms (doubts)
 
     @classmethod
     def from_yaml(cls, text: str) -> Taxonomy:
         data = yaml.safe_load(text)
         taxonomy = cls(data["subjects"], data["menu_choices"], data["handling_classes"], data.get("urgency", {}),
-                       data.get("complex", {}), float(data.get("min_subject_confidence", 0)), data.get("cues", {}))
+                       data.get("complex", {}), float(data.get("min_subject_confidence", 0)), data.get("cues", {}),
+                       {k: float(v) for k, v in (data.get("confidence") or {}).items()})
         taxonomy.check()
         return taxonomy
 
@@ -101,6 +116,7 @@ class Classification:
     legal: bool = False
     entities: Entities = field(default_factory=Entities)
     decisions: dict[str, Decision] = field(default_factory=dict)
+    doubts: tuple[str, ...] = ()  # codes from DOUBTS: why a person should confirm it (empty: no doubt)
 
     @property
     def urgent(self) -> bool:
@@ -114,6 +130,7 @@ class Classification:
             "handling_class": self.handling_class,
             "legal": self.legal,
             "flags": list(self.flags),
+            "doubts": list(self.doubts),
             "entities": self.entities.to_dict(),
             "evidence": {name: d.to_dict() for name, d in self.decisions.items()},
         }
@@ -161,11 +178,12 @@ def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = Non
         decisions["kind"] = Decision(kind, source="menu")
         decisions["handling_class"] = Decision(base["handling_class"], source="menu")
         return Classification(base["subject"], base["handling_class"], base["route"], [], kind,
-                              legal=kind == "consult" and taxonomy.is_legal(base["subject"]), decisions=decisions)
+                              legal=kind == "consult" and taxonomy.is_legal(base["subject"]), decisions=decisions,
+                              doubts=("no_words",))
 
     model = model or load_model()
     kind_bias = float(base.get("kind_bias", 0.0)) if menu_choice else 0.0
-    predicted = model.predict_all(text, bias={"kind": {"help": kind_bias}})
+    predicted = model.predict_all(text, bias={"kind": {"help": kind_bias}}, explain=("subject", "kind"))
     subject_p, kind_p = predicted["subject"], predicted["kind"]
     if subject_p.probability >= taxonomy.min_subject_confidence and subject_p.label in taxonomy.subjects:
         decisions["subject"] = Decision(subject_p.label, subject_p.evidence, subject_p.probability)
@@ -180,12 +198,56 @@ def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = Non
     flags = urgency_flags(text, entities, taxonomy.urgency, kind)
     for flag in flags:
         decisions[f"flag:{flag.name}"] = Decision(flag.label, flag.words, source="rule")
+    learned = _learned_flag(taxonomy, predicted.get("urgent"), flags, text)
+    if learned:
+        flag, probability = learned
+        flag = Flag(flag.name, flag.label, model.predict(text, "urgent").evidence)  # the words, now they are needed
+        flags.append(flag)
+        decisions[f"flag:{flag.name}"] = Decision(flag.label, flag.words, probability, source="model")
     handling = _handling_class(taxonomy, subject, kind, flags, text)
     decisions["handling_class"] = handling
     legal = kind == "consult" and taxonomy.is_legal(subject)
     evidence = list(dict.fromkeys([*decisions["subject"].words, *(w for f in flags for w in f.words)]))
+    urgent_p = predicted.get("urgent")
+    urgent_probability = 1.0 - urgent_p.probabilities.get(NO_LABEL, 1.0) if urgent_p else 0.0  # any flag
+    doubts = _doubts(taxonomy.confidence, subject_p.probabilities, kind_p.probability, flags, urgent_probability)
+    if learned:
+        doubts = (*doubts, "urgency_by_model")
     return Classification(subject, handling.value, base["route"], evidence, kind, tuple(f.name for f in flags),
-                          legal, entities, decisions)
+                          legal, entities, decisions, doubts)
+
+
+def _learned_flag(taxonomy: Taxonomy, urgent: Prediction | None, flags: list[Flag],
+                  text: str) -> tuple[Flag, float] | None:
+    """The learned 1155 head's flag, where the rules raised none, the caller said enough to judge
+    (confidence.urgent_min_chars) and the head is sure enough (confidence.urgent_flag): it adds urgency the rules'
+    words missed ("下面的人喘不上气然后就没声音了"), never takes one away."""
+    if urgent is None or flags or len(HAN.findall(text)) < taxonomy.confidence.get("urgent_min_chars", 0):
+        return None
+    probability = 1.0 - urgent.probabilities.get(NO_LABEL, 1.0)  # some flag, whichever
+    if probability < taxonomy.confidence.get("urgent_flag", 1.0):
+        return None
+    name = max((p, label) for label, p in urgent.probabilities.items() if label != NO_LABEL)[1]
+    spec = taxonomy.urgency.get(name, {})
+    return Flag(name, spec.get("label", name), urgent.evidence), probability
+
+
+def _doubts(confidence: dict[str, float], subjects: dict[str, float], kind_probability: float,
+            flags: list[Flag], urgent_probability: float = 0.0) -> tuple[str, ...]:
+    """Why a person should confirm this understanding (codes from DOUBTS), by the taxonomy's `confidence`."""
+    found = set()
+    first, second = [*sorted(subjects.values(), reverse=True), 0.0, 0.0][:2]
+    if first < confidence.get("subject", 0.0):
+        found.add("subject_unsure")
+    if first - second < confidence.get("subject_margin", 0.0):
+        found.add("subject_close")
+    if kind_probability < confidence.get("kind", 0.0):
+        found.add("kind_unsure")
+    if flags and all("≈" in w for f in flags for w in f.words):
+        found.add("urgency_by_sound")
+    if not flags and urgent_probability >= confidence.get("urgent_doubt", 1.0):
+        found.add("urgency_unsure")
+    return tuple(d for d in DOUBTS if d in found)
 
 
 def _handling_class(taxonomy: Taxonomy, subject: str, kind: str, flags: list[Flag], text: str) -> Decision:
