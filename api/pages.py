@@ -7,10 +7,13 @@ from pathlib import Path
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from api.security_headers import csp_nonce
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+_env.globals["csp_nonce"] = csp_nonce  # inline scripts run only with the response's nonce (api.security_headers)
 
 
 def render(template: str, status_code: int = 200, **context: object) -> HTMLResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from routing.lifecycle import STATES
@@ -10,11 +12,12 @@ from routing.lifecycle import STATES
 class TransitionIn(BaseModel):
     """Move a ticket along the closed loop."""
 
-    to: str = Field(description=f"one of: {', '.join(STATES)}", examples=["dispatched"])
+    to: str = Field(max_length=32, description=f"one of: {', '.join(STATES)}", examples=["dispatched"])
     actor: str | None = Field(None, min_length=1, max_length=64, examples=["union:xa-yanta"],
                               description="who acted, when not the signed-in user (a union reporting back)")
     note: str = Field("", max_length=2000)
-    recovered_amount: float | None = Field(None, ge=0, description="money recovered for the workers, in yuan")
+    recovered_amount: float | None = Field(None, ge=0, le=1e12, allow_inf_nan=False,
+                                           description="money recovered for the workers, in yuan")
 
 
 class ExtensionIn(BaseModel):
@@ -28,7 +31,7 @@ class ExtensionIn(BaseModel):
 class MergeIn(BaseModel):
     """Handle this ticket together with another one, as one case."""
 
-    into: str = Field(description="the other ticket's number", examples=["12351-20261124-0001"])
+    into: str = Field(max_length=64, description="the other ticket's number", examples=["12351-20261124-0001"])
     actor: str | None = Field(None, min_length=1, max_length=64, description="default: the signed-in user")
     note: str = Field("", max_length=2000)
 
@@ -36,7 +39,7 @@ class MergeIn(BaseModel):
 class DispatchIn(BaseModel):
     """A dispatcher sends the ticket to a local union."""
 
-    union_id: str = Field(examples=["xa-yanta"])
+    union_id: str = Field(max_length=64, examples=["xa-yanta"])
     actor: str | None = Field(None, min_length=1, max_length=64, description="default: the signed-in user")
     note: str = Field("", max_length=2000)
 
@@ -44,4 +47,21 @@ class DispatchIn(BaseModel):
 class TakeIn(BaseModel):
     """A free lawyer takes the next caller from the queue."""
 
-    lawyer_id: str | None = Field(None, examples=["L01"], description="default: the signed-in lawyer's seat")
+    lawyer_id: str | None = Field(None, max_length=32, examples=["L01"],
+                                  description="default: the signed-in lawyer's seat")
+
+
+class CorrectionIn(BaseModel):
+    """A person corrects what the machine understood: any of subject, kind, urgency flags (omitted: unchanged)."""
+
+    subject: str | None = Field(None, max_length=32, examples=["work_injury"], description="a taxonomy subject code")
+    kind: str | None = Field(None, max_length=16, examples=["help"], description="consult (咨询) or help (求助)")
+    urgency_flags: list[Annotated[str, Field(max_length=16)]] | None = Field(None, max_length=10, examples=[["danger"]],
+                                            description="the full set of 1155 flags: danger, mass, repeat, large, hidden")
+    note: str = Field("", max_length=2000)
+
+
+class ReviewConfirmationIn(BaseModel):
+    """A person checked a ticket marked for review and found the machine right."""
+
+    note: str = Field("", max_length=2000)

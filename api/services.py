@@ -17,8 +17,11 @@ from hotline.db import make_engine, make_session_factory, transaction, utcnow
 from hotline.jobs import JobRunner, PeriodicTask, wake_waiting
 from hotline.settings import Settings
 from hotline.twilio_client import twilio_client
+from ivr.call import CallDesk
 from ivr.flow import Flow, load_flow
+from ivr.reconcile import Reconciler, recordings_base
 from ivr.route_calls import load_route_prompts
+from ivr.urgent import SupervisorMover, after_words
 from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
 from recordings.qa_sampling import daily_sampling_round, load_sampling
 from recordings.rubrics import Rubric, load_rubric
@@ -47,7 +50,7 @@ class Services:
     runner: JobRunner
     routing: RoutingData
     route_prompts: dict
-    rounds: list[PeriodicTask]  # the SLA clock, the survey callbacks, the daily QA sample
+    rounds: list[PeriodicTask]  # call reconciliation, the SLA clock, the survey callbacks, the daily QA sample
     twilio_rest: Client  # the account's REST client (Twilio's, or the emulator's)
     signer: SessionSigner  # staff session cookies
     sign_in_limit: SignInLimit
@@ -93,17 +96,23 @@ def build_services(settings: Settings) -> Services:
         rest,
         model,
         PipelineConfig(settings.recordings_root, settings.download_attempts, settings.download_backoff_seconds,
-                       routing=routing, scripted=scripted),
+                       routing=routing, scripted=scripted, after_words=after_words(flow, routing)),
     )
+    mover = SupervisorMover(factory, rest, settings.public_url)
     surveys = build_survey_caller(settings, factory, routing.sla.calendar, rest)
     runner = JobRunner(
         factory,
-        {**pipeline.handlers(), **surveys.handlers()},
+        {**pipeline.handlers(), **surveys.handlers(), **mover.handlers()},
         workers=settings.workers,
         poll_s=settings.job_poll_seconds,
         on_idle=_model_watch(factory, model),
     )
+    # Calls a crash left unfinished: checked with Twilio at once on start, then now and then.
+    reconciler = Reconciler(factory, rest, CallDesk(flow, settings.timezone, settings.public_url or ""),
+                            recordings_base(settings.rest_url, credentials.account_sid),
+                            timedelta(minutes=settings.reconcile_after_minutes), wake=runner.wake)
     rounds = [
+        PeriodicTask("reconcile-calls", reconciler.round, settings.reconcile_scan_seconds, first_after_s=0),
         PeriodicTask("sla-clock", _sla_round(factory, routing), settings.sla_scan_seconds),
         PeriodicTask("survey-round", surveys.round, settings.survey_scan_seconds),
         PeriodicTask("qa-sampling", daily_sampling_round(factory, load_sampling(settings.qa_file), settings.timezone),

@@ -9,13 +9,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recordings.tables import Call, Recording, Transcript
+from routing.corrections import corrections_of, doubt_label
 from routing.tables import Ticket
-from staff.roles import phone_for
+from staff.access import NOTE_READERS
+from staff.roles import masked_for, phone_for
 
 
-def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = None) -> dict:
-    """Everything about one ticket, as plain JSON-ready data; callers' numbers as `viewer_role` may see them
-    (None: the command line, run by whoever runs the service, sees them whole)."""
+def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = None,
+                viewer: str | None = None) -> dict:
+    """Everything about one ticket, as plain JSON-ready data; callers' numbers as `viewer_role` may see them,
+    in every field and every note (None: the command line, run by whoever runs the service, sees them whole).
+
+    A consultation note (event kind `note`) is shown only to the staff member `viewer` who wrote it and to the
+    roles in NOTE_READERS."""
 
     def phone(number: str | None) -> str | None:
         return phone_for(viewer_role, number) if viewer_role else number
@@ -37,7 +43,7 @@ def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = N
             if rec.source == "problem":
                 transcript_status = rec.status
                 problem_text = " ".join(t.text for t in texts if t.text)
-    return {
+    view = {
         "number": ticket.number,
         "status": ticket.status,
         "subject": ticket.subject,
@@ -70,8 +76,18 @@ def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = N
         "recordings": recordings,
         "events": [
             {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "note": e.note} for e in ticket.events
+            if e.kind != "note" or viewer_role is None or viewer_role in NOTE_READERS or e.actor == viewer
         ],
+        # Marked for a person to confirm when the classifier doubted (codes, and the words a dispatcher reads).
+        "needs_review": bool(ticket.needs_review),
+        "review_reasons": list(ticket.review_reasons or []),
+        "review_reason_labels": [doubt_label(c) for c in ticket.review_reasons or []],
+        "confidence": {name: (ticket.evidence or {}).get(name, {}).get("confidence") for name in ("subject", "kind")},
+        "corrections": [{"at": c.at.isoformat(), "actor": c.actor, "field": c.field, "old": c.old_value,
+                         "new": c.new_value} for c in corrections_of(session, ticket)],
     }
+    # Numbers anywhere else (an event note "same caller +86…", the caller's words) as the role may see them.
+    return masked_for(viewer_role, view) if viewer_role else view
 
 
 def _iso(moment) -> str | None:  # noqa: ANN001 - a datetime or None

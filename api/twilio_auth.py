@@ -7,19 +7,31 @@ from twilio.request_validator import RequestValidator
 
 
 def signed_url(request: Request, public_url: str | None) -> str:
-    """The URL Twilio called: the configured public base, else the proxy's forwarded scheme and host."""
+    """The URL Twilio called: the configured public base, else the request's own scheme and host.
+
+    Behind a trusted proxy those are the proxy's forwarded ones (api.forwarded); a client's own
+    X-Forwarded-* headers never reach here, so a request signed for another host cannot pass.
+    """
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if public_url:
         return public_url.rstrip("/") + path
-    proto = request.headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
-    host = request.headers.get("x-forwarded-host", request.headers.get("host", request.url.netloc))
-    return f"{proto}://{host.split(',')[0].strip()}{path}"
+    return f"{request.url.scheme}://{request.url.netloc}{path}"
 
 
 def public_base(request: Request, public_url: str | None) -> str:
     """The service's base URL as Twilio reaches it, for absolute callback URLs."""
     url = signed_url(request, public_url)
     return url[: len(url) - len(request.url.path + (f"?{request.url.query}" if request.url.query else ""))]
+
+
+REPLAY_PREFIX = "replay."  # query fields carrying a step's form through a pause-and-redirect (api.app.busy_answer)
+
+
+def with_replayed_fields(request: Request, form: dict[str, str]) -> dict[str, str]:
+    """The form, plus the fields a pause-and-redirect carried in its query (call only after the signature
+    check: Twilio signed the URL, query included, so these are the service's own words back)."""
+    replayed = {k[len(REPLAY_PREFIX):]: v for k, v in request.query_params.items() if k.startswith(REPLAY_PREFIX)}
+    return {**form, **replayed} if replayed else form
 
 
 def is_from_twilio(validator: RequestValidator, url: str, params: dict[str, str], signature: str | None) -> bool:

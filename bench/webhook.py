@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/webhook.py            # 50 calls, a table
     .venv/bin/python bench/webhook.py --calls 20 --json
+    .venv/bin/python bench/calls_load.py         # the same with 100 calls (issue 12's load test)
 
 Starts, as child processes, the real service (`python -m hotline.cli serve`, SQLite in a temp folder, the
 Korean Vosk model so transcriptions run in the background as in production) and a bare FastAPI app on the
@@ -297,10 +298,32 @@ def replay_on_bare(bare_url: str, auth_token: str, plans: list[list[tuple[str, d
     return run_together([lambda plan=plan: job(plan) for plan in plans], timeout_s)
 
 
-def collect_tickets(service_url: str, call_sids: list[str], *, transcribed: bool, timeout_s: float) -> dict:
-    """Every call's ticket (and, with `transcribed`, its transcript in a final state), polled up to `timeout_s`."""
+BENCH_USER = "bench-reader"
+
+
+def sign_in_reader(service: Child):  # noqa: ANN201 - an httpx.Client (httpx is imported where it is used)
+    """A client signed in as an administrator made for this run with `hotline users add` (reading a call's ticket
+    needs a staff session), as a script would sign in."""
     import httpx
 
+    password = secrets.token_urlsafe(18)
+    made = subprocess.run([sys.executable, "-m", "hotline.cli", "users", "add", BENCH_USER, "--role", "admin",
+                           "--password-stdin"], input=password + "\n", env=service.env, cwd=service.cwd,
+                          capture_output=True, text=True, timeout=120)
+    if made.returncode != 0:
+        raise RuntimeError(f"hotline users add {BENCH_USER} failed:\n{made.stdout}{made.stderr}")
+    client = httpx.Client(base_url=service.url, timeout=30, trust_env=False)
+    response = client.post("/login", json={"username": BENCH_USER, "password": password})
+    if response.status_code != 200:
+        client.close()
+        raise RuntimeError(f"signing in as {BENCH_USER} failed: {response.status_code} {response.text[:300]}")
+    client.headers["X-CSRF-Token"] = response.json()["csrf"]
+    return client
+
+
+def collect_tickets(client, call_sids: list[str], *, transcribed: bool, timeout_s: float) -> dict:  # noqa: ANN001
+    """Every call's ticket (and, with `transcribed`, its transcript in a final state), polled up to `timeout_s`
+    with a signed-in client (`sign_in_reader`)."""
     final = ("transcribed", "failed", "none")
 
     def done(ticket: dict | None) -> bool:
@@ -308,15 +331,16 @@ def collect_tickets(service_url: str, call_sids: list[str], *, transcribed: bool
 
     started = time.monotonic()
     tickets: dict[str, dict | None] = {}
-    with httpx.Client(base_url=service_url, timeout=10, trust_env=False) as client:
-        while True:
-            for sid in call_sids:
-                if not done(tickets.get(sid)):
-                    response = client.get(f"/api/calls/{sid}")
-                    tickets[sid] = response.json()["ticket"] if response.status_code == 200 else None
-            if all(done(tickets[s]) for s in call_sids) or time.monotonic() - started > timeout_s:
-                break
-            time.sleep(0.5)
+    while True:
+        for sid in call_sids:
+            if not done(tickets.get(sid)):
+                response = client.get(f"/api/calls/{sid}")
+                if response.status_code in (401, 403):  # not "no ticket": say why nothing can be read
+                    raise RuntimeError(f"reading /api/calls/{sid}: {response.status_code} {response.text[:200]}")
+                tickets[sid] = response.json()["ticket"] if response.status_code == 200 else None
+        if all(done(tickets[s]) for s in call_sids) or time.monotonic() - started > timeout_s:
+            break
+        time.sleep(0.5)
     statuses: dict[str, int] = {}
     for ticket in tickets.values():
         if ticket:
@@ -395,6 +419,7 @@ def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - p
             bare.start()
             service.wait_healthy()
             bare.wait_healthy()
+            reader = sign_in_reader(service)
             progress(f"service {service.url} and bare endpoint {bare.url} are up; {WARMUP_CALLS} warm-up calls")
 
             warm = place_calls(twilio, service.url, WARMUP_CALLS, timeout_s=60)
@@ -421,7 +446,7 @@ def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - p
             failed_webhooks = sum(1 for r in reports for d in r.requests if not d.ok)
 
             progress("checking every call's ticket")
-            collect_tickets(service.url, [r.call_sid for r in reports], transcribed=False, timeout_s=30)
+            collect_tickets(reader, [r.call_sid for r in reports], transcribed=False, timeout_s=30)
 
             # The same requests to the bare endpoint, with the service paused: its background transcriptions
             # must not take the CPU from the bare endpoint (that would flatter the ratio).
@@ -446,8 +471,9 @@ def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - p
             service.resume()
             if wait_transcripts > 0:
                 progress(f"waiting up to {wait_transcripts:.0f} s for the background transcriptions")
-            tickets = collect_tickets(service.url, [r.call_sid for r in reports], transcribed=True,
+            tickets = collect_tickets(reader, [r.call_sid for r in reports], transcribed=True,
                                       timeout_s=wait_transcripts)
+            reader.close()
             service_alive = service.process is not None and service.process.poll() is None
             service_log = service.log_tail(2000) if failures or not service_alive else ""
         finally:
@@ -535,11 +561,13 @@ def print_table(result: dict) -> None:
     console.print(f"[dim]benchmark took {result['elapsed_s']} s[/]")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, default_calls: int = 50, description: str | None = None) -> int:
+    """The command line (bench/calls_load.py is this with 100 calls by default)."""
     import httpx
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=50, help="calls placed at once (default 50)")
+    parser = argparse.ArgumentParser(description=description or __doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=default_calls,
+                        help=f"calls placed at once (default {default_calls})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--wait-transcripts", type=float, default=0, metavar="SECONDS",
                         help="after measuring, wait this long for the background transcriptions (default 0: "

@@ -45,6 +45,8 @@ class TwilioEmulator:
         self.max_steps = max_steps
         self.time_scale = time_scale  # real seconds per second of call time (0: as fast as possible)
         self.recordings = RecordingStore()
+        self.recording_callbacks_released = threading.Event()
+        self.recording_callbacks_released.set()
         self._calls: dict[str, CallSession] = {}
         self._queues: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -61,6 +63,15 @@ class TwilioEmulator:
         if value is not None and value not in RECORDING_FAULTS:
             raise ValueError(f"recording_fault must be one of {sorted(set(RECORDING_FAULTS.values()))} or None")
         self._recording_fault = RECORDING_FAULTS[value] if value else None
+
+    def hold_recording_callbacks(self) -> None:
+        """Recording status callbacks wait until `release_recording_callbacks` (Twilio may send them late):
+        a test can then act while the caller is still on the line, before the recording is known."""
+        self.recording_callbacks_released.clear()
+
+    def release_recording_callbacks(self) -> None:
+        """Send the held recording status callbacks, and every later one at once."""
+        self.recording_callbacks_released.set()
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 

@@ -119,10 +119,12 @@ class CallSession:
         self._fetches = 0
         self._gathers = 0
         self._records = 0
+        self._queue_key_index = 0
         self._lock = threading.RLock()
         self._interrupt = threading.Event()
         self._pending: Fetch | Inline | str | None = None
         self._threads: list[threading.Thread] = []
+        self._last_delivery: dict[str, threading.Thread] = {}
         self._deferred: list[tuple] = []
         self._stream_callbacks: dict[str, tuple[str, str]] = {}
         self._callback_deliveries: list[Delivery] = []
@@ -169,11 +171,22 @@ class CallSession:
             self.report.requests.extend(deliveries)
         return deliveries
 
-    def _background(self, kind: str, url: str, params: dict[str, str], method: str, sink: list[Delivery]) -> None:
-        """Send a callback from another thread (as Twilio does); `sink` collects its deliveries."""
+    def _background(self, kind: str, url: str, params: dict[str, str], method: str, sink: list[Delivery],
+                    gate: threading.Event | None = None) -> None:
+        """Send a callback from another thread (as Twilio does); `sink` collects its deliveries. With a `gate`,
+        it is sent once the gate opens (or the call's real-time limit passes)."""
+
+        # One recording's callbacks arrive in the order Twilio sends them (in-progress before completed):
+        # each waits for the one before it.
+        order_key = params.get("RecordingSid") if kind == "recording-status" else None
+        before: threading.Thread | None = None
 
         def deliver() -> None:
             try:
+                if before is not None:
+                    before.join(max(0.0, self._remaining()))
+                if gate is not None:
+                    gate.wait(max(0.0, self._remaining()))
                 sink.extend(self._send(kind, url, params, method))
             finally:
                 self.sender.close()
@@ -181,6 +194,9 @@ class CallSession:
         thread = threading.Thread(target=deliver, name=f"emulator-{kind}", daemon=True)
         with self._lock:
             self._threads.append(thread)
+            if order_key:
+                before = self._last_delivery.get(order_key)
+                self._last_delivery[order_key] = thread
         thread.start()
 
     def _check_deadline(self) -> None:
@@ -557,8 +573,8 @@ class CallSession:
         trailing, digits = 0.0, None
         if self.caller.hang_up_during_record:
             digits = "hangup"
-        elif self.caller.finish_with_hash and "#" in r.finish_on_key:
-            digits = "#"
+        elif self.caller.finish_with_hash and self.caller.finish_key in r.finish_on_key:
+            digits = self.caller.finish_key  # Twilio's Digits: the key that ended the recording
             self.clock.advance(KEY_SECONDS)
         elif audio.duration < r.max_length:
             self.clock.advance(r.timeout)
@@ -592,10 +608,13 @@ class CallSession:
                 self.report.errors.append(delivery.describe())
 
     def _callback(self, kind: str, url: str, params: dict[str, str], method: str, sink: list[Delivery]) -> None:
-        """Send a status callback now (in the background), or after the call when callbacks are deferred."""
+        """Send a status callback now (in the background), or after the call when callbacks are deferred, or
+        once the test releases them (`TwilioEmulator.hold_recording_callbacks`: Twilio may send them late)."""
         job = (kind, url, params, method, sink)
         if self.account.defer_recording_callbacks and kind == "recording-status" and not self._ended:
             self._deferred.append(job)
+        elif kind == "recording-status" and not self.account.recording_callbacks_released.is_set():
+            self._background(*job, gate=self.account.recording_callbacks_released)
         else:
             self._background(*job)
 
@@ -684,8 +703,9 @@ class CallSession:
                 if isinstance(verb, (t.Say, t.Play, t.Pause)):
                     self._prompt(verb, url)
                 elif isinstance(verb, t.Gather):
-                    for child in verb.children:
-                        self._prompt(child, url)
+                    left = self._wait_gather(verb, url)
+                    if left is not None:
+                        return left
                 elif isinstance(verb, t.Leave):
                     return "leave"
                 elif isinstance(verb, t.Hangup):
@@ -698,6 +718,45 @@ class CallSession:
             if redirect is None:
                 return None
             url, method = self._resolve(redirect.url, url), redirect.method
+        return None
+
+    def _wait_gather(self, g: t.Gather, base: str) -> str | None:
+        """A <Gather> in a wait document: its prompts, then the caller's next `queue_keys` key (if any) goes to
+        its action, whose answer is played under the same rules (it may <Leave>); else its timeout passes."""
+        for child in g.children:
+            self._take_update()
+            self._prompt(child, base)
+        index = self._queue_key_index
+        key = self.caller.queue_keys[index] if index < len(self.caller.queue_keys) else ""
+        if not key or "dtmf" not in g.input:
+            self.clock.advance(g.timeout)
+            self._take_update()
+            return None
+        self._queue_key_index += 1
+        self.clock.advance(KEY_SECONDS)
+        self.report.keys.append(key)
+        self._event("keys", key)
+        if not g.action:
+            return None
+        action = self._resolve(g.action, base)
+        self._count_fetch()
+        last = self._send("gather", action, self.params({"Digits": key}), g.method)[-1]
+        self._take_update()
+        if not last.ok:
+            self.report.errors.append(f"{last.describe()} (a Gather in a waitUrl document)")
+            return None
+        try:
+            verbs = t.parse_twiml(last.body)
+        except t.TwimlError as exc:
+            self.report.errors.append(f"Gather action {action}: answer is not TwiML ({exc})")
+            return None
+        for verb in verbs:
+            if isinstance(verb, t.Leave):
+                return "leave"
+            if isinstance(verb, t.Hangup):
+                raise CallOver("hangup-verb")
+            if isinstance(verb, (t.Say, t.Play, t.Pause)):
+                self._prompt(verb, action)
         return None
 
     def _dial(self, d: t.Dial, base: str) -> Fetch | None:

@@ -15,7 +15,9 @@ class CallerScript:
     `speak` is what the caller says at each <Gather> in order (None = nothing), over the prompt; it reaches the
     service only through a Media Stream open at that moment, and the caller then waits up to `wait_for_speech`
     real seconds for the service to redirect the call. `stream_keys` are pressed while connected to a
-    bidirectional stream (<Connect><Stream>).
+    bidirectional stream (<Connect><Stream>). `finish_key` is the key that ends a <Record> (when it is one of
+    the Record's finishOnKey and `finish_with_hash` holds); `queue_keys` are pressed at the first <Gather> of
+    a queue's wait document (one key per wait document, in order).
     """
 
     keys: list[str] = field(default_factory=list)
@@ -27,6 +29,8 @@ class CallerScript:
     speak: list[Path | None] = field(default_factory=list)
     wait_for_speech: float = 10.0
     stream_keys: str = ""
+    finish_key: str = "#"
+    queue_keys: str = ""
 
     def spoken(self, index: int) -> Path | None:
         """The file said at the `index`-th <Gather>, if any."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
@@ -18,9 +18,18 @@ from hotline.commands.qa import qa_app
 from hotline.commands.report import report
 from hotline.commands.speech import bench_app, model_check
 from hotline.commands.users import users_app
+from hotline.console import console_for
+from hotline.private_files import PRIVATE_UMASK, tighten
 from hotline.settings import Settings, get_settings
 
 app = typer.Typer(help="12351 worker hotline: voice front-end", no_args_is_help=True)
+
+
+@app.callback()
+def _private_files() -> None:
+    """Whatever any command creates (database, -wal/-shm, var/ secrets, recordings, logs) is the owner's only."""
+    os.umask(PRIVATE_UMASK)
+
 tickets_app = typer.Typer(help="Read tickets", no_args_is_help=True)
 model_app = typer.Typer(help="The Vosk speech model", no_args_is_help=True)
 db_app = typer.Typer(help="The database", no_args_is_help=True)
@@ -34,7 +43,7 @@ app.add_typer(users_app, name="users")
 model_app.command("check")(model_check)
 app.command("classify")(classify)
 app.command("report")(report)
-console = Console()
+console = console_for()
 
 
 def _setup_logging(level: str = "INFO") -> None:
@@ -57,12 +66,21 @@ def serve(
     from hotline.migrate import upgrade
 
     _setup_logging(log_level)
-    settings = get_settings()
-    services = build_services(settings)
+    local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # an address Twilio's emulator can reach
+    settings = get_settings().model_copy(update={"listen_url": f"http://{local_host}:{port}"})
+    try:  # a deployment mistake (no public URL, a short session secret, ...) is said plainly, not as a traceback
+        settings.check_production()
+        services = build_services(settings)
+    except (ValueError, RuntimeError) as exc:
+        console.print(f"[red]cannot start:[/] {exc}")
+        raise typer.Exit(1) from exc
+    for folder in (settings.var_dir, settings.recordings_root):  # made 0755 by an older version, perhaps
+        tighten(folder)
     upgrade(services.engine)
     _print_start(settings, services, host, port)
+    # proxy_headers off: forwarded headers are read in one place, only from HOTLINE_TRUSTED_PROXIES (api.forwarded)
     uvicorn.run(create_app(settings, services), host=host, port=port, log_level=log_level.lower(),
-                access_log=False)
+                access_log=False, proxy_headers=False)
 
 
 def _print_start(settings: Settings, services, host: str, port: int) -> None:  # noqa: ANN001
@@ -109,9 +127,14 @@ def call(
     from emulator import CallerScript, TwilioEmulator, WebSocketStreamer
     from hotline.credentials import twilio_credentials
 
+    for clip in [say, *(speak or [])]:
+        if clip is not None and not clip.is_file():
+            console.print(f"[red]no audio file {clip}[/]: give a WAV file the caller says (e.g. --say problem.wav)")
+            raise typer.Exit(2)
+    base = url.rstrip("/")
+    _check_service(base)
     settings = get_settings()
     creds = twilio_credentials(settings)
-    base = url.rstrip("/")
     port = settings.emulator_port if creds.generated else 0
     with TwilioEmulator(creds.account_sid, creds.auth_token, port=port, time_scale=time_scale,
                         max_steps=500) as emulator:
@@ -142,6 +165,18 @@ def call(
         _print_ticket(ticket)
     else:
         console.print("  no ticket was made")
+
+
+def _check_service(base: str) -> None:
+    """Stop with a message (exit 1) when nothing answers at the service's address: no call is placed then."""
+    import httpx
+
+    try:
+        httpx.get(f"{base}/health", timeout=5).raise_for_status()
+    except httpx.HTTPError as exc:
+        console.print(f"[red]the service does not answer at {base}[/] ({exc.__class__.__name__}): start it with "
+                      "`./run serve` (or `hotline serve --port P`), or give its address with --url")
+        raise typer.Exit(1) from exc
 
 
 def _wait_for_ticket(call_sid: str, wait_s: float) -> dict | None:
@@ -175,8 +210,12 @@ def _print_ticket(ticket: dict) -> None:
                 "needs_human_reason", "transcript_status", "transcript"):
         table.add_row(key, str(ticket.get(key)))
     console.print(table)
+    from routing.tickets import local_time
+
+    zone = get_settings().timezone  # people read the hotline's local time; --json keeps UTC with its offset
+    console.print(f"  events ({zone})")
     for event in ticket["events"]:
-        console.print(f"  {event['at'][:19]}  {event['actor']:<8} {event['kind']:<12} {event['note']}")
+        console.print(f"  {local_time(event['at'], zone)}  {event['actor']:<8} {event['kind']:<12} {event['note']}")
 
 
 @tickets_app.command("show")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-import threading
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from hotline.private_files import private_dir, private_file
 
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
@@ -21,7 +26,23 @@ NAMING = {
 }
 
 
-SQLITE_LOCK_TIMEOUT_S = 30
+SQLITE_LOCK_TIMEOUT_S = 30  # background work; requests wait less (see `wait_for_database`)
+
+# When the current request stops waiting for the database (time.monotonic()); None: SQLITE_LOCK_TIMEOUT_S.
+_wait_until: ContextVar[float | None] = ContextVar("hotline_database_wait_until", default=None)
+
+
+class DatabaseBusy(TimeoutError):
+    """The database stayed locked by another writer past this request's wait: answer without it, or retry."""
+
+
+def wait_for_database(seconds: float) -> Token:
+    """Bound how long the current request (this context, and threads it starts) waits for SQLite's writer lock.
+
+    A webhook must answer Twilio within 15 s whatever a slow writer does: past its bound a transaction
+    raises DatabaseBusy instead of waiting (api.app answers it). Returns the token to reset it with.
+    """
+    return _wait_until.set(time.monotonic() + seconds)
 
 
 class UTCDateTime(TypeDecorator):
@@ -65,8 +86,9 @@ def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **pool)
     path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path and path != ":memory:":  # the file (and its -wal/-shm, which SQLite gives the same mode) 0600
+        private_dir(Path(path).parent)
+        private_file(Path(path))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
     _serialise_sqlite_writers(engine)
     return engine
@@ -91,14 +113,22 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:  # noqa: ANN001 - a SQLAlchemy connection
-        if not lock.acquire(timeout=SQLITE_LOCK_TIMEOUT_S):
-            raise TimeoutError(f"the database stayed busy for {SQLITE_LOCK_TIMEOUT_S} s: a transaction is stuck")
+        # Both waits (our lock, then SQLite's busy timeout for another process's writer) end at the
+        # request's deadline, if it has one: a webhook never waits past its bound.
+        deadline = _wait_until.get()
+        wait = SQLITE_LOCK_TIMEOUT_S if deadline is None else max(0.0, deadline - time.monotonic())
+        if not lock.acquire(timeout=wait):
+            raise DatabaseBusy(f"the database stayed busy for {wait:.1f} s: another transaction holds it")
         conn.info["holds_write_lock"] = True
         try:
+            left = SQLITE_LOCK_TIMEOUT_S if deadline is None else max(0.0, deadline - time.monotonic())
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(left * 1000)}")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except Exception:
-            conn.info.pop("holds_write_lock", None)
-            lock.release()
+        except Exception as exc:
+            if conn.info.pop("holds_write_lock", False):  # a failed statement may have rolled back (and released)
+                lock.release()
+            if isinstance(exc, OperationalError) and "locked" in str(exc):
+                raise DatabaseBusy("the database is locked by another process's writer") from exc
             raise
 
     def _end(conn) -> None:  # noqa: ANN001

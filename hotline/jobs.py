@@ -208,10 +208,12 @@ class JobRunner:
 
 
 class PeriodicTask:
-    """Runs `task` every `every_s` seconds in a thread of its own until stopped (the SLA clock's rounds)."""
+    """Runs `task` every `every_s` seconds in a thread of its own until stopped (the SLA clock's rounds);
+    the first round after `first_after_s` (default: one period)."""
 
-    def __init__(self, name: str, task: Callable[[], None], every_s: float) -> None:
+    def __init__(self, name: str, task: Callable[[], None], every_s: float, first_after_s: float | None = None) -> None:
         self._name, self._task, self._every_s = name, task, every_s
+        self._first_after_s = every_s if first_after_s is None else first_after_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -225,7 +227,9 @@ class PeriodicTask:
             self._thread.join(timeout_s)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._every_s):
+        wait_s = self._first_after_s
+        while not self._stop.wait(wait_s):
+            wait_s = self._every_s
             try:
                 self._task()
             except Exception:  # the next round tries again

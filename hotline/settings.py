@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 
@@ -23,6 +24,20 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="base URL Twilio calls (https://hotline.example.org); used for signatures"
     )
+    listen_url: str | None = Field(
+        None, description="where `hotline serve` listens (it sets this from --host/--port): the address given to "
+                          "Twilio in development, when public_url is unset")
+    trusted_proxies: str = Field(
+        "", description="addresses or CIDRs of the reverse proxies in front of the service (comma-separated, "
+                        "e.g. 127.0.0.1,10.0.0.0/8): only their X-Forwarded-For/Proto/Host headers are believed")
+    webhook_wait_seconds: float = Field(
+        5, description="longest a Twilio webhook waits for the database (SQLite's one writer) before it answers "
+                       "TwiML that pauses and asks again; well under Twilio's 15 s")
+    callback_wait_seconds: float = Field(
+        12, description="longest a Twilio status or recording callback waits for the database (no caller is "
+                        "listening; Twilio waits 15 s)")
+    request_wait_seconds: float = Field(
+        10, description="longest a staff request waits for the database before answering 503 (try again)")
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_api_url: str | None = Field(None, description="Twilio REST base; default Twilio's, or the local emulator's")
@@ -38,6 +53,11 @@ class Settings(BaseSettings):
     case_window_days: int = Field(30, description="tickets of the same caller, employer or project this close "
                                                   "together become one case")
     sla_scan_seconds: float = Field(60, description="how often reminders and escalations are looked for")
+    reconcile_scan_seconds: float = Field(300, description="how often calls left unfinished (a status callback "
+                                                           "lost while the service was down) are checked with "
+                                                           "Twilio; every unfinished call is checked at start")
+    reconcile_after_minutes: float = Field(30, description="a call still in progress after this long is checked "
+                                                           "with Twilio at each scan")
     test_transcripts_file: Path | None = Field(None, description="TESTS ONLY: scripted transcripts for known "
                                                                 "audio (speech.scripted), never in production")
     timezone: str = "Asia/Shanghai"
@@ -55,7 +75,8 @@ class Settings(BaseSettings):
     session_secret: str | None = Field(None, description="signs staff session cookies; default a secret generated "
                                                           "into var_dir (development only)")
     session_hours: float = Field(12, description="how long a staff sign-in lasts")
-    sign_in_failures: int = Field(5, description="failed sign-ins allowed per account in sign_in_window_minutes")
+    sign_in_failures: int = Field(5, description="failed sign-ins allowed per account and address in "
+                                                 "sign_in_window_minutes (4 times as many per address)")
     sign_in_window_minutes: int = 15
     workers: int = Field(1, description="background job threads (downloads, transcription), besides the one "
                                         "kept for urgent jobs; about one per core left after the webhooks")
@@ -85,6 +106,32 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The proxies whose forwarded headers are believed; a bad entry stops the start with what to write."""
+        networks = []
+        for entry in filter(None, (part.strip() for part in self.trusted_proxies.split(","))):
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"HOTLINE_TRUSTED_PROXIES: {entry!r} is not an address or CIDR "
+                                 "(write e.g. 127.0.0.1 or 10.0.0.0/8, comma-separated)") from exc
+        return tuple(networks)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies only over HTTPS: always in production, and whenever the public URL is https."""
+        return self.is_production or (self.public_url or "").startswith("https://")
+
+    def check_production(self) -> None:
+        """Refuse to start in production without knowing the URL Twilio signs: a configured public URL, or
+        trusted proxies whose forwarded scheme and host say it (never headers any client could send)."""
+        self.trusted_proxy_networks  # noqa: B018 - a bad entry fails here, in every environment
+        if self.is_production and not self.public_url and not self.trusted_proxy_networks:
+            raise ValueError("production needs HOTLINE_PUBLIC_URL (the https:// address Twilio calls, e.g. "
+                             "https://hotline.example.org) or HOTLINE_TRUSTED_PROXIES (the addresses of the "
+                             "reverse proxies in front of the service)")
 
 
 def get_settings() -> Settings:

@@ -15,14 +15,17 @@ from sqlalchemy.orm import Session
 
 from hotline.db import utcnow
 from hotline.jobs import BACKGROUND, URGENT, enqueue
-from ivr.flow import Flow, Step
+from ivr.flow import EMERGENCY, Flow, Step
 from ivr.twiml import (
+    CALLER_KEY,
+    CALLER_VOICE,
     RECORDING_STATUS_PATH,
     listens,
     menu_outcome,
     render_confirm,
     render_hangup,
     render_step,
+    render_urgent_redirect,
     spoken_digits,
 )
 from recordings.calls import add_call_event, find_call, record_call
@@ -62,7 +65,8 @@ def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
     """A call comes in: note it once, start the full-call recording, play the first step."""
     call, is_new = record_call(session, form["CallSid"], form.get("From", ""), form.get("To", ""))
     if is_new:
-        add_call_event(session, call, "answered", caller=form.get("From", ""))
+        # The base URL is kept for moving the live call later from a job (ivr.urgent), which has no request.
+        add_call_event(session, call, "answered", caller=form.get("From", ""), base_url=desk.base_url)
         enqueue(
             session,
             START_CALL_RECORDING,
@@ -96,7 +100,7 @@ def play(session: Session, desk: CallDesk, call: Call, step: Step, attempt: int 
 
 def _stream_to_stop(desk: CallDesk, leaving: Step | None, going_to: Step | None) -> str | None:
     """The stream of the step the call leaves, if it had one and the call really moves on."""
-    if not desk.media_url or leaving is None or not listens(leaving):
+    if not desk.media_url or leaving is None or not listens(leaving, desk.flow):
         return None
     if going_to is not None and going_to.name == leaving.name:
         return None
@@ -114,6 +118,8 @@ def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name:
     call = known_call(session, form)
     step = desk.flow.step(step_name)
     digits = form.get("Digits", "")
+    if _emergency_pressed(desk, digits):
+        return emergency(session, desk, call, step, CALLER_KEY, digits=digits, attempt=attempt)
     outcome = menu_outcome(step, digits, attempt)
     add_call_event(session, call, "menu_input", step=step.name, digits=digits, attempt=attempt,
                    choice=outcome.choice)
@@ -133,6 +139,8 @@ def menu_spoken(session: Session, desk: CallDesk, form: dict[str, str], step_nam
     """The caller said a menu choice (the live stream redirected the call here): go where its key goes."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
+    if choice == EMERGENCY and desk.flow.emergency is not None:
+        return emergency(session, desk, call, step, CALLER_VOICE, via=via, confidence=confidence)
     option = step.option_for(choice)
     if option is None:  # not a choice of this menu (a stale or forged redirect): ask again
         add_call_event(session, call, "menu_input", step=step.name, via=via, choice=None, heard=choice)
@@ -155,6 +163,10 @@ def menu_confirm(session: Session, desk: CallDesk, form: dict[str, str], step_na
 def menu_confirmed(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
                    attempt: int = 1) -> str:
     """The answer to the confirmation: 1 takes the choice, anything else plays the menu again (listening)."""
+    if _emergency_pressed(desk, form.get("Digits", "")):
+        call = known_call(session, form)
+        return emergency(session, desk, call, desk.flow.step(step_name), CALLER_KEY, digits=form.get("Digits", ""),
+                         stop=False)
     if form.get("Digits", "")[:1] == "1":
         return menu_spoken(session, desk, form, step_name, choice, via="voice-confirmed")
     call = known_call(session, form)
@@ -164,13 +176,28 @@ def menu_confirmed(session: Session, desk: CallDesk, form: dict[str, str], step_
     return play(session, desk, call, step, attempt + 1, listen=True)
 
 
+def _emergency_pressed(desk: CallDesk, digits: str) -> bool:
+    return desk.flow.emergency is not None and desk.flow.emergency.pressed(digits)
+
+
+def emergency(session: Session, desk: CallDesk, call: Call, step: Step, why: str, *, stop: bool = True,
+              **detail: object) -> str:
+    """The caller pressed or said the emergency at `step`: noted, then on to the supervisor (`/twilio/urgent`).
+
+    `stop`: end the step's live stream (False when the call is no longer at the step, e.g. at its confirmation).
+    """
+    add_call_event(session, call, "emergency", step=step.name, why=why, **detail)
+    stream = _stream_to_stop(desk, step, None) if stop else None
+    return render_urgent_redirect(why, step.name, stop_stream=stream)
+
+
 def at_step(session: Session, call_sid: str, step_name: str) -> bool:
     """True while the call is at `step_name` with nothing chosen there yet (a voice choice may still redirect it)."""
     call = find_call(session, call_sid)
     if call is None or call.ended_at is not None:
         return False
     events = session.scalars(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind.in_(
-        ("step", "menu_input", "menu_confirm"))).order_by(CallEvent.id.desc()).limit(1)).all()
+        ("step", "menu_input", "menu_confirm", "emergency"))).order_by(CallEvent.id.desc()).limit(1)).all()
     return bool(events) and events[0].kind == "step" and events[0].detail.get("step") == step_name
 
 
@@ -187,8 +214,11 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
         recording = _note_recording(session, call, recording_sid, "problem", form.get("RecordingUrl", ""))
         _use_live_transcript(session, desk, call, step, recording, ticket)
     hung_up = form.get("Digits") == "hangup"
+    pressed = _emergency_pressed(desk, form.get("Digits", ""))
     add_call_event(session, call, "problem_recorded", recording_sid=recording_sid, ticket=ticket.number,
-                   duration=form.get("RecordingDuration"), hung_up=hung_up)
+                   duration=form.get("RecordingDuration"), hung_up=hung_up, emergency=pressed)
+    if pressed:  # the caller ended the recording with the emergency key
+        return emergency(session, desk, call, step, CALLER_KEY, digits=form.get("Digits", ""))
     if hung_up or step.next is None:
         return render_hangup()  # Twilio ignores TwiML after a hang-up; the ticket is made all the same
     return play(session, desk, call, desk.flow.step(step.next), leaving=step)

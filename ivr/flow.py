@@ -11,6 +11,7 @@ import yaml
 
 StepKind = Literal["menu", "record", "dial", "say", "route"]
 SEAT_GROUPS = ("operators",)  # a dial step's `seats:`: whose own phones it rings before its `number`
+EMERGENCY = "emergency"  # the choice code of the caller's own emergency (a key or a phrase, at any step)
 
 
 class FlowError(ValueError):
@@ -60,6 +61,38 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Emergency:
+    """The caller's own emergency: a key and spoken phrases heard at every step, that take the call to a supervisor."""
+
+    key: str
+    label: str
+    phrases: tuple[str, ...] = ()
+
+    def pressed(self, digits: str | None) -> bool:
+        """True when the keys a step collected hold the emergency key (one key, or a number being typed)."""
+        return bool(digits) and self.key in digits
+
+    def said_in(self, text: str) -> str | None:
+        """The emergency phrase in free speech (spaces ignored), unless negated (不紧急, 没有危险); else None."""
+        squashed = "".join(text.split())
+        for phrase in self.phrases:
+            key = "".join(phrase.split())
+            start = squashed.find(key)
+            while start >= 0:
+                if not _negated(squashed, start):
+                    return phrase
+                start = squashed.find(key, start + 1)
+        return None
+
+
+_NEGATIONS = ("不", "没", "无", "别", "没有", "并不", "不是")
+
+
+def _negated(text: str, start: int) -> bool:
+    return any(text[:start].endswith(n) for n in _NEGATIONS)
+
+
+@dataclass(frozen=True)
 class Voice:
     """How `<Say>` speaks."""
 
@@ -74,6 +107,21 @@ class Flow:
     start: str
     voice: Voice
     steps: dict[str, Step]
+    emergency: Emergency | None = None
+
+    def spoken_options(self, step: Step) -> dict[str, tuple[str, ...]]:
+        """What a caller may say at a menu, by choice: its options' phrases and the emergency phrases."""
+        options = dict(step.phrases)
+        if self.emergency is not None and self.emergency.phrases:
+            options[EMERGENCY] = self.emergency.phrases
+        return options
+
+    def label_of(self, step: Step, choice: str) -> str:
+        """The words for a choice of a step (for the confirmation question)."""
+        if choice == EMERGENCY and self.emergency is not None:
+            return self.emergency.label
+        option = step.option_for(choice)
+        return option.label if option else choice
 
     def step(self, name: str) -> Step:
         try:
@@ -117,9 +165,34 @@ def parse_flow(data: object, where: str = "flow") -> Flow:
     voice_data = data.get("voice") or {}
     voice = Voice(language=str(voice_data.get("language", "zh-CN")), voice=voice_data.get("voice"))
     steps = {name: _parse_step(str(name), raw, where) for name, raw in data["steps"].items()}
-    flow = Flow(start=str(data.get("start", "")), voice=voice, steps=steps)
+    emergency = _parse_emergency(data.get("emergency"), steps, where)
+    flow = Flow(start=str(data.get("start", "")), voice=voice, steps=steps, emergency=emergency)
     _check_references(flow, where)
     return flow
+
+
+def _parse_emergency(raw: object, steps: dict[str, Step], where: str) -> Emergency | None:
+    """The `emergency:` section; its key and phrases must mean nothing else anywhere in the flow."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or "key" not in raw:
+        raise FlowError(f"{where}: `emergency` needs a `key` (and `label`, `phrases`)")
+    key = str(raw["key"])
+    if key not in "0123456789*#" or len(key) != 1:
+        raise FlowError(f"{where}: the emergency key {key!r} must be one phone key")
+    emergency = Emergency(key, str(raw.get("label", EMERGENCY)), _phrases(raw.get("phrases"), f"{where}: emergency"))
+    for step in steps.values():
+        if key in step.options:
+            raise FlowError(f"{where}: the emergency key {key!r} is also option {key!r} of step {step.name!r}: "
+                            "choose a key no step uses")
+        if step.kind == "record" and key in step.finish_on_key:
+            raise FlowError(f"{where}: the emergency key {key!r} also ends the recording of step {step.name!r}")
+        for option in step.options.values():
+            shared = set(option.phrases) & set(emergency.phrases)
+            if shared:
+                raise FlowError(f"{where}: step {step.name!r}: the phrase {sorted(shared)[0]!r} is given for both "
+                                f"{option.choice!r} and the emergency")
+    return emergency
 
 
 def _parse_step(name: str, raw: object, where: str) -> Step:

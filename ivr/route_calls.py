@@ -21,7 +21,17 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.db import utcnow
 from ivr.call import CallDesk, known_call, play
-from ivr.twiml import ROUTE_PATH, end_stream, say_in_voice, spoken_digits, start_stream
+from ivr.twiml import (
+    CALLER_KEY,
+    CALLER_VOICE,
+    ROUTE_PATH,
+    URGENT_FLAG,
+    end_stream,
+    render_urgent_redirect,
+    say_in_voice,
+    spoken_digits,
+    start_stream,
+)
 from recordings.calls import add_call_event
 from recordings.tables import Call, CallEvent, Recording
 from routing import decide
@@ -38,12 +48,16 @@ from routing.seats import (
 )
 from routing.service import route_ticket
 from routing.tables import QueueEntry, Ticket
-from routing.tickets import add_event, ticket_for_call
+from routing.tickets import add_event, local_time, open_ticket_for_call, ticket_for_call
 
 LAWYER_QUEUE_NAME = "lawyers"
 # The district question after routing is a step of its own for live speech: its stream, its grammar.
 DISTRICT_STEP = "route:district"
 DISTRICT_STREAM = "route-district"
+# The caller on the supervisor's line out of turn (their emergency, or an urgent flag found later): a step of
+# its own in the call events, so that nothing moves the call again once it is there.
+SUPERVISOR_STEP = "route:supervisor"
+QUEUE_STEP = "route:queue"  # waiting for a lawyer (the emergency key works there too)
 
 
 def district_url(attempt: int, said: str | None = None) -> str:
@@ -115,7 +129,14 @@ def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> s
         response.redirect(f"/twilio/route?wait={wait + 1}", method="POST")
         return _xml(response)
     decision = route_ticket(session, ticket, text or "", rd.data, utcnow())
-    add_call_event(session, call, "routed", route=decision.route, ticket=ticket.number)
+    emergency = rd.desk.flow.emergency
+    said = emergency.said_in(text) if emergency is not None and text else None
+    if said is not None:  # the caller said the emergency while describing the problem
+        decide.to_supervisor_now(session, ticket, rd.data, reason=decide.CALLER_EMERGENCY, flags=["danger"],
+                                 note=f"the caller said {said} while describing the problem")
+        decision = decide.RouteDecision(decide.SUPERVISOR, [f"{decide.CALLER_EMERGENCY}: {said}"])
+    add_call_event(session, call, "routed", route=decision.route, ticket=ticket.number,
+                   emergency_phrase=said)
     return _play_route(session, rd, call, ticket, decision)
 
 
@@ -125,13 +146,7 @@ def _play_route(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, dec
     if decision.route == decide.LAWYER_QUEUE:
         return _to_lawyers(session, rd, call, ticket)
     if decision.route == decide.SUPERVISOR:
-        rd.say(response, "urgent_intro", ticket_digits=digits)
-        supervisor = rd.data.roster.supervisors[0] if rd.data.roster.supervisors else None
-        if supervisor is not None:
-            dial = response.dial(action="/twilio/route/dialled", method="POST", timeout=30)
-            dial.number(supervisor.phone)
-            return _xml(response)
-        rd.say(response, "urgent_no_answer", ticket_digits=digits)
+        return _dial_supervisor(session, rd, call, ticket, response)
     elif decision.route == decide.LOCAL_UNION and decision.union is not None:
         rule = rd.data.sla.rule(ticket.handling_class)
         rd.say(response, "dispatched", contact=decision.union.contact, reply_days=rule.reply_days,
@@ -200,11 +215,35 @@ def queue_wait(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     if waited >= limits.max_wait_s or not staffed:
         response.leave()  # Enqueue's action then offers the callback
         return _xml(response)
-    rd.say(response, "queue_position", position=position,
+    # The announcement, then the hold, inside a Gather: the emergency key is heard while the caller waits.
+    gather = Gather(input="dtmf", num_digits=1, timeout=int(rd.prompts.get("queue_hold_s", 20)),
+                    action="/twilio/queue/key", method="POST")
+    rd.say(gather, "queue_position", position=position,
            minutes=_expected_minutes(position, form.get("AvgQueueTime"), state.avg_wait_s, len(staffed),
                                      limits.assumed_talk_s))
-    response.pause(length=int(rd.prompts.get("queue_hold_s", 20)))
+    response.append(gather)
     return _xml(response)
+
+
+def queue_key(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+    """A key pressed while waiting for a lawyer: the emergency key leaves the queue for the supervisor (the
+    Enqueue action then takes the caller there); any other key changes nothing."""
+    call = known_call(session, form)
+    digits = form.get("Digits", "")
+    response = VoiceResponse()
+    if _emergency_key(rd, digits):
+        add_call_event(session, call, "emergency", step=QUEUE_STEP, why=CALLER_KEY, digits=digits)
+        response.leave()
+    else:
+        add_call_event(session, call, "menu_input", step=QUEUE_STEP, digits=digits, choice=None)
+    return _xml(response)
+
+
+def _emergency_requested(session: Session, call: Call) -> bool:
+    """True when the caller's latest act in the queue was the emergency key (queue_key)."""
+    last = session.scalar(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind.in_(
+        ("emergency", "enqueued"))).order_by(CallEvent.id.desc()).limit(1))
+    return last is not None and last.kind == "emergency" and last.detail.get("step") == QUEUE_STEP
 
 
 def _expected_minutes(position: int, twilio_avg: str | None, our_avg: float | None, lawyers: int,
@@ -241,6 +280,9 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
         if ticket is not None:
             _assign_callback(session, rd, ticket, call.from_number, "the caller hung up while waiting for a lawyer")
         return _xml(_hangup())
+    if result == "leave" and _emergency_requested(session, call):
+        leave_queue(session, call.call_sid, "supervisor")
+        return render_urgent_redirect(CALLER_KEY, QUEUE_STEP)
     leave_queue(session, call.call_sid, "callback")
     return _callback_offer(rd)
 
@@ -258,6 +300,8 @@ def _callback_offer(rd: RouteDesk) -> str:
 def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     """The caller confirmed a callback number: a callback ticket goes to the next lawyer on duty."""
     call = known_call(session, form)
+    if _emergency_key(rd, form.get("Digits", "")):
+        return _emergency_at(session, rd, call, "route:callback", form.get("Digits", ""))
     ticket = ticket_for_call(session, call.id)
     digits = form.get("Digits", "").rstrip("#")
     number = digits if len(digits) >= 7 else call.from_number
@@ -273,13 +317,57 @@ def _assign_callback(session: Session, rd: RouteDesk, ticket: Ticket, number: st
     start, lawyers = rd.data.roster.next_on_duty(utcnow(), rd.data.timezone)
     ticket.route, ticket.callback_number, ticket.assigned_to = "lawyer_callback", number, lawyers[0].id
     add_event(session, ticket, "callback_requested",
-              f"{why}: call back {number}; assigned to {lawyers[0].name} ({lawyers[0].id}) from {start.isoformat()}")
+              f"{why}: call back {number}; assigned to {lawyers[0].name} ({lawyers[0].id}) from "
+              f"{local_time(start, rd.data.timezone)}")
     local = start.astimezone(ZoneInfo(rd.data.timezone))
     today = utcnow().astimezone(ZoneInfo(rd.data.timezone)).date()
     return "今天" if local.date() == today else f"{local.month}月{local.day}日{local.hour}点以后"
 
 
 # --- supervisor, dispatcher, knowledge base -----------------------------------------------------------------
+
+
+def _dial_supervisor(session: Session, rd: RouteDesk, call: Call, ticket: Ticket,
+                     response: VoiceResponse | None = None) -> str:
+    """Ring the supervisor on duty; with none on the roster the caller is told they will be called back."""
+    response = response or VoiceResponse()
+    digits = spoken_digits(ticket.number)
+    rd.say(response, "urgent_intro", ticket_digits=digits)
+    supervisor = rd.data.roster.supervisors[0] if rd.data.roster.supervisors else None
+    if supervisor is not None:
+        add_call_event(session, call, "dialling", step=SUPERVISOR_STEP, supervisor=supervisor.id,
+                       number=supervisor.phone)
+        dial = response.dial(action="/twilio/route/dialled", method="POST", timeout=30)
+        dial.number(supervisor.phone)
+        return _xml(response)
+    rd.say(response, "urgent_no_answer", ticket_digits=digits)
+    response.hangup()
+    return _xml(response)
+
+
+def to_supervisor(session: Session, rd: RouteDesk, form: dict[str, str], why: str, at: str) -> str:
+    """Take the caller to the supervisor now, wherever they were (`at`): they pressed or said the emergency
+    (`why` caller_key / caller_voice: the ticket, made now if there is none, is marked urgent with the reason
+    `caller_emergency`), or an urgent flag was found after routing (`urgent_flag`: the ticket says so already).
+    A retried request rings the supervisor again but marks and alerts only once."""
+    call = known_call(session, form)
+    ticket = open_ticket_for_call(session, call_id=call.id, caller_number=call.from_number,
+                                  menu_choice=call.menu_choice, timezone=rd.desk.timezone)
+    if why in (CALLER_KEY, CALLER_VOICE):
+        how = "pressed" if why == CALLER_KEY else "said"
+        decide.to_supervisor_now(session, ticket, rd.data, reason=decide.CALLER_EMERGENCY, flags=["danger"],
+                                 note=f"the caller {how} the emergency choice at {at}")
+    elif why != URGENT_FLAG:
+        why = URGENT_FLAG  # an unknown code from a forged or stale URL: the ticket's own route decides
+        if ticket.route != decide.SUPERVISOR:
+            return _play_route(session, rd, call, ticket, decide.RouteDecision(ticket.route, ["as routed"]))
+    entry = leave_queue(session, call.call_sid, "supervisor")  # moved out of the lawyer queue, if there
+    add_call_event(session, call, "step", step=SUPERVISOR_STEP, why=why, at=at,
+                   left_queue=entry is not None and entry.outcome == "supervisor")
+    response = VoiceResponse()
+    if at == DISTRICT_STEP and why != CALLER_KEY and rd.desk.media_url:
+        end_stream(response, DISTRICT_STREAM)  # the key's handler stopped it already
+    return _dial_supervisor(session, rd, call, ticket, response)
 
 
 def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
@@ -323,6 +411,9 @@ def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attem
     ticket = ticket_for_call(session, call.id)
     digits = said if said is not None else form.get("Digits", "")
     via = "voice" if said is not None else "key"
+    if said is None and _emergency_key(rd, digits):
+        return _emergency_at(session, rd, call, DISTRICT_STEP, digits,
+                             stop_stream=DISTRICT_STREAM if rd.desk.media_url else None)
     options = rd.data.directory.district_menu()
     response = VoiceResponse()
     if rd.desk.media_url:
@@ -347,8 +438,10 @@ def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attem
 
 
 def knowledge_more(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
-    """After the knowledge-base answer: 0 for a person, anything else ends the call."""
+    """After the knowledge-base answer: 0 for a person, the emergency key for the supervisor, else goodbye."""
     call = known_call(session, form)
+    if _emergency_key(rd, form.get("Digits", "")):
+        return _emergency_at(session, rd, call, "route:knowledge", form.get("Digits", ""))
     if form.get("Digits") == "0":
         ticket = ticket_for_call(session, call.id)
         if ticket is not None:
@@ -396,6 +489,17 @@ def free_lawyer_after_call(session: Session, call_sid: str) -> None:
         set_on_call(session, entry.lawyer_id, None)
     if entry.left_at is None:
         leave_queue(session, call_sid, "hangup")
+
+
+def _emergency_key(rd: RouteDesk, digits: str) -> bool:
+    return rd.desk.flow.emergency is not None and rd.desk.flow.emergency.pressed(digits)
+
+
+def _emergency_at(session: Session, rd: RouteDesk, call: Call, at: str, digits: str, *,
+                  stop_stream: str | None = None) -> str:
+    """The caller pressed the emergency key at a question after routing: noted, then on to the supervisor."""
+    add_call_event(session, call, "emergency", step=at, why=CALLER_KEY, digits=digits)
+    return render_urgent_redirect(CALLER_KEY, at, stop_stream=stop_stream)
 
 
 def _hangup() -> VoiceResponse:

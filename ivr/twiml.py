@@ -41,9 +41,11 @@ def media_stream_url(base_url: str) -> str:
     return base + MEDIA_STREAM_PATH
 
 
-def listens(step: Step) -> bool:
-    """Whether a step forks the caller's audio to us: menus with spoken phrases, and the problem recording."""
-    return (step.kind == "menu" and bool(step.phrases)) or step.kind == "record"
+def listens(step: Step, flow: Flow | None = None) -> bool:
+    """Whether a step forks the caller's audio to us: menus with spoken phrases (the emergency's count), and the
+    problem recording."""
+    phrases = flow.spoken_options(step) if flow is not None else step.phrases
+    return (step.kind == "menu" and bool(phrases)) or step.kind == "record"
 
 
 def _start_stream(response: VoiceResponse, step: Step, url: str) -> None:
@@ -68,6 +70,23 @@ def end_stream(response: VoiceResponse, name: str) -> None:
 
 
 ROUTE_PATH = "/twilio/route"
+URGENT_PATH = "/twilio/urgent"
+# Why a call goes to the supervisor out of turn (`why` of the urgent URL; stable codes, kept on the call events).
+CALLER_KEY, CALLER_VOICE, URGENT_FLAG = "caller_key", "caller_voice", "urgent_flag"
+
+
+def urgent_url(why: str, at: str) -> str:
+    """Where a call goes to reach the supervisor now: `why` one of the codes above, `at` the step it was at."""
+    return f"{URGENT_PATH}?why={quote(why)}&at={quote(at)}"
+
+
+def render_urgent_redirect(why: str, at: str, *, stop_stream: str | None = None) -> str:
+    """Continue the call at the supervisor (the caller pressed or said the emergency), ending `stop_stream`."""
+    response = VoiceResponse()
+    if stop_stream:
+        end_stream(response, stop_stream)
+    response.redirect(urgent_url(why, at), method="POST")
+    return str(response)
 
 
 @dataclass(frozen=True)
@@ -101,7 +120,7 @@ def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, 
     response = VoiceResponse()
     if stop_stream:
         end_stream(response, stop_stream)
-    if listen_url and listens(step):
+    if listen_url and listens(step, flow):
         _start_stream(response, step, listen_url)
     say = _sayer(flow, context or {})
     if step.kind == "menu":
@@ -126,7 +145,8 @@ def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, 
             method="POST",
             max_length=step.max_length_s,
             timeout=step.timeout_s,
-            finish_on_key=step.finish_on_key,
+            # The emergency key also ends the recording; its action then takes the caller to the supervisor.
+            finish_on_key=step.finish_on_key + (flow.emergency.key if flow.emergency else ""),
             play_beep=True,
             trim="do-not-trim",  # a silent recording is still evidence for the inspectors
             recording_status_callback=RECORDING_STATUS_PATH,
@@ -155,8 +175,7 @@ def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, 
 
 def render_confirm(flow: Flow, step: Step, choice: str, attempt: int, *, stop_stream: str | None = None) -> str:
     """Ask whether a choice heard with little confidence is right: 1 confirms, anything else goes back."""
-    option = step.option_for(choice)
-    label = option.label if option else choice
+    label = flow.label_of(step, choice)
     response = VoiceResponse()
     if stop_stream:
         end_stream(response, stop_stream)

@@ -7,6 +7,7 @@ and is safe to run twice. Bad audio never loses a ticket: it is flagged for a pe
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,9 @@ class PipelineConfig:
     timeout_s: float = 30.0
     routing: RoutingData | None = None  # to route tickets whose caller hung up before routing 
     scripted: ScriptedRecognizer | None = None  # tests only: known audio → scripted Mandarin text
+    # The IVR's hook (ivr.urgent.after_words) when the words changed what is understood of a routed ticket: the
+    # caller, if still on the line, is taken where the final route says (the supervisor's phone).
+    after_words: Callable[[Session, object, object, str], None] | None = None
 
 
 class RecordingPipeline:
@@ -196,7 +200,7 @@ class RecordingPipeline:
             add_call_event(session, recording.call, "transcribed", recording_sid=sid, chars=len(text))
             ticket = ticket_for_call(session, recording.call_id)
             if source == "problem" and ticket is not None:
-                self._understand(session, ticket, text, call_over=recording.call.ended_at is not None)
+                self._understand(session, ticket, text, call=recording.call)
                 if not text:
                     flag_for_person(session, ticket, "no speech was recognised in the caller's recording: listen to it")
 
@@ -207,12 +211,15 @@ class RecordingPipeline:
         text = self._config.scripted.text_for(load_channels(path).channels[0])
         return None if text is None else [SpeechTranscript(text=text, words=[], model="scripted-test", channel=None)]
 
-    def _understand(self, session: Session, ticket, text: str, *, call_over: bool) -> None:  # noqa: ANN001
+    def _understand(self, session: Session, ticket, text: str, *, call) -> None:  # noqa: ANN001
         """The caller's words are in: route the ticket if the live call could not (the caller hung up early)."""
+        call_over = call.ended_at is not None
         if self._config.routing is None:
             ticket.summary = text  # no routing data given (tools, tests): keep the words only
         elif call_over or is_routed(ticket):
             route_ticket(session, ticket, text, self._config.routing, utcnow())
+            if self._config.after_words is not None:
+                self._config.after_words(session, call, ticket, text)
         else:
             ticket.summary = text  # the live call routes it (ivr.route_calls) now that the words are here
 

@@ -49,20 +49,23 @@ def check_comments(comments: object, duration_s: float | None = None) -> list[di
     if comments is None:
         return []
     if not isinstance(comments, list):
-        raise InvalidInput("comments must be a list of {at_s, channel, text}")
+        raise InvalidInput("评语格式不对 — comments must be a list of {at_s, channel, text}")
     checked = []
     for n, c in enumerate(comments, 1):
         if not isinstance(c, dict):
-            raise InvalidInput(f"comment {n}: must be an object {{at_s, channel, text}}")
+            raise InvalidInput(f"第 {n} 条评语格式不对 — comment {n}: must be an object {{at_s, channel, text}}")
         at_s, channel, text = c.get("at_s"), c.get("channel"), c.get("text")
         if isinstance(at_s, bool) or not isinstance(at_s, (int, float)) or at_s < 0:
-            raise InvalidInput(f"comment {n}: at_s must be seconds from the start of the call (≥ 0)")
+            raise InvalidInput(f"第 {n} 条评语的时间须 ≥ 0 秒 — "
+                               f"comment {n}: at_s must be seconds from the start of the call (≥ 0)")
         if duration_s is not None and at_s > duration_s + 1:
-            raise InvalidInput(f"comment {n}: at_s {at_s:g} s is past the end of the call ({duration_s:g} s)")
+            raise InvalidInput(f"第 {n} 条评语的时间 {at_s:g} 秒超出通话时长 {duration_s:g} 秒 — "
+                               f"comment {n}: at_s {at_s:g} s is past the end of the call ({duration_s:g} s)")
         if channel not in (0, 1) or isinstance(channel, bool):
-            raise InvalidInput(f"comment {n}: channel must be 0 (caller) or 1 (staff)")
+            raise InvalidInput(f"第 {n} 条评语须指明来电人或坐席 — comment {n}: channel must be 0 (caller) or 1 (staff)")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT_CHARS:
-            raise InvalidInput(f"comment {n}: text must be 1 to {MAX_COMMENT_CHARS} characters")
+            raise InvalidInput(f"第 {n} 条评语须为 1 到 {MAX_COMMENT_CHARS} 个字 — "
+                               f"comment {n}: text must be 1 to {MAX_COMMENT_CHARS} characters")
         checked.append({"at_s": float(at_s), "channel": channel, "text": text.strip()})
     return sorted(checked, key=lambda c: (c["at_s"], c["channel"]))
 
@@ -70,7 +73,7 @@ def check_comments(comments: object, duration_s: float | None = None) -> list[di
 def get_sample(session: Session, sample_id: int) -> QaSample:
     sample = session.get(QaSample, sample_id)
     if sample is None:
-        raise NotFound(f"no sample {sample_id}")
+        raise NotFound(f"没有抽样 {sample_id} — no sample {sample_id}")
     return sample
 
 
@@ -116,17 +119,18 @@ def score_sample(session: Session, rubric: Rubric, sample: QaSample, inspector: 
     A handler never scores their own call.
     """
     if stage not in (INSPECTION, CALIBRATION):
-        raise InvalidInput("stage must be inspection or calibration (a review is posted to review)")
+        raise InvalidInput("只能提交质检或校准评分 — stage must be inspection or calibration (a review is posted to review)")
     if sample.handler is not None and inspector == sample.handler:
-        raise NotAllowed("you handled this call: someone else inspects it")
+        raise NotAllowed("这通电话是您接的，请由他人质检 — you handled this call: someone else inspects it")
     if stage == INSPECTION:
         if sample.status == "closed":
-            raise Conflict("this sample is closed")
+            raise Conflict("该抽样已结案 — this sample is closed")
         other = [s for s in scores_of(session, sample.id, INSPECTION) if s.inspector != inspector]
         if other:
-            raise Conflict(f"{other[0].inspector} has inspected this call already: post a review to adjust it")
+            raise Conflict(f"{other[0].inspector} 已质检过这通电话，如需调整请提交复核 — "
+                           f"{other[0].inspector} has inspected this call already: post a review to adjust it")
         if scores_of(session, sample.id, REVIEW):
-            raise Conflict("this call has been reviewed: its inspection can no longer change")
+            raise Conflict("这通电话已复核，质检评分不能再改 — this call has been reviewed: its inspection can no longer change")
     row = _save(session, rubric, sample, inspector, stage, items, comments, duration_s)
     if stage == INSPECTION and sample.status == "open":
         sample.status = "scored"
@@ -138,13 +142,14 @@ def review_sample(session: Session, rubric: Rubric, sample: QaSample, reviewer: 
     """A second inspector or a supervisor adjusts the inspection; the review's score counts from now on."""
     inspections = scores_of(session, sample.id, INSPECTION)
     if not inspections:
-        raise Conflict("nothing to review: this call has not been inspected yet")
+        raise Conflict("这通电话还没有质检评分，无法复核 — nothing to review: this call has not been inspected yet")
     if reviewer == inspections[0].inspector:
-        raise NotAllowed("you inspected this call: a second inspector or a supervisor reviews it")
+        raise NotAllowed("这通电话是您质检的，请由另一位质检员或班长复核 — "
+                         "you inspected this call: a second inspector or a supervisor reviews it")
     if sample.handler is not None and reviewer == sample.handler:
-        raise NotAllowed("you handled this call: someone else reviews it")
+        raise NotAllowed("这通电话是您接的，请由他人复核 — you handled this call: someone else reviews it")
     if sample.status == "closed":
-        raise Conflict("this sample is closed")
+        raise Conflict("该抽样已结案 — this sample is closed")
     row = _save(session, rubric, sample, reviewer, REVIEW, items, comments, duration_s)
     sample.status = "reviewed"
     return row
@@ -153,12 +158,13 @@ def review_sample(session: Session, rubric: Rubric, sample: QaSample, reviewer: 
 def give_feedback(session: Session, sample: QaSample, by: str, message: str) -> QaFeedback:
     """Feedback to the person who handled the call; it stays open until they answer with a rectification."""
     if sample.handler is None:
-        raise Conflict("this call was handled by the voice menu alone: there is nobody to give feedback to")
+        raise Conflict("这通电话只经过语音导航，没有经办人可以反馈 — "
+                       "this call was handled by the voice menu alone: there is nobody to give feedback to")
     if not isinstance(message, str) or not message.strip():
-        raise InvalidInput("write the feedback: what was wrong and what to do differently")
+        raise InvalidInput("请填写反馈：哪里不对、应当怎样做 — write the feedback: what was wrong and what to do differently")
     score = effective_score(session, sample.id)
     if score is None:
-        raise Conflict("score the call first: feedback follows the inspection")
+        raise Conflict("请先为这通电话评分，再发送反馈 — score the call first: feedback follows the inspection")
     feedback = QaFeedback(sample_id=sample.id, score_id=score.id, handler=sample.handler, message=message.strip(),
                           created_by=by, critical=bool(score.critical_failed))
     session.add(feedback)
@@ -169,18 +175,19 @@ def give_feedback(session: Session, sample: QaSample, by: str, message: str) -> 
 def get_feedback(session: Session, feedback_id: int) -> QaFeedback:
     feedback = session.get(QaFeedback, feedback_id)
     if feedback is None:
-        raise NotFound(f"no feedback {feedback_id}")
+        raise NotFound(f"没有反馈 {feedback_id} — no feedback {feedback_id}")
     return feedback
 
 
 def rectify(session: Session, feedback: QaFeedback, handler: str, text: str) -> QaFeedback:
     """The handler answers the feedback with what they changed (整改); they may amend it until it is closed."""
     if handler != feedback.handler:
-        raise NotAllowed(f"only the person who handled the call ({feedback.handler}) answers this feedback")
+        raise NotAllowed(f"只有这通电话的经办人（{feedback.handler}）才能整改 — "
+                         f"only the person who handled the call ({feedback.handler}) answers this feedback")
     if feedback.status == "closed":
-        raise Conflict("this feedback is closed")
+        raise Conflict("该反馈已关闭 — this feedback is closed")
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("write the rectification: what you changed")
+        raise InvalidInput("请填写整改情况 — write the rectification: what you changed")
     feedback.rectification, feedback.rectified_at, feedback.status = text.strip(), utcnow(), "answered"
     session.flush()
     return feedback
@@ -191,9 +198,9 @@ def close_feedback(session: Session, feedback: QaFeedback, by: str) -> QaFeedbac
     if feedback.status == "closed":
         return feedback  # a retried close changes nothing
     if feedback.status != "answered":
-        raise Conflict("the handler has not answered with a rectification yet: it cannot be closed")
+        raise Conflict("经办人还没有整改，不能关闭 — the handler has not answered with a rectification yet: it cannot be closed")
     if by == feedback.handler:
-        raise NotAllowed("the handler cannot close their own feedback")
+        raise NotAllowed("经办人不能关闭自己的反馈 — the handler cannot close their own feedback")
     feedback.status, feedback.closed_by, feedback.closed_at = "closed", by, utcnow()
     session.flush()
     still_open = session.scalar(select(QaFeedback.id).where(QaFeedback.sample_id == feedback.sample_id,

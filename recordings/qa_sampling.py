@@ -31,7 +31,15 @@ log = logging.getLogger(__name__)
 URGENT, LOW_SATISFACTION, FAILED_TRANSCRIPTION = "urgent", "low_satisfaction", "failed_transcription"
 SHORT_CALL, LONG_CALL, QUOTA = "short_call", "long_call", "quota"
 REASONS = (URGENT, LOW_SATISFACTION, FAILED_TRANSCRIPTION, SHORT_CALL, LONG_CALL, QUOTA)
+# What inspectors read for each reason code (the codes stay in the API and the database).
+REASON_LABELS = {URGENT: "紧急", LOW_SATISFACTION: "回访不满意", FAILED_TRANSCRIPTION: "转写失败",
+                 SHORT_CALL: "通话过短", LONG_CALL: "通话过长", QUOTA: "抽样配额"}
 DEFAULT_ROLE = "default"
+
+
+def reason_label(reason: str) -> str:
+    """A sampling reason as inspectors read it (the code itself when it has no label)."""
+    return REASON_LABELS.get(reason, reason)
 
 
 class SamplingConfigError(ValueError):
@@ -334,16 +342,25 @@ def active_inspectors(session: Session) -> list[str]:
                                 .order_by(StaffUser.username)))
 
 
-def sample_due(factory: sessionmaker[Session], config: SamplingConfig, now: datetime, tz: str) -> SampleResult | None:
-    """The daily job: once it is past `run_after` local time, sample yesterday if that has not been done."""
+def sample_due(factory: sessionmaker[Session], config: SamplingConfig, now: datetime, tz: str,
+               empty_days: set[date] | None = None) -> SampleResult | None:
+    """The daily job: once it is past `run_after` local time, sample yesterday if that has not been done.
+
+    A day that gave no picks (no calls) stores nothing; `empty_days` remembers it, so later rounds neither draw
+    nor log it again.
+    """
     local = now.astimezone(ZoneInfo(tz))
     if local.time() < config.run_after:
         return None
     yesterday = local.date() - timedelta(days=1)
+    if empty_days is not None and yesterday in empty_days:
+        return None
     with factory() as session:
         if session.scalar(select(QaSample.id).where(QaSample.day == yesterday).limit(1)) is not None:
             return None
     result = sample_day(factory, yesterday, config, tz=tz)
+    if not result.picks and empty_days is not None:
+        empty_days.add(yesterday)
     log.info("QA sample of %s: %d calls (%d dropped beyond capacity, %d mandatory unassigned)",
              yesterday, len(result.picks), result.dropped, result.unassigned)
     return result
@@ -353,7 +370,9 @@ def daily_sampling_round(factory: sessionmaker[Session], config: SamplingConfig,
     """One round of the daily job for a `hotline.jobs.PeriodicTask`: samples yesterday when it is due."""
     from hotline.db import utcnow
 
+    empty_days: set[date] = set()  # days found with nothing to sample: drawn and logged once, not every round
+
     def round_() -> None:
-        sample_due(factory, config, utcnow(), tz)
+        sample_due(factory, config, utcnow(), tz, empty_days)
 
     return round_

@@ -78,20 +78,24 @@ class Rubric:
         """Check the points (every item, none unknown, 0 ≤ points ≤ max) and total them."""
         items = self.items
         if not isinstance(points, dict):
-            raise ScoreError("items must be an object: item id → points")
+            raise ScoreError("评分格式不对 — items must be an object: item id → points")
         unknown = sorted(set(points) - set(items))
         if unknown:
-            raise ScoreError(f"unknown rubric item(s): {', '.join(unknown)}; the items are: {', '.join(items)}")
+            raise ScoreError(f"评分表里没有这些项 — unknown rubric item(s): {', '.join(unknown)}; "
+                             f"the items are: {', '.join(items)}")
         missing = [i for i in items if i not in points]
         if missing:
-            raise ScoreError(f"score every item; missing: {', '.join(missing)}")
+            labels = "、".join(items[i].label for i in missing)
+            raise ScoreError(f"请为每一项评分，未评：{labels} — score every item; missing: {', '.join(missing)}")
         checked: dict[str, float] = {}
         for item_id, value in points.items():
             item = items[item_id]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ScoreError(f"{item_id} ({item.label}): points must be a number, not {value!r}")
+                raise ScoreError(f"「{item.label}」须填数字 — {item_id} ({item.label}): points must be a number, "
+                                 f"not {value!r}")
             if not 0 <= value <= item.max:
-                raise ScoreError(f"{item_id} ({item.label}): {value:g} points is outside 0 to {item.max:g}")
+                raise ScoreError(f"「{item.label}」的分数须在 0 到 {item.max:g} 之间 — "
+                                 f"{item_id} ({item.label}): {value:g} points is outside 0 to {item.max:g}")
             checked[item_id] = float(value)
         raw = sum(checked.values())
         total, failed = raw, []

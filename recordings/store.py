@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from hotline.private_files import FILE_MODE, private_dir
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -24,11 +26,14 @@ def recording_path(started: datetime, call_sid: str, recording_sid: str, suffix:
 
 
 def store_recording(root: Path, relative_path: str, data: bytes) -> StoredFile:
-    """Write the bytes atomically (a crash never leaves half a file under the final name)."""
+    """Write the bytes atomically (a crash never leaves half a file under the final name), readable by the
+    service's account only: a caller's voice is personal data (file 0600, folders 0700)."""
     target = root / relative_path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     tmp = target.with_name(target.name + ".part")
-    with open(tmp, "wb") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # a .part left by a crash may have had another mode
+    with open(fd, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 KINDS = ("daily", "weekly", "monthly")
+# The days a report or a figure may be asked for: the hotline's own years, far from date arithmetic's limits.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class PeriodError(ValueError):
@@ -58,7 +60,10 @@ def period_of(kind: str, day: date, timezone: str) -> Period:
 def parse_day(text: str) -> date:
     """A date as YYYY-MM-DD, with a message a person understands when it is not one."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except (TypeError, ValueError):
         raise PeriodError(f"date {text!r} is not a date like 2026-11-24 (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise PeriodError(f"date {text} is outside the years {FIRST_DAY.year} to {LAST_DAY.year}")
+    return day
 

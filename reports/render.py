@@ -9,6 +9,7 @@ from html import escape
 
 from reports.metrics import DEFINITIONS
 from routing.classify import default_taxonomy
+from routing.tickets import local_time
 
 FORMATS = ("json", "csv", "html")
 CSV_COLUMNS = ("period", "from", "to", *DEFINITIONS.keys(), "surveys_answered", "questions",
@@ -21,11 +22,20 @@ def to_json(report: dict) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2)
 
 
+def csv_value(key: str, value: object) -> object:
+    """A figure for a spreadsheet: rates to 4 decimals (0.5714), other fractions to 2, missing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 4 if key in RATES else 2)
+    return value
+
+
 def to_csv(report: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerow(["" if report.get(k) is None else report[k] for k in CSV_COLUMNS])
+    writer.writerow([csv_value(k, report.get(k)) for k in CSV_COLUMNS])
     return out.getvalue()
 
 
@@ -51,6 +61,11 @@ _STYLE = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collap
           ".n{text-align:right;font-variant-numeric:tabular-nums}small{color:#666}")
 
 
+def as_of(report: dict) -> str:
+    """When the figures were read, in the hotline's local time (the JSON keeps UTC with its offset)."""
+    return local_time(report["as_of"], report["timezone"])
+
+
 def to_html(report: dict) -> str:
     """The report as one page with no external assets: figures, their definitions, and the breakdowns."""
     taxonomy = default_taxonomy()
@@ -64,7 +79,7 @@ def to_html(report: dict) -> str:
         f"<!doctype html><html lang=zh><head><meta charset=utf-8><title>{escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
         f"<p>{escape(report['from'])} – {escape(report['to'])} ({escape(report['timezone'])}); "
-        f"figures as of {escape(report['as_of'][:19])} UTC</p>"
+        f"截至 {escape(as_of(report))} · figures as of that local time</p>"
         f"<table><tr><th>figure</th><th>value</th><th>definition</th></tr>{figures}</table>"
         + _breakdown_table("subject 诉求类别", report["by_subject"], lambda k: f"{taxonomy.label(k)} ({k})")
         + _breakdown_table("handling class 处理类别", report["by_class"],

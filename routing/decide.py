@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from routing.cases import link_related
 from routing.config import RoutingData
+from routing.corrections import mark_for_review
 from routing.directory import Union
 from routing.knowledge import KnowledgeMatch
 from routing.lifecycle import start_clock, transition
@@ -22,6 +23,9 @@ from routing.tickets import add_event
 
 LAWYER_QUEUE, SUPERVISOR, LOCAL_UNION, DISPATCHER, KNOWLEDGE_BASE, OPERATOR = (
     "lawyer_queue", "supervisor", "local_union", "dispatcher", "knowledge_base", "operator")
+# Why a ticket went to the supervisor out of the usual order (ticket event kinds; stable codes).
+CALLER_EMERGENCY = "caller_emergency"  # the caller pressed or said the emergency choice
+URGENT_LATER = "urgent_later"  # an urgent flag found after the first route (the recording's transcript, say)
 
 
 class Understanding(Protocol):
@@ -72,12 +76,16 @@ def decide_route(menu_choice: str | None, understood: Understanding, text: str, 
 
 
 def apply_decision(session: Session, ticket: Ticket, understood: Understanding, decision: RouteDecision,
-                   data: RoutingData, now: datetime) -> None:
-    """Write the understanding and the route on the ticket: case links, deadlines, dispatch, alerts."""
+                   data: RoutingData, now: datetime) -> RouteDecision:
+    """Write the understanding and the route on the ticket: deadlines, dispatch, alerts; returns the final route.
+
+    Case links are made before deciding (routing.service.route_ticket), so a repeat (多) is decided as urgent; a
+    flag already on the ticket (the caller's own emergency, say) still wins over a calmer decision.
+    """
     ticket.subject, ticket.kind = understood.subject, understood.kind
+    mark_for_review(ticket, getattr(understood, "doubts", ()))  # the classifier's doubts: a person confirms
     ticket.entities, ticket.evidence = dict(understood.entities), dict(understood.evidence)
-    ticket.urgency_flags = list(understood.urgency_flags)
-    link_related(session, ticket, window_days=data.case_window_days, now=now)  # may add 多 (repeat)
+    ticket.urgency_flags = _merged(ticket.urgency_flags, understood.urgency_flags)
     if ticket.urgency_flags and decision.route != SUPERVISOR:
         decision = RouteDecision(SUPERVISOR, [f"urgent: {', '.join(ticket.urgency_flags)}"])
     ticket.handling_class = "urgent" if ticket.urgency_flags else understood.handling_class
@@ -95,3 +103,42 @@ def apply_decision(session: Session, ticket: Ticket, understood: Understanding, 
     elif decision.route == KNOWLEDGE_BASE and decision.answer is not None and ticket.status == "accepted":
         # Answered on the spot from the knowledge base: one-call resolution, still called back later.
         transition(session, ticket, "replied", actor="system", note=f"answered from {decision.answer.entry.id}")
+    return decision
+
+
+def link_before_deciding(session: Session, ticket: Ticket, understood: Understanding, data: RoutingData,
+                         now: datetime) -> None:
+    """Join the ticket to its case first: a second call about the same matter (多, `repeat`) is urgent, and the
+    route is decided knowing it."""
+    ticket.entities = dict(understood.entities)  # the same project or employer links tickets too
+    link_related(session, ticket, window_days=data.case_window_days, now=now)
+    if "repeat" in (ticket.urgency_flags or []) and "repeat" not in understood.urgency_flags:
+        understood.urgency_flags = [*understood.urgency_flags, "repeat"]
+
+
+def _merged(kept: list[str] | None, found: list[str]) -> list[str]:
+    return list(dict.fromkeys([*(kept or []), *found]))
+
+
+def to_supervisor_now(session: Session, ticket: Ticket, data: RoutingData, *, reason: str, flags: list[str],
+                      note: str) -> bool:
+    """The caller must reach a supervisor now (their own emergency, or an urgent flag found after routing): the
+    ticket is marked urgent with `flags`, routed to the supervisor, an alert raised; `reason` is a stable code
+    (a ticket event of that kind, once). True when this took the ticket there; False when it was there already
+    (then only a new reason and flags are noted: no second alert)."""
+    if any(e.kind == reason for e in ticket.events) and ticket.route == SUPERVISOR:
+        return False  # a retried webhook, or a second flag: once is enough
+    routed = any(e.kind == "routed" for e in ticket.events)
+    ticket.urgency_flags = _merged(ticket.urgency_flags, flags)
+    ticket.handling_class = "urgent"
+    add_event(session, ticket, reason, note)
+    if routed and ticket.route == SUPERVISOR:
+        return False  # with the supervisor already, alerted then: the reason is noted, no second alert
+    ticket.route = SUPERVISOR
+    if not routed:
+        start_clock(ticket, data.sla)
+    add_event(session, ticket, "routed", f"{SUPERVISOR}: urgent: {', '.join(ticket.urgency_flags)} ({reason})")
+    session.add(Alert(kind="urgent", ticket_id=ticket.id,
+                      message=f"{ticket.number} urgent ({', '.join(ticket.urgency_flags)}; {reason}): "
+                              f"{(ticket.summary or '')[:80]}"))
+    return True

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from hotline.db import utcnow
 from routing.sla import SlaPolicy
 from routing.tables import Ticket
-from routing.tickets import add_event
+from routing.tickets import add_event, local_time
 
 STATES = ("accepted", "dispatched", "supervised", "replied", "callback", "archived")
 STATE_LABELS = {"accepted": "受理", "dispatched": "转办", "supervised": "督办", "replied": "回复",
@@ -71,7 +71,8 @@ def extend(session: Session, ticket: Ticket, working_days: int, *, actor: str, r
     ticket.extensions += 1
     ticket.reminded_at = None
     add_event(session, ticket, "extended",
-              f"+{working_days} working days, now due {ticket.reply_due_at.isoformat()}: {reason}", actor=actor)
+              f"+{working_days} working days, now due {local_time(ticket.reply_due_at, sla.calendar.timezone)}: "
+              f"{reason}", actor=actor)
 
 
 def start_clock(ticket: Ticket, sla: SlaPolicy) -> None:

@@ -10,8 +10,17 @@ from sqlalchemy.orm import Session
 from routing.classifier_model import LinearTextModel
 from routing.classify import Classification, classify
 from routing.config import RoutingData
-from routing.decide import RouteDecision, apply_decision, decide_route
-from routing.tables import Alert, Ticket
+from routing.corrections import checked_by_person, mark_for_review
+from routing.decide import (
+    SUPERVISOR,
+    URGENT_LATER,
+    RouteDecision,
+    apply_decision,
+    decide_route,
+    link_before_deciding,
+    to_supervisor_now,
+)
+from routing.tables import Ticket
 from routing.tickets import add_event
 
 
@@ -24,6 +33,7 @@ class _Understood:
     entities: dict = field(default_factory=dict)
     evidence: dict = field(default_factory=dict)
     legal: bool = False
+    doubts: tuple[str, ...] = ()  # the classifier's doubt codes: the ticket is marked for a person to confirm
 
 
 def understand(menu_choice: str | None, text: str, model: LinearTextModel | None = None) -> _Understood:
@@ -42,6 +52,7 @@ def understood_from(result: Classification) -> _Understood:
         entities={k: v for k, v in data["entities"].items() if v not in (None, "", [])},
         evidence=data["evidence"],
         legal=result.legal,
+        doubts=tuple(getattr(result, "doubts", ())),
     )
 
 
@@ -59,23 +70,27 @@ def route_ticket(session: Session, ticket: Ticket, text: str, data: RoutingData,
     why = "; ".join(f"{name}: {d['value']}" + (f" ({'、'.join(d['words'])})" if d.get("words") else "")
                     for name, d in understood.evidence.items())
     add_event(session, ticket, "classified", why or f"subject {understood.subject}, kind {understood.kind}")
+    link_before_deciding(session, ticket, understood, data, now)
     decision = decide_route(ticket.menu_choice, understood, text, data)
-    apply_decision(session, ticket, understood, decision, data, now)
-    return decision
+    return apply_decision(session, ticket, understood, decision, data, now)
 
 
 def _update_routed(session: Session, ticket: Ticket, understood: _Understood, data: RoutingData) -> RouteDecision:
-    """Words that arrive after routing (the archive transcript) refine the ticket; new urgency alerts at once."""
-    ticket.subject, ticket.kind = understood.subject, understood.kind
+    """Words that arrive after routing (the archive transcript) refine the ticket; new urgency alerts at once.
+    A person's correction or confirmation stands: the machine's new reading does not undo it."""
+    if not checked_by_person(ticket):
+        ticket.subject, ticket.kind = understood.subject, understood.kind
+        mark_for_review(ticket, understood.doubts)
     ticket.entities, ticket.evidence = dict(understood.entities), dict(understood.evidence)
     new_flags = [f for f in understood.urgency_flags if f not in (ticket.urgency_flags or [])]
     add_event(session, ticket, "reclassified", f"subject {understood.subject}, kind {understood.kind}")
-    if new_flags:
-        ticket.urgency_flags = [*(ticket.urgency_flags or []), *new_flags]
-        ticket.handling_class = "urgent"
-        add_event(session, ticket, "urgent", f"the caller's words show {', '.join(new_flags)}: a supervisor takes it")
-        session.add(Alert(kind="urgent", ticket_id=ticket.id,
-                          message=f"{ticket.number} urgent ({', '.join(ticket.urgency_flags)}): {ticket.summary[:80]}"))
+    if new_flags and ticket.route == SUPERVISOR:
+        ticket.urgency_flags = [*(ticket.urgency_flags or []), *new_flags]  # already with the supervisor
+    elif new_flags:
+        # The final route is the supervisor's: the ticket says so, and a caller still on the line is moved there
+        # (recordings.pipeline asks the IVR to).
+        to_supervisor_now(session, ticket, data, reason=URGENT_LATER, flags=new_flags,
+                          note=f"the caller's words show {', '.join(new_flags)}: a supervisor takes it")
     decision = RouteDecision(ticket.route, ["already routed"])
     if ticket.union_id:
         decision.union = data.directory.get(ticket.union_id)

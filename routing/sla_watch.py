@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from routing.sla import SlaPolicy
 from routing.tables import Alert, Ticket
-from routing.tickets import add_event
+from routing.tickets import add_event, local_time
 
 OPEN_STATES = ("accepted", "dispatched", "supervised")
 
@@ -35,21 +35,22 @@ def scan(session: Session, sla: SlaPolicy, now: datetime) -> ScanResult:
     ).all()
     for ticket in tickets:
         due = _aware(ticket.reply_due_at, now)
+        due_text = local_time(due, sla.calendar.timezone)  # notes and alerts are read by people
         if now > due and ticket.escalated_at is None:
             ticket.escalated_at = now
             if ticket.status != "supervised":
-                add_event(session, ticket, "supervised", f"{ticket.status} → supervised: overdue since {due.isoformat()}",
+                add_event(session, ticket, "supervised", f"{ticket.status} → supervised: overdue since {due_text}",
                           actor="sla")
                 ticket.status = "supervised"
-            add_event(session, ticket, "escalated", f"超期督办: the reply was due {due.isoformat()}", actor="sla")
+            add_event(session, ticket, "escalated", f"超期督办: the reply was due {due_text}", actor="sla")
             session.add(Alert(kind="overdue", ticket_id=ticket.id,
-                              message=f"{ticket.number} is overdue (due {due.isoformat()})"))
+                              message=f"{ticket.number} is overdue (due {due_text})"))
             result.escalated.append(ticket.number)
         elif now >= sla.remind_at(ticket.handling_class, due) and ticket.reminded_at is None and now <= due:
             ticket.reminded_at = now
-            add_event(session, ticket, "reminded", f"临期提醒: reply due {due.isoformat()}", actor="sla")
+            add_event(session, ticket, "reminded", f"临期提醒: reply due {due_text}", actor="sla")
             session.add(Alert(kind="near_deadline", ticket_id=ticket.id,
-                              message=f"{ticket.number} is due {due.isoformat()}"))
+                              message=f"{ticket.number} is due {due_text}"))
             result.reminded.append(ticket.number)
         if (ticket.status == "accepted" and ticket.dispatch_due_at is not None
                 and now > _aware(ticket.dispatch_due_at, now)

@@ -159,7 +159,7 @@ class SurveyCaller:
                 record_no_answer(session, survey, call_attempt, "failed", self.clock(), self.policy, self.calendar)
 
 
-DEV_BASE_URL = "http://127.0.0.1:8000"  # `hotline serve`'s default address, when no public URL is set
+DEV_BASE_URL = "http://127.0.0.1:8000"  # `hotline serve`'s default address, when it did not say where it listens
 
 
 def build_survey_caller(settings, factory: sessionmaker[Session], calendar: WorkingCalendar,  # noqa: ANN001
@@ -173,8 +173,8 @@ def build_survey_caller(settings, factory: sessionmaker[Session], calendar: Work
         clock = FileClock(Path(settings.test_clock_file))
     base = settings.public_url
     if not base:
+        base = settings.listen_url or DEV_BASE_URL  # the port actually served, not the default one
         log.warning("HOTLINE_PUBLIC_URL is not set: satisfaction callbacks give Twilio %s as the service's address",
-                    DEV_BASE_URL)
-        base = DEV_BASE_URL
+                    base)
     return SurveyCaller(factory, load_survey_policy(settings.survey_file), calendar, twilio_rest,
                         from_number=settings.survey_from_number, base_url=base, clock=clock)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base, utcnow
@@ -51,6 +51,9 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
     recovered_amount: Mapped[float | None] = mapped_column(Float)
     satisfaction: Mapped[str | None] = mapped_column(String(16))  # the latest survey's answer
+    # The classifier was unsure: a person confirms or corrects (reasons are its doubt codes, e.g. subject_unsure).
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    review_reasons: Mapped[list | None] = mapped_column(JSON)
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
 
@@ -119,6 +122,21 @@ class Alert(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     message: Mapped[str] = mapped_column(Text)
     acknowledged_at: Mapped[datetime | None] = mapped_column()
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TicketCorrection(Base):
+    """A person changed what the machine understood (subject, kind or urgency flags): old, new, who, when."""
+
+    __tablename__ = "ticket_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(24))  # subject, kind, urgency_flags
+    old_value: Mapped[str | list | None] = mapped_column(JSON)
+    new_value: Mapped[str | list | None] = mapped_column(JSON)
 
 
 class TicketCounter(Base):

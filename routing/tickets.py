@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -53,6 +53,19 @@ def _bump(session: Session, day: date) -> int:
 def local_day(moment: datetime, timezone: str) -> date:
     """The hotline's calendar day at `moment`."""
     return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def local_time(moment: datetime | str, timezone: str) -> str:
+    """A moment as people at the hotline read it: local time to the second, e.g. "2026-11-25 18:30:05".
+
+    For whatever a person reads (CLI output, reports, notes); JSON keeps the UTC ISO time with its offset.
+    A naive moment is taken as UTC (as the database stores it); an ISO string is parsed first.
+    """
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def add_event(session: Session, ticket: Ticket, kind: str, note: str = "", actor: str = "system") -> None:

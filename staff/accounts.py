@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from hotline.db import utcnow
 from staff.audit import record
-from staff.passwords import check_strength, hash_password, needs_rehash, verify_password
+from staff.passwords import check_strength, dummy_hash, hash_password, needs_rehash, verify_password
 from staff.roles import LAWYER, OPERATOR, ROLES
+from staff.sessions import end_sessions_of
 from staff.tables import AuditEntry, StaffUser
 
 
@@ -22,10 +23,16 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True)
 class SignInLimit:
-    """At most `failures` failed sign-ins per account, and per address, within `window`."""
+    """At most `failures` failed sign-ins per (account, address) within `window`; from one address, at most
+    `failures * address_factor` in all, except for accounts that signed in from that address within `known_for`.
+
+    So an attacker's guesses from one address neither lock every account nor the real owner at their own desk.
+    """
 
     failures: int = 5
     window: timedelta = timedelta(minutes=15)
+    address_factor: int = 4
+    known_for: timedelta = timedelta(days=30)
 
 
 class TooManyAttempts(RuntimeError):
@@ -73,33 +80,79 @@ def create_user(session: Session, username: str, role: str, password: str, *, di
 
 
 def set_password(session: Session, user: StaffUser, password: str) -> None:
-    """A new password; sessions signed in with the old one end (their cookie carries the change time)."""
+    """A new password; every session signed in with the old one ends."""
     check_strength(password)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    end_sessions_of(session, user.id, user.password_changed_at)
 
 
-def authenticate(session: Session, username: str, password: str, *, ip: str | None, limit: SignInLimit,
-                 now: datetime | None = None) -> StaffUser | None:
-    """The account for these credentials, or None; every attempt is audited, and too many failures lock out.
+@dataclass(frozen=True)
+class SignInAttempt:
+    """A sign-in let through the limits, to be checked against `password_hash` outside any transaction.
 
-    Failures are counted from the audit log, so the limit holds across restarts and for every process.
+    An unknown or disabled account gets a dummy hash, so it costs the same argon2 work as a real one: the
+    answer's timing does not tell which usernames exist.
     """
-    now = now or utcnow()
+
+    username: str
+    user_id: int | None
+    password_hash: str
+
+
+def _failures(session: Session, since: datetime, *where) -> tuple[int, datetime | None]:  # noqa: ANN002
+    """How many failed sign-ins match, and the oldest of them."""
+    count, oldest = session.execute(select(func.count(), func.min(AuditEntry.at)).where(
+        AuditEntry.action == "login_failed", AuditEntry.at >= since, *where)).one()
+    return count, oldest
+
+
+def start_sign_in(session: Session, username: str, *, ip: str | None, limit: SignInLimit,
+                  now: datetime) -> SignInAttempt:
+    """Apply the limits and find the account (reads only: short, before the slow password check).
+
+    Failures are counted from the audit log, so the limits hold across restarts and for every process.
+    """
     since = now - limit.window
-    failures = [AuditEntry.action == "login_failed", AuditEntry.at >= since]
-    by_name = session.scalar(select(func.count()).where(*failures, AuditEntry.actor == username[:64]))
-    by_ip = session.scalar(select(func.count()).where(*failures, AuditEntry.ip == ip)) if ip else 0
-    if by_name >= limit.failures or by_ip >= limit.failures * 4:
-        oldest = session.scalar(select(func.min(AuditEntry.at)).where(*failures, AuditEntry.actor == username[:64]))
-        retry = int(((oldest or now) + limit.window - now).total_seconds())
-        raise TooManyAttempts(retry)
+    name = username[:64]
+    count, oldest = _failures(session, since, AuditEntry.actor == name, AuditEntry.ip == ip)
+    if count >= limit.failures:
+        raise TooManyAttempts(int(((oldest or now) + limit.window - now).total_seconds()))
+    if ip is not None:
+        count, oldest = _failures(session, since, AuditEntry.ip == ip)
+        if count >= limit.failures * limit.address_factor and not _signed_in_from(session, name, ip,
+                                                                                  now - limit.known_for):
+            raise TooManyAttempts(int(((oldest or now) + limit.window - now).total_seconds()))
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        record(session, actor=username[:64], role=None, action="login_failed", ip=ip, at=now)
+    if user is None or not user.active:
+        return SignInAttempt(username, None, dummy_hash())
+    return SignInAttempt(username, user.id, user.password_hash)
+
+
+def _signed_in_from(session: Session, username: str, ip: str, since: datetime) -> bool:
+    """Whether this account signed in successfully from this address lately: its owner's own desk."""
+    found = session.scalar(select(AuditEntry.id).where(AuditEntry.action == "login", AuditEntry.actor == username,
+                                                       AuditEntry.ip == ip, AuditEntry.at >= since).limit(1))
+    return found is not None
+
+
+def check_attempt(attempt: SignInAttempt, password: str) -> tuple[bool, str | None]:
+    """The argon2 check (slow: run it outside any transaction); and a new hash when the stored one is outdated."""
+    matches = verify_password(attempt.password_hash, password)
+    if not matches or attempt.user_id is None:
+        return False, None
+    return True, (hash_password(password) if needs_rehash(attempt.password_hash) else None)
+
+
+def finish_sign_in(session: Session, attempt: SignInAttempt, matched: bool, new_hash: str | None, *,
+                   ip: str | None, now: datetime) -> StaffUser | None:
+    """Audit the attempt; the account when the password matched and the account is (still) active."""
+    user = session.get(StaffUser, attempt.user_id) if matched and attempt.user_id is not None else None
+    if user is None or not user.active or user.password_hash != attempt.password_hash:
+        record(session, actor=attempt.username[:64], role=None, action="login_failed", ip=ip, at=now)
         return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if new_hash is not None:
+        user.password_hash = new_hash
     record(session, actor=user.username, role=user.role, action="login", ip=ip, at=now)
     return user
 

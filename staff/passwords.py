@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -34,3 +37,9 @@ def verify_password(stored_hash: str, password: str) -> bool:
 def needs_rehash(stored_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's defaults."""
     return _hasher.check_needs_rehash(stored_hash)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of a random password with today's parameters: what an unknown username is checked against."""
+    return _hasher.hash(secrets.token_urlsafe(16))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, utcnow
@@ -52,5 +52,17 @@ class AuditEntry(Base):
     role: Mapped[str | None] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(32), index=True)  # login, login_failed, view_ticket, play_recording
     target: Mapped[str | None] = mapped_column(String(64))  # ticket number, recording sid, call sid
-    ip: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64), index=True)  # the sign-in limits count failures by address
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class StaffSessionRecord(Base):
+    """A sign-in's session, kept server-side: signing out (or disabling the account) ends it at once."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the id in the cookie, never the id
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

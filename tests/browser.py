@@ -56,9 +56,56 @@ def no_script_errors(page) -> None:
     assert page.js_errors == [], f"script errors on {page.url}: {page.js_errors}"
 
 
-def snapshot(page, name: str) -> None:
-    """With HOTLINE_TEST_SCREENSHOTS=DIR, keep a full-page screenshot to look at (nothing otherwise)."""
-    folder = os.environ.get("HOTLINE_TEST_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+# Where the consoles' screenshots go for people to look at after a run (git-ignored); HOTLINE_TEST_SCREENSHOTS=DIR
+# puts them elsewhere.
+SCREENSHOTS = Path(__file__).resolve().parent / "output" / "screenshots"
+
+
+def snapshot(page, name: str) -> Path:
+    """Keep a full-page screenshot of the console as the test left it: tests/output/screenshots/<name>.png."""
+    folder = Path(os.environ.get("HOTLINE_TEST_SCREENSHOTS") or SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# Draws text on a canvas in an element's font and returns the pixels, to tell real glyphs from the box (tofu)
+# every character gets when no installed font has it.
+_GLYPHS = """([selector, texts]) => {
+  const family = getComputedStyle(document.querySelector(selector)).fontFamily;
+  return texts.map((text) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 64;
+    const g = canvas.getContext("2d");
+    g.font = `48px ${family}`;
+    g.fillText(text, 4, 52);
+    return Array.from(g.getImageData(0, 0, 64, 64).data).join(",");
+  });
+}"""
+
+
+def assert_chinese_renders(page, selector: str = "main h1") -> None:
+    """The Chinese text of `selector` is drawn with real glyphs: two different characters look different, and
+    neither looks like the box of a character no font has (a private-use one). Without a CJK font they are all
+    the same box (./run test installs fonts-wqy-microhei)."""
+    text = page.inner_text(selector)
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    assert han, f"{selector} has no Chinese text to check: {text!r}"
+    first, other = han[0], "口" if han[0] != "口" else "工"
+    drawn, other_drawn, box, other_box = page.evaluate(_GLYPHS, [selector, [first, other, "\ue000", "\ue001"]])
+    assert box == other_box, "two characters no font has should draw the same box"
+    assert drawn != box and drawn != other_drawn and other_drawn != box, (
+        f"the Chinese of {selector} ({first}) is drawn as boxes: install a CJK font (apt-get install "
+        "fonts-wqy-microhei)")
+
+
+def wait_until(page, expression: str, arg=None, timeout_s: float = 15) -> None:  # noqa: ANN001
+    """Poll a JavaScript condition until it holds (page.wait_for_function evaluates strings with `eval`,
+    which the consoles' content security policy forbids; page.evaluate is not subject to it)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        page.wait_for_timeout(50)

@@ -26,7 +26,8 @@ from routing.tables import QueueEntry, Ticket
 from speech.audio import load_channels
 from speech.scripted import audio_fingerprint
 from speech.telephone import telephone_round_trip
-from tests.browser import browser_fixture, no_script_errors, signed_in_page, snapshot  # noqa: F401 - the fixture
+from tests.browser import (  # noqa: F401 - the fixture
+    assert_chinese_renders, browser_fixture, no_script_errors, signed_in_page, snapshot, wait_until)
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
@@ -152,13 +153,13 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
     words = page.locator(".recording[data-source=call] .channel[data-channel='0'] .word")
     assert words.count() > 0, json.dumps(inspector.get(f"/api/qa/samples/{sample_id}").json()["recordings"], ensure_ascii=False)[-3000:]
     page.evaluate("document.querySelector('audio[data-source=call]').play()")
-    page.wait_for_function("document.querySelector('audio[data-source=call]').currentTime > 0.5")
+    wait_until(page, "() => document.querySelector('audio[data-source=call]').currentTime > 0.5")
     t0 = audio.evaluate("a => a.currentTime")
-    page.wait_for_function(f"document.querySelector('audio[data-source=call]').currentTime > {t0 + 0.5}")
+    wait_until(page, f"() => document.querySelector('audio[data-source=call]').currentTime > {t0 + 0.5}")
     word = words.nth(min(2, words.count() - 1))
     start = float(word.get_attribute("data-start"))
     word.click()  # seeks to the word: it is highlighted, the words before it are marked as heard
-    page.wait_for_function("(s) => document.querySelector('audio[data-source=call]').currentTime >= s", arg=start)
+    wait_until(page, "(s) => document.querySelector('audio[data-source=call]').currentTime >= s", arg=start)
     page.wait_for_selector(".word.current")
     current = page.locator(".word.current").first
     assert float(current.get_attribute("data-start")) <= audio.evaluate("a => a.currentTime")
@@ -189,6 +190,7 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
     page.fill("#feedback-message", "受理时请复述确认来电人的诉求")
     page.click("#feedback-form button[type=submit]")
     page.wait_for_selector(".feedback[data-status=open]")
+    snapshot(page, "qa_sample_scored")  # the sampled call's page: recording, transcript, score, feedback
 
     handler = signed_in_page(browser, service.url, "/feedback", "lawyer-li", TEST_PASSWORD)
     item = handler.locator(".feedback", has_text="受理时请复述确认来电人的诉求")
@@ -213,6 +215,8 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
     assert cells == ["L02", "lawyer", "1", f"{expected:g}", "0", "1", "1", "100.0%"]
     snapshot(page, "qa_sample")
     snapshot(handler, "feedback")
+    assert_chinese_renders(page)  # 质检抽样 in glyphs, not boxes: the machine has a CJK font
+    assert_chinese_renders(handler)
     no_script_errors(page)
     no_script_errors(handler)
     page.context.close()
@@ -254,9 +258,12 @@ def test_lawyer_goes_on_duty_and_takes_a_queued_caller(setup, browser):
     page.fill("#note-text", "已告知试用期解除需说明理由")
     page.click("#note-form button[type=submit]")
     page.wait_for_selector(".note:has-text('已告知试用期解除需说明理由')")
-    notes = [e for e in service.ticket_of(call_sid)["events"] if e["kind"] == "note"]
+    # A consultation note is read by its lawyer, supervisors and admins only (not the operators' ticket_of).
+    notes = [e for e in service.api.get(f"/api/calls/{call_sid}").json()["ticket"]["events"] if e["kind"] == "note"]
+    assert not [e for e in service.ticket_of(call_sid)["events"] if e["kind"] == "note"]
     assert [(n["actor"], n["note"]) for n in notes] == [("lawyer-wang", "已告知试用期解除需说明理由")]
     snapshot(page, "lawyer")
+    assert_chinese_renders(page)
     page.click("#seat-toggle")
     page.wait_for_selector("#signed-in[data-signed-in=false]")
     no_script_errors(page)
@@ -291,6 +298,7 @@ def test_supervisor_dashboard_draws_its_charts(setup, browser):
 
     # The reports page: a day's figures with a chart, CSV and HTML to download.
     snapshot(page, "dashboard")
+    assert_chinese_renders(page)
     no_script_errors(page)
     page.goto("/reports")
     page.wait_for_selector("#report-table")
@@ -305,6 +313,7 @@ def test_supervisor_dashboard_draws_its_charts(setup, browser):
     downloaded = page.request.get(csv_link)
     assert downloaded.status == 200 and "calls_total" in downloaded.text()
     snapshot(page, "reports")
+    assert_chinese_renders(page)
     no_script_errors(page)
     page.context.close()
 

@@ -54,7 +54,7 @@ def test_keys_lead_where_the_flow_says(flow):
 def test_record_step_has_beep_hash_limit_and_status_callback(flow):
     record = ET.fromstring(render_step(flow, flow.step("describe"))).find("Record")
     assert record.attrib["playBeep"] == "true"
-    assert record.attrib["finishOnKey"] == "#"
+    assert record.attrib["finishOnKey"] == "#*"  # # ends the description; * is the emergency, heard here too
     assert int(record.attrib["maxLength"]) == 180
     assert record.attrib["recordingStatusCallback"] == "/twilio/recording-status"
     assert record.attrib["action"] == "/twilio/step/describe/recorded"

@@ -227,6 +227,16 @@ def test_daily_job_samples_yesterday_once_after_the_hour(migrated):
         assert session.scalars(select(QaSample.day)).all() == [DAY]
 
 
+def test_daily_job_logs_a_day_without_calls_once_not_every_round(migrated, caplog):
+    cfg, empty_days = config(), set()
+    rounds = [datetime(2026, 11, 26, 6, m, tzinfo=SH).astimezone(UTC) for m in (1, 6, 11)]  # every 5 minutes
+    with caplog.at_level("INFO", logger="recordings.qa_sampling"):
+        results = [sample_due(migrated, cfg, now, TZ, empty_days) for now in rounds]
+    assert results[0] is not None and results[0].picks == [] and results[1:] == [None, None]
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("QA sample of")]
+    assert logged == [f"QA sample of {DAY}: 0 calls (0 dropped beyond capacity, 0 mandatory unassigned)"]
+
+
 def test_cli_samples_a_day_and_prints_json(tmp_path):
     from hotline.db import make_engine, make_session_factory
     from hotline.migrate import upgrade

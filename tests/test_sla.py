@@ -87,6 +87,9 @@ def test_reminder_before_the_deadline_then_escalation_after_it_each_once(migrate
         stored = session.get(Ticket, ticket.id)
         assert stored.status == "supervised"
         assert [e.kind for e in stored.events][-3:] == ["reminded", "supervised", "escalated"]
+        # People read the deadline in the hotline's local time, to the second (not UTC ISO with microseconds).
+        assert stored.events[-3].note == "临期提醒: reply due 2026-12-02 17:30:00"
+        assert alerts[1].message == f"{ticket.number} is overdue (due 2026-12-02 17:30:00)"
 
 
 def test_an_extension_moves_the_deadline_and_is_counted(migrated):
@@ -97,6 +100,7 @@ def test_an_extension_moves_the_deadline_and_is_counted(migrated):
         extend(session, ticket, 3, actor="union:xa-yanta", reason="等待人社部门核实工资表", sla=sla)
         assert ticket.reply_due_at == bj(2026, 12, 7, 17, 30)  # 3 working days after 2 Dec (Thu, Fri, Mon)
         assert ticket.extensions == 1 and ticket.reply_due_at > before
+        assert ticket.events[-1].note == "+3 working days, now due 2026-12-07 17:30:00: 等待人社部门核实工资表"
         with pytest.raises(TransitionError, match="reason"):
             extend(session, ticket, 2, actor="x", reason=" ", sla=sla)
 

@@ -107,9 +107,10 @@ def test_a_tampered_cookie_or_a_changed_password_ends_the_session(service):
 
 def test_each_role_may_do_only_its_own_work(service, ticket):
     inspector = service.staff("insp-chen", "inspector")
-    assert inspector.get(f"/api/tickets/{ticket['number']}").status_code == 200
+    unsampled = inspector.get(f"/api/tickets/{ticket['number']}")  # inspectors read the QA sample's calls only
+    assert unsampled.status_code == 403 and "sampled" in unsampled.json()["detail"]
     moved = inspector.post(f"/api/tickets/{ticket['number']}/transitions", json={"to": "dispatched"})
-    assert moved.status_code == 403 and "operator or lawyer or supervisor" in moved.json()["detail"]
+    assert moved.status_code == 403 and "operator or supervisor" in moved.json()["detail"]
     assert inspector.get("/api/alerts").status_code == 403
     lawyer = service.staff("lawyer-wang", "lawyer", roster_id="L01")
     other_seat = lawyer.post("/api/lawyers/L02/sign-in")
@@ -122,20 +123,21 @@ def test_caller_numbers_are_masked_except_for_those_who_call_back(service, ticke
     full = ticket["callback_number"]
     assert re.fullmatch(r"\+86139\d{8}", full)
     masked = f"+86{full[3:6]}****{full[-4:]}"
-    inspector_view = service.staff("insp-mask", "inspector").get(f"/api/tickets/{ticket['number']}").json()
-    supervisor_view = service.staff("sup-mask", "supervisor").get(f"/api/calls/{ticket['call_sid']}").json()
-    assert inspector_view["caller_number"] == masked and inspector_view["callback_number"] == masked
+    supervisor = service.staff("sup-mask", "supervisor")
+    ticket_view = supervisor.get(f"/api/tickets/{ticket['number']}").json()
+    supervisor_view = supervisor.get(f"/api/calls/{ticket['call_sid']}").json()
+    assert ticket_view["caller_number"] == masked and ticket_view["callback_number"] == masked
     assert supervisor_view["from"] == masked and supervisor_view["ticket"]["caller_number"] == masked
-    lawyer_view = service.staff("lawyer-mask", "lawyer", roster_id="L05").get(f"/api/tickets/{ticket['number']}")
-    assert lawyer_view.json()["callback_number"] == full
+    operator_view = service.staff("op-mask", "operator").get(f"/api/tickets/{ticket['number']}")
+    assert operator_view.json()["callback_number"] == full
 
 
 def test_every_view_of_a_ticket_is_in_the_audit_log(service, ticket):
-    viewer = service.staff("insp-audit", "inspector")
+    viewer = service.staff("op-audit", "operator")
     audit = service.staff("audit-sup", "supervisor")
 
     def views() -> list[dict]:
-        return audit.get("/api/audit", params={"actor": "insp-audit", "action": "view_ticket"}).json()
+        return audit.get("/api/audit", params={"actor": "op-audit", "action": "view_ticket"}).json()
 
     viewer.get("/api/tickets", params={"limit": 5})  # shown in a list
     assert [(e["target"], e["detail"]["path"]) for e in views()] == [(ticket["number"], "/api/tickets")]
@@ -144,14 +146,33 @@ def test_every_view_of_a_ticket_is_in_the_audit_log(service, ticket):
     viewer.get(f"/api/tickets/{ticket['number']}")  # opened: always written
     entries = views()
     assert len(entries) == 2 and entries[0]["detail"]["path"] == f"/api/tickets/{ticket['number']}"
-    assert entries[0]["role"] == "inspector" and entries[0]["ip"] == "127.0.0.1"
+    assert entries[0]["role"] == "operator" and entries[0]["ip"] == "127.0.0.1"
     assert viewer.get("/api/audit").status_code == 403
+
+
+def _sample_for_qa(service: RunningService, call_sid: str) -> None:
+    """Put the call into the quality-inspection sample, as the morning's sampling would."""
+    from sqlalchemy import select
+
+    from hotline.db import make_engine, make_session_factory, transaction
+    from recordings.qa_tables import QaSample
+    from recordings.tables import Call
+
+    engine = make_engine(f"sqlite:///{service.var_dir / 'hotline.db'}")
+    with transaction(make_session_factory(engine)) as session:
+        call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+        session.add(QaSample(call_id=call.id, day=call.started_at.date(), handler=call.handler,
+                             handler_role=call.handler_role, reason="quota", reasons=["quota"]))
+    engine.dispose()
 
 
 def test_recordings_play_in_ranges_for_inspectors_only_and_each_playback_is_audited(service, ticket):
     sid = ticket["recordings"][0]["recording_sid"]
     stored = (service.var_dir / "recordings" / ticket["recordings"][0]["path"]).read_bytes()
     inspector = service.staff("insp-listen", "inspector")
+    unsampled = inspector.get(f"/api/recordings/{sid}/audio")  # inspectors listen to the QA sample's calls
+    assert unsampled.status_code == 403 and "sampled" in unsampled.json()["detail"]
+    _sample_for_qa(service, ticket["call_sid"])
     head = inspector.get(f"/api/recordings/{sid}/audio", headers={"Range": "bytes=0-99"})
     assert head.status_code == 206 and head.headers["content-range"] == f"bytes 0-99/{len(stored)}"
     assert head.content == stored[:100] and head.headers["content-type"] == "audio/wav"

@@ -39,8 +39,8 @@ def test_wrong_missing_or_tampered_signature_is_refused():
 
 
 def test_behind_a_proxy_the_forwarded_scheme_and_host_are_what_twilio_signed():
-    request = _request("/twilio/step/menu/keys", "attempt=1",
-                       {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "hotline.example.org"})
+    # What api.forwarded makes of a trusted proxy's X-Forwarded-Proto/Host (tests/test_hardening_proxy.py).
+    request = _request("/twilio/step/menu/keys", "attempt=1", scheme="https", host="hotline.example.org")
     assert signed_url(request, None) == "https://hotline.example.org/twilio/step/menu/keys?attempt=1"
     assert public_base(request, None) == "https://hotline.example.org"
 

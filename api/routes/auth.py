@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import hmac
+from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep, SessionDep
 from api.pages import render
-from api.staff_auth import SESSION_COOKIE, StaffDep, client_ip, require_page_roles, require_roles, signed_in_user
-from staff.accounts import TooManyAttempts, authenticate
-from staff.roles import ADMIN, INSPECTOR, LAWYER, OPERATOR, ROLE_LABELS, SUPERVISOR, role_allows
+from api.staff_auth import (
+    SESSION_COOKIE,
+    StaffDep,
+    check_password,
+    client_ip,
+    require_page_roles,
+    require_roles,
+    signed_in_user,
+)
+from hotline.db import transaction, utcnow
+from staff.accounts import SignInAttempt, TooManyAttempts, finish_sign_in, start_sign_in
+from staff.roles import ADMIN, INSPECTOR, LAWYER, OPERATOR, ROLE_LABELS, SUPERVISOR, masked_for, role_allows
+from staff.sessions import end_session, open_session
 from staff.tables import AuditEntry, StaffUser
 
 router = APIRouter(tags=["staff"])
@@ -65,11 +77,44 @@ def login_page(request: Request, session: SessionDep, services: ServicesDep, nex
                   username="", error=None, user=None, csrf=None)
 
 
+class _SignedIn(NamedTuple):
+    user: StaffUser
+    cookie: str
+    csrf: str
+
+
+async def _sign_in(services, username: str, password: str, ip: str | None) -> _SignedIn | None:  # noqa: ANN001
+    """Limits and account lookup, the password check, then audit and session: three steps, so no database
+    transaction (SQLite's one writer) is held across argon2, and nothing blocks the event loop."""
+    now = utcnow()
+
+    def start() -> SignInAttempt:
+        with transaction(services.factory) as session:
+            return start_sign_in(session, username, ip=ip, limit=services.sign_in_limit, now=now)
+
+    attempt = await run_in_threadpool(start)
+    matched, new_hash = await check_password(attempt, password)
+
+    def finish() -> _SignedIn | None:
+        with transaction(services.factory) as session:
+            user = finish_sign_in(session, attempt, matched, new_hash, ip=ip, now=now)
+            if user is None:
+                return None
+            cookie, staff_session = services.signer.issue(user)
+            open_session(session, staff_session, services.signer.max_age_s, now)
+            return _SignedIn(user, cookie, staff_session.csrf)
+
+    return await run_in_threadpool(finish)
+
+
 @router.post("/login", summary="Sign in (a form from the sign-in page, or JSON {username, password})")
-async def login(request: Request, session: SessionDep, services: ServicesDep) -> Response:
+async def login(request: Request, services: ServicesDep) -> Response:
     is_json = request.headers.get("content-type", "").startswith("application/json")
     if is_json:  # a cross-site page cannot send JSON without CORS, which this app never grants
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:  # malformed JSON or UTF-8
+            body = None
         if not isinstance(body, dict):
             raise HTTPException(422, "send {\"username\": ..., \"password\": ...}")
         username, password, target = str(body.get("username", "")), str(body.get("password", "")), None
@@ -80,37 +125,41 @@ async def login(request: Request, session: SessionDep, services: ServicesDep) ->
         username, password = str(form.get("username", "")), str(form.get("password", ""))
         target = _safe_next(str(form.get("next", "")))
     try:
-        user = authenticate(session, username.strip(), password, ip=client_ip(request),
-                            limit=services.sign_in_limit)
+        signed_in = await _sign_in(services, username.strip(), password, client_ip(request))
     except TooManyAttempts as exc:
-        session.commit()
         headers = {"Retry-After": str(exc.retry_after_s)}
         if is_json:
             raise HTTPException(429, str(exc), headers=headers) from exc
         return render("login.html", status_code=429, form_token=services.signer.form_token(), next=target or "",
                       username=username, error=f"登录失败次数过多 {exc}", user=None, csrf=None)
-    session.commit()
-    if user is None:
+    if signed_in is None:
         if is_json:
             raise HTTPException(401, "wrong username or password")
         return render("login.html", status_code=401, form_token=services.signer.form_token(), next=target or "",
                       username=username, error="用户名或密码错误 Wrong username or password", user=None, csrf=None)
-    cookie, staff_session = services.signer.issue(user)
-    response: Response = (JSONResponse(me_view(user, staff_session.csrf)) if is_json
-                          else RedirectResponse(target or _home_of(user), status_code=303))
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=services.signer.max_age_s, httponly=True, samesite="lax",
-                        secure=(services.settings.public_url or "").startswith("https://"))
+    response: Response = (JSONResponse(me_view(signed_in.user, signed_in.csrf)) if is_json
+                          else RedirectResponse(target or _home_of(signed_in.user), status_code=303))
+    response.set_cookie(SESSION_COOKIE, signed_in.cookie, max_age=services.signer.max_age_s, httponly=True,
+                        samesite="lax", secure=services.settings.secure_cookies)
     return response
 
 
-@router.post("/logout", summary="Sign out")
-async def logout(request: Request, session: SessionDep, services: ServicesDep) -> Response:
-    user = signed_in_user(request, session, services)
-    if user is not None:  # only the page's own form (or a script holding the token) may sign someone out
-        form = await request.form() if "form" in request.headers.get("content-type", "") else {}
-        token = request.headers.get("X-CSRF-Token") or str(form.get("csrf_token", ""))
-        if token != request.state.csrf:
-            raise HTTPException(403, "missing or wrong CSRF token")
+@router.post("/logout", summary="Sign out (the session ends on the server: its cookie is refused from now on)")
+async def logout(request: Request, services: ServicesDep) -> Response:
+    form = await request.form() if "form" in request.headers.get("content-type", "") else {}
+    token = request.headers.get("X-CSRF-Token") or str(form.get("csrf_token", ""))
+
+    def sign_out() -> None:
+        with transaction(services.factory) as session:
+            user = signed_in_user(request, session, services)
+            if user is None:
+                return
+            # only the page's own form (or a script holding the token) may sign someone out
+            if not hmac.compare_digest(token.encode(), request.state.csrf.encode()):
+                raise HTTPException(403, "missing or wrong CSRF token")
+            end_session(session, request.state.staff_session, utcnow())
+
+    await run_in_threadpool(sign_out)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -135,5 +184,6 @@ def audit_log(session: SessionDep, _user: Annotated[StaffUser, Depends(require_r
     for column, value in ((AuditEntry.actor, actor), (AuditEntry.action, action), (AuditEntry.target, target)):
         if value is not None:
             query = query.where(column == value)
-    return [{"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "target": e.target,
-             "ip": e.ip, "detail": e.detail} for e in session.scalars(query)]
+    return masked_for(_user.role, [{"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action,
+                                    "target": e.target, "ip": e.ip, "detail": e.detail}
+                                   for e in session.scalars(query)])  # no caller number in full to masked roles

@@ -10,30 +10,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
 from api.deps import ServicesDep
-from api.pages import render
+from api.pages import STATIC, render
 from api.routes.auth import page_context
-from api.staff_auth import require_page_roles
+from api.access import Allowed
 from hotline.db import utcnow
 from reports.metrics import DEFINITIONS
+from routing.alerts import ALERT_LABELS
 from routing.classify import default_taxonomy
+from routing.corrections import DOUBT_LABELS, FIELD_LABELS, KIND_LABELS, urgency_flag_labels
 from routing.lifecycle import STATE_LABELS
 from routing.tickets import local_day
-from staff.roles import INSPECTOR, LAWYER, OPERATOR, SUPERVISOR
-from staff.tables import StaffUser
 
 router = APIRouter(include_in_schema=False)
 
-InspectorPage = Annotated[StaffUser, Depends(require_page_roles(INSPECTOR, SUPERVISOR))]
-HandlerPage = Annotated[StaffUser, Depends(require_page_roles(OPERATOR, LAWYER))]
-LawyerPage = Annotated[StaffUser, Depends(require_page_roles(LAWYER))]
-SupervisorPage = Annotated[StaffUser, Depends(require_page_roles(SUPERVISOR))]
-DispatcherPage = Annotated[StaffUser, Depends(require_page_roles(OPERATOR, SUPERVISOR))]
+# Which roles open each page is the access table's (staff/access.py); a signed-out browser goes to /login.
+InspectorPage = HandlerPage = LawyerPage = SupervisorPage = DispatcherPage = Allowed
 
 
 def plotly_js() -> Path | None:
@@ -53,6 +49,13 @@ def vendored_plotly() -> Response:
         raise HTTPException(404, "the plotly package is not installed: pip install 'plotly>=5'")
     # The file changes only when the package is upgraded; a day's cache spares the 4 MB on every refresh.
     return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The browser tab's icon (工), asked for by every browser at the site's root, signed in or not."""
+    return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _today(services: ServicesDep) -> str:
@@ -81,8 +84,9 @@ def lawyer_page(request: Request, user: LawyerPage) -> Response:
 
 
 @router.get("/dashboard")
-def dashboard_page(request: Request, user: SupervisorPage) -> Response:
-    return render("dashboard.html", **page_context(request, user))
+def dashboard_page(request: Request, user: SupervisorPage, services: ServicesDep) -> Response:
+    return render("dashboard.html", **page_context(request, user), timezone=services.settings.timezone,
+                  labels=ticket_labels())
 
 
 @router.get("/reports")
@@ -96,15 +100,18 @@ def ticket_labels() -> dict:
     taxonomy = default_taxonomy()
     return {"subjects": {key: spec.get("label", key) for key, spec in taxonomy.subjects.items()},
             "classes": dict(taxonomy.handling_classes),
-            "flags": {key: spec.get("label", key) for key, spec in taxonomy.urgency.items()},
-            "states": dict(STATE_LABELS)}
+            "flags": urgency_flag_labels(taxonomy),
+            "states": dict(STATE_LABELS), "kinds": dict(KIND_LABELS), "doubts": dict(DOUBT_LABELS),
+            "alerts": dict(ALERT_LABELS), "fields": dict(FIELD_LABELS)}
 
 
 @router.get("/tickets")
-def tickets_page(request: Request, user: DispatcherPage) -> Response:
-    return render("tickets.html", **page_context(request, user), labels=ticket_labels())
+def tickets_page(request: Request, user: DispatcherPage, services: ServicesDep) -> Response:
+    return render("tickets.html", **page_context(request, user), labels=ticket_labels(),
+                  timezone=services.settings.timezone)
 
 
 @router.get("/tickets/{number}")
-def ticket_page(number: str, request: Request, user: DispatcherPage) -> Response:
-    return render("ticket.html", **page_context(request, user), number=number, labels=ticket_labels())
+def ticket_page(number: str, request: Request, user: DispatcherPage, services: ServicesDep) -> Response:
+    return render("ticket.html", **page_context(request, user), number=number, labels=ticket_labels(),
+                  timezone=services.settings.timezone)

@@ -2,7 +2,8 @@
 
 A menu's stream is recognised with the menu's grammar and in free speech; a choice redirects the live call
 (Twilio REST `calls(sid).update`) to the menu's `spoken` or `confirm` step. The problem description's stream is
-recognised in free speech, so its text is ready when the caller presses #. Partial and final results are call
+recognised in free speech, so its text is ready when the caller presses #; the flow's emergency phrase heard there
+(or at a menu, or at the district question) takes the call to the supervisor. Partial and final results are call
 events. Kaldi runs in a worker pool (speech.live), database writes and REST calls in threads: the event loop
 only moves messages.
 """
@@ -26,8 +27,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from api.twilio_auth import is_from_twilio, public_base, signed_url
 from hotline.db import transaction
 from ivr import call as ivr_call
+from ivr.flow import EMERGENCY
 from ivr.route_calls import DISTRICT_STEP, district_url
-from ivr.twiml import step_url
+from ivr.twiml import CALLER_VOICE, step_url, urgent_url
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Recording, Transcript
 from routing.tickets import ticket_for_call
@@ -80,13 +82,17 @@ class LiveSpeech:
             if vocabulary is None:
                 log.warning("the vocabulary of %s cannot be read: menu phrases are used unchecked", model.name)
             grammars, problems = {}, []
-            for step in self.services.flow.steps.values():
-                if step.kind == "menu" and step.phrases:
-                    grammars[step.name] = build_grammar(step.name, step.phrases, vocabulary)
+            flow = self.services.flow
+            for step in flow.steps.values():
+                spoken = flow.spoken_options(step)  # the emergency phrases are heard at every menu
+                if step.kind == "menu" and spoken:
+                    grammars[step.name] = build_grammar(step.name, spoken, vocabulary)
                     problems += report_missing(grammars[step.name], model.name)
             # The district question after routing: a caller may say the district instead of pressing its key.
-            grammars[DISTRICT_STEP] = build_grammar(DISTRICT_STEP, self.services.routing.directory.district_phrases(),
-                                                    vocabulary)
+            districts = dict(self.services.routing.directory.district_phrases())
+            if flow.emergency is not None and flow.emergency.phrases:
+                districts[EMERGENCY] = list(flow.emergency.phrases)
+            grammars[DISTRICT_STEP] = build_grammar(DISTRICT_STEP, districts, vocabulary)
             problems += report_missing(grammars[DISTRICT_STEP], model.name)
             self._grammars, self.problems = grammars, problems
             log.info("live speech ready: model %s, %d menu grammar(s), %d missing word(s)", model.name,
@@ -157,6 +163,7 @@ class _Stream:
     writer: asyncio.Task | None = None
     last_partial_at: float = -PARTIAL_EVENT_EVERY_S
     started_at: float = field(default_factory=time.monotonic)
+    emergency_heard: bool = False  # the emergency phrase was heard in this stream's free speech (acted on once)
 
     @property
     def call_sid(self) -> str:
@@ -184,6 +191,19 @@ class _Stream:
             cleaned = clean_transcript(result.text)
             detail.update(readable=cleaned["text"], amounts=cleaned["amounts"], headcounts=cleaned["headcounts"])
         self.note("speech_final", **detail, words=len(result.words))
+        if self.mode == "transcribe":
+            self._emergency_in(result.text)
+
+    def _emergency_in(self, text: str) -> None:
+        """While the caller describes the problem, the emergency phrase in what they say takes them to the
+        supervisor (as saying it at a menu does)."""
+        emergency = self.live.services.flow.emergency
+        said = emergency.said_in(text) if emergency is not None and not self.emergency_heard else None
+        if said is None:
+            return
+        self.emergency_heard = True
+        self.events.put_nowait(("choice", MenuChoice(EMERGENCY, said, 1.0, True, free_text=text,
+                                                     evidence={"free_text": True}), None))
 
 
 def _write_event(live: LiveSpeech, call_sid: str, kind: str, detail: dict) -> None:
@@ -202,6 +222,8 @@ def _choice_target(stream: _Stream, choice: MenuChoice) -> tuple[str, str | None
     if stream.step == DISTRICT_STEP:
         if not choice.confident:
             return "none: not sure, the caller may press the key", None
+        if choice.choice == EMERGENCY:
+            return "emergency", stream.base_url + urgent_url(CALLER_VOICE, DISTRICT_STEP)
         return "district", stream.base_url + district_url(attempt=1, said=choice.choice)
     action = "spoken" if choice.confident else "confirm"
     query = {"choice": choice.choice}

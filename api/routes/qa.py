@@ -9,32 +9,37 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from api.deps import ServicesDep, SessionDep
-from api.staff_auth import StaffDep, client_ip, require_roles
+from api.access import Allowed
+from api.deps import Day, RowId, ServicesDep, SessionDep
+from api.staff_auth import client_ip
 from hotline.db import utcnow
 from recordings import qa
+from recordings.qa_sampling import reason_label
 from recordings.qa_tables import QaFeedback, QaSample, QaScore
 from recordings.tables import Call, Recording, Transcript
+from routing.classify import default_taxonomy
 from routing.tables import Ticket
 from routing.tickets import local_day
 from staff.accounts import DESK_PREFIX, handler_id, handles
 from staff.audit import record
-from staff.roles import INSPECTOR, OPERATOR, SUPERVISOR, phone_for, role_allows
-from staff.tables import StaffUser
+from staff.roles import INSPECTOR, OPERATOR, SUPERVISOR, masked_for, phone_for, role_allows
 
 router = APIRouter(prefix="/api/qa", tags=["quality inspection"])
-Inspector = Annotated[StaffUser, Depends(require_roles(INSPECTOR, SUPERVISOR))]
+# Inspectors and supervisors inspect; handlers read their own feedback: the access table, staff/access.py.
+Inspector = StaffDep = Allowed
 FEEDBACK_STATES = ("open", "answered", "closed")
 _STATUS = {qa.InvalidInput: 422, qa.Conflict: 409, qa.NotAllowed: 403, qa.NotFound: 404}
 
 
 class CommentIn(BaseModel):
     """A remark pinned to a moment of the call, on the caller's (0) or the staff member's (1) channel."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     at_s: float = Field(ge=0, description="seconds from the start of the recording", examples=[12.5])
     channel: Literal[0, 1] = Field(description="0 the caller, 1 the staff member")
@@ -44,6 +49,8 @@ class CommentIn(BaseModel):
 class ScoreIn(BaseModel):
     """Points per rubric item (every item), with comments."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     items: dict[str, float] = Field(description="rubric item id → points, 0 to the item's max",
                                     examples=[{"greeting": 5, "recording_notice": 0}])
     comments: list[CommentIn] = Field(default_factory=list, max_length=200)
@@ -51,6 +58,8 @@ class ScoreIn(BaseModel):
 
 
 class ReviewIn(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False)
+
     items: dict[str, float]
     comments: list[CommentIn] = Field(default_factory=list, max_length=200)
 
@@ -85,13 +94,16 @@ def _score_view(score: QaScore) -> dict:
 
 
 def _feedback_view(fb: QaFeedback, score: QaScore | None = None, call_sid: str | None = None,
-                   day: date | None = None) -> dict:
+                   day: date | None = None, labels: dict[str, str] | None = None) -> dict:
+    """One feedback; with the rubric's `labels`, the failed critical items also as people read them."""
+    critical = score.critical_failed if score else []
     return {"id": fb.id, "sample_id": fb.sample_id, "call_sid": call_sid, "day": day.isoformat() if day else None,
             "handler": fb.handler, "message": fb.message, "critical": fb.critical, "created_by": fb.created_by,
             "created_at": fb.created_at.isoformat(), "status": fb.status, "rectification": fb.rectification,
             "rectified_at": fb.rectified_at.isoformat() if fb.rectified_at else None, "closed_by": fb.closed_by,
             "closed_at": fb.closed_at.isoformat() if fb.closed_at else None,
-            "score": ({"total": score.total, "critical_failed": score.critical_failed, "comments": score.comments}
+            "score": ({"total": score.total, "critical_failed": critical, "comments": score.comments,
+                       "critical_failed_labels": [(labels or {}).get(i, i) for i in critical]}
                       if score else None)}
 
 
@@ -101,7 +113,7 @@ def get_rubric(_user: Inspector, services: ServicesDep) -> dict:
 
 
 @router.get("/samples", summary="A day's sample (default yesterday); mine=true: those given to me")
-def list_samples(user: Inspector, session: SessionDep, services: ServicesDep, day: date | None = None,
+def list_samples(user: Inspector, session: SessionDep, services: ServicesDep, day: Day | None = None,
                  mine: bool = False) -> list[dict]:
     day = day or _yesterday(services)
     query = (select(QaSample, Call).join(Call, Call.id == QaSample.call_id).where(QaSample.day == day)
@@ -117,13 +129,15 @@ def list_samples(user: Inspector, session: SessionDep, services: ServicesDep, da
             counted[score.sample_id] = score.total
     return [{"id": s.id, "day": s.day.isoformat(), "call_sid": c.call_sid, "started_at": c.started_at.isoformat(),
              "duration_s": c.duration_s, "handler": s.handler, "handler_role": s.handler_role, "reason": s.reason,
-             "reasons": s.reasons, "inspector": s.inspector, "status": s.status, "score": counted.get(s.id)}
+             "reason_label": reason_label(s.reason), "reasons": s.reasons,
+             "reason_labels": [reason_label(r) for r in s.reasons or []],
+             "inspector": s.inspector, "status": s.status, "score": counted.get(s.id)}
             for s, c in rows]
 
 
 @router.get("/samples/{sample_id}", summary="One sampled call: call, recordings with transcripts, ticket, "
                                             "rubric, scores, feedback")
-def get_sample(sample_id: int, user: Inspector, request: Request, session: SessionDep,
+def get_sample(sample_id: RowId, user: Inspector, request: Request, session: SessionDep,
                services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     call = session.get(Call, sample.call_id)
@@ -142,22 +156,26 @@ def get_sample(sample_id: int, user: Inspector, request: Request, session: Sessi
         record(session, actor=user.username, role=user.role, action="view_ticket", target=ticket.number,
                ip=client_ip(request), detail={"via": "qa_sample", "sample_id": sample.id})
     feedback = session.scalars(select(QaFeedback).where(QaFeedback.sample_id == sample.id).order_by(QaFeedback.id))
+    taxonomy = default_taxonomy()
     view = {
         "id": sample.id, "day": sample.day.isoformat(), "reason": sample.reason, "reasons": sample.reasons,
+        "reason_labels": [reason_label(r) for r in sample.reasons or []],
         "inspector": sample.inspector, "status": sample.status,
         "call": {"call_sid": call.call_sid, "caller": phone_for(user.role, call.from_number),
                  "started_at": call.started_at.isoformat(), "duration_s": call.duration_s,
                  "handler": call.handler, "handler_role": call.handler_role},
         "recordings": recordings,
         "ticket": ({"number": ticket.number, "subject": ticket.subject, "summary": ticket.summary,
+                    "subject_label": taxonomy.label(ticket.subject) if ticket.subject else None,
                     "status": ticket.status, "handling_class": ticket.handling_class,
+                    "handling_class_label": taxonomy.handling_classes.get(ticket.handling_class),
                     "urgency_flags": ticket.urgency_flags or []} if ticket else None),
         "rubric": services.rubric.to_dict(),
         "scores": [_score_view(s) for s in qa.scores_of(session, sample.id)],
         "feedback": [_feedback_view(f, call_sid=call.call_sid, day=sample.day) for f in feedback],
     }
     session.commit()  # the audit entry
-    return view
+    return masked_for(user.role, view)  # numbers in transcripts and the ticket's words too
 
 
 def _duration(session: Session, sample: QaSample) -> float | None:
@@ -165,7 +183,7 @@ def _duration(session: Session, sample: QaSample) -> float | None:
 
 
 @router.post("/samples/{sample_id}/scores", summary="Score a sampled call (inspection, or calibration)")
-def post_score(sample_id: int, body: ScoreIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
+def post_score(sample_id: RowId, body: ScoreIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     try:
         score = qa.score_sample(session, services.rubric, sample, user.username, body.items,
@@ -178,7 +196,7 @@ def post_score(sample_id: int, body: ScoreIn, user: Inspector, session: SessionD
 
 
 @router.post("/samples/{sample_id}/review", summary="A second inspector or a supervisor adjusts the score")
-def post_review(sample_id: int, body: ReviewIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
+def post_review(sample_id: RowId, body: ReviewIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     try:
         score = qa.review_sample(session, services.rubric, sample, user.username, body.items,
@@ -190,7 +208,7 @@ def post_review(sample_id: int, body: ReviewIn, user: Inspector, session: Sessio
 
 
 @router.post("/samples/{sample_id}/feedback", summary="Feedback to the person who handled the call")
-def post_feedback(sample_id: int, body: FeedbackIn, user: Inspector, session: SessionDep) -> dict:
+def post_feedback(sample_id: RowId, body: FeedbackIn, user: Inspector, session: SessionDep) -> dict:
     sample = _sample(session, sample_id)
     try:
         fb = qa.give_feedback(session, sample, user.username, body.message)
@@ -201,14 +219,14 @@ def post_feedback(sample_id: int, body: FeedbackIn, user: Inspector, session: Se
 
 
 @router.get("/samples/{sample_id}/calibration", summary="How far apart the inspectors' calibration scores are")
-def get_calibration(sample_id: int, _user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
+def get_calibration(sample_id: RowId, _user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     _sample(session, sample_id)
     return qa.calibration(session, services.rubric, sample_id)
 
 
 @router.get("/feedback", summary="Feedback; mine=true: the feedback on calls I handled")
-def list_feedback(user: StaffDep, session: SessionDep, mine: bool = False, status: str | None = None,
-                  handler: str | None = None) -> list[dict]:
+def list_feedback(user: StaffDep, session: SessionDep, services: ServicesDep, mine: bool = False,
+                  status: str | None = None, handler: str | None = None) -> list[dict]:
     if status is not None and status not in FEEDBACK_STATES:
         raise HTTPException(422, f"status must be one of: {', '.join(FEEDBACK_STATES)}")
     query = (select(QaFeedback, QaSample, Call).join(QaSample, QaSample.id == QaFeedback.sample_id)
@@ -227,7 +245,9 @@ def list_feedback(user: StaffDep, session: SessionDep, mine: bool = False, statu
     rows = session.execute(query).all()
     scores = {s.id: s for s in session.scalars(select(QaScore).where(
         QaScore.id.in_([f.score_id for f, _, _ in rows if f.score_id])))}
-    return [_feedback_view(f, scores.get(f.score_id), c.call_sid, s.day) for f, s, c in rows]
+    labels = {item_id: item.label for item_id, item in services.rubric.items.items()}
+    return masked_for(user.role, [_feedback_view(f, scores.get(f.score_id), c.call_sid, s.day, labels)
+                                  for f, s, c in rows])
 
 
 def _feedback(session: Session, feedback_id: int) -> QaFeedback:
@@ -238,7 +258,7 @@ def _feedback(session: Session, feedback_id: int) -> QaFeedback:
 
 
 @router.post("/feedback/{feedback_id}/rectification", summary="The handler answers with a rectification (整改)")
-def post_rectification(feedback_id: int, body: RectificationIn, user: StaffDep, session: SessionDep) -> dict:
+def post_rectification(feedback_id: RowId, body: RectificationIn, user: StaffDep, session: SessionDep) -> dict:
     fb = _feedback(session, feedback_id)
     try:
         qa.rectify(session, fb, fb.handler if handles(user, fb.handler) else handler_id(user), body.text)
@@ -249,7 +269,7 @@ def post_rectification(feedback_id: int, body: RectificationIn, user: StaffDep, 
 
 
 @router.post("/feedback/{feedback_id}/close", summary="Close feedback the handler has answered")
-def post_close(feedback_id: int, user: Inspector, session: SessionDep) -> dict:
+def post_close(feedback_id: RowId, user: Inspector, session: SessionDep) -> dict:
     fb = _feedback(session, feedback_id)
     try:
         qa.close_feedback(session, fb, user.username)
@@ -262,8 +282,8 @@ def post_close(feedback_id: int, user: Inspector, session: SessionDep) -> dict:
 @router.get("/people", summary="Per handler, for sampled days start..end: inspected, average score, critical "
                                "failures, feedback, rectified, rectification rate")
 def get_people(_user: Inspector, session: SessionDep, services: ServicesDep,
-               start: Annotated[date | None, Query(description="first sampled day (default: 30 days back)")] = None,
-               end: Annotated[date | None, Query(description="last sampled day (default: yesterday)")] = None) -> dict:
+               start: Annotated[Day | None, Query(description="first sampled day (default: 30 days back)")] = None,
+               end: Annotated[Day | None, Query(description="last sampled day (default: yesterday)")] = None) -> dict:
     end = end or _yesterday(services)
     start = start or end - timedelta(days=29)
     if start > end:

@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from api.deps import ServicesDep, SessionDep
-from api.staff_auth import client_ip, require_roles
+from api.access import Allowed, may_read_call, reach
+from api.staff_auth import client_ip
 from recordings.tables import Call, Recording
-from staff.accounts import handles
 from staff.audit import record
-from staff.roles import ALL_STAFF, INSPECTOR, SUPERVISOR, role_allows
-from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 
 MEDIA_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg"}
 
 
-def may_listen(user: StaffUser, call: Call) -> bool:
-    """Inspectors and supervisors listen to any call; anyone else only to calls they handled themselves."""
-    return role_allows(user.role, (INSPECTOR, SUPERVISOR)) or handles(user, call.handler)
-
-
 @router.get("/recordings/{recording_sid}/audio", summary="A recording's audio (supports Range requests)")
 def get_audio(recording_sid: str, request: Request, session: SessionDep, services: ServicesDep,
-              user: Annotated[StaffUser, Depends(require_roles(*ALL_STAFF))]) -> FileResponse:
+              user: Allowed) -> FileResponse:
     found = session.execute(select(Recording, Call).join(Call, Recording.call_id == Call.id)
                             .where(Recording.recording_sid == recording_sid)).first()
     if found is None:
         raise HTTPException(404, f"no recording {recording_sid}")
     recording, call = found
-    if not may_listen(user, call):
-        raise HTTPException(403, "recordings are for inspectors, supervisors, and whoever handled the call")
+    if not may_read_call(session, user, reach(request), call):
+        raise HTTPException(403, "recordings are for supervisors, inspectors (sampled calls), and whoever handled "
+                                 "the call")
     if recording.path is None:
         raise HTTPException(409, f"recording {recording_sid} is {recording.status}: its audio is not stored"
                                  + (f" ({recording.error})" if recording.error else ""))

@@ -4,24 +4,42 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import ServicesDep, SessionDep
-from api.staff_auth import require_roles
+from api.access import Allowed
 from hotline.db import utcnow
+from reports.corrections import corrections_report
+from reports.corrections import to_csv as corrections_csv
 from reports.dashboard import dashboard
 from reports.metrics import build_report
 from reports.periods import KINDS, PeriodError, parse_day, period_of
 from reports.render import FORMATS, to_csv, to_html
-from staff.tables import StaffUser
+from routing.classify import default_taxonomy
+from staff.roles import masked_for
 
 router = APIRouter(prefix="/api", tags=["reports"])
-Supervisor = Annotated[StaffUser, Depends(require_roles("supervisor"))]
+Supervisor = Allowed  # supervisors (and admin): the access table, staff/access.py
+
+
+@router.get("/reports/corrections", summary="How often people corrected the classifier: per subject and local week")
+def get_corrections_report(session: SessionDep, services: ServicesDep, _user: Supervisor,
+                           weeks: Annotated[int, Query(ge=1, le=260, description="local weeks back, this one "
+                                                                                   "included")] = 8,
+                           format: Annotated[str, Query(description="json or csv")] = "json") -> Response:
+    if format not in ("json", "csv"):
+        raise HTTPException(422, "format must be json or csv")
+    report = corrections_report(session, now=utcnow(), timezone=services.routing.timezone,
+                                taxonomy=default_taxonomy(), weeks=weeks)
+    if format == "csv":
+        return Response(corrections_csv(report), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="12351-corrections-{weeks}w.csv"'})
+    return JSONResponse(report)
 
 
 @router.get("/reports/{kind}", summary="The daily, weekly or monthly report (JSON, CSV or HTML)")
-def get_report(kind: str, session: SessionDep, services: ServicesDep, _user: Supervisor,
+def get_report(kind: str, session: SessionDep, services: ServicesDep, user: Supervisor,
                date: Annotated[str, Query(description="a day of the period, YYYY-MM-DD (local time)")],
                format: Annotated[str, Query(description="json, csv or html")] = "json") -> Response:
     if kind not in KINDS:
@@ -32,7 +50,8 @@ def get_report(kind: str, session: SessionDep, services: ServicesDep, _user: Sup
         period = period_of(kind, parse_day(date), services.routing.timezone)
     except PeriodError as exc:
         raise HTTPException(422, str(exc)) from exc
-    report = build_report(session, period, services.routing.sla.calendar, utcnow())
+    # Numbers anywhere in the figures (hot spots, employers' names) as the role may see them, in every format.
+    report = masked_for(user.role, build_report(session, period, services.routing.sla.calendar, utcnow()))
     if format == "csv":
         return Response(to_csv(report), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="12351-{kind}-{period.first.isoformat()}.csv"'})
@@ -42,5 +61,5 @@ def get_report(kind: str, session: SessionDep, services: ServicesDep, _user: Sup
 
 
 @router.get("/dashboard", summary="The live dashboard's figures")
-def get_dashboard(session: SessionDep, services: ServicesDep, _user: Supervisor) -> dict:
-    return dashboard(session, services.routing, utcnow())
+def get_dashboard(session: SessionDep, services: ServicesDep, user: Supervisor) -> dict:
+    return masked_for(user.role, dashboard(session, services.routing, utcnow()))

@@ -1,9 +1,10 @@
 """What the lawyer seat console needs beyond the seat and queue API (`/api/seat/...`, lawyers only).
 
-Every request acts for the signed-in lawyer's own roster seat: their duty status, the caller they are talking
-to now (or just talked to), that caller's words as they come in (live transcripts are `live:` models, replaced
-by the batch transcript later), what the classifier made of them, the caller's earlier tickets, consultation
-notes, a ticket for a call that has none, and the callbacks waiting for them.
+Every request acts for the signed-in lawyer's own roster seat (an admin names one: `?lawyer_id=L01`): their
+duty status, the caller they are talking to now (or just talked to), that caller's words as they come in (live
+transcripts are `live:` models, replaced by the batch transcript later), what the classifier made of them, the
+caller's earlier tickets, consultation notes (each lawyer reads their own), a ticket for a call that has none,
+and the callbacks waiting for them.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from api.access import Allowed, may_read_note
 from api.deps import ServicesDep, SessionDep
 from api.routes.seats import lawyer_seat
-from api.staff_auth import client_ip, require_roles
+from api.staff_auth import client_ip
 from hotline.db import utcnow
 from recordings.calls import find_call
 from recordings.tables import Call, Recording, Transcript
@@ -26,11 +28,13 @@ from routing.service import route_ticket
 from routing.tables import LawyerPresence, QueueEntry, Ticket, TicketEvent
 from routing.tickets import add_event, open_ticket_for_call, ticket_for_call
 from staff.audit import not_viewed_lately, record
-from staff.roles import LAWYER
+from staff.roles import masked_for
 from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api/seat", tags=["lawyer seat console"])
-Lawyer = Annotated[StaffUser, Depends(require_roles(LAWYER))]
+Lawyer = Allowed  # lawyers, for their own seat (and admins, naming one): the access table, staff/access.py
+# The seat an admin acts for; a lawyer may leave it out (their own seat) but never name another.
+SeatParam = Annotated[str | None, Query(max_length=32, description="admins: the roster seat to act for, e.g. L01")]
 
 OPEN_STATES = ("accepted", "dispatched", "supervised")  # not yet replied to
 RECENT_CALL = timedelta(hours=2)  # after hanging up, the last caller stays on screen for notes this long
@@ -39,12 +43,13 @@ HISTORY_LIMIT = 20
 
 class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000, examples=["已告知可申请劳动仲裁，时效一年"])
-    call_sid: str | None = Field(default=None, description="the call the note is about (default: my current call)")
+    call_sid: str | None = Field(default=None, max_length=64,
+                                 description="the call the note is about (default: my current call)")
 
 
 class TicketIn(BaseModel):
     summary: str = Field(min_length=1, max_length=4000, examples=["公司未签劳动合同，咨询二倍工资"])
-    call_sid: str | None = Field(default=None, description="the call (default: my current call)")
+    call_sid: str | None = Field(default=None, max_length=64, description="the call (default: my current call)")
 
 
 def _current_call_sid(session: Session, seat: str) -> tuple[str | None, bool]:
@@ -98,15 +103,16 @@ def _classification(ticket: Ticket) -> dict:
             "evidence": ticket.evidence or {}}
 
 
-def _notes(session: Session, ticket: Ticket | None) -> list[dict]:
+def _notes(session: Session, ticket: Ticket | None, reader: StaffUser) -> list[dict]:
+    """The consultation notes on the ticket that `reader` may read: their own (supervisors and admins: all)."""
     if ticket is None:
         return []
     return [{"at": e.at.isoformat(), "actor": e.actor, "text": e.note} for e in session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "note")
-        .order_by(TicketEvent.id))]
+        .order_by(TicketEvent.id)) if may_read_note(reader, e.actor)]
 
 
-def _caller_view(session: Session, call: Call, live: bool) -> dict:
+def _caller_view(session: Session, call: Call, live: bool, reader: StaffUser) -> dict:
     ticket = ticket_for_call(session, call.id)
     history = session.scalars(select(Ticket).where(Ticket.caller_number == call.from_number,  # NULL call_id: made by hand
                                                    or_(Ticket.call_id.is_(None), Ticket.call_id != call.id))
@@ -116,12 +122,12 @@ def _caller_view(session: Session, call: Call, live: bool) -> dict:
             "menu_choice": call.menu_choice, "transcripts": _transcripts(session, call),
             "live_speech": _live_speech(call),
             "ticket": {**_brief(ticket), "classification": _classification(ticket)} if ticket else None,
-            "notes": _notes(session, ticket), "history": [_brief(t) for t in history]}
+            "notes": _notes(session, ticket, reader), "history": [_brief(t) for t in history]}
 
 
 @router.get("/state", summary="My seat: on duty now, signed in, on a call")
-def seat_state(user: Lawyer, session: SessionDep, services: ServicesDep) -> dict:
-    seat = lawyer_seat(user)
+def seat_state(user: Lawyer, session: SessionDep, services: ServicesDep, lawyer_id: SeatParam = None) -> dict:
+    seat = lawyer_seat(user, lawyer_id)
     routing = services.routing
     person = routing.roster.lawyers.get(seat)
     on_duty = any(p.id == seat for p in routing.roster.on_duty(utcnow(), routing.timezone))
@@ -133,24 +139,24 @@ def seat_state(user: Lawyer, session: SessionDep, services: ServicesDep) -> dict
 
 
 @router.get("/current", summary="My current (or last) caller: transcripts, classification, history, notes")
-def current_caller(user: Lawyer, request: Request, session: SessionDep) -> dict:
-    seat = lawyer_seat(user)
+def current_caller(user: Lawyer, request: Request, session: SessionDep, lawyer_id: SeatParam = None) -> dict:
+    seat = lawyer_seat(user, lawyer_id)
     call_sid, live = _current_call_sid(session, seat)
     call = find_call(session, call_sid) if call_sid else None
     if call is None:
         return {"call": None}
-    view = _caller_view(session, call, live)
+    view = _caller_view(session, call, live, user)
     shown = [t["number"] for t in [view["ticket"], *view["history"]] if t is not None]
     for number in not_viewed_lately(session, user.username, shown):  # every ticket shown is in the audit log
         record(session, actor=user.username, role=user.role, action="view_ticket", target=number,
                ip=client_ip(request), detail={"via": "lawyer_console", "call_sid": call.call_sid})
     session.commit()
-    return {"call": view}
+    return {"call": masked_for(user.role, view)}  # lawyers call back: full numbers; an admin's are masked
 
 
 @router.post("/notes", summary="A consultation note on my caller's ticket (ticket event kind `note`)")
-def post_note(body: NoteIn, user: Lawyer, session: SessionDep) -> dict:
-    seat = lawyer_seat(user)
+def post_note(body: NoteIn, user: Lawyer, session: SessionDep, lawyer_id: SeatParam = None) -> dict:
+    seat = lawyer_seat(user, lawyer_id)
     call = _my_call(session, seat, body.call_sid)
     ticket = ticket_for_call(session, call.id)
     if ticket is None:
@@ -160,12 +166,13 @@ def post_note(body: NoteIn, user: Lawyer, session: SessionDep) -> dict:
         raise HTTPException(422, "the note is empty")
     add_event(session, ticket, "note", text, actor=user.username)
     session.commit()
-    return {"ticket": ticket.number, "notes": _notes(session, ticket)}
+    return {"ticket": ticket.number, "notes": _notes(session, ticket, user)}
 
 
 @router.post("/ticket", summary="Make a ticket for my caller's call when it has none (idempotent)")
-def post_ticket(body: TicketIn, user: Lawyer, session: SessionDep, services: ServicesDep) -> dict:
-    seat = lawyer_seat(user)
+def post_ticket(body: TicketIn, user: Lawyer, session: SessionDep, services: ServicesDep,
+                lawyer_id: SeatParam = None) -> dict:
+    seat = lawyer_seat(user, lawyer_id)
     call = _my_call(session, seat, body.call_sid)
     existing = ticket_for_call(session, call.id)
     if existing is not None:  # a retry, or the voice menu opened one: the same ticket, unchanged
@@ -180,11 +187,12 @@ def post_ticket(body: TicketIn, user: Lawyer, session: SessionDep, services: Ser
 
 
 @router.get("/callbacks", summary="Callbacks due: lawyer-callback tickets for me or nobody, not yet replied")
-def callbacks_due(user: Lawyer, session: SessionDep) -> list[dict]:
-    seat = lawyer_seat(user)
+def callbacks_due(user: Lawyer, session: SessionDep, lawyer_id: SeatParam = None) -> list[dict]:
+    seat = lawyer_seat(user, lawyer_id)
     tickets = session.scalars(select(Ticket).where(
         Ticket.route == "lawyer_callback", Ticket.status.in_(OPEN_STATES),
         or_(Ticket.assigned_to == seat, Ticket.assigned_to.is_(None)))
         .order_by(Ticket.reply_due_at.is_(None), Ticket.reply_due_at, Ticket.id).limit(200))
-    return [{**_brief(t), "callback_number": t.callback_number or t.caller_number,
-             "reply_due_at": t.reply_due_at.isoformat() if t.reply_due_at else None} for t in tickets]
+    return masked_for(user.role, [{**_brief(t), "callback_number": t.callback_number or t.caller_number,
+                                   "reply_due_at": t.reply_due_at.isoformat() if t.reply_due_at else None}
+                                  for t in tickets])

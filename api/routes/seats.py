@@ -1,17 +1,16 @@
-"""Lawyer and operator seats, the queue, the duty roster, the union directory and alerts, over HTTP."""
+"""Lawyer and operator seats, the queue, the duty roster and the union directory, over HTTP (alerts: api.routes.alerts)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from typing import Annotated
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 
-from api.deps import ServicesDep, SessionDep
+from api.access import Allowed
+from api.deps import Day, ServicesDep, SessionDep
 from api.schemas import TakeIn
-from api.staff_auth import require_roles
 from api.twilio_auth import public_base
 from hotline.db import utcnow
 from recordings.calls import find_call
@@ -25,35 +24,39 @@ from routing.seats import (
     sign_out,
     take_next_caller,
 )
-from routing.tables import Alert, LawyerPresence, Ticket
+from routing.tables import LawyerPresence, Ticket
 from routing.tickets import add_event, local_day
 from staff import seats as operator_seats
-from staff.roles import ALL_STAFF, LAWYER, OPERATOR, SUPERVISOR, role_allows
+from staff.roles import LAWYER, SUPERVISOR, role_allows
 from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api", tags=["seats"])
 
-Staff = Annotated[StaffUser, Depends(require_roles(*ALL_STAFF))]
-SeatStaff = Annotated[StaffUser, Depends(require_roles(LAWYER, OPERATOR, SUPERVISOR))]
-Supervisor = Annotated[StaffUser, Depends(require_roles(SUPERVISOR))]
-Operator = Annotated[StaffUser, Depends(require_roles(OPERATOR))]
+# Which roles may use each endpoint is the access table's (staff/access.py); these name the user it let in.
+Staff = SeatStaff = Supervisor = Operator = Allowed
 
 
-def lawyer_seat(user: StaffUser) -> str:
-    """The signed-in lawyer's own seat on the duty roster."""
+def lawyer_seat(user: StaffUser, lawyer_id: str | None = None) -> str:
+    """The roster seat a lawyer-seat request acts for: a lawyer's own; an admin (or a supervisor) the seat they
+    name with `lawyer_id`, else their own if their account has one."""
+    if user.role != LAWYER and role_allows(user.role, (SUPERVISOR,)):
+        if lawyer_id:
+            return lawyer_id
+        if user.roster_id:
+            return user.roster_id
+        raise HTTPException(422, "say which lawyer seat to act for: ?lawyer_id=L01 (your account has no seat)")
     if not user.roster_id:
         raise HTTPException(403, "your account is not linked to a roster seat: ask an admin "
                                  "(hotline users add ... --roster-id L01)")
+    if lawyer_id not in (None, user.roster_id):
+        raise HTTPException(403, f"you can act only for your own seat {user.roster_id}, not {lawyer_id}")
     return user.roster_id
 
 
 def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
     """The seat a request acts for: a lawyer only their own; a supervisor any seat they name."""
     if user.role == LAWYER:
-        lawyer_seat(user)
-        if lawyer_id not in (None, user.roster_id):
-            raise HTTPException(403, f"you can act only for your own seat {user.roster_id}, not {lawyer_id}")
-        return user.roster_id
+        return lawyer_seat(user, lawyer_id)
     if not role_allows(user.role, (SUPERVISOR,)):
         raise HTTPException(403, "only the lawyer themselves or a supervisor can do this")
     if not lawyer_id:
@@ -62,7 +65,7 @@ def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
 
 
 @router.get("/roster", summary="Who is on duty on a day (default today), and the week's rotation")
-def get_roster(services: ServicesDep, _user: Staff, day: date | None = None) -> dict:
+def get_roster(services: ServicesDep, _user: Staff, day: Day | None = None) -> dict:
     roster, tz = services.routing.roster, services.routing.timezone
     day = day or local_day(utcnow(), tz)
     noon = datetime.combine(day, time(12, 0), ZoneInfo(tz))
@@ -181,11 +184,3 @@ def get_unions(services: ServicesDep, _user: Staff) -> dict:
     directory = services.routing.directory
     return {"city": directory.city, "unions": [vars(u) for u in directory.unions]}
 
-
-@router.get("/alerts", summary="Alerts for supervisors, newest first")
-def get_alerts(session: SessionDep, _user: Supervisor, unacknowledged: bool = True) -> list[dict]:
-    query = select(Alert).order_by(Alert.id.desc()).limit(200)
-    if unacknowledged:
-        query = query.where(Alert.acknowledged_at.is_(None))
-    return [{"id": a.id, "at": a.at.isoformat(), "kind": a.kind, "ticket_id": a.ticket_id, "message": a.message}
-            for a in session.scalars(query)]

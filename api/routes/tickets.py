@@ -3,35 +3,47 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
-from api.deps import ServicesDep, SessionDep
-from api.staff_auth import client_ip, require_roles
-from api.schemas import DispatchIn, ExtensionIn, MergeIn, TransitionIn
+from api.access import Allowed, may_read_call, may_read_ticket, reach
+from api.deps import RowId, ServicesDep, SessionDep
+from api.staff_auth import client_ip
+from api.schemas import CorrectionIn, DispatchIn, ExtensionIn, MergeIn, ReviewConfirmationIn, TransitionIn
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
 from hotline.db import utcnow
 from recordings.calls import find_call
 from routing.cases import merge_tickets
+from routing.classify import default_taxonomy
+from routing.corrections import CorrectionError, confirm_ticket, correct_ticket
 from routing.lifecycle import ALLOWED, STATE_LABELS, STATES, TransitionError, extend, transition
 from routing.sla import SlaPolicy
 from routing.sla_watch import OPEN_STATES
 from routing.tables import Case, Ticket
 from staff.audit import not_viewed_lately, record
-from staff.roles import INSPECTOR, LAWYER, OPERATOR, SUPERVISOR, phone_for
+from staff.roles import masked_for, phone_for
 from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api", tags=["tickets"])
 
-# Everyone on the hotline reads tickets; those who handle them move them along.
-Reader = Annotated[StaffUser, Depends(require_roles(OPERATOR, LAWYER, INSPECTOR, SUPERVISOR))]
-Handler = Annotated[StaffUser, Depends(require_roles(OPERATOR, LAWYER, SUPERVISOR))]
+# Who reads, moves and corrects tickets, and how far (a lawyer their own, an inspector the sampled calls'), is the
+# access table's (staff/access.py); these name the user it let in.
+Reader = Handler = Corrector = Allowed
 
 
 def _view(session: SessionDep, ticket: Ticket, user: StaffUser) -> dict:
-    return ticket_view(session, ticket, viewer_role=user.role)
+    return ticket_view(session, ticket, viewer_role=user.role, viewer=user.username)
+
+
+def _readable(session: SessionDep, request: Request, user: StaffUser, ticket: Ticket) -> Ticket:
+    """The ticket, if it is within the signed-in role's reach (a lawyer's own, an inspector's sampled calls)."""
+    if not may_read_ticket(session, user, reach(request), ticket):
+        raise HTTPException(403, f"ticket {ticket.number} is not one of yours: as {user.role} you read only "
+                                 + ("the tickets of sampled calls" if reach(request) == "sampled"
+                                    else "your callers' tickets and your callbacks"))
+    return ticket
 
 
 def _audit_view(session: SessionDep, request: Request, user: StaffUser, tickets: list[Ticket], *,
@@ -81,7 +93,8 @@ def deadline_condition(deadline: str, sla: SlaPolicy, now: datetime) -> ColumnEl
 @router.get("/tickets", summary="Tickets, newest first (soonest deadline first with `deadline`), filtered; "
                                 "the header X-Total-Count counts every match")
 def list_tickets(session: SessionDep, services: ServicesDep, request: Request, response: Response, user: Reader,
-                 limit: int = 50, needs_human: bool | None = None, status: str | None = None,
+                 limit: int = 50, needs_human: bool | None = None, needs_review: bool | None = None,
+                 status: str | None = None,
                  route: str | None = None, deadline: Literal["near", "overdue"] | None = None,
                  q: str | None = None) -> list[dict]:
     if status is not None and status not in STATES:
@@ -89,6 +102,8 @@ def list_tickets(session: SessionDep, services: ServicesDep, request: Request, r
     conditions = []
     if needs_human is not None:
         conditions.append(Ticket.needs_human == needs_human)
+    if needs_review is not None:
+        conditions.append(Ticket.needs_review == needs_review)
     if status is not None:
         conditions.append(Ticket.status == status)
     if route is not None:
@@ -110,7 +125,7 @@ def list_tickets(session: SessionDep, services: ServicesDep, request: Request, r
 
 @router.get("/tickets/{number}", summary="One ticket with its transcript and history")
 def get_ticket(number: str, session: SessionDep, request: Request, user: Reader) -> dict:
-    ticket = _ticket(session, number)
+    ticket = _readable(session, request, user, _ticket(session, number))
     view = _view(session, ticket, user)
     _audit_view(session, request, user, [ticket])
     return view
@@ -184,16 +199,50 @@ def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: 
     return _view(session, ticket, user)
 
 
+@router.post("/tickets/{number}/corrections", summary="Correct what the machine understood: subject, kind (consult/"
+                                                      "help), urgency flags; recorded with who and when")
+def post_correction(number: str, body: CorrectionIn, session: SessionDep, services: ServicesDep, request: Request,
+                    user: Corrector) -> dict:
+    ticket = _ticket(session, number)
+    try:
+        changes = correct_ticket(session, ticket, actor=user.username, taxonomy=default_taxonomy(), now=utcnow(),
+                                 subject=body.subject, kind=body.kind, urgency_flags=body.urgency_flags,
+                                 note=body.note, sla=services.routing.sla)
+    except CorrectionError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    record(session, actor=user.username, role=user.role, action="correct_ticket", target=ticket.number,
+           ip=client_ip(request), detail={"changes": [{"field": c.field, "old": c.old, "new": c.new} for c in changes]})
+    session.commit()
+    session.refresh(ticket)
+    return _view(session, ticket, user)
+
+
+@router.post("/tickets/{number}/review-confirmation", summary="The machine was right: clear a ticket's mark for review")
+def post_review_confirmation(number: str, body: ReviewConfirmationIn, session: SessionDep, request: Request,
+                             user: Corrector) -> dict:
+    ticket = _ticket(session, number)
+    reasons = list(ticket.review_reasons or [])
+    try:
+        confirm_ticket(session, ticket, actor=user.username, note=body.note)
+    except CorrectionError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    record(session, actor=user.username, role=user.role, action="confirm_ticket", target=ticket.number,
+           ip=client_ip(request), detail={"reasons": reasons})
+    session.commit()
+    session.refresh(ticket)
+    return _view(session, ticket, user)
+
+
 @router.get("/cases/{case_id}", summary="A case and its tickets")
-def get_case(case_id: int, session: SessionDep, request: Request, user: Reader) -> dict:
+def get_case(case_id: RowId, session: SessionDep, request: Request, user: Reader) -> dict:
     case = session.get(Case, case_id)
     if case is None:
         raise HTTPException(404, f"no case {case_id}")
     tickets = session.scalars(select(Ticket).where(Ticket.case_id == case_id).order_by(Ticket.id)).all()
     views = [_view(session, t, user) for t in tickets]
     _audit_view(session, request, user, list(tickets))
-    return {"id": case.id, "employer": case.employer, "project": case.project, "created_at": case.created_at.isoformat(),
-            "tickets": views}
+    return masked_for(user.role, {"id": case.id, "employer": case.employer, "project": case.project,
+                                  "created_at": case.created_at.isoformat(), "tickets": views})
 
 
 @router.get("/calls/{call_sid}", summary="A call, its events and its ticket")
@@ -201,10 +250,13 @@ def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader)
     call = find_call(session, call_sid)
     if call is None:
         raise HTTPException(404, f"no call {call_sid}")
+    if not may_read_call(session, user, reach(request), call):
+        raise HTTPException(403, f"call {call_sid} is not one of yours: as {user.role} you read only "
+                                 + ("sampled calls" if reach(request) == "sampled" else "the calls you took"))
     ticket = ticket_of_call(session, call_sid)
     view = {
         "call_sid": call.call_sid,
-        "from": phone_for(user.role, call.from_number),
+        "from": phone_for(user.role, call.from_number),  # the rest masked below, with the events
         "status": call.status,
         "menu_choice": call.menu_choice,
         "started_at": call.started_at.isoformat(),
@@ -216,4 +268,4 @@ def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader)
     }
     if ticket is not None:
         _audit_view(session, request, user, [ticket])
-    return view
+    return masked_for(user.role, view)  # numbers in call events ("from": +86…) too

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from api.deps import ServicesDep, SessionDep, TwilioForm
-from api.routes.twilio_voice import call_desk, twiml_response
-from ivr import route_calls
+from api.routes.twilio_voice import apology, call_desk, twiml_response
+from ivr import route_calls, stray
 from ivr.route_calls import RouteDesk
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
@@ -23,7 +23,21 @@ def route(request: Request, form: TwilioForm, session: SessionDep, services: Ser
 
 @router.post("/queue/wait", summary="What a caller waiting for a lawyer hears")
 def queue_wait(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    form = stray.plain_numbers(form, "QueuePosition", "QueueTime", "AvgQueueTime")
     return twiml_response(session, route_calls.queue_wait(session, _route_desk(request, services), form))
+
+
+@router.post("/queue/key", summary="A key pressed while waiting for a lawyer (the emergency key leaves the queue)")
+def queue_key(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    return twiml_response(session, route_calls.queue_key(session, _route_desk(request, services), form))
+
+
+@router.post("/urgent", summary="Take the caller to the supervisor now: their emergency, or an urgent flag found "
+                                "after routing")
+def urgent(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, why: str = "",
+           at: str = "") -> Response:
+    desk = _route_desk(request, services)
+    return twiml_response(session, route_calls.to_supervisor(session, desk, form, why, at[:64]))
 
 
 @router.post("/queue/done", summary="The caller left the lawyer queue")
@@ -33,6 +47,8 @@ def queue_done(request: Request, form: TwilioForm, session: SessionDep, services
 
 @router.post("/callback/confirm", summary="The caller confirmed the number to call back")
 def callback_confirm(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    if not stray.has_ticket(session, form["CallSid"]):  # no ticket to call back about
+        return apology(services)
     return twiml_response(session, route_calls.callback_confirm(session, _route_desk(request, services), form))
 
 
@@ -44,6 +60,8 @@ def route_dialled(request: Request, form: TwilioForm, session: SessionDep, servi
 @router.post("/route/district", summary="The caller chose the district by key, or said it (`said`: the key)")
 def district(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
              attempt: int = 1, said: str | None = None) -> Response:
+    if not stray.has_ticket(session, form["CallSid"]):  # no ticket to dispatch
+        return apology(services)
     desk = _route_desk(request, services)
     return twiml_response(session, route_calls.district_choice(session, desk, form, attempt, said))
 
@@ -56,10 +74,14 @@ def more(request: Request, form: TwilioForm, session: SessionDep, services: Serv
 @router.post("/seat/bridge", summary="A lawyer took the caller from the queue: ring the lawyer")
 def seat_bridge(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
                 lawyer: str) -> Response:
+    if lawyer not in services.routing.roster.lawyers:  # not on the roster: nobody to ring or free
+        return apology(services)
     return twiml_response(session, route_calls.seat_bridge(session, _route_desk(request, services), form, lawyer))
 
 
 @router.post("/seat/done", summary="The lawyer's line ended")
 def seat_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
               lawyer: str) -> Response:
+    if lawyer not in services.routing.roster.lawyers:  # not on the roster: nobody to ring or free
+        return apology(services)
     return twiml_response(session, route_calls.seat_done(session, _route_desk(request, services), form, lawyer))

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request, Response
 from api.deps import ServicesDep, SessionDep, TwilioForm
 from api.twilio_auth import public_base
 from ivr import call as ivr_call
-from ivr import route_calls
+from ivr import stray
 from ivr.call import CallDesk
+from ivr.reconcile import finish_call
 from ivr.twiml import media_stream_url
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
@@ -18,6 +19,11 @@ def twiml_response(session: SessionDep, xml: str) -> Response:
     """Commit what the request changed, then answer: Twilio's next request must see it."""
     session.commit()
     return Response(content=xml, media_type="application/xml")
+
+
+def apology(services: ServicesDep) -> Response:
+    """A request the call cannot go on from (ivr.stray): an apology and goodbye; nothing is written."""
+    return Response(content=stray.apology(services.flow, services.route_prompts), media_type="application/xml")
 
 
 def call_desk(request: Request, services: ServicesDep) -> CallDesk:
@@ -39,18 +45,24 @@ def voice(request: Request, form: TwilioForm, session: SessionDep, services: Ser
 
 @router.post("/step/{step}", summary="Play a step of the flow")
 def step(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    if not stray.step_takes(services.flow, step):  # a stale URL (the flow file changed) or an odd request
+        return apology(services)
     return twiml_response(session, ivr_call.goto(session, call_desk(request, services), form, step))
 
 
 @router.post("/step/{step}/keys", summary="The caller's keys at a menu")
 def keys(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
          attempt: int = 1) -> Response:
+    if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
+        return apology(services)
     return twiml_response(session, ivr_call.menu_keys(session, call_desk(request, services), form, step, attempt))
 
 
 @router.post("/step/{step}/spoken", summary="The caller said a menu choice (a live redirect)")
 def spoken(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
            confidence: float | None = None) -> Response:
+    if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
+        return apology(services)
     desk = call_desk(request, services)
     return twiml_response(session, ivr_call.menu_spoken(session, desk, form, step, choice, confidence))
 
@@ -58,6 +70,8 @@ def spoken(step: str, choice: str, request: Request, form: TwilioForm, session: 
 @router.post("/step/{step}/confirm", summary="Ask the caller to confirm a choice heard with little confidence")
 def confirm(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep,
             services: ServicesDep, attempt: int = 1) -> Response:
+    if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
+        return apology(services)
     desk = call_desk(request, services)
     return twiml_response(session, ivr_call.menu_confirm(session, desk, form, step, choice, attempt))
 
@@ -65,17 +79,23 @@ def confirm(step: str, choice: str, request: Request, form: TwilioForm, session:
 @router.post("/step/{step}/confirmed", summary="The caller's answer to the confirmation")
 def confirmed(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep,
               services: ServicesDep, attempt: int = 1) -> Response:
+    if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
+        return apology(services)
     desk = call_desk(request, services)
     return twiml_response(session, ivr_call.menu_confirmed(session, desk, form, step, choice, attempt))
 
 
 @router.post("/step/{step}/recorded", summary="The caller finished describing the problem")
 def recorded(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    if not stray.step_takes(services.flow, step, "record"):  # a stale or odd URL
+        return apology(services)
     return twiml_response(session, ivr_call.recorded(session, call_desk(request, services), form, step))
 
 
 @router.post("/step/{step}/dialled", summary="A connection to a person ended")
 def dialled(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+    if not stray.step_takes(services.flow, step, "dial"):  # a stale or odd URL
+        return apology(services)
     return twiml_response(session, ivr_call.dialled(session, call_desk(request, services), form, step))
 
 
@@ -89,7 +109,7 @@ def recording_status(form: TwilioForm, session: SessionDep, services: ServicesDe
 
 @router.post("/status", summary="The call's status changed (it ended)", status_code=204)
 def call_status(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    ivr_call.call_status(session, call_desk(request, services), form)
-    route_calls.free_lawyer_after_call(session, form.get("CallSid", ""))
+    form = stray.plain_numbers(form, "CallDuration")
+    finish_call(session, call_desk(request, services), form)  # the one writer, with reconciliation (ivr.reconcile)
     session.commit()
     return Response(status_code=204)

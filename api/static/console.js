@@ -47,9 +47,11 @@ export function seconds(s) {
   return s >= 60 ? `${Math.floor(s / 60)}分${String(s % 60).padStart(2, "0")}秒` : `${s}秒`;
 }
 
+// A moment as the hotline reads it: in its own time zone (the page's window.HOTLINE.timezone, Asia/Shanghai by
+// default), whatever the browser's.
 export function when(iso) {
   if (!iso) return "—";
-  return new Date(iso).toLocaleString("zh-CN", {hour12: false});
+  return new Date(iso).toLocaleString("zh-CN", {hour12: false, timeZone: window.HOTLINE?.timezone || "Asia/Shanghai"});
 }
 
 export function percent(x) {

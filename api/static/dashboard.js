@@ -1,5 +1,6 @@
 // The supervisors' live dashboard: /api/dashboard drawn as plotly charts, refreshed every REFRESH_MS.
 import {$, api, el, say, table, when} from "./console.js";
+import {startAlerts} from "./alerts.js";
 
 const REFRESH_MS = 12000;
 const CONFIG = {displayModeBar: false, responsive: true};
@@ -63,6 +64,26 @@ function deadlineRows(list) {
                           `${t.hours_left} h`]);
 }
 
+// How often people corrected the classifier: corrected tickets per subject (stacked) by local week, and the share.
+function drawCorrections(report) {
+  const weeks = report.weeks.map((w) => w.first_day);
+  const subjects = [...new Set(report.rows.filter((r) => r.corrected).map((r) => r.subject))];
+  const traces = subjects.map((subject) => ({
+    type: "bar", name: report.subjects[subject] ?? subject, x: weeks,
+    y: weeks.map((day) => report.rows.find((r) => r.first_day === day && r.subject === subject)?.corrected ?? 0),
+  }));
+  traces.push({type: "scatter", mode: "lines+markers", name: "更正率", x: weeks, yaxis: "y2",
+               y: report.weeks.map((w) => (w.rate === null ? null : w.rate * 100))});
+  Plotly.react("chart-corrections", traces, {...LAYOUT, barmode: "stack", legend: {orientation: "h"},
+    xaxis: {title: {text: "周（周一起）"}, type: "category"}, yaxis: {rangemode: "tozero", title: {text: "更正工单数"}},
+    yaxis2: {overlaying: "y", side: "right", range: [0, 100], ticksuffix: "%", showgrid: false},
+    margin: {...LAYOUT.margin, r: 50}}, CONFIG);
+  const rows = report.rows.filter((r) => r.corrected).map((r) => [r.first_day, r.subject_label, r.tickets, r.corrected,
+    r.subject_corrected, r.kind_corrected, r.urgency_flags_corrected, `${(r.rate * 100).toFixed(1)}%`]);
+  $("#corrections-table").replaceChildren(table(
+    ["周（周一）", "事项", "工单", "人工更正", "更正事项", "更正性质", "更正紧急标记", "更正率"], rows, "最近没有人工更正"));
+}
+
 async function refresh() {
   try {
     const d = await api("/api/dashboard");
@@ -80,6 +101,7 @@ async function refresh() {
     $("#overdue").replaceChildren(table(head, deadlineRows(d.deadlines.overdue)));
     $("#employers").replaceChildren(table(["用人单位 employer", "工单 tickets", "来电人 callers"],
       d.hot_spots.repeated_employers.map((e) => [e.employer, e.tickets, e.callers])));
+    drawCorrections(await api("/api/reports/corrections?weeks=8"));
     say(`更新于 as of ${when(d.as_of)}`);
     document.body.dataset.refreshed = d.as_of;
   } catch (error) {
@@ -89,3 +111,4 @@ async function refresh() {
 
 refresh();
 setInterval(refresh, REFRESH_MS);
+startAlerts();

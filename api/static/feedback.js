@@ -21,7 +21,7 @@ function item(f) {
     el("h2", {}, `${f.call_sid} `, el("small", {}, `${f.day} · ${when(f.created_at)} · 质检员 ${f.created_by}`)),
     el("p", {}, el("strong", {class: "state"}, FEEDBACK_STATES[f.status] || f.status),
        score ? ` · 得分 score ${score.total}` : "",
-       score && score.critical_failed.length ? el("span", {class: "flag"}, ` 一票否决 ${score.critical_failed.join(", ")}`) : ""),
+       score && score.critical_failed.length ? el("span", {class: "flag"}, ` 一票否决：${score.critical_failed_labels.join("、")}`) : ""),
     el("p", {class: "message"}, f.message),
     score && score.comments.length ? el("ul", {class: "comments"}, score.comments.map((c) =>
       el("li", {}, `${c.at_s.toFixed(1)} s ${CHANNELS[c.channel]}: ${c.text}`))) : "",

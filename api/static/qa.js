@@ -1,10 +1,6 @@
 // The inspector's list: the day's sampled calls, why each was picked, who handled it, where it stands.
 import {$, api, el, percent, say, seconds, table, when, SAMPLE_STATES} from "./console.js";
 
-const REASONS = {quota: "抽样配额 quota", urgent: "紧急 urgent", low_satisfaction: "不满意 low satisfaction",
-                 failed_transcription: "转写失败 failed transcription", short_call: "通话过短 short call",
-                 long_call: "通话过长 long call"};
-
 async function show() {
   const day = $("#day").value, mine = $("#mine").checked;
   say("加载中… loading");
@@ -15,7 +11,7 @@ async function show() {
       samples.map((s) => [
         el("a", {href: `/qa/samples/${s.id}`, class: "sample-link", dataset: {callSid: s.call_sid}}, s.call_sid),
         when(s.started_at), seconds(s.duration_s),
-        el("span", {title: s.reasons.join(", ")}, REASONS[s.reason] || s.reason),
+        el("span", {class: "reason", title: s.reason_labels.join("、")}, s.reason_label),
         s.handler ? `${s.handler} (${s.handler_role})` : "语音导航 voice menu",
         s.inspector || "未分配 unassigned", SAMPLE_STATES[s.status] || s.status, s.score ?? "—",
       ]), "这一天没有抽样 No sample for this day"));

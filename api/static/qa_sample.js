@@ -3,9 +3,12 @@ import {$, api, el, say, seconds, table, when, FEEDBACK_STATES, SAMPLE_STATES} f
 
 const sampleId = $("#sample").dataset.sampleId;
 const CHANNELS = {0: "来电人 caller", 1: "坐席 staff"};
+const RECORDING_STATES = {pending: "等待下载", stored: "待转写", waiting_model: "等待语音模型", transcribed: "已转写",
+                          failed: "录音或转写失败"};
 let view = null;
 let activeAudio = null;      // comments are pinned to the time of the recording last played
 const comments = [];
+let itemLabels = {};         // rubric item id → its label: people read labels, the API keeps ids
 
 // --- the recording and its time-aligned transcript -------------------------------------------------
 
@@ -35,7 +38,8 @@ function showRecordings(recordings) {
   const blocks = recordings.map((rec) => {
     const label = rec.source === "call" ? "全程录音 whole call" : "来电人陈述 caller's problem";
     if (rec.status === "failed" || !rec.duration_s && rec.status !== "transcribed") {
-      return el("div", {class: "recording"}, el("h3", {}, label), el("p", {class: "muted"}, `${rec.status}`));
+      return el("div", {class: "recording"}, el("h3", {}, label),
+                el("p", {class: "muted"}, RECORDING_STATES[rec.status] || rec.status));
     }
     const audio = el("audio", {controls: true, preload: "auto", src: rec.audio_url,
                                dataset: {source: rec.source, recordingSid: rec.recording_sid}});
@@ -45,7 +49,7 @@ function showRecordings(recordings) {
                      : el("p", {class: "words"}, t.text || el("span", {class: "muted"}, "（无语音 no speech）"))));
     const box = el("div", {class: "recording", dataset: {source: rec.source}},
                    el("h3", {}, label, el("small", {}, ` ${rec.recording_sid} · ${seconds(rec.duration_s)}`)),
-                   audio, lines.length ? lines : el("p", {class: "muted"}, `转写 transcript: ${rec.status}`));
+                   audio, lines.length ? lines : el("p", {class: "muted"}, `转写：${RECORDING_STATES[rec.status] || rec.status}`));
     follow(audio, box);
     activeAudio ??= audio;
     return box;
@@ -61,14 +65,15 @@ function showCall(v) {
     el("h1", {}, `质检 ${c.call_sid}`),
     el("p", {}, `来电 caller ${c.caller || "—"} · ${when(c.started_at)} · ${seconds(c.duration_s)} · `,
        `经办人 handler ${c.handler || "语音导航 voice menu"}${c.handler_role ? ` (${c.handler_role})` : ""}`),
-    el("p", {}, `抽样原因 reason: ${v.reasons.join(", ")} · 质检员 inspector: ${v.inspector || "—"} · `,
+    el("p", {}, `抽样原因 reason: ${v.reason_labels.join("、")} · 质检员 inspector: ${v.inspector || "—"} · `,
        el("span", {id: "sample-status"}, SAMPLE_STATES[v.status] || v.status)));
 }
 
 function showTicket(t) {
   if (!t) { $("#ticket").replaceChildren(el("p", {class: "muted"}, "这通电话没有工单 no ticket")); return; }
   $("#ticket").replaceChildren(
-    el("p", {}, el("strong", {}, t.number), ` · ${t.status} · ${t.subject} · ${t.handling_class}`,
+    el("p", {}, el("strong", {}, t.number),
+       ` · ${t.subject_label || t.subject || "未分类"} · ${t.handling_class_label || t.handling_class || "—"}`,
        t.urgency_flags.length ? el("span", {class: "flag"}, ` 紧急 ${t.urgency_flags.join(" ")}`) : ""),
     el("p", {}, t.summary || el("span", {class: "muted"}, "（无摘要 no summary）")));
 }
@@ -85,33 +90,66 @@ function commentList(list) {
     ` ${CHANNELS[c.channel]}: ${c.text}`)));
 }
 
+// The failed critical items by their labels (一票否决项).
+function criticalLabels(ids) {
+  return ids.map((id) => itemLabels[id] || id).join("、");
+}
+
 function showScores(scores) {
   const stageLabel = {inspection: "质检 inspection", review: "复核 review", calibration: "校准 calibration"};
   $("#scores").replaceChildren(...scores.map((s) => el("div", {class: "score", dataset: {stage: s.stage}},
     el("p", {}, el("strong", {class: "total"}, `${s.total} 分`), ` ${stageLabel[s.stage] || s.stage} · ${s.inspector} · ${when(s.created_at)}`,
-       s.critical_failed.length ? el("span", {class: "flag"}, ` 一票否决 critical: ${s.critical_failed.join(", ")}`) : ""),
+       s.critical_failed.length ? el("span", {class: "flag critical-failed"}, ` 一票否决：${criticalLabels(s.critical_failed)}`) : ""),
     s.comments.length ? commentList(s.comments) : "")));
 }
 
 function showRubric(rubric) {
+  itemLabels = Object.fromEntries(rubric.sections.flatMap((s) => s.items.map((i) => [i.id, i.label])));
+  // Every item starts empty: the inspector gives each one its points (an untouched form is not full marks).
   const inputs = rubric.sections.map((section) => el("fieldset", {},
     el("legend", {}, section.label),
     section.items.map((item) => el("label", {class: "item" + (item.critical ? " critical" : "")},
       el("span", {}, item.label, item.critical ? el("strong", {class: "flag", title: "critical item"}, " ★一票否决") : "",
          el("small", {}, ` (0–${item.max})`)),
-      el("input", {type: "number", min: 0, max: item.max, step: "0.5", value: item.max, required: true,
-                   name: item.id, dataset: {item: item.id}, oninput: sumPoints})))));
+      el("input", {type: "number", min: 0, max: item.max, step: "0.5", required: true, inputmode: "decimal",
+                   placeholder: `0–${item.max}`, name: item.id, dataset: {item: item.id, max: item.max},
+                   oninput: sumPoints})))));
   $("#rubric").replaceChildren(el("p", {class: "muted"}, `${rubric.name} · 满分 ${rubric.total} · 合格 ${rubric.pass_score}`),
                                ...inputs);
   sumPoints();
 }
 
+// What is wrong with one entry (empty, not a number, outside 0..max), or null when it is fine.
+function entryProblem(input) {
+  const text = input.value.trim(), max = Number(input.dataset.max), label = itemLabels[input.dataset.item];
+  if (text === "") return `「${label}」未评分`;
+  const value = Number(text);
+  if (!Number.isFinite(value) || input.validity.badInput) return `「${label}」须填数字`;
+  if (value < 0 || value > max) return `「${label}」的分数须在 0 到 ${max} 之间（填的是 ${text}）`;
+  return null;
+}
+
+function rubricInputs() {
+  return [...document.querySelectorAll("#rubric input")];
+}
+
 function points() {
-  return Object.fromEntries([...document.querySelectorAll("#rubric input")].map((i) => [i.dataset.item, Number(i.value)]));
+  return Object.fromEntries(rubricInputs().map((i) => [i.dataset.item, Number(i.value)]));
 }
 
 function sumPoints() {
-  $("#points-sum").textContent = Object.values(points()).reduce((a, b) => a + b, 0);
+  // Only entries within their range count; a wrong one is marked at once instead of inflating the sum.
+  const inputs = rubricInputs();
+  let sum = 0, filled = 0;
+  for (const input of inputs) {
+    const problem = input.value.trim() === "" ? null : entryProblem(input);
+    input.classList.toggle("invalid", problem !== null);
+    input.setAttribute("aria-invalid", problem !== null);
+    input.title = problem || "";
+    if (input.value.trim() !== "" && problem === null) { sum += Number(input.value); filled += 1; }
+  }
+  $("#points-sum").textContent = `${Math.round(sum * 100) / 100}`;
+  $("#points-filled").textContent = `${filled}/${inputs.length}`;
 }
 
 $("#add-comment").addEventListener("click", () => {
@@ -125,6 +163,16 @@ $("#add-comment").addEventListener("click", () => {
 
 $("#score-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  const problems = rubricInputs().map((input) => [input, entryProblem(input)]).filter(([, p]) => p);
+  if (problems.length) {  // nothing is sent until every item has points within its range
+    const shown = problems.slice(0, 3).map(([, p]) => p).join("；");
+    $("#score-result").textContent = `未提交：请为每一项评分，还有 ${problems.length} 项需要填写或改正 — ${shown}` +
+      (problems.length > 3 ? " …" : "");
+    $("#score-result").classList.add("error");
+    problems.forEach(([input]) => input.classList.add("invalid"));
+    problems[0][0].focus();
+    return;
+  }
   const stage = $("#stage").value;
   const body = {items: points(), comments};
   try {
@@ -132,7 +180,7 @@ $("#score-form").addEventListener("submit", async (event) => {
       ? await api(`/api/qa/samples/${sampleId}/review`, {method: "POST", body})
       : await api(`/api/qa/samples/${sampleId}/scores`, {method: "POST", body: {...body, stage}});
     $("#score-result").textContent = `已提交 submitted: ${score.total} 分` +
-      (score.critical_failed.length ? ` (一票否决 critical: ${score.critical_failed.join(", ")})` : "");
+      (score.critical_failed.length ? `（一票否决：${criticalLabels(score.critical_failed)}）` : "");
     $("#score-result").classList.remove("error");
     comments.length = 0;
     $("#comments").replaceChildren();
@@ -150,7 +198,7 @@ async function showCalibration(scores) {
   $("#calibration").replaceChildren(el("h3", {}, "校准 Calibration"),
     table(["质检员 inspector", "得分 total"], c.inspectors.map((i) => [i.inspector, i.total])),
     table(["评分项 item", "离散 spread"], Object.entries(c.items).filter(([, s]) => s.max > s.min)
-      .map(([item, s]) => [item, spread(s)]), "各项一致 every item agrees"),
+      .map(([item, s]) => [itemLabels[item] || item, spread(s)]), "各项一致 every item agrees"),
     el("p", {}, `总分离散 spread of totals: ${spread(c.total)}`));
 }
 

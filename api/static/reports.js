@@ -1,5 +1,5 @@
 // Daily, weekly and monthly reports in the browser: the JSON report as a table and charts, CSV and HTML links.
-import {$, api, el, percent, say} from "./console.js";
+import {$, api, el, percent, say, when} from "./console.js";
 
 const DEFINITIONS = JSON.parse($("#definitions").textContent);  // [key, label, definition] in report order
 const RATES = new Set(["answer_rate", "closure_rate", "on_time_rate", "satisfaction", "one_call_resolution"]);
@@ -35,7 +35,7 @@ async function show() {
     bars("chart-district", report.by_district, "区县 district");
     $("#downloads").replaceChildren(el("a", {href: `${url}&format=csv`, download: true}, "下载 CSV"), " · ",
                                     el("a", {href: `${url}&format=html`, target: "_blank"}, "HTML 版 printable"));
-    say(`生成于 made ${new Date(report.as_of).toLocaleString("zh-CN", {hour12: false})}`);
+    say(`生成于 made ${when(report.as_of)}`);  // the hotline's local time, whatever the browser's
   } catch (error) {
     say(error.message, true);
   }

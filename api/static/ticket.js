@@ -10,7 +10,8 @@ const ENTITY_LABELS = {amount: "金额 amount", workers: "人数 workers", emplo
                        city: "城市 city", district: "区县 district", township: "乡镇街道 township",
                        unpaid: "欠薪时长 months unpaid"};
 const EVENT_LABELS = {...LABELS.states, routed: "分派", merged: "合并", extended: "延期", reminded: "临期提醒",
-                      escalated: "超期督办", dispatch_late: "派单超时", note: "记录"};
+                      escalated: "超期督办", dispatch_late: "派单超时", note: "记录", corrected: "人工更正",
+                      review_confirmed: "人工确认", alert_acknowledged: "确认提醒", urgent: "紧急"};
 let unions = null;  // the directory, fetched once
 
 // "← 老板拖欠工资、个月": the words that decided something, shown after it.
@@ -89,6 +90,35 @@ function unionChoices(named) {
   ];
 }
 
+// The machine's doubts in words, with how sure it was.
+function reviewReasons(t) {
+  const reasons = (t.review_reasons || []).map((c) => LABELS.doubts?.[c] ?? c).join("、") || "需人工确认";
+  const sure = ["subject", "kind"].filter((k) => typeof t.confidence?.[k] === "number")
+    .map((k) => `${k === "subject" ? "事项" : "性质"}把握 ${Math.round(t.confidence[k] * 100)}%`);
+  return sure.length ? `${reasons}（${sure.join("，")}）` : reasons;
+}
+
+const shownValue = (field, value) => {
+  if (field === "subject") return LABELS.subjects[value] ?? value ?? "无";
+  if (field === "kind") return LABELS.kinds[value] ?? value ?? "无";
+  return (value || []).map((f) => LABELS.flags[f] ?? f).join("、") || "无";
+};
+
+function corrections(t) {
+  $("#review-card").hidden = !t.needs_review;
+  $("#review-reasons").textContent = t.needs_review ? reviewReasons(t) : "";
+  // The form starts from the ticket as it stands now.
+  $("#correct-subject").value = t.subject;
+  $("#correct-kind").value = t.kind || "help";
+  for (const box of document.querySelectorAll("#correct-flags input[name=flag]")) {
+    box.checked = (t.urgency_flags || []).includes(box.value);
+  }
+  $("#corrections").replaceChildren(t.corrections?.length
+    ? table(["时间 at", "经办 who", "更正 field", "原值 was", "新值 now"], t.corrections.map((c) =>
+        [when(c.at), c.actor, LABELS.fields?.[c.field] ?? c.field, shownValue(c.field, c.old), shownValue(c.field, c.new)]))
+    : el("p", {class: "muted"}, "没有人工更正"));
+}
+
 async function load() {
   const [t, options] = await Promise.all([api(`/api/tickets/${encodeURIComponent(NUMBER)}`),
                                           api(`/api/tickets/${encodeURIComponent(NUMBER)}/options`)]);
@@ -100,6 +130,7 @@ async function load() {
     t.transcript_status !== "transcribed" && t.transcript_status !== "none"
       ? el("p", {class: "muted"}, `转写 transcription: ${t.transcript_status}`) : "");
   $("#understood").replaceChildren(understood(t));
+  corrections(t);
   const routed = t.events.filter((e) => e.kind === "routed");
   $("#routed").replaceChildren(routed.length
     ? el("ul", {}, routed.map((e) => el("li", {class: "routed"}, `${when(e.at)} · ${e.note}`)))
@@ -172,6 +203,25 @@ $("#merge-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const into = $("#merge-into").value.trim();
   act(event.target, "merge", {into, note: $("#merge-note").value.trim()}, `已合并 merged with ${into}`);
+});
+
+$("#correction-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const flags = [...document.querySelectorAll("#correct-flags input[name=flag]:checked")].map((b) => b.value);
+  act(event.target, "corrections", {subject: $("#correct-subject").value, kind: $("#correct-kind").value,
+                                    urgency_flags: flags, note: $("#correction-note").value.trim()}, "已更正");
+});
+$("#confirm-review").addEventListener("click", async () => {
+  $("#confirm-review").disabled = true;
+  try {
+    await api(`/api/tickets/${encodeURIComponent(NUMBER)}/review-confirmation`, {method: "POST", body: {}});
+    await load();
+    say("已确认无误");
+  } catch (error) {
+    say(readable(error.message), true);
+  } finally {
+    $("#confirm-review").disabled = false;
+  }
 });
 
 load().catch((error) => say(error.message, true));

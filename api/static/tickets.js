@@ -1,5 +1,6 @@
 // The dispatcher's list: the queue of tickets no rule could place, deadlines near and past, every ticket by state.
 import {$, api, el, say, table, when} from "./console.js";
+import {startAlerts} from "./alerts.js";
 
 // The taxonomy's words for the codes (the page gets them from the server: window.HOTLINE.labels).
 const labelOf = (kind, key) => (key ? `${window.HOTLINE.labels[kind]?.[key] ?? key} ${key}` : "—");
@@ -11,6 +12,7 @@ const LIMIT = 100;  // every ticket listed is an audit-log entry: a page, not th
 // What each tab asks GET /api/tickets for; "all" adds the chosen state and the search words.
 const TABS = {
   queue: {route: "dispatcher", status: "accepted"},
+  review: {needs_review: "true"},  // the classifier was unsure: a person confirms or corrects
   near: {deadline: "near"},
   overdue: {deadline: "overdue"},
   all: {},
@@ -26,9 +28,17 @@ function query(name) {
   return `/api/tickets?${params}`;
 }
 
+// Why the machine wants a person to look: its doubts in words, and how sure it was of the subject.
+function review(t) {
+  if (!t.needs_review) return "";
+  const reasons = (t.review_reasons || []).map((c) => window.HOTLINE.labels.doubts?.[c] ?? c).join("、") || "需人工确认";
+  const sure = t.confidence?.subject;
+  return `${reasons}${sure === null || sure === undefined ? "" : `（把握 ${Math.round(sure * 100)}%）`}`;
+}
+
 function row(t) {
   const late = t.reply_due_at && new Date(t.reply_due_at) < new Date() && !["replied", "callback", "archived"].includes(t.status);
-  return el("tr", {dataset: {number: t.number, status: t.status}},
+  return el("tr", {dataset: {number: t.number, status: t.status}, class: t.needs_review ? "review" : null},
     el("td", {}, ticketLink(t.number)),
     el("td", {}, when(t.created_at)),
     el("td", {}, labelOf("subjects", t.subject)),
@@ -37,7 +47,8 @@ function row(t) {
     el("td", {class: "district"}, t.district || "—"),
     el("td", {class: "summary", title: t.summary || ""}, (t.summary || "").slice(0, 60) || "—"),
     el("td", {class: late ? "flag" : ""}, when(t.reply_due_at)),
-    el("td", {class: "state"}, labelOf("states", t.status)));
+    el("td", {class: "state"}, labelOf("states", t.status)),
+    el("td", {class: "review"}, review(t)));
 }
 
 async function show() {
@@ -52,7 +63,7 @@ async function show() {
     if (!response.ok) throw new Error(typeof tickets.detail === "string" ? tickets.detail : JSON.stringify(tickets.detail));
     const total = Number(response.headers.get("X-Total-Count") ?? tickets.length);
     const head = ["工单号 number", "受理 created", "事项 subject", "类别 class", "紧急 flags", "区县 district",
-                  "诉求 summary", "办结期限 deadline", "状态 status"];
+                  "诉求 summary", "办结期限 deadline", "状态 status", "待确认 review"];
     $("#tickets").replaceChildren(tickets.length
       ? el("table", {id: "ticket-table"}, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))),
            el("tbody", {}, tickets.map(row)))
@@ -79,6 +90,7 @@ $("#tabs").addEventListener("click", (event) => {
 $("#filter").addEventListener("submit", (event) => { event.preventDefault(); show(); });
 show();
 setInterval(show, REFRESH_MS);
+startAlerts();
 
 // An operator's seat: "take calls" puts callers who ask for a person through to their own phone (staff/seats.py).
 const SEAT_REFRESH_MS = 5000;

@@ -1,39 +1,42 @@
-"""`hotline qa sample --date YYYY-MM-DD`: draw (and store) a day's quality-inspection sample by hand."""
+"""`hotline qa sample [--date YYYY-MM-DD]`: draw (and store) a day's quality-inspection sample by hand (default:
+yesterday, the day the daily job samples)."""
 
 from __future__ import annotations
 
 import json
 from contextlib import nullcontext
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from hotline.console import console_for
 from hotline.settings import get_settings
 
 qa_app = typer.Typer(help="Quality inspection (质检): the daily sample of calls", no_args_is_help=True)
-console = Console()
+console = console_for()
 
 
 @qa_app.command("sample")
 def sample(
-    day: Annotated[str, typer.Option("--date", help="the local day whose calls are sampled, YYYY-MM-DD")],
+    day: Annotated[str | None, typer.Option("--date", help="the local day whose calls are sampled, YYYY-MM-DD "
+                                                          "(default: yesterday)")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (default: the one in the sampling file)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the picks as one JSON list")] = False,
 ) -> None:
     """Sample the calls that started on a day and store the picks; run again, it shows the same sample."""
-    from hotline.db import make_engine, make_session_factory
+    from hotline.db import make_engine, make_session_factory, utcnow
     from hotline.migrate import upgrade
-    from recordings.qa_sampling import SamplingConfigError, load_sampling, sample_day
+    from recordings.qa_sampling import SamplingConfigError, load_sampling, reason_label, sample_day
+    from routing.tickets import local_day
 
+    settings = get_settings()
     try:
-        wanted = date.fromisoformat(day)
+        wanted = date.fromisoformat(day) if day is not None else local_day(utcnow(), settings.timezone) - timedelta(1)
     except ValueError:
         console.print(f"[red]--date {day!r}[/]: write the day as YYYY-MM-DD, e.g. 2026-11-25")
         raise typer.Exit(2) from None
-    settings = get_settings()
     try:
         config = load_sampling(settings.qa_file)
     except (OSError, SamplingConfigError) as exc:
@@ -53,8 +56,8 @@ def sample(
     for column in ("call", "handler", "role", "reason", "all reasons", "inspector"):
         table.add_column(column)
     for p in result.picks:
-        table.add_row(p.call_sid, p.handler or "(voice menu)", p.handler_role or "", p.reason,
-                      ", ".join(p.reasons), p.inspector or "[yellow]unassigned[/]")
+        table.add_row(p.call_sid, p.handler or "(voice menu)", p.handler_role or "", reason_label(p.reason),
+                      "、".join(map(reason_label, p.reasons)), p.inspector or "[yellow]unassigned[/]")
     console.print(table)
     if result.existing:
         console.print("this day was sampled before: these are the stored picks (nothing added)")

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from hotline.console import console_for
 from hotline.settings import get_settings
 
 bench_app = typer.Typer(help="Measure the service on this machine", no_args_is_help=True)
-console = Console()
+console = console_for()
 
 
 def model_check() -> None:
@@ -33,7 +33,8 @@ def model_check() -> None:
     console.print(f"speech model  {path}")
     failed = False
     if path.name == MANDARIN_MODEL.name:
-        problems = verify_files(path, MANDARIN_FILES)
+        with console.status(f"checking the sha256 of {len(MANDARIN_FILES)} model files…"):
+            problems = verify_files(path, MANDARIN_FILES)
         for line in problems:
             console.print(f"  [red]damaged[/]  {line}")
         if problems:
@@ -45,12 +46,14 @@ def model_check() -> None:
 
     started = time.perf_counter()
     try:
-        vosk.Model(str(path))
+        with console.status("loading the model (about 15 s)…"):
+            vosk.Model(str(path))
     except Exception as exc:  # Kaldi raises plain exceptions on broken files
         console.print(f"  [red]the model does not load[/]: {exc}")
         raise typer.Exit(1) from exc
     console.print(f"  loads in      {time.perf_counter() - started:.1f} s")
-    vocabulary = model_vocabulary(path)
+    with console.status("reading the model's vocabulary…"):
+        vocabulary = model_vocabulary(path)
     if vocabulary is None:
         console.print("  [yellow]vocabulary    unreadable[/] (no graph/words.txt, no symbols in the graph):"
                       " menu phrases cannot be checked")
@@ -61,9 +64,12 @@ def model_check() -> None:
     except FlowError as exc:
         console.print(f"  [red]flow file[/]: {exc}")
         raise typer.Exit(1) from exc
-    spoken = {f"menu {step.name!r}": step.phrases for step in flow.steps.values()
-              if step.kind == "menu" and step.phrases}
+    # Every menu hears its options' phrases and the emergency phrases (ivr.flow.Flow.spoken_options).
+    spoken = {f"menu {step.name!r}": flow.spoken_options(step) for step in flow.steps.values()
+              if step.kind == "menu" and flow.spoken_options(step)}
     spoken["the district question"] = load_directory(settings.unions_file).district_phrases()
+    if flow.emergency is not None and flow.emergency.phrases:
+        spoken["the district question"]["emergency"] = list(flow.emergency.phrases)
     for title, options in spoken.items():
         grammar = build_grammar(title, options, vocabulary)
         table = Table(title=f"{title}: spoken phrases", show_lines=False)
@@ -96,7 +102,9 @@ def bench_asr(
     try:
         clips = read_manifest(manifest)
         model = SharedModel(settings.vosk_model_path)
-        results = evaluate(model.get(), clips)
+        with console.status(f"loading the model, then recognising {len(clips)} clips twice (wideband, "
+                            "telephone)…"):
+            results = evaluate(model.get(), clips)
     except (ManifestError, ModelMissing) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc

@@ -8,16 +8,16 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.console import console_for
 from hotline.settings import get_settings
 
 users_app = typer.Typer(help="Staff accounts: operators, lawyers, inspectors, supervisors, admins",
                         no_args_is_help=True)
-console = Console()
+console = console_for()
 
 
 @contextmanager
@@ -52,6 +52,23 @@ def _existing_user(session: Session, username: str):  # noqa: ANN202 - a staff.t
     return user
 
 
+def _check_roster_seat(roster_id: str) -> None:
+    """A lawyer's seat must be on the duty roster the service reads; otherwise say which seats there are."""
+    from routing.roster import RosterError, load_roster
+
+    settings = get_settings()
+    where = settings.roster_file or "routing/data/roster.yaml"
+    try:
+        roster = load_roster(settings.roster_file)
+    except (OSError, RosterError, KeyError, TypeError, ValueError) as exc:
+        console.print(f"[red]the duty roster {where} cannot be read[/]: {exc}")
+        raise typer.Exit(1) from exc
+    if roster_id not in roster.lawyers:
+        seats = ", ".join(f"{p.id} ({p.name})" for p in roster.lawyers.values()) or "none"
+        console.print(f"[red]no seat {roster_id} on the duty roster[/] {where}: the seats are {seats}")
+        raise typer.Exit(1)
+
+
 @users_app.command("add")
 def users_add(
     username: str,
@@ -70,6 +87,8 @@ def users_add(
     except AccountError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
+    if roster_id is not None:
+        _check_roster_seat(roster_id)
     password = _read_password(password_stdin)
     try:
         with _database() as session:
@@ -84,13 +103,15 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """Every account, its role and whether it may sign in."""
+    from routing.tickets import local_day
     from staff.tables import StaffUser
 
+    zone = get_settings().timezone
     table = Table("username", "name", "role", "roster", "phone", "active", "created")
     with _database() as session:
         for user in session.scalars(select(StaffUser).order_by(StaffUser.username)):
-            table.add_row(user.username, user.display_name, user.role, user.roster_id or "",
-                          user.phone or "", "yes" if user.active else "no", user.created_at.date().isoformat())
+            table.add_row(user.username, user.display_name, user.role, user.roster_id or "", user.phone or "",
+                          "yes" if user.active else "no", local_day(user.created_at, zone).isoformat())
     console.print(table)
 
 
@@ -132,8 +153,12 @@ def users_phone(username: str, phone: Annotated[str, typer.Argument(help="+86...
 
 @users_app.command("disable")
 def users_disable(username: str) -> None:
-    """Stop an account from signing in (its history stays)."""
+    """Stop an account from signing in (its history stays); its open sessions end."""
+    from hotline.db import utcnow
+    from staff.sessions import end_sessions_of
+
     with _database() as session:
         user = _existing_user(session, username)
         user.active = False
+        end_sessions_of(session, user.id, utcnow())  # signed out everywhere at once
     console.print(f"{username} can no longer sign in")

@@ -1,0 +1,160 @@
+"""A caller still on the line goes where the ticket's final route says: to the supervisor, once an urgent flag
+is found after the call was routed (the recording's batch transcript, say), or when the words show the caller's
+own emergency phrase.
+
+The recording pipeline calls `after_words` when the caller's words change what is understood; a job
+(`move_to_supervisor`, one per call by its key) redirects the live call with Twilio's REST `calls(sid).update`,
+as live voice navigation does. A caller who hung up meanwhile keeps the alert only; a caller already talking to
+a person (a lawyer, an operator, the supervisor) is not cut off.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.base.exceptions import TwilioRestException
+
+from hotline.db import transaction
+from hotline.jobs import URGENT, RetryLater, enqueue
+from ivr.flow import Flow
+from ivr.route_calls import DISTRICT_STEP, QUEUE_STEP, SUPERVISOR_STEP
+from ivr.twiml import URGENT_FLAG, urgent_url
+from recordings.calls import add_call_event, find_call
+from recordings.tables import Call, CallEvent
+from routing import decide
+from routing.config import RoutingData
+from routing.tables import Ticket
+from routing.tickets import add_event, ticket_for_call
+
+log = logging.getLogger(__name__)
+
+MOVE_TO_SUPERVISOR = "move_to_supervisor"
+# Where a caller stands, from the call's latest event of these kinds (see `where_now`).
+_PLACE_EVENTS = ("step", "enqueued", "queue_left", "lawyer_ringing", "dialling", "routed", "emergency")
+WITH_A_PERSON = "with_a_person"
+# The steps a caller may be moved from: they only listen to us (a prompt, a question, the queue's music).
+_MOVABLE = ("route", DISTRICT_STEP, QUEUE_STEP, "route:knowledge", "route:callback")
+
+
+def after_words(flow: Flow, data: RoutingData):  # noqa: ANN201 - the pipeline's hook
+    """The pipeline's hook once the caller's words were understood anew, the call perhaps still going on."""
+
+    def hook(session: Session, call: Call, ticket: Ticket, text: str) -> None:
+        emergency = flow.emergency
+        said = emergency.said_in(text) if emergency is not None and text else None
+        if said is not None:
+            decide.to_supervisor_now(session, ticket, data, reason=decide.CALLER_EMERGENCY, flags=["danger"],
+                                     note=f"the caller said {said} (the recording's transcript)")
+        request_move(session, call, ticket)
+
+    return hook
+
+
+def request_move(session: Session, call: Call, ticket: Ticket) -> bool:
+    """Queue the move of the call to the supervisor when its ticket's route says so and the caller is still on
+    the line; at most once a call (a second flag, a retried job or webhook finds the job there). True if queued."""
+    if ticket.route != decide.SUPERVISOR or reached_supervisor(session, call):
+        return False
+    if call.ended_at is not None:
+        add_call_event(session, call, "supervisor_move_skipped", reason="hung_up", ticket=ticket.number)
+        return False
+    return enqueue(session, MOVE_TO_SUPERVISOR, f"to-supervisor:{call.call_sid}",
+                   {"call_sid": call.call_sid}, priority=URGENT)
+
+
+def reached_supervisor(session: Session, call: Call) -> bool:
+    """True once the call rang the supervisor (it is there, or was: nothing to move)."""
+    dialled = session.scalars(select(CallEvent.detail).where(CallEvent.call_id == call.id,
+                                                             CallEvent.kind == "dialling")).all()
+    return any((d or {}).get("step") == SUPERVISOR_STEP for d in dialled)
+
+
+def where_now(session: Session, call: Call) -> str:
+    """Where the caller is: a step name, the lawyer queue, or `with_a_person` (ringing or talking to someone)."""
+    last = session.scalar(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind.in_(_PLACE_EVENTS))
+                          .order_by(CallEvent.id.desc()).limit(1))
+    if last is None:
+        return ""
+    detail = last.detail or {}
+    if last.kind == "enqueued":
+        return QUEUE_STEP
+    if last.kind == "routed":
+        return "route"
+    if last.kind == "queue_left":  # a lawyer took the call, or it went on to the callback offer
+        return WITH_A_PERSON if detail.get("result") == "bridged" else "route:callback"
+    if last.kind == "lawyer_ringing":
+        return WITH_A_PERSON
+    if last.kind == "dialling":
+        return SUPERVISOR_STEP if detail.get("step") == SUPERVISOR_STEP else WITH_A_PERSON
+    if last.kind == "emergency":
+        return SUPERVISOR_STEP  # on the way there already
+    return str(detail.get("step", ""))
+
+
+def _base_url(session: Session, call: Call, public_url: str | None) -> str | None:
+    """Our public base URL for Twilio: the setting, else the one the call was answered on."""
+    if public_url:
+        return public_url.rstrip("/")
+    answered = session.scalar(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind == "answered")
+                              .order_by(CallEvent.id).limit(1))
+    return (answered.detail or {}).get("base_url") if answered is not None else None
+
+
+class SupervisorMover:
+    """The job that redirects a live call to the supervisor (`/twilio/urgent?why=urgent_flag`)."""
+
+    def __init__(self, factory: sessionmaker[Session], twilio_rest, public_url: str | None,  # noqa: ANN001
+                 attempts: int = 3, backoff_s: float = 1.0) -> None:
+        self._factory = factory
+        self._twilio = twilio_rest
+        self._public_url = public_url
+        self._attempts = attempts
+        self._backoff_s = backoff_s
+
+    def handlers(self) -> dict:
+        """Job kind → handler, for the JobRunner."""
+        return {MOVE_TO_SUPERVISOR: self.move}
+
+    def move(self, payload: dict, attempt: int) -> None:
+        """Redirect the call, unless it ended, is with a person, or is at the supervisor already."""
+        call_sid = payload["call_sid"]
+        with transaction(self._factory) as session:
+            call = find_call(session, call_sid)
+            if call is None:
+                return
+            place = where_now(session, call)
+            skip = ("hung_up" if call.ended_at is not None else
+                    "at_supervisor" if place == SUPERVISOR_STEP else
+                    None if place in _MOVABLE else WITH_A_PERSON if place == WITH_A_PERSON else "not_movable")
+            base = _base_url(session, call, self._public_url)
+            if skip is None and base is None:
+                skip = "no_public_url"
+            if skip is not None:
+                add_call_event(session, call, "supervisor_move_skipped", reason=skip, at=place)
+                return
+        url = base + urgent_url(URGENT_FLAG, place)
+        try:
+            self._twilio.calls(call_sid).update(url=url, method="POST")
+        except TwilioRestException as exc:
+            with transaction(self._factory) as session:
+                call = find_call(session, call_sid)
+                # Twilio refuses to redirect a call that is over (21220): the caller hung up meanwhile.
+                reason = "hung_up" if exc.code == 21220 else "twilio_refused"
+                add_call_event(session, call, "supervisor_move_skipped", reason=reason, at=place, error=str(exc))
+            return
+        except (httpx.HTTPError, OSError) as exc:
+            if attempt < self._attempts:
+                raise RetryLater(f"moving call {call_sid} to the supervisor: {exc}",
+                                 self._backoff_s * 2 ** (attempt - 1)) from exc
+            log.error("could not move call %s to the supervisor: %s", call_sid, exc)
+            return
+        with transaction(self._factory) as session:
+            call = find_call(session, call_sid)
+            add_call_event(session, call, "moved_to_supervisor", at=place, why=URGENT_FLAG)
+            ticket = ticket_for_call(session, call.id)
+            if ticket is not None:
+                add_event(session, ticket, "moved_to_supervisor",
+                          f"the caller was at {place}: moved to the supervisor's line")
