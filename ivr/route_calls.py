@@ -218,7 +218,9 @@ def queue_wait(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     # The announcement, then the hold, inside a Gather: the emergency key is heard while the caller waits.
     gather = Gather(input="dtmf", num_digits=1, timeout=int(rd.prompts.get("queue_hold_s", 20)),
                     action="/twilio/queue/key", method="POST")
-    rd.say(gather, "queue_position", position=position,
+    # Twilio's QueuePosition counts the caller (1 = first in line): the caller hears how many are ahead.
+    ahead = max(position - 1, 0)
+    rd.say(gather, "queue_position" if ahead else "queue_next", position=ahead,
            minutes=_expected_minutes(position, form.get("AvgQueueTime"), state.avg_wait_s, len(staffed),
                                      limits.assumed_talk_s))
     response.append(gather)

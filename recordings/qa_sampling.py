@@ -29,10 +29,12 @@ from routing.tables import Ticket
 log = logging.getLogger(__name__)
 
 URGENT, LOW_SATISFACTION, FAILED_TRANSCRIPTION = "urgent", "low_satisfaction", "failed_transcription"
+DOWNLOAD_FAILED = "download_failed"
 SHORT_CALL, LONG_CALL, QUOTA = "short_call", "long_call", "quota"
-REASONS = (URGENT, LOW_SATISFACTION, FAILED_TRANSCRIPTION, SHORT_CALL, LONG_CALL, QUOTA)
+REASONS = (URGENT, LOW_SATISFACTION, DOWNLOAD_FAILED, FAILED_TRANSCRIPTION, SHORT_CALL, LONG_CALL, QUOTA)
 # What inspectors read for each reason code (the codes stay in the API and the database).
-REASON_LABELS = {URGENT: "紧急", LOW_SATISFACTION: "回访不满意", FAILED_TRANSCRIPTION: "转写失败",
+REASON_LABELS = {URGENT: "紧急", LOW_SATISFACTION: "回访不满意", DOWNLOAD_FAILED: "录音下载失败",
+                 FAILED_TRANSCRIPTION: "转写失败",
                  SHORT_CALL: "通话过短", LONG_CALL: "通话过长", QUOTA: "抽样配额"}
 DEFAULT_ROLE = "default"
 
@@ -216,7 +218,9 @@ def _special_reasons(row, config: SamplingConfig) -> list[str]:  # noqa: ANN001 
     if row.satisfaction is not None and row.satisfaction in config.low_satisfaction:
         found.append(LOW_SATISFACTION)
     reason = (row.needs_human_reason or "").lower() if row.needs_human else ""
-    if row.failed_recording or any(p in reason for p in config.audio_problem_reasons):
+    if row.failed_download:
+        found.append(DOWNLOAD_FAILED)
+    if row.failed_transcription or any(p in reason for p in config.audio_problem_reasons):
         found.append(FAILED_TRANSCRIPTION)
     if row.duration_s is not None:
         if row.handler is not None and row.duration_s < config.short_handled_call_s:
@@ -229,11 +233,15 @@ def _special_reasons(row, config: SamplingConfig) -> list[str]:  # noqa: ANN001 
 def _candidates(session: Session, day: date, tz: str, config: SamplingConfig) -> list[_Candidate]:
     """The day's calls never sampled before, with their special reasons: one query, by the started_at index."""
     start, end = day_bounds(day, tz)
-    failed = exists().where(Recording.call_id == Call.id, Recording.status == "failed")
+    # A failed recording never stored (no path) is a failed download; a stored one failed in transcription.
+    failed = (Recording.call_id == Call.id, Recording.status == "failed")
+    failed_download = exists().where(*failed, Recording.path.is_(None))
+    failed_transcription = exists().where(*failed, Recording.path.is_not(None))
     query = (
         select(Call.id, Call.call_sid, Call.handler, Call.handler_role, Call.duration_s,
                Ticket.urgency_flags, Ticket.route, Ticket.satisfaction, Ticket.needs_human,
-               Ticket.needs_human_reason, failed.label("failed_recording"))
+               Ticket.needs_human_reason, failed_download.label("failed_download"),
+               failed_transcription.label("failed_transcription"))
         .outerjoin(Ticket, Ticket.call_id == Call.id)
         .outerjoin(QaSample, QaSample.call_id == Call.id)
         .where(Call.started_at >= start, Call.started_at < end, QaSample.id.is_(None))

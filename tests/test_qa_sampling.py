@@ -52,7 +52,7 @@ class Calls:
     def add(self, sid: str, *, handler: str | None = None, role: str | None = None, duration: int | None = 120,
             at: datetime | None = None, flags: list | None = None, route: str = "dispatcher",
             satisfaction: str | None = None, needs_human: str | None = None, failed_recording: bool = False,
-            ticket: bool = True) -> Call:
+            ticket: bool = True, failed_path: str | None = None) -> Call:
         self.n += 1
         at = at or datetime(2026, 11, 25, 9, 0, tzinfo=SH) + timedelta(minutes=self.n)
         call = Call(call_sid=sid, from_number="+8613812341234", started_at=at, duration_s=duration,
@@ -64,7 +64,8 @@ class Calls:
                                     route=route, satisfaction=satisfaction, needs_human=needs_human is not None,
                                     needs_human_reason=needs_human))
         if failed_recording:
-            self.session.add(Recording(recording_sid=f"RE{sid}", call_id=call.id, source="call", status="failed"))
+            self.session.add(Recording(recording_sid=f"RE{sid}", call_id=call.id, source="call", status="failed",
+                                       path=failed_path))
         self.session.flush()
         return call
 
@@ -84,7 +85,8 @@ def day_of_calls(session) -> None:  # noqa: ANN001
     calls.add("CA-b-short", handler="op_b", role="operator", duration=10)
     calls.add("CA-long", handler="op_b", role="operator", duration=2000, route="supervisor",
               satisfaction="dissatisfied")
-    calls.add("CA-failed-rec", handler="L01", role="lawyer", failed_recording=True)
+    calls.add("CA-failed-rec", handler="L01", role="lawyer", failed_recording=True)   # never downloaded
+    calls.add("CA-failed-asr", failed_recording=True, failed_path="2026/11/25/CA-failed-asr.wav")  # stored, not heard
     calls.add("CA-no-speech", needs_human="no speech was recognised in the caller's recording: listen to it")
     calls.add("CA-no-ticket", handler="op_a", role="operator", ticket=False, duration=None)
     # The local day's edges: 00:00 belongs to it, 23:59:59 too; the minute before and midnight after do not.
@@ -109,7 +111,8 @@ def test_quota_and_special_reasons_on_a_known_day(migrated):
         "CA-a-unhappy": ("low_satisfaction", ["low_satisfaction"]),
         "CA-b-short": ("short_call", ["short_call"]),
         "CA-long": ("urgent", ["urgent", "low_satisfaction", "long_call"]),
-        "CA-failed-rec": ("failed_transcription", ["failed_transcription"]),
+        "CA-failed-rec": ("download_failed", ["download_failed"]),
+        "CA-failed-asr": ("failed_transcription", ["failed_transcription"]),
         "CA-no-speech": ("failed_transcription", ["failed_transcription"]),
         "CA-first": ("urgent", ["urgent"]),
         "CA-last": ("urgent", ["urgent"]),
@@ -123,11 +126,11 @@ def test_quota_and_special_reasons_on_a_known_day(migrated):
     plain = {"op_a": {f"CA-a{i}" for i in range(5)} | {"CA-no-ticket"}, "op_b": {"CA-b0"},
              "L01": {f"CA-l{i}" for i in range(3)}}
     assert all(p.call_sid in plain[p.handler] for p in quota)
-    assert len(result.picks) == 8 + 5 and result.dropped == 0 and result.unassigned == 0
-    assert result.candidates == 20  # the day's calls (CA-before and CA-after are other days)
+    assert len(result.picks) == 9 + 5 and result.dropped == 0 and result.unassigned == 0
+    assert result.candidates == 21  # the day's calls (CA-before and CA-after are other days)
     assert {"CA-ivr-plain", "CA-ivr-short", "CA-before", "CA-after"}.isdisjoint(picks)
-    # Round-robin over two inspectors: 13 picks split 7 / 6.
-    assert sorted(Counter(p.inspector for p in result.picks).values()) == [6, 7]
+    # Round-robin over two inspectors: 14 picks split 7 / 7.
+    assert sorted(Counter(p.inspector for p in result.picks).values()) == [7, 7]
 
 
 def test_same_day_seed_and_data_give_the_same_picks_and_a_day_is_sampled_once(migrated):

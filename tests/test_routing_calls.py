@@ -152,7 +152,7 @@ def test_legal_question_to_a_lawyer_waiting_with_the_queue_position_announced(se
         clip = script.clip_saying("请问公司不给签劳动合同可以要求双倍工资吗")
         report = _call(twilio, service, ["1"], clip, queue=AgentAnswers(after=20, talk=120))
         assert report.enqueued == ["lawyers"]
-        assert any("您前面还有1位" in h and "分钟" in h for h in report.heard)
+        assert any("您是下一位" in h and "分钟" in h for h in report.heard)  # the only caller: none ahead
         ticket = service.ticket_of(report.call_sid)
         assert ticket["route"] == "lawyer_queue" and ticket["assigned_to"] == "L01"
         assert any(e["kind"] == "lawyer_answered" for e in ticket["events"])
@@ -229,7 +229,7 @@ def test_a_wait_past_the_limit_takes_the_caller_out_of_the_queue_to_a_callback(s
         clip = script.clip_saying("请问单位拖欠社保我可以申请仲裁吗")
         number = _caller()
         report = _call(twilio, service, ["1", "1"], clip, from_=number, queue=CallerGivesUp(after=3600))
-        positions = [h for h in report.heard if "您前面还有" in h]
+        positions = [h for h in report.heard if "您是下一位" in h]
         assert len(positions) >= 2  # announced again while waiting
         assert any("无法接听" in h for h in report.heard)  # then offered a callback, not endless ringing
         ticket = service.ticket_of(report.call_sid)

@@ -214,7 +214,7 @@ def test_the_emergency_key_while_waiting_for_a_lawyer_rings_the_supervisor(setup
         clip = script.clip_saying("请问公司不给签劳动合同可以要求双倍工资吗")
         report = _call(twilio, service, CallerScript(keys=["1"], say=clip, queue_keys="*"),
                        queue=CallerGivesUp(after=3600))
-        assert report.enqueued == ["lawyers"] and any("您前面还有" in h for h in report.heard)
+        assert report.enqueued == ["lawyers"] and any("您是下一位" in h for h in report.heard)
         assert report.dialled == [SUPERVISOR_PHONE]
         assert [e["step"] for e in _events(service, report.call_sid, "emergency")] == ["route:queue"]
         assert service.api.get("/api/queue").json()["waiting"] == []  # out of the lawyer queue
