@@ -15,7 +15,8 @@ from hotline.db import make_engine, make_session_factory
 from hotline.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# The real speech clips and labelled texts beside the repository (../shared); a clone on its own has none.
+SHARED = Path(os.environ.get("HOTLINE_TEST_SHARED_DIR") or REPO.parent / "shared")
 KO_SPEECH = SHARED / "data" / "speech" / "ko"
 ZH_SPEECH = SHARED / "data" / "speech" / "zh"
 POSTGRES_ENV = "HOTLINE_TEST_POSTGRES_URL"
@@ -85,3 +86,22 @@ def migrated(database_url: str):
     upgrade(engine)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "shared_data: needs the real speech clips of ../shared/data/speech")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ../shared the tests on real clips skip and say why; in CI (which has it) its absence is an error,
+    so real speech is never silently dropped."""
+    speech = SHARED / "data" / "speech"
+    if speech.is_dir():
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"CI must have the shared speech data at {speech} (HOTLINE_TEST_SHARED_DIR)")
+    skip = pytest.mark.skip(reason=f"no real speech clips at {speech}: put the shared data folder beside the clone "
+                                   "or set HOTLINE_TEST_SHARED_DIR")
+    for item in items:
+        if item.get_closest_marker("shared_data"):
+            item.add_marker(skip)

@@ -30,8 +30,10 @@ from speech.model import (
     find_model,
 )
 from speech.telephone import ulaw_decode, ulaw_encode
+from tests.conftest import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 KO_CLIP = SHARED / "data" / "speech" / "ko" / "zeroth_104_003_0374.wav"
 HAS_FFMPEG = shutil.which("ffmpeg") is not None
 needs_ffmpeg = pytest.mark.skipif(not HAS_FFMPEG, reason="ffmpeg is not installed")

@@ -18,6 +18,8 @@ from emulator import CallerScript, DialBehaviour, TwilioEmulator
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.running_service import RunningService, emulator_env
 
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"  # "만약 박근혜 대통령이 정말 로 손 을 내밀 면 안철수 ..."
 ZH_CLIP = ZH_SPEECH / "paddlespeech_zh.wav"
 

@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 
 from tests.conftest import KO_SPEECH, korean_model_path
 from tests.running_service import RunningService, free_port
+
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
 
 KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"
 

@@ -32,7 +32,7 @@ from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.shared_data, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 ROSTER = round_the_clock_roster(max_wait_s=3600)  # patient enough for a person clicking in a browser
 TZ = "Asia/Shanghai"

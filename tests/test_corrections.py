@@ -35,7 +35,7 @@ from tests.conftest import ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.shared_data, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 TZ = ZoneInfo("Asia/Shanghai")
 URGENT = "我们十三个木工在长安区一个工地干了一年包工头欠我们六十多万工资一直不给"

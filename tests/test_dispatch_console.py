@@ -26,7 +26,7 @@ from tests.browser import browser_fixture, no_script_errors, signed_in_page, sna
 from tests.conftest import ZH_SPEECH, korean_model_path
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.shared_data, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 TWO_PLACES = "我住在碑林区公司注册在莲湖区老板拖欠工资三个月了"
 

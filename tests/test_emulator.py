@@ -18,8 +18,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from emulator import AgentAnswers, CallerScript, DialBehaviour, TwilioEmulator, parse_twiml
+from tests.conftest import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 CLIP = SHARED / "data" / "speech" / "zh" / "cv_zh-CN_18536155.wav"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "emulator-test-auth-token"

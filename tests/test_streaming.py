@@ -29,6 +29,8 @@ from speech.evaluation import edit_distance, scoring_chars
 from tests.conftest import KO_SPEECH, korean_model_path
 
 # The Korean test flow's menu: each option's phrases are words that occur in some clips and not in others.
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 KO_OPTIONS = {"legal": ["박근혜", "박근혜 대통령"], "help": ["홍익대", "변호인단"], "operator": ["라이몬디"]}
 # Measured: streamed vs batch hypotheses of the same μ-law audio differ by 0.5-1.6 % of the syllables on the
 # four clips with known words, 2.5-3.8 % over all ten (5 runs); the batch side differs from itself by as much.

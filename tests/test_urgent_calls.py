@@ -25,6 +25,8 @@ from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import RunningService, emulator_env
 
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 CLIPS = sorted(ZH_SPEECH.glob("*.wav")) + sorted(KO_SPEECH.glob("*.wav"))
 SUPERVISOR_PHONE = "+8613900000201"
 LAWYER_PHONES = ("+8613900000101", "+8613900000102")

@@ -14,6 +14,8 @@ from emulator import CallerScript, WebSocketStreamer
 from tests.conftest import KO_SPEECH, korean_model_path
 from tests.running_service import RunningService, emulator_env
 
+pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
+
 FLOW = """
 voice: {language: zh-CN}
 start: menu
