@@ -49,8 +49,9 @@ def enforce_access(connection: HTTPConnection, session: SessionDep, services: Se
         user = current_staff(connection, session, services)
         if rule.scope_for(user.role) is None:
             wanted = "、".join(ROLE_LABELS.get(r, r) for r in roles)
-            raise HTTPException(403, f"this needs the role {' or '.join(roles)} ({wanted}); "
-                                     f"you are signed in as {user.role}")
+            raise HTTPException(
+                403, f"this needs the role {' or '.join(roles)} ({wanted}); you are signed in as {user.role}"
+            )
     connection.state.reach = rule.scope_for(user.role)
     return user
 
@@ -73,8 +74,9 @@ def lawyer_took(session: Session, seat: str | None, call: Call | None) -> bool:
     """Whether this lawyer seat took or handled the call."""
     if seat is None or call is None:
         return False
-    return call.handler == seat or bool(session.scalar(select(exists().where(
-        QueueEntry.call_sid == call.call_sid, QueueEntry.lawyer_id == seat))))
+    return call.handler == seat or bool(
+        session.scalar(select(exists().where(QueueEntry.call_sid == call.call_sid, QueueEntry.lawyer_id == seat)))
+    )
 
 
 def may_read_call(session: Session, user: StaffUser, scope: str, call: Call) -> bool:

@@ -22,7 +22,6 @@ from api.access import enforce_access
 from api.errors import invalid_request
 from api.forwarded import TrustedProxyHeaders
 from api.pages import STATIC, render
-from api.security_headers import SecurityHeaders, csp_nonce
 from api.routes import (
     alerts,
     auth,
@@ -39,6 +38,7 @@ from api.routes import qa as qa_routes
 from api.routes import recordings as recording_routes
 from api.routes import reports as report_routes
 from api.routes.auth import CONSOLE_ROLES, nav_for
+from api.security_headers import SecurityHeaders, csp_nonce
 from api.services import Services, build_services
 from api.staff_auth import PageRefused, StaffDep, require_page_roles
 from api.twilio_auth import REPLAY_PREFIX
@@ -68,8 +68,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     # Every route passes the access table (staff/access.py) first: one place says who may use what.
     # The API's description and its pages are for signed-in staff (below), and /docs needs no CDN.
-    app = FastAPI(title="hotline12351", summary="Voice front-end of the 12351 worker hotline", lifespan=lifespan,
-                  dependencies=[Depends(enforce_access)], docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="hotline12351",
+        summary="Voice front-end of the 12351 worker hotline",
+        lifespan=lifespan,
+        dependencies=[Depends(enforce_access)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.services = services
     # Outermost first: forwarded headers decide the client and URL before anything reads them.
     app.add_middleware(DatabaseWaits, settings=settings)
@@ -96,8 +103,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.exception_handler(PageRefused)
     async def page_refused(request: Request, exc: PageRefused) -> Response:
         wanted = "、".join(ROLE_LABELS.get(r, r) for r in exc.roles)
-        return render("refused.html", status_code=403, user=exc.user, nav=nav_for(exc.user), csrf=request.state.csrf,
-                      user_json=None, role_label=ROLE_LABELS.get(exc.user.role, exc.user.role), wanted=wanted)
+        return render(
+            "refused.html",
+            status_code=403,
+            user=exc.user,
+            nav=nav_for(exc.user),
+            csrf=request.state.csrf,
+            user_json=None,
+            role_label=ROLE_LABELS.get(exc.user.role, exc.user.role),
+            wanted=wanted,
+        )
 
     @app.exception_handler(DatabaseBusy)
     async def database_busy(request: Request, exc: DatabaseBusy) -> Response:
@@ -106,8 +121,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # A plain route on the event loop (no app-wide dependency, no database session, no request thread): it
     # answers while a writer holds SQLite's lock, even if every request thread is waiting for it.
     async def health(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok",
-                             "speech_model": services.model.name if services.model.available() else None})
+        return JSONResponse(
+            {"status": "ok", "speech_model": services.model.name if services.model.available() else None}
+        )
 
     app.add_route("/health", health, methods=["GET"])
 
@@ -116,8 +132,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return JSONResponse(app.openapi())
 
     @app.get("/docs", include_in_schema=False)
-    def docs(request: Request,
-             _user: Annotated[StaffUser, Depends(require_page_roles(*CONSOLE_ROLES))]) -> HTMLResponse:
+    def docs(
+        request: Request, _user: Annotated[StaffUser, Depends(require_page_roles(*CONSOLE_ROLES))]
+    ) -> HTMLResponse:
         return HTMLResponse(swagger_page(csp_nonce(), request.state.csrf), headers={"Cache-Control": "no-store"})
 
     @app.get("/redoc", include_in_schema=False)
@@ -199,22 +216,53 @@ def busy_answer(request: Request, exc: DatabaseBusy) -> Response:
     form = getattr(request.state, "twilio_form", None)
     if is_twilio_webhook(path) and not is_twilio_callback(path) and form is not None:
         log.warning("database busy: %s of call %s answered with pause and redirect", path, form.get("CallSid"))
-        query = [(k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True)
-                 if not k.startswith(REPLAY_PREFIX)]
+        query = [
+            (k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True) if not k.startswith(REPLAY_PREFIX)
+        ]
         query += [(REPLAY_PREFIX + k, v) for k, v in form.items() if k not in CALL_FIELDS]
         url = path + (f"?{urlencode(query)}" if query else "")
-        return Response('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Pause length="1"/>'
-                        f'<Redirect method="POST">{escape(url)}</Redirect></Response>',
-                        media_type="application/xml")
+        return Response(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Pause length="1"/>'
+            f'<Redirect method="POST">{escape(url)}</Redirect></Response>',
+            media_type="application/xml",
+        )
     log.error("database busy: %s answered 503 (%s)", path, exc)
-    return JSONResponse({"detail": "the database is busy: try again in a few seconds"}, status_code=503,
-                        headers={"Retry-After": "2"})
+    return JSONResponse(
+        {"detail": "the database is busy: try again in a few seconds"}, status_code=503, headers={"Retry-After": "2"}
+    )
 
 
 # What Twilio sends with every request of a call, a redirect's too: no need to carry them along.
-CALL_FIELDS = frozenset({
-    "CallSid", "AccountSid", "From", "To", "CallStatus", "ApiVersion", "Direction", "ForwardedFrom", "CallerName",
-    "ParentCallSid", "Caller", "Called", "CallToken", "FromCity", "FromState", "FromZip", "FromCountry", "ToCity",
-    "ToState", "ToZip", "ToCountry", "CallerCity", "CallerState", "CallerZip", "CallerCountry", "CalledCity",
-    "CalledState", "CalledZip", "CalledCountry",
-})
+CALL_FIELDS = frozenset(
+    {
+        "CallSid",
+        "AccountSid",
+        "From",
+        "To",
+        "CallStatus",
+        "ApiVersion",
+        "Direction",
+        "ForwardedFrom",
+        "CallerName",
+        "ParentCallSid",
+        "Caller",
+        "Called",
+        "CallToken",
+        "FromCity",
+        "FromState",
+        "FromZip",
+        "FromCountry",
+        "ToCity",
+        "ToState",
+        "ToZip",
+        "ToCountry",
+        "CallerCity",
+        "CallerState",
+        "CallerZip",
+        "CallerCountry",
+        "CalledCity",
+        "CalledState",
+        "CalledZip",
+        "CalledCountry",
+    }
+)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from annotated_types import Interval
 from fastapi import Depends, HTTPException, Request
-from starlette.requests import HTTPConnection
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from api.services import Services
 from api.twilio_auth import is_from_twilio, signed_url, with_replayed_fields

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 
-def _printable(value):  # noqa: ANN001, ANN202 - any part of a validation error
+def _printable(value):
     """The value as JSON can carry it: NaN and infinities as text, bytes decoded, anything else as its text."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)

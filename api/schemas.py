@@ -13,11 +13,17 @@ class TransitionIn(BaseModel):
     """Move a ticket along the closed loop."""
 
     to: str = Field(max_length=32, description=f"one of: {', '.join(STATES)}", examples=["dispatched"])
-    actor: str | None = Field(None, min_length=1, max_length=64, examples=["union:xa-yanta"],
-                              description="who acted, when not the signed-in user (a union reporting back)")
+    actor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        examples=["union:xa-yanta"],
+        description="who acted, when not the signed-in user (a union reporting back)",
+    )
     note: str = Field("", max_length=2000)
-    recovered_amount: float | None = Field(None, ge=0, le=1e12, allow_inf_nan=False,
-                                           description="money recovered for the workers, in yuan")
+    recovered_amount: float | None = Field(
+        None, ge=0, le=1e12, allow_inf_nan=False, description="money recovered for the workers, in yuan"
+    )
 
 
 class ExtensionIn(BaseModel):
@@ -47,8 +53,9 @@ class DispatchIn(BaseModel):
 class TakeIn(BaseModel):
     """A free lawyer takes the next caller from the queue."""
 
-    lawyer_id: str | None = Field(None, max_length=32, examples=["L01"],
-                                  description="default: the signed-in lawyer's seat")
+    lawyer_id: str | None = Field(
+        None, max_length=32, examples=["L01"], description="default: the signed-in lawyer's seat"
+    )
 
 
 class CorrectionIn(BaseModel):
@@ -56,8 +63,12 @@ class CorrectionIn(BaseModel):
 
     subject: str | None = Field(None, max_length=32, examples=["work_injury"], description="a taxonomy subject code")
     kind: str | None = Field(None, max_length=16, examples=["help"], description="consult (咨询) or help (求助)")
-    urgency_flags: list[Annotated[str, Field(max_length=16)]] | None = Field(None, max_length=10, examples=[["danger"]],
-                                            description="the full set of 1155 flags: danger, mass, repeat, large, hidden")
+    urgency_flags: list[Annotated[str, Field(max_length=16)]] | None = Field(
+        None,
+        max_length=10,
+        examples=[["danger"]],
+        description="the full set of 1155 flags: danger, mass, repeat, large, hidden",
+    )
     note: str = Field("", max_length=2000)
 
 

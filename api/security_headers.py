@@ -21,19 +21,21 @@ def csp_nonce() -> str:
 
 
 def policy(nonce: str) -> str:
-    return "; ".join((
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        "style-src 'self' 'unsafe-inline'",  # the chart library sets styles as it draws
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
-        "connect-src 'self'",
-        "worker-src 'self' blob:",  # ReDoc (/redoc) works in a worker it makes from a blob
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",  # the chart library sets styles as it draws
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",  # ReDoc (/redoc) works in a worker it makes from a blob
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 class SecurityHeaders:

@@ -78,11 +78,19 @@ def build_services(settings: Settings) -> Services:
     flow = load_flow(settings.flow_file)
     model = SharedModel(settings.vosk_model_path)
     if not model.available():
-        log.warning("no speech model: calls are answered and recorded, transcripts wait.\n%s",
-                    describe_missing(settings.vosk_model_path))
-    routing = load_routing_data(roster=settings.roster_file, unions=settings.unions_file, sla=settings.sla_file,
-                                knowledge=settings.knowledge_file, timezone=settings.timezone,
-                                case_window_days=settings.case_window_days, var_dir=settings.var_dir)
+        log.warning(
+            "no speech model: calls are answered and recorded, transcripts wait.\n%s",
+            describe_missing(settings.vosk_model_path),
+        )
+    routing = load_routing_data(
+        roster=settings.roster_file,
+        unions=settings.unions_file,
+        sla=settings.sla_file,
+        knowledge=settings.knowledge_file,
+        timezone=settings.timezone,
+        case_window_days=settings.case_window_days,
+        var_dir=settings.var_dir,
+    )
     scripted = None
     if settings.test_transcripts_file is not None:
         if settings.is_production:
@@ -95,8 +103,14 @@ def build_services(settings: Settings) -> Services:
         credentials,
         rest,
         model,
-        PipelineConfig(settings.recordings_root, settings.download_attempts, settings.download_backoff_seconds,
-                       routing=routing, scripted=scripted, after_words=after_words(flow, routing)),
+        PipelineConfig(
+            settings.recordings_root,
+            settings.download_attempts,
+            settings.download_backoff_seconds,
+            routing=routing,
+            scripted=scripted,
+            after_words=after_words(flow, routing),
+        ),
     )
     mover = SupervisorMover(factory, rest, settings.public_url)
     surveys = build_survey_caller(settings, factory, routing.sla.calendar, rest)
@@ -108,38 +122,67 @@ def build_services(settings: Settings) -> Services:
         on_idle=_model_watch(factory, model),
     )
     # Calls a crash left unfinished: checked with Twilio at once on start, then now and then.
-    reconciler = Reconciler(factory, rest, CallDesk(flow, settings.timezone, settings.public_url or ""),
-                            recordings_base(settings.rest_url, credentials.account_sid),
-                            timedelta(minutes=settings.reconcile_after_minutes), wake=runner.wake)
+    reconciler = Reconciler(
+        factory,
+        rest,
+        CallDesk(flow, settings.timezone, settings.public_url or ""),
+        recordings_base(settings.rest_url, credentials.account_sid),
+        timedelta(minutes=settings.reconcile_after_minutes),
+        wake=runner.wake,
+    )
     rounds = [
         PeriodicTask("reconcile-calls", reconciler.round, settings.reconcile_scan_seconds, first_after_s=0),
         PeriodicTask("sla-clock", _sla_round(factory, routing), settings.sla_scan_seconds),
         PeriodicTask("survey-round", surveys.round, settings.survey_scan_seconds),
-        PeriodicTask("qa-sampling", daily_sampling_round(factory, load_sampling(settings.qa_file), settings.timezone),
-                     settings.qa_scan_seconds),
+        PeriodicTask(
+            "qa-sampling",
+            daily_sampling_round(factory, load_sampling(settings.qa_file), settings.timezone),
+            settings.qa_scan_seconds,
+        ),
     ]
-    signer = SessionSigner(session_secret(settings.session_secret, settings.var_dir,
-                                          production=settings.is_production), int(settings.session_hours * 3600))
+    signer = SessionSigner(
+        session_secret(settings.session_secret, settings.var_dir, production=settings.is_production),
+        int(settings.session_hours * 3600),
+    )
     sign_in_limit = SignInLimit(settings.sign_in_failures, timedelta(minutes=settings.sign_in_window_minutes))
-    return Services(settings, engine, factory, flow, credentials, RequestValidator(credentials.auth_token), model,
-                    runner, routing, load_route_prompts(settings.route_prompts_file), rounds, rest,
-                    signer, sign_in_limit, surveys, load_rubric(settings.rubric_file))
+    return Services(
+        settings,
+        engine,
+        factory,
+        flow,
+        credentials,
+        RequestValidator(credentials.auth_token),
+        model,
+        runner,
+        routing,
+        load_route_prompts(settings.route_prompts_file),
+        rounds,
+        rest,
+        signer,
+        sign_in_limit,
+        surveys,
+        load_rubric(settings.rubric_file),
+    )
 
 
-def _sla_round(factory: sessionmaker[Session], routing: RoutingData):  # noqa: ANN202
+def _sla_round(factory: sessionmaker[Session], routing: RoutingData):
     """One round of the SLA clock: remind near deadlines, escalate overdue tickets."""
 
     def round_() -> None:
         with transaction(factory) as session:
             result = scan(session, routing.sla, utcnow())
         if result.reminded or result.escalated or result.dispatch_late:
-            log.info("SLA clock: reminded %s, escalated %s, late dispatch %s",
-                     result.reminded, result.escalated, result.dispatch_late)
+            log.info(
+                "SLA clock: reminded %s, escalated %s, late dispatch %s",
+                result.reminded,
+                result.escalated,
+                result.dispatch_late,
+            )
 
     return round_
 
 
-def _model_watch(factory: sessionmaker[Session], model: SharedModel, every_s: float = 5.0):  # noqa: ANN202
+def _model_watch(factory: sessionmaker[Session], model: SharedModel, every_s: float = 5.0):
     """While idle, look now and then for a model that appeared, and wake the transcriptions waiting for it."""
     last = [0.0]
 

@@ -31,8 +31,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class SignInRequired(HTTPException):
     def __init__(self) -> None:
-        super().__init__(401, "sign in first: POST /login (or open /login in a browser)",
-                         headers={"WWW-Authenticate": 'Cookie realm="hotline12351"'})
+        super().__init__(
+            401,
+            "sign in first: POST /login (or open /login in a browser)",
+            headers={"WWW-Authenticate": 'Cookie realm="hotline12351"'},
+        )
 
 
 # Password checks (argon2: ~0.1 s on 4 lanes and 64 MiB each) run on a few threads of their own, about half
@@ -50,8 +53,9 @@ def _lower_priority() -> None:
         pass
 
 
-_password_checks = ThreadPoolExecutor(PASSWORD_CHECKERS, thread_name_prefix="password-check",
-                                      initializer=_lower_priority)
+_password_checks = ThreadPoolExecutor(
+    PASSWORD_CHECKERS, thread_name_prefix="password-check", initializer=_lower_priority
+)
 
 
 async def check_password(attempt: SignInAttempt, password: str) -> tuple[bool, str | None]:
@@ -59,7 +63,7 @@ async def check_password(attempt: SignInAttempt, password: str) -> tuple[bool, s
     return await asyncio.get_running_loop().run_in_executor(_password_checks, check_attempt, attempt, password)
 
 
-def signed_in_user(request: Request, session: Session, services) -> StaffUser | None:  # noqa: ANN001
+def signed_in_user(request: Request, session: Session, services) -> StaffUser | None:
     """The account the session cookie names, if the cookie is genuine, its session still open (not signed out,
     not expired), and the account still active with the password the session was opened with."""
     staff_session = services.signer.read(request.cookies.get(SESSION_COOKIE))
@@ -97,8 +101,9 @@ def require_roles(*roles: str) -> Callable[..., StaffUser]:
     def check(user: StaffDep) -> StaffUser:
         if not role_allows(user.role, roles):
             wanted = "、".join(ROLE_LABELS.get(r, r) for r in roles)
-            raise HTTPException(403, f"this needs the role {' or '.join(roles)} ({wanted}); "
-                                     f"you are signed in as {user.role}")
+            raise HTTPException(
+                403, f"this needs the role {' or '.join(roles)} ({wanted}); you are signed in as {user.role}"
+            )
         return user
 
     return check

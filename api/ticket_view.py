@@ -15,8 +15,7 @@ from staff.access import NOTE_READERS
 from staff.roles import masked_for, phone_for
 
 
-def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = None,
-                viewer: str | None = None) -> dict:
+def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = None, viewer: str | None = None) -> dict:
     """Everything about one ticket, as plain JSON-ready data; callers' numbers as `viewer_role` may see them,
     in every field and every note (None: the command line, run by whoever runs the service, sees them whole).
 
@@ -32,14 +31,22 @@ def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = N
     transcript_status = "none"
     if call is not None:
         for rec in session.scalars(select(Recording).where(Recording.call_id == call.id).order_by(Recording.id)):
-            texts = session.scalars(select(Transcript).where(Transcript.recording_id == rec.id)
-                                    .order_by(Transcript.channel)).all()
-            recordings.append({
-                "recording_sid": rec.recording_sid, "source": rec.source, "status": rec.status,
-                "path": rec.path, "sha256": rec.sha256, "duration_s": rec.duration_s, "channels": rec.channels,
-                "error": rec.error,
-                "transcripts": [{"channel": t.channel, "text": t.text, "model": t.model} for t in texts],
-            })
+            texts = session.scalars(
+                select(Transcript).where(Transcript.recording_id == rec.id).order_by(Transcript.channel)
+            ).all()
+            recordings.append(
+                {
+                    "recording_sid": rec.recording_sid,
+                    "source": rec.source,
+                    "status": rec.status,
+                    "path": rec.path,
+                    "sha256": rec.sha256,
+                    "duration_s": rec.duration_s,
+                    "channels": rec.channels,
+                    "error": rec.error,
+                    "transcripts": [{"channel": t.channel, "text": t.text, "model": t.model} for t in texts],
+                }
+            )
             if rec.source == "problem":
                 transcript_status = rec.status
                 problem_text = " ".join(t.text for t in texts if t.text)
@@ -75,7 +82,8 @@ def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = N
         "transcript_status": transcript_status,
         "recordings": recordings,
         "events": [
-            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "note": e.note} for e in ticket.events
+            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "note": e.note}
+            for e in ticket.events
             if e.kind != "note" or viewer_role is None or viewer_role in NOTE_READERS or e.actor == viewer
         ],
         # Marked for a person to confirm when the classifier doubted (codes, and the words a dispatcher reads).
@@ -83,14 +91,16 @@ def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = N
         "review_reasons": list(ticket.review_reasons or []),
         "review_reason_labels": [doubt_label(c) for c in ticket.review_reasons or []],
         "confidence": {name: (ticket.evidence or {}).get(name, {}).get("confidence") for name in ("subject", "kind")},
-        "corrections": [{"at": c.at.isoformat(), "actor": c.actor, "field": c.field, "old": c.old_value,
-                         "new": c.new_value} for c in corrections_of(session, ticket)],
+        "corrections": [
+            {"at": c.at.isoformat(), "actor": c.actor, "field": c.field, "old": c.old_value, "new": c.new_value}
+            for c in corrections_of(session, ticket)
+        ],
     }
     # Numbers anywhere else (an event note "same caller +86…", the caller's words) as the role may see them.
     return masked_for(viewer_role, view) if viewer_role else view
 
 
-def _iso(moment) -> str | None:  # noqa: ANN001 - a datetime or None
+def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 

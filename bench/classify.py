@@ -43,8 +43,9 @@ HEARD_AIMS = {"accuracy": 0.80, "urgent_recall": 0.90}  # issue 11, dev.tsv with
 
 def read_rows(path: Path) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t",
-                                quoting=csv.QUOTE_NONE)
+        reader = csv.DictReader(
+            (line for line in fh if not line.startswith("#")), delimiter="\t", quoting=csv.QUOTE_NONE
+        )
         return [row for row in reader if row.get("text", "").strip()]
 
 
@@ -140,8 +141,12 @@ def cross_validate(paths: list[Path], folds: int, heard: float | None = None, se
         if heard is not None:
             scored = heard_rows(scored, heard, seed)[0]
         results.append(score(scored, model=model))
-    return {"folds": folds, "rows": len(rows), **({"heard": heard} if heard is not None else {}),
-            **{k: statistics.fmean(r[k] for r in results) for k in keys}}
+    return {
+        "folds": folds,
+        "rows": len(rows),
+        **({"heard": heard} if heard is not None else {}),
+        **{k: statistics.fmean(r[k] for r in results) for k in keys},
+    }
 
 
 def _fmt(value: float | None) -> str:
@@ -150,13 +155,23 @@ def _fmt(value: float | None) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", type=Path, nargs="+", metavar="file",
-                        help="labelled TSV (text, subject, kind, urgent); several are read as one")
+    parser.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="file",
+        help="labelled TSV (text, subject, kind, urgent); several are read as one",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--model", type=Path, help="a model trained by `hotline classifier train` (default: shipped)")
     parser.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation on FILE instead of scoring it")
-    parser.add_argument("--heard", type=float, metavar="R", help="score the texts as the phone hears them: "
-                        "recogniser noise (homophones, dropped characters) at rate R, e.g. 0.2")
+    parser.add_argument(
+        "--heard",
+        type=float,
+        metavar="R",
+        help="score the texts as the phone hears them: "
+        "recogniser noise (homophones, dropped characters) at rate R, e.g. 0.2",
+    )
     parser.add_argument("--seed", type=int, default=12351, help="the noise model's seed (default 12351)")
     args = parser.parse_args()
     rows = [row for path in args.files for row in read_rows(path)]
@@ -173,9 +188,13 @@ def main() -> int:
             return 2
         cv = cross_validate(args.files, args.cv, args.heard, args.seed)
         heard = f" as heard at {args.heard}" if args.heard is not None else ""
-        print(json.dumps(cv) if args.json else f"{name}: {cv['folds']}-fold cross-validation{heard}, {cv['rows']} "
-              f"texts: accuracy {cv['accuracy']:.3f}, macro_f1 {cv['macro_f1']:.3f}, "
-              f"kind_accuracy {cv['kind_accuracy']:.3f}")
+        print(
+            json.dumps(cv)
+            if args.json
+            else f"{name}: {cv['folds']}-fold cross-validation{heard}, {cv['rows']} "
+            f"texts: accuracy {cv['accuracy']:.3f}, macro_f1 {cv['macro_f1']:.3f}, "
+            f"kind_accuracy {cv['kind_accuracy']:.3f}"
+        )
         return 0
     cer = None
     if args.heard is not None:
@@ -196,19 +215,27 @@ def main() -> int:
         print(f"  {key:<16} {_fmt(result[key])}   ({shown})")
         if key == "macro_f1":
             print(f"  {'':<16} {result['macro_f1_file_subjects']:.3f}   (over the file's own subjects only)")
-    print(f"  {'urgent_precision':<16} {_fmt(result['urgent_precision'])}   "
-          f"({result['urgent_predicted']} flagged, {result['urgent_gold']} labelled urgent)")
-    print(f"  {'ms_per_text':<16} {result['ms_per_text']:.2f}   (p50 {result['ms_p50']:.2f}, "
-          f"p99 {result['ms_p99']:.2f}; aim p99 < 5)")
-    print(f"  {'cpu_ms_per_text':<16} {result['cpu_ms_p50']:.2f}   (p99 {result['cpu_ms_p99']:.2f}: one core's time, "
-          "whatever else runs)")
+    print(
+        f"  {'urgent_precision':<16} {_fmt(result['urgent_precision'])}   "
+        f"({result['urgent_predicted']} flagged, {result['urgent_gold']} labelled urgent)"
+    )
+    print(
+        f"  {'ms_per_text':<16} {result['ms_per_text']:.2f}   (p50 {result['ms_p50']:.2f}, "
+        f"p99 {result['ms_p99']:.2f}; aim p99 < 5)"
+    )
+    print(
+        f"  {'cpu_ms_per_text':<16} {result['cpu_ms_p50']:.2f}   (p99 {result['cpu_ms_p99']:.2f}: one core's time, "
+        "whatever else runs)"
+    )
     print("  per subject        F1     P      R      n")
     for label, v in sorted(result["per_subject"].items(), key=lambda kv: -kv[1]["support"]):
         print(f"    {label:<16} {v['f1']:.3f}  {v['precision']:.3f}  {v['recall']:.3f}  {v['support']:>4}")
     if result["low_support_subjects"]:
         k = len(result["per_subject"])
-        print(f"  fewer than 5 texts: {', '.join(result['low_support_subjects'])} "
-              f"(each can move macro-F1 by up to {1 / k:.3f} on one text)")
+        print(
+            f"  fewer than 5 texts: {', '.join(result['low_support_subjects'])} "
+            f"(each can move macro-F1 by up to {1 / k:.3f} on one text)"
+        )
     if result["confusions"]:
         print("  most frequent confusions: " + ", ".join(f"{k} ×{n}" for k, n in result["confusions"]))
     return 0

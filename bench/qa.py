@@ -41,9 +41,24 @@ from routing.config import load_routing_data
 
 TZ = "Asia/Shanghai"
 DEFAULT_PG = "postgresql+psycopg://hotline:hotline@127.0.0.1:5432/postgres"
-SUBJECTS = ["wage_arrears"] * 6 + ["labor_contract"] * 3 + ["social_insurance"] * 3 + [
-    "labor_relation", "severance", "work_injury", "working_hours", "safety", "platform_workers", "women_workers",
-    "hardship", "union_org", "union_services", "other"]
+SUBJECTS = (
+    ["wage_arrears"] * 6
+    + ["labor_contract"] * 3
+    + ["social_insurance"] * 3
+    + [
+        "labor_relation",
+        "severance",
+        "work_injury",
+        "working_hours",
+        "safety",
+        "platform_workers",
+        "women_workers",
+        "hardship",
+        "union_org",
+        "union_services",
+        "other",
+    ]
+)
 DISTRICTS = ["雁塔区", "碑林区", "新城区", "莲湖区", "未央区", "灞桥区", "长安区", "临潼区", None]
 MENU = ["legal"] * 15 + ["help"] * 50 + ["policy"] * 15 + ["operator"] * 12 + [None] * 8
 CHUNK = 20_000
@@ -83,22 +98,54 @@ class Filler:
             ended = started + timedelta(seconds=duration) if offset > 3600 else None
             status = "completed" if ended else "in-progress"
             sid = f"CA{call_id:032x}"
-            yield "calls", (call_id, sid, f"+86138{rng.randint(0, 99_999_999):08d}", "+8612351", status, menu,
-                            started, ended, duration if ended else None, handler, role)
+            yield (
+                "calls",
+                (
+                    call_id,
+                    sid,
+                    f"+86138{rng.randint(0, 99_999_999):08d}",
+                    "+8612351",
+                    status,
+                    menu,
+                    started,
+                    ended,
+                    duration if ended else None,
+                    handler,
+                    role,
+                ),
+            )
             if offset < 30 * 86400:
                 rec_id += 1
                 failed = rng.random() < 0.03
-                yield "recordings", (rec_id, f"RE{rec_id:032x}", call_id, "call", "", "failed" if failed
-                                     else "transcribed", None if failed else f"{started:%Y/%m/%d}/{sid}.wav",
-                                     None, float(duration), 2, "no speech" if failed else None, started)
+                yield (
+                    "recordings",
+                    (
+                        rec_id,
+                        f"RE{rec_id:032x}",
+                        call_id,
+                        "call",
+                        "",
+                        "failed" if failed else "transcribed",
+                        None if failed else f"{started:%Y/%m/%d}/{sid}.wav",
+                        None,
+                        float(duration),
+                        2,
+                        "no speech" if failed else None,
+                        started,
+                    ),
+                )
             if menu is None:
                 continue
             ticket_id += 1
             created = started + timedelta(seconds=min(duration, 180))
-            cls = ("consult" if menu in ("legal", "policy") else
-                   rng.choices(["assist", "complex", "urgent"], [75, 18, 7])[0])
+            cls = (
+                "consult"
+                if menu in ("legal", "policy")
+                else rng.choices(["assist", "complex", "urgent"], [75, 18, 7])[0]
+            )
             route = {"legal": "lawyer_queue", "policy": "knowledge_base", "operator": "operator"}.get(
-                menu, "supervisor" if cls == "urgent" else "local_union")
+                menu, "supervisor" if cls == "urgent" else "local_union"
+            )
             if menu == "legal" and outcome != "bridged":
                 route = "lawyer_callback"
             due = created + timedelta(days={"consult": 1.4, "assist": 9.8, "complex": 21, "urgent": 4.2}[cls])
@@ -106,7 +153,7 @@ class Filler:
             replied = None
             if route == "knowledge_base":
                 replied = created
-            elif age_days > 20 and rng.random() < 0.985 or rng.random() < age_days / 25:
+            elif (age_days > 20 and rng.random() < 0.985) or rng.random() < age_days / 25:
                 replied = created + timedelta(days=rng.uniform(0.05, 1.3) * (due - created).days + 0.1)
                 replied = min(replied, now)
             status = "dispatched" if route == "local_union" else "accepted"
@@ -125,13 +172,42 @@ class Filler:
             employer = rng.choice(self.employers) if menu == "help" and rng.random() < 0.4 else None
             if replied is not None and rng.random() < 0.3:
                 satisfaction = rng.choices(["satisfied", "basic", "dissatisfied"], [90, 8, 2])[0]
-            yield "tickets", (ticket_id, f"12351-{local_day:%Y%m%d}-{serial[local_day]:05d}", call_id,
-                              f"+86138{rng.randint(0, 99_999_999):08d}", status, menu, rng.choice(SUBJECTS), cls,
-                              route, "", False, None, created, created, "consult" if cls == "consult" else "help",
-                              json.dumps(["mass"] if cls == "urgent" else []),
-                              json.dumps({"employer": employer} if employer else {}, ensure_ascii=False), "{}",
-                              None, rng.choice(DISTRICTS), None, None, None, created + timedelta(hours=1), due,
-                              None, None, 0, closed, recovered, satisfaction)
+            yield (
+                "tickets",
+                (
+                    ticket_id,
+                    f"12351-{local_day:%Y%m%d}-{serial[local_day]:05d}",
+                    call_id,
+                    f"+86138{rng.randint(0, 99_999_999):08d}",
+                    status,
+                    menu,
+                    rng.choice(SUBJECTS),
+                    cls,
+                    route,
+                    "",
+                    False,
+                    None,
+                    created,
+                    created,
+                    "consult" if cls == "consult" else "help",
+                    json.dumps(["mass"] if cls == "urgent" else []),
+                    json.dumps({"employer": employer} if employer else {}, ensure_ascii=False),
+                    "{}",
+                    None,
+                    rng.choice(DISTRICTS),
+                    None,
+                    None,
+                    None,
+                    created + timedelta(hours=1),
+                    due,
+                    None,
+                    None,
+                    0,
+                    closed,
+                    recovered,
+                    satisfaction,
+                ),
+            )
             event_id += 1
             yield "ticket_events", (event_id, ticket_id, created, "system", "accepted", "")
             if replied is not None:
@@ -141,30 +217,105 @@ class Filler:
                 queue_id += 1
                 waiting = offset < 120 and outcome == "bridged"  # a few callers wait right now
                 wait = rng.uniform(5, 280)
-                yield "queue_entries", (queue_id, sid, ticket_id, started + timedelta(seconds=20),
-                                        None if waiting else started + timedelta(seconds=20 + wait),
-                                        None if waiting else outcome, handler, None if waiting else wait)
+                yield (
+                    "queue_entries",
+                    (
+                        queue_id,
+                        sid,
+                        ticket_id,
+                        started + timedelta(seconds=20),
+                        None if waiting else started + timedelta(seconds=20 + wait),
+                        None if waiting else outcome,
+                        handler,
+                        None if waiting else wait,
+                    ),
+                )
             if satisfaction is not None:
                 survey_id += 1
                 answered = min(replied + timedelta(days=1), now)
-                yield "satisfaction_surveys", (survey_id, ticket_id, 1, "voice", "", "answered", 1, None, None,
-                                               satisfaction, answered, replied)
+                yield (
+                    "satisfaction_surveys",
+                    (survey_id, ticket_id, 1, "voice", "", "answered", 1, None, None, satisfaction, answered, replied),
+                )
 
 
 COLUMNS = {
-    "calls": ("id", "call_sid", "from_number", "to_number", "status", "menu_choice", "started_at", "ended_at",
-              "duration_s", "handler", "handler_role"),
-    "recordings": ("id", "recording_sid", "call_id", "source", "source_url", "status", "path", "sha256",
-                   "duration_s", "channels", "error", "created_at"),
-    "tickets": ("id", "number", "call_id", "caller_number", "status", "menu_choice", "subject", "handling_class",
-                "route", "summary", "needs_human", "needs_human_reason", "created_at", "updated_at", "kind",
-                "urgency_flags", "entities", "evidence", "case_id", "district", "union_id", "assigned_to",
-                "callback_number", "dispatch_due_at", "reply_due_at", "reminded_at", "escalated_at", "extensions",
-                "closed_at", "recovered_amount", "satisfaction"),
+    "calls": (
+        "id",
+        "call_sid",
+        "from_number",
+        "to_number",
+        "status",
+        "menu_choice",
+        "started_at",
+        "ended_at",
+        "duration_s",
+        "handler",
+        "handler_role",
+    ),
+    "recordings": (
+        "id",
+        "recording_sid",
+        "call_id",
+        "source",
+        "source_url",
+        "status",
+        "path",
+        "sha256",
+        "duration_s",
+        "channels",
+        "error",
+        "created_at",
+    ),
+    "tickets": (
+        "id",
+        "number",
+        "call_id",
+        "caller_number",
+        "status",
+        "menu_choice",
+        "subject",
+        "handling_class",
+        "route",
+        "summary",
+        "needs_human",
+        "needs_human_reason",
+        "created_at",
+        "updated_at",
+        "kind",
+        "urgency_flags",
+        "entities",
+        "evidence",
+        "case_id",
+        "district",
+        "union_id",
+        "assigned_to",
+        "callback_number",
+        "dispatch_due_at",
+        "reply_due_at",
+        "reminded_at",
+        "escalated_at",
+        "extensions",
+        "closed_at",
+        "recovered_amount",
+        "satisfaction",
+    ),
     "ticket_events": ("id", "ticket_id", "at", "actor", "kind", "note"),
     "queue_entries": ("id", "call_sid", "ticket_id", "entered_at", "left_at", "outcome", "lawyer_id", "wait_s"),
-    "satisfaction_surveys": ("id", "ticket_id", "round", "channel", "to_number", "status", "attempts",
-                             "next_attempt_at", "call_sid", "result", "answered_at", "created_at"),
+    "satisfaction_surveys": (
+        "id",
+        "ticket_id",
+        "round",
+        "channel",
+        "to_number",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "call_sid",
+        "result",
+        "answered_at",
+        "created_at",
+    ),
 }
 ORDER = ("calls", "recordings", "tickets", "ticket_events", "queue_entries", "satisfaction_surveys")
 
@@ -191,13 +342,19 @@ def fill(engine: Engine, calls: int, now: datetime) -> dict[str, int]:
                         copy.write_row(row)
             else:
                 converted = [tuple(_iso(v) if isinstance(v, datetime) else v for v in row) for row in rows]
-                cursor.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                   converted)
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", converted
+                )
             counts[table] += len(rows)
             rows.clear()
 
-        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
             task = progress.add_task(f"filling {engine.dialect.name}", total=calls)
             # Children refer to their parents: flush parents first whenever a child buffer is written.
             for table, row in Filler(calls, now).rows():
@@ -205,14 +362,16 @@ def fill(engine: Engine, calls: int, now: datetime) -> dict[str, int]:
                 if table == "calls":
                     progress.advance(task)
                 if len(buffers[table]) >= CHUNK:
-                    for parent in ORDER[:ORDER.index(table) + 1]:
+                    for parent in ORDER[: ORDER.index(table) + 1]:
                         flush(parent)
             for table in ORDER:
                 flush(table)
         if postgres:
             for table in ORDER:  # ids were given explicitly: move each sequence past them
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                               f"(SELECT coalesce(max(id), 1) FROM {table}))")
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
                 cursor.execute(f"ANALYZE {table}")
         else:
             cursor.execute("ANALYZE")
@@ -254,7 +413,7 @@ def measure(engine: Engine, now: datetime, runs: int) -> dict[str, float | None]
         }
         for kind in ("daily", "weekly", "monthly"):
             period = period_of(kind, yesterday, TZ)
-            queries[f"report: {kind}"] = (lambda p=period: build_report(session, p, data.sla.calendar, now))
+            queries[f"report: {kind}"] = lambda p=period: build_report(session, p, data.sla.calendar, now)
         for name, fn in queries.items():
             results[name] = timed(fn, runs)
             session.rollback()

@@ -64,9 +64,14 @@ class Service:
         self.tree, self.var_dir, self.port = tree, var_dir, free_port()
         self.sid, self.token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-        self.env = {**env, "PYTHONPATH": str(tree), "HOTLINE_VAR_DIR": str(var_dir),
-                    "HOTLINE_TWILIO_ACCOUNT_SID": self.sid, "HOTLINE_TWILIO_AUTH_TOKEN": self.token,
-                    "HOTLINE_VOSK_MODEL_PATH": str(var_dir / "no-model")}
+        self.env = {
+            **env,
+            "PYTHONPATH": str(tree),
+            "HOTLINE_VAR_DIR": str(var_dir),
+            "HOTLINE_TWILIO_ACCOUNT_SID": self.sid,
+            "HOTLINE_TWILIO_AUTH_TOKEN": self.token,
+            "HOTLINE_VOSK_MODEL_PATH": str(var_dir / "no-model"),
+        }
         self.process: subprocess.Popen | None = None
 
     @property
@@ -77,7 +82,12 @@ class Service:
         with open(self.var_dir / "service.log", "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "hotline.cli", "serve", "--port", str(self.port), "--log-level", "WARNING"],
-                env=self.env, cwd=self.var_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                env=self.env,
+                cwd=self.var_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -91,9 +101,15 @@ class Service:
         raise RuntimeError(f"the service did not answer /health:\n{self.log()}")
 
     def add_user(self, username: str, role: str) -> None:
-        done = subprocess.run([sys.executable, "-m", "hotline.cli", "users", "add", username, "--role", role,
-                               "--password-stdin"], input=PASSWORD + "\n", env=self.env, cwd=self.var_dir,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "hotline.cli", "users", "add", username, "--role", role, "--password-stdin"],
+            input=PASSWORD + "\n",
+            env=self.env,
+            cwd=self.var_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"users add {username}: {done.stdout}{done.stderr}")
 
@@ -123,8 +139,14 @@ def requests_for(service: Service, cookies: httpx.Cookies, sign_ins: int, webhoo
             body, expected = {"username": f"nobody-{secrets.token_hex(3)}", "password": "wrong-password-2"}, {401, 429}
         work.append(("sign-in", lambda b=body, e=expected: (_post_json(service.url + "/login", b), e)))
     for _ in range(webhooks):
-        form = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": service.sid, "From": "+8613900000000",
-                "To": "+8612351", "CallStatus": "ringing", "Direction": "inbound"}
+        form = {
+            "CallSid": "CA" + secrets.token_hex(16),
+            "AccountSid": service.sid,
+            "From": "+8613900000000",
+            "To": "+8612351",
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+        }
         url = service.url + "/twilio/voice"
         headers = {"X-Twilio-Signature": validator.compute_signature(url, form)}
         work.append(("webhook", lambda u=url, f=form, h=headers: (_post_form(u, f, h), {200})))
@@ -150,7 +172,7 @@ def run_mix(work: list) -> list[dict]:
     barrier = threading.Barrier(len(work) + 1)
     results: list[dict] = [{} for _ in work]
 
-    def one(index: int, kind: str, fn) -> None:  # noqa: ANN001
+    def one(index: int, kind: str, fn) -> None:
         barrier.wait()
         started = time.perf_counter()
         try:
@@ -180,10 +202,12 @@ def name_probe(service: Service, each: int = 3) -> dict:
             times.append(time.perf_counter() - started)
         return round(percentile(times, 0.5) * 1000, 1)
 
-    unknown = median_ms([{"username": f"nobody-{secrets.token_hex(3)}", "password": "wrong-password-3"}
-                         for _ in range(each)])
-    known = median_ms([{"username": f"bench-staff-{i % ACCOUNTS}", "password": "wrong-password-3"}
-                       for i in range(each)])
+    unknown = median_ms(
+        [{"username": f"nobody-{secrets.token_hex(3)}", "password": "wrong-password-3"} for _ in range(each)]
+    )
+    known = median_ms(
+        [{"username": f"bench-staff-{i % ACCOUNTS}", "password": "wrong-password-3"} for i in range(each)]
+    )
     return {"unknown_name_ms": unknown, "known_name_ms": known}
 
 
@@ -197,20 +221,32 @@ def held_lock_probe(service: Service, webhooks: int = 5) -> dict:
     try:
         work = []
         for _ in range(webhooks):
-            form = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": service.sid, "From": "+8613900000000",
-                    "To": "+8612351", "CallStatus": "ringing", "Direction": "inbound"}
+            form = {
+                "CallSid": "CA" + secrets.token_hex(16),
+                "AccountSid": service.sid,
+                "From": "+8613900000000",
+                "To": "+8612351",
+                "CallStatus": "ringing",
+                "Direction": "inbound",
+            }
             headers = {"X-Twilio-Signature": validator.compute_signature(url, form)}
             work.append(("webhook", lambda f=form, h=headers: (_post_form(url, f, h), {200})))
-        work.append(("health", lambda: (httpx.get(service.url + "/health", timeout=TIMEOUT_S,
-                                                  trust_env=False).status_code, {200})))
+        work.append(
+            (
+                "health",
+                lambda: (httpx.get(service.url + "/health", timeout=TIMEOUT_S, trust_env=False).status_code, {200}),
+            )
+        )
         results = run_mix(work)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     hooks = [r["s"] for r in results if r["kind"] == "webhook"]
-    return {"webhook_max_ms": round(max(hooks) * 1000, 1),
-            "health_ms": round(next(r["s"] for r in results if r["kind"] == "health") * 1000, 1),
-            "errors": sum(not r["ok"] for r in results)}
+    return {
+        "webhook_max_ms": round(max(hooks) * 1000, 1),
+        "health_ms": round(next(r["s"] for r in results if r["kind"] == "health") * 1000, 1),
+        "errors": sum(not r["ok"] for r in results),
+    }
 
 
 def summarise(results: list[dict]) -> dict:
@@ -218,13 +254,21 @@ def summarise(results: list[dict]) -> dict:
     for kind in ("sign-in", "webhook", "ticket-read"):
         times = [r["s"] for r in results if r["kind"] == kind]
         bad = [r["status"] for r in results if r["kind"] == kind and not r["ok"]]
-        kinds[kind] = {"n": len(times), "errors": len(bad), "error_statuses": sorted(map(str, set(bad))),
-                       "p50_ms": round(percentile(times, 0.5) * 1000, 1),
-                       "p99_ms": round(percentile(times, 0.99) * 1000, 1),
-                       "max_ms": round(max(times) * 1000, 1) if times else None,
-                       "over_2s": sum(t > OVER_S for t in times)}
-    return {"kinds": kinds, "over_2s": sum(k["over_2s"] for k in kinds.values()),
-            "errors": sum(k["errors"] for k in kinds.values()), "webhook_p99_ms": kinds["webhook"]["p99_ms"]}
+        kinds[kind] = {
+            "n": len(times),
+            "errors": len(bad),
+            "error_statuses": sorted(map(str, set(bad))),
+            "p50_ms": round(percentile(times, 0.5) * 1000, 1),
+            "p99_ms": round(percentile(times, 0.99) * 1000, 1),
+            "max_ms": round(max(times) * 1000, 1) if times else None,
+            "over_2s": sum(t > OVER_S for t in times),
+        }
+    return {
+        "kinds": kinds,
+        "over_2s": sum(k["over_2s"] for k in kinds.values()),
+        "errors": sum(k["errors"] for k in kinds.values()),
+        "webhook_p99_ms": kinds["webhook"]["p99_ms"],
+    }
 
 
 def main() -> int:
@@ -243,8 +287,12 @@ def main() -> int:
             for i in range(ACCOUNTS):
                 service.add_user(f"bench-staff-{i}", "operator")
             service.add_user("bench-reader", "operator")
-            answer = httpx.post(service.url + "/login", json={"username": "bench-reader", "password": PASSWORD},
-                                timeout=60, trust_env=False)
+            answer = httpx.post(
+                service.url + "/login",
+                json={"username": "bench-reader", "password": PASSWORD},
+                timeout=60,
+                trust_env=False,
+            )
             answer.raise_for_status()
             results = run_mix(requests_for(service, answer.cookies, args.sign_ins, args.webhooks, args.reads))
             alive = httpx.get(service.url + "/health", timeout=30, trust_env=False).status_code == 200
@@ -255,26 +303,41 @@ def main() -> int:
             return 2
         finally:
             service.stop()
-    summary = {"tree": str(args.tree), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-               f"{platform.platform()}", "at": datetime.now(UTC).isoformat(timespec="seconds"),
-               "load_average_1min_before": load_before,
-               **summarise(results), "health_after": alive, "wrong_password_p50": probe,
-               "write_lock_held": held}
+    summary = {
+        "tree": str(args.tree),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average_1min_before": load_before,
+        **summarise(results),
+        "health_after": alive,
+        "wrong_password_p50": probe,
+        "write_lock_held": held,
+    }
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{args.sign_ins} sign-ins + {args.webhooks} webhooks + {args.reads} ticket reads at once "
-              f"({summary['machine']}; load average {load_before})")
+        print(
+            f"{args.sign_ins} sign-ins + {args.webhooks} webhooks + {args.reads} ticket reads at once "
+            f"({summary['machine']}; load average {load_before})"
+        )
         print(f"{'kind':<12}{'n':>4}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'>2 s':>6}")
         for kind, k in summary["kinds"].items():
-            print(f"{kind:<12}{k['n']:>4}{k['errors']:>8}{k['p50_ms']:>10}{k['p99_ms']:>10}{k['max_ms']:>10}"
-                  f"{k['over_2s']:>6}  {' '.join(k['error_statuses'])}")
-        print(f"over 2 s: {summary['over_2s']} (aim 0); webhook p99 {summary['webhook_p99_ms']} ms; "
-              f"errors {summary['errors']}")
-        print(f"a wrong password, one at a time (p50): unknown name {probe['unknown_name_ms']} ms, "
-              f"real account {probe['known_name_ms']} ms")
-        print(f"another process holding the write lock: 5 webhooks answered within {held['webhook_max_ms']} ms, "
-              f"/health in {held['health_ms']} ms, errors {held['errors']}")
+            print(
+                f"{kind:<12}{k['n']:>4}{k['errors']:>8}{k['p50_ms']:>10}{k['p99_ms']:>10}{k['max_ms']:>10}"
+                f"{k['over_2s']:>6}  {' '.join(k['error_statuses'])}"
+            )
+        print(
+            f"over 2 s: {summary['over_2s']} (aim 0); webhook p99 {summary['webhook_p99_ms']} ms; "
+            f"errors {summary['errors']}"
+        )
+        print(
+            f"a wrong password, one at a time (p50): unknown name {probe['unknown_name_ms']} ms, "
+            f"real account {probe['known_name_ms']} ms"
+        )
+        print(
+            f"another process holding the write lock: 5 webhooks answered within {held['webhook_max_ms']} ms, "
+            f"/health in {held['health_ms']} ms, errors {held['errors']}"
+        )
     return 0 if summary["errors"] == 0 and alive and held["errors"] == 0 else 1
 
 

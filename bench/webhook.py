@@ -60,7 +60,7 @@ BACKGROUND_KINDS = {"recording-status", "stream-status"}  # the emulator sends t
 BARE_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Gather action="/twilio/step/menu/keys?attempt=1" '
     'method="POST" numDigits="1" timeout="6"><Say language="cmn-CN" voice="Polly.Zhiyu">您好，这里是12351职工'
-    '服务热线。法律咨询请按1，求助请按2，政策咨询请按3，人工服务请按0。</Say></Gather>'
+    "服务热线。法律咨询请按1，求助请按2，政策咨询请按3，人工服务请按0。</Say></Gather>"
     '<Redirect method="POST">/twilio/step/menu/keys?attempt=1</Redirect></Response>'
 )
 
@@ -119,8 +119,14 @@ class Child:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop it in order.
-            self.process = subprocess.Popen(self.argv + [str(self.port)], env=self.env, cwd=self.cwd,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [*self.argv, str(self.port)],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_healthy(self, timeout_s: float = 60) -> None:
         import httpx
@@ -213,8 +219,12 @@ def summary(latencies_s: list[float]) -> dict:
     ms = [x * 1000 for x in latencies_s]
     if not ms:
         return {"count": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
-    return {"count": len(ms), "p50_ms": round(percentile(ms, 50), 2), "p99_ms": round(percentile(ms, 99), 2),
-            "max_ms": round(max(ms), 2)}
+    return {
+        "count": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2),
+    }
 
 
 def run_together(jobs: list, timeout_s: float) -> list:
@@ -236,17 +246,22 @@ def run_together(jobs: list, timeout_s: float) -> list:
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     if any(thread.is_alive() for thread in threads):
-        raise TimeoutError(f"{sum(t.is_alive() for t in threads)} of {len(jobs)} threads still running "
-                           f"after {timeout_s:.0f} s")
+        raise TimeoutError(
+            f"{sum(t.is_alive() for t in threads)} of {len(jobs)} threads still running after {timeout_s:.0f} s"
+        )
     return results
 
 
-def place_calls(twilio, service_url: str, count: int, timeout_s: float) -> list:  # noqa: ANN001
+def place_calls(twilio, service_url: str, count: int, timeout_s: float) -> list:
     from emulator import CallerScript
 
-    def one_call():  # noqa: ANN202
-        return twilio.place_call(f"{service_url}/twilio/voice", caller=CallerScript(keys=list(KEYS), say=CLIP),
-                                 status_callback=f"{service_url}/twilio/status", timeout=timeout_s)
+    def one_call():
+        return twilio.place_call(
+            f"{service_url}/twilio/voice",
+            caller=CallerScript(keys=list(KEYS), say=CLIP),
+            status_callback=f"{service_url}/twilio/status",
+            timeout=timeout_s,
+        )
 
     return run_together([one_call] * count, timeout_s + 30)
 
@@ -262,8 +277,12 @@ def replay_on_bare(bare_url: str, auth_token: str, plans: list[list[tuple[str, d
     signatures = {}  # signing is the sender's work, not the endpoint's: done before the clock starts
 
     def post(client: httpx.Client, kind: str, params: dict, out: list) -> None:
-        headers = {SIGNATURE_HEADER: signatures[id(params)], "User-Agent": USER_AGENT, "Accept": "*/*",
-                   "I-Twilio-Idempotency-Token": secrets.token_hex(16)}
+        headers = {
+            SIGNATURE_HEADER: signatures[id(params)],
+            "User-Agent": USER_AGENT,
+            "Accept": "*/*",
+            "I-Twilio-Idempotency-Token": secrets.token_hex(16),
+        }
         started = time.perf_counter()
         try:
             response = client.post(url, data=params, headers=headers, timeout=15)
@@ -277,7 +296,7 @@ def replay_on_bare(bare_url: str, auth_token: str, plans: list[list[tuple[str, d
         with httpx.Client(trust_env=False) as client:
             post(client, kind, params, out)
 
-    def job(plan: list[tuple[str, dict]]):  # noqa: ANN202
+    def job(plan: list[tuple[str, dict]]):
         out: list = []
         side: list[threading.Thread] = []
         with httpx.Client(trust_env=False) as client:
@@ -301,15 +320,21 @@ def replay_on_bare(bare_url: str, auth_token: str, plans: list[list[tuple[str, d
 BENCH_USER = "bench-reader"
 
 
-def sign_in_reader(service: Child):  # noqa: ANN201 - an httpx.Client (httpx is imported where it is used)
+def sign_in_reader(service: Child):
     """A client signed in as an administrator made for this run with `hotline users add` (reading a call's ticket
     needs a staff session), as a script would sign in."""
     import httpx
 
     password = secrets.token_urlsafe(18)
-    made = subprocess.run([sys.executable, "-m", "hotline.cli", "users", "add", BENCH_USER, "--role", "admin",
-                           "--password-stdin"], input=password + "\n", env=service.env, cwd=service.cwd,
-                          capture_output=True, text=True, timeout=120)
+    made = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
+        input=password + "\n",
+        env=service.env,
+        cwd=service.cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if made.returncode != 0:
         raise RuntimeError(f"hotline users add {BENCH_USER} failed:\n{made.stdout}{made.stderr}")
     client = httpx.Client(base_url=service.url, timeout=30, trust_env=False)
@@ -321,7 +346,7 @@ def sign_in_reader(service: Child):  # noqa: ANN201 - an httpx.Client (httpx is 
     return client
 
 
-def collect_tickets(client, call_sids: list[str], *, transcribed: bool, timeout_s: float) -> dict:  # noqa: ANN001
+def collect_tickets(client, call_sids: list[str], *, transcribed: bool, timeout_s: float) -> dict:
     """Every call's ticket (and, with `transcribed`, its transcript in a final state), polled up to `timeout_s`
     with a signed-in client (`sign_in_reader`)."""
     final = ("transcribed", "failed", "none")
@@ -373,7 +398,7 @@ def interruptible() -> Iterator[None]:
     """Ctrl-C and SIGTERM unwind as KeyboardInterrupt, so every `finally` below stops what it started;
     while children are being stopped, they wait (see `stop_all`)."""
 
-    def on_signal(_signum, _frame) -> None:  # noqa: ANN001
+    def on_signal(_signum, _frame) -> None:
         if _SIGNALS["stopping"]:
             _SIGNALS["pending"] = True
             return
@@ -387,8 +412,9 @@ def interruptible() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - progress: a print-like callable
-          database_url: str | None = None, time_scale: float = 0.05) -> dict:
+def bench(
+    calls: int, progress, wait_transcripts: float = 0, database_url: str | None = None, time_scale: float = 0.05
+) -> dict:
     from emulator import TwilioEmulator
 
     if not CLIP.is_file():
@@ -399,21 +425,34 @@ def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - p
     # The emulator's <Pause> takes no real time, so a hold loop (<Pause/><Redirect/> until the transcript is
     # there, bounded by the service in real seconds and in polls) turns into back-to-back requests: let it run
     # to the service's own bounds rather than end the call at the emulator's usual 100 documents.
-    with (tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp,
-          TwilioEmulator(account_sid, auth_token, max_steps=MAX_DOCUMENTS_PER_CALL, time_scale=time_scale) as twilio):
+    with (
+        tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp,
+        TwilioEmulator(account_sid, auth_token, max_steps=MAX_DOCUMENTS_PER_CALL, time_scale=time_scale) as twilio,
+    ):
         var = Path(tmp)
-        service = Child("hotline serve",
-                        [sys.executable, "-m", "hotline.cli", "serve", "--log-level", "INFO", "--port"],
-                        child_env({
-                            "HOTLINE_VAR_DIR": str(var / "var"),
-                            "HOTLINE_TWILIO_ACCOUNT_SID": account_sid,
-                            "HOTLINE_TWILIO_AUTH_TOKEN": auth_token,
-                            "HOTLINE_TWILIO_API_URL": twilio.api_url,
-                            "HOTLINE_VOSK_MODEL_PATH": str(model),
-                            **({"HOTLINE_DATABASE_URL": database_url} if database_url else {}),
-                        }), var, var / "service.log")
-        bare = Child("bare endpoint", [sys.executable, str(Path(__file__).resolve()), "--serve-bare"],
-                     child_env({}), var, var / "bare.log")
+        service = Child(
+            "hotline serve",
+            [sys.executable, "-m", "hotline.cli", "serve", "--log-level", "INFO", "--port"],
+            child_env(
+                {
+                    "HOTLINE_VAR_DIR": str(var / "var"),
+                    "HOTLINE_TWILIO_ACCOUNT_SID": account_sid,
+                    "HOTLINE_TWILIO_AUTH_TOKEN": auth_token,
+                    "HOTLINE_TWILIO_API_URL": twilio.api_url,
+                    "HOTLINE_VOSK_MODEL_PATH": str(model),
+                    **({"HOTLINE_DATABASE_URL": database_url} if database_url else {}),
+                }
+            ),
+            var,
+            var / "service.log",
+        )
+        bare = Child(
+            "bare endpoint",
+            [sys.executable, str(Path(__file__).resolve()), "--serve-bare"],
+            child_env({}),
+            var,
+            var / "bare.log",
+        )
         try:
             service.start()
             bare.start()
@@ -425,7 +464,7 @@ def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - p
             warm = place_calls(twilio, service.url, WARMUP_CALLS, timeout_s=60)
             for report in warm:
                 if isinstance(report, BaseException):
-                    raise RuntimeError(f"a warm-up call failed in the emulator: {report!r}")
+                    raise RuntimeError(f"a warm-up call failed in the emulator: {report!r}")  # noqa: TRY004
             progress(f"{calls} calls at once")
             t0 = time.monotonic()
             reports = place_calls(twilio, service.url, calls, timeout_s=120)
@@ -453,8 +492,10 @@ def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - p
             plans = [[(d.kind, d.params) for d in r.requests if d.method == "POST"] for r in reports]
             service.pause()
             replay_on_bare(bare.url, auth_token, [plans[0]] * min(len(plans), WARMUP_CALLS), timeout_s=60)
-            progress(f"the same {sum(map(len, plans))} requests to the bare endpoint, {len(plans)} clients at once "
-                     "(service paused)")
+            progress(
+                f"the same {sum(map(len, plans))} requests to the bare endpoint, {len(plans)} clients at once "
+                "(service paused)"
+            )
             bare_lat, bare_failed = [], 0
             t0 = time.monotonic()
             bare_results = replay_on_bare(bare.url, auth_token, plans, timeout_s=120)
@@ -471,8 +512,9 @@ def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - p
             service.resume()
             if wait_transcripts > 0:
                 progress(f"waiting up to {wait_transcripts:.0f} s for the background transcriptions")
-            tickets = collect_tickets(reader, [r.call_sid for r in reports], transcribed=True,
-                                      timeout_s=wait_transcripts)
+            tickets = collect_tickets(
+                reader, [r.call_sid for r in reports], transcribed=True, timeout_s=wait_transcripts
+            )
             reader.close()
             service_alive = service.process is not None and service.process.poll() is None
             service_log = service.log_tail(2000) if failures or not service_alive else ""
@@ -490,8 +532,12 @@ def bench(calls: int, progress, wait_transcripts: float = 0,  # noqa: ANN001 - p
 
     for row in [*rows.values(), overall]:
         row["ratio_p99"] = ratio(row)
-        row["meets_aim"] = (row["p99_ms"] is not None and row["p99_ms"] < AIM_P99_MS
-                            and row["ratio_p99"] is not None and row["ratio_p99"] <= AIM_RATIO)
+        row["meets_aim"] = (
+            row["p99_ms"] is not None
+            and row["p99_ms"] < AIM_P99_MS
+            and row["ratio_p99"] is not None
+            and row["ratio_p99"] <= AIM_RATIO
+        )
     return {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine(),
@@ -520,12 +566,16 @@ def print_table(result: dict) -> None:
 
     console = Console()
     m = result["machine"]
-    console.print(f"[bold]webhook latency[/] {result['date']}  {m['nproc']} CPU × {m['cpu']}  "
-                  f"Python {m['python']}  ({m['platform']})")
-    console.print(f"{result['calls']} calls at once (after {result['warmup_calls']} warm-up calls), "
-                  f"keys {result['caller']['keys']}, caller says {result['caller']['say']}; "
-                  f"database {result['database']}; all calls done in {result['calls_wall_s']} s "
-                  f"(bare endpoint: same requests in {result['bare_wall_s']} s)")
+    console.print(
+        f"[bold]webhook latency[/] {result['date']}  {m['nproc']} CPU × {m['cpu']}  "
+        f"Python {m['python']}  ({m['platform']})"
+    )
+    console.print(
+        f"{result['calls']} calls at once (after {result['warmup_calls']} warm-up calls), "
+        f"keys {result['caller']['keys']}, caller says {result['caller']['say']}; "
+        f"database {result['database']}; all calls done in {result['calls_wall_s']} s "
+        f"(bare endpoint: same requests in {result['bare_wall_s']} s)"
+    )
     bare = result["bare"]
     table = Table(title="latency of each webhook, as the emulator saw it (ms)")
     for column in ("webhook", "count", "p50", "p99", "max", "p99 / bare p99", "aim"):
@@ -537,25 +587,32 @@ def print_table(result: dict) -> None:
     def add(name: str, row: dict, style: str | None = None) -> None:
         aim = "" if "meets_aim" not in row else ("[green]ok[/]" if row["meets_aim"] else "[red]missed[/]")
         ratio = "-" if row.get("ratio_p99") is None else f"{row['ratio_p99']:.2f}×"
-        table.add_row(name, str(row["count"]), fmt(row["p50_ms"]), fmt(row["p99_ms"]), fmt(row["max_ms"]),
-                      ratio, aim, style=style)
+        table.add_row(
+            name, str(row["count"]), fmt(row["p50_ms"]), fmt(row["p99_ms"]), fmt(row["max_ms"]), ratio, aim, style=style
+        )
 
     for kind, row in result["webhooks"].items():
         add(kind, row)
     add("all webhooks", result["all_webhooks"], "bold")
     add("bare endpoint", bare, "dim")
     console.print(table)
-    console.print(f"aim: p99 < {result['aim']['p99_ms']:.0f} ms and ≤ {result['aim']['ratio']:.0f}× bare p99 → "
-                  + ("[green]met[/]" if result["aim"]["met"] else "[red]missed[/]"))
+    console.print(
+        f"aim: p99 < {result['aim']['p99_ms']:.0f} ms and ≤ {result['aim']['ratio']:.0f}× bare p99 → "
+        + ("[green]met[/]" if result["aim"]["met"] else "[red]missed[/]")
+    )
     failed = result["failed_webhooks"]
-    console.print(f"failed webhooks: {'[green]0[/]' if failed == 0 else f'[red]{failed}[/]'}"
-                  f"   bare endpoint failures: {bare['failed']}")
+    console.print(
+        f"failed webhooks: {'[green]0[/]' if failed == 0 else f'[red]{failed}[/]'}"
+        f"   bare endpoint failures: {bare['failed']}"
+    )
     for failure in result["failures"]:
         console.print(f"  [red]{failure}[/]")
     t = result["tickets"]
-    console.print(f"tickets: {t['with_ticket']}/{t['calls']} calls have one"
-                  + ("" if not t["without_ticket"] else f" [red](missing: {', '.join(t['without_ticket'][:5])})[/]")
-                  + f"; transcripts at the end: {t['transcript_status']}")
+    console.print(
+        f"tickets: {t['with_ticket']}/{t['calls']} calls have one"
+        + ("" if not t["without_ticket"] else f" [red](missing: {', '.join(t['without_ticket'][:5])})[/]")
+        + f"; transcripts at the end: {t['transcript_status']}"
+    )
     if result["service_log_tail"]:
         console.print("[yellow]service log (end):[/]\n" + result["service_log_tail"])
     console.print(f"[dim]benchmark took {result['elapsed_s']} s[/]")
@@ -566,17 +623,30 @@ def main(argv: list[str] | None = None, *, default_calls: int = 50, description:
     import httpx
 
     parser = argparse.ArgumentParser(description=description or __doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=default_calls,
-                        help=f"calls placed at once (default {default_calls})")
+    parser.add_argument(
+        "--calls", type=int, default=default_calls, help=f"calls placed at once (default {default_calls})"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--wait-transcripts", type=float, default=0, metavar="SECONDS",
-                        help="after measuring, wait this long for the background transcriptions (default 0: "
-                             "report their state as it is)")
-    parser.add_argument("--database-url", metavar="URL",
-                        help="the service's database (default: SQLite in a temp folder), e.g. to compare PostgreSQL")
-    parser.add_argument("--time-scale", type=float, default=0.05,
-                        help="real seconds per second of call (default 0.05: calls 20x faster than life; "
-                             "0: every call's webhooks back to back, a closed loop that saturates the server)")
+    parser.add_argument(
+        "--wait-transcripts",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="after measuring, wait this long for the background transcriptions (default 0: "
+        "report their state as it is)",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="the service's database (default: SQLite in a temp folder), e.g. to compare PostgreSQL",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.05,
+        help="real seconds per second of call (default 0.05: calls 20x faster than life; "
+        "0: every call's webhooks back to back, a closed loop that saturates the server)",
+    )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_bare:

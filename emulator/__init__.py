@@ -1,8 +1,8 @@
 """A Twilio stand-in for tests and offline use: TwiML interpreter, signed webhooks, fake REST API, recordings.
 
-    with TwilioEmulator(account_sid, auth_token) as twilio:
-        report = twilio.place_call("http://127.0.0.1:8000/twilio/voice",
-                                   caller=CallerScript(keys=["1"], say=Path("complaint.wav")))
+with TwilioEmulator(account_sid, auth_token) as twilio:
+    report = twilio.place_call("http://127.0.0.1:8000/twilio/voice",
+                               caller=CallerScript(keys=["1"], say=Path("complaint.wav")))
 """
 
 from emulator.account import RECORDING_FAULTS, TwilioEmulator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
+from typing import Self
 
 from emulator.call import CallSession
 from emulator.clock import new_sid
@@ -14,8 +15,12 @@ from emulator.rest import RestServer
 from emulator.script import CallerScript, CallReport
 from emulator.streams import MediaStreamer
 
-RECORDING_FAULTS = {"not-found": "not-found", "404": "not-found", "wrong-content-type": "wrong-content-type",
-                    "content-type": "wrong-content-type"}
+RECORDING_FAULTS = {
+    "not-found": "not-found",
+    "404": "not-found",
+    "wrong-content-type": "wrong-content-type",
+    "content-type": "wrong-content-type",
+}
 
 
 class TwilioEmulator:
@@ -87,7 +92,7 @@ class TwilioEmulator:
             self._server.stop()
             self._server = None
 
-    def __enter__(self) -> TwilioEmulator:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -61,7 +61,7 @@ def _to_multiple_of_8k(pcm: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
     if rate % TELEPHONE_RATE == 0 or len(pcm) == 0:
         return pcm, rate
     target = 16000
-    n_out = int(round(len(pcm) * target / rate))
+    n_out = round(len(pcm) * target / rate)
     positions = np.arange(n_out) * (rate / target)
     resampled = np.interp(positions, np.arange(len(pcm)), pcm.astype(np.float64))
     return np.clip(np.round(resampled), -32768, 32767).astype(np.int16), target
@@ -120,12 +120,12 @@ def _tone(seconds: float) -> np.ndarray:
 
 def call_recording_media(segments: list[Segment], start: float, end: float, dual: bool) -> bytes:
     """A full-call recording from `start` to `end`: channel 1 the caller, channel 2 the service side."""
-    n = max(0, int(round((end - start) * TELEPHONE_RATE)))
+    n = max(0, round((end - start) * TELEPHONE_RATE))
     inbound = np.zeros(n, dtype=np.int32)
     outbound = np.zeros(n, dtype=np.int32)
     for seg in segments:
         pcm = seg.pcm if seg.pcm is not None else _tone(seg.duration)
-        offset = int(round((seg.start - start) * TELEPHONE_RATE))
+        offset = round((seg.start - start) * TELEPHONE_RATE)
         lo, hi = max(0, offset), min(n, offset + len(pcm))
         if hi <= lo:
             continue

@@ -171,8 +171,15 @@ class CallSession:
             self.report.requests.extend(deliveries)
         return deliveries
 
-    def _background(self, kind: str, url: str, params: dict[str, str], method: str, sink: list[Delivery],
-                    gate: threading.Event | None = None) -> None:
+    def _background(
+        self,
+        kind: str,
+        url: str,
+        params: dict[str, str],
+        method: str,
+        sink: list[Delivery],
+        gate: threading.Event | None = None,
+    ) -> None:
         """Send a callback from another thread (as Twilio does); `sink` collects its deliveries. With a `gate`,
         it is sent once the gate opens (or the call's real-time limit passes)."""
 
@@ -283,7 +290,7 @@ class CallSession:
             "date_updated": self.clock.stamp(),
             "start_time": start,
             "end_time": self.clock.stamp() if over else None,
-            "duration": str(int(round(self.clock.now))) if over else None,
+            "duration": str(round(self.clock.now)) if over else None,
             "price": None,
             "price_unit": "USD",
             "answered_by": None,
@@ -581,7 +588,7 @@ class CallSession:
             trailing = r.timeout if r.trim == "do-not-trim" else 0.0
         media, length = recording_media(audio, trailing)
         rec.media, rec.status = media, "completed"
-        rec.duration = max(1, int(round(length))) if length > 0 else 0
+        rec.duration = max(1, round(length)) if length > 0 else 0
         extra = {
             "RecordingUrl": self.account.api_url + rec.path,
             "RecordingDuration": str(rec.duration),
@@ -657,10 +664,10 @@ class CallSession:
                 result, talk = outcome.result, outcome.talk_seconds
                 break
             before = self.clock.now
-            result = self._play_wait_document(e, base, queue_sid, int(round(waited)))
+            result = self._play_wait_document(e, base, queue_sid, round(waited))
             if result is None and self.clock.now - before < 1:
                 self.clock.advance(min(outcome.wait_seconds, 1.0))  # a silent wait document still takes time
-        queue_time = int(round(self.clock.now - entered))
+        queue_time = round(self.clock.now - entered)
         self._event("dequeue", result)
         if result == "bridged":
             self.clock.advance(talk)
@@ -769,7 +776,7 @@ class CallSession:
             self.clock.advance(behaviour.ring_seconds)
             talk = min(behaviour.talk_seconds, d.time_limit)
             self.clock.advance(talk)
-            extra.update(DialCallStatus="completed", DialCallDuration=str(int(round(talk))), DialBridged="true")
+            extra.update(DialCallStatus="completed", DialCallDuration=str(round(talk)), DialBridged="true")
         else:
             self.clock.advance(d.timeout)
             extra.update(DialCallStatus=behaviour.unanswered_status, DialBridged="false")
@@ -857,12 +864,12 @@ class CallSession:
         for rec in self.api_recordings:
             stop = rec.end_offset if rec.end_offset is not None else end
             rec.media = call_recording_media(self.segments, rec.start_offset, stop, rec.channels == 2)
-            rec.duration = int(round(stop - rec.start_offset))
+            rec.duration = round(stop - rec.start_offset)
             rec.status = "completed"
         status_deliveries: list[Delivery] = []
         if self.status_callback:
             extra = {
-                "CallDuration": str(int(round(end))),
+                "CallDuration": str(round(end)),
                 "Timestamp": self.clock.stamp(end),
                 "CallbackSource": "call-progress-events",
                 "SequenceNumber": str(self.status_sequence),
@@ -883,7 +890,7 @@ class CallSession:
 
     def _report_end(self, status_deliveries: list[Delivery]) -> None:
         report = self.report
-        report.duration = int(round(self.clock.now))
+        report.duration = round(self.clock.now)
         recordings = sorted(self.account.recordings.for_call(self.sid), key=lambda r: r.start_offset)
         report.recorded = [r.summary(self.account.api_url) for r in recordings if r.status != "absent"]
         report.streams = [s.to_dict() for s in self.all_streams]

@@ -7,6 +7,7 @@ than real time (tests); DTMF goes out on bidirectional (<Connect>) streams only,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import queue
@@ -47,7 +48,7 @@ class _Speech:
 class _Stream:
     """One open stream: a sender thread paced by the clock, and a reader of what the service sends back."""
 
-    def __init__(self, info: StreamInfo, connection, speed: float, silence: bool) -> None:  # noqa: ANN001
+    def __init__(self, info: StreamInfo, connection, speed: float, silence: bool) -> None:
         self.info = info
         self.connection = connection
         self.period = FRAME_MS / 1000 / speed
@@ -72,9 +73,16 @@ class _Stream:
 
     def start(self) -> None:
         self._send(Connected())
-        self._send(Start(self.info.sid, self.info.account_sid, self.info.call_sid,
-                         tuple(t for t in ("inbound", "outbound") if self.info.track in (f"{t}_track", "both_tracks")),
-                         dict(self.info.parameters), sequence_number=self._next()))
+        self._send(
+            Start(
+                self.info.sid,
+                self.info.account_sid,
+                self.info.call_sid,
+                tuple(t for t in ("inbound", "outbound") if self.info.track in (f"{t}_track", "both_tracks")),
+                dict(self.info.parameters),
+                sequence_number=self._next(),
+            )
+        )
         self.sender.start()
         self.reader.start()
 
@@ -108,8 +116,9 @@ class _Stream:
                     frame = None
                 if frame is not None:
                     self.chunk += 1
-                    self._send(Media(self.info.sid, "inbound", self.chunk, (self.chunk - 1) * FRAME_MS, frame,
-                                     self._next()))
+                    self._send(
+                        Media(self.info.sid, "inbound", self.chunk, (self.chunk - 1) * FRAME_MS, frame, self._next())
+                    )
                 n += 1
                 delay = t0 + n * self.period - time.monotonic()
                 if delay > 0:
@@ -140,7 +149,7 @@ class _Stream:
                 self.received.append(message)
                 if isinstance(message, Mark):  # all our audio "played" at once: the mark comes back
                     self.inbox.put(Mark(self.info.sid, message.name))
-        except Exception:  # noqa: S110 - closed either way
+        except Exception:
             pass
         finally:
             self.closed_by_service.set()
@@ -148,18 +157,17 @@ class _Stream:
     def close(self, timeout: float) -> None:
         self.stopping.set()
         self.sender.join(timeout)
-        try:
+        with contextlib.suppress(Exception):
             self.connection.close()
-        except Exception:  # noqa: S110 - already closed
-            pass
         self.reader.join(2.0)
 
 
 class WebSocketStreamer:
     """The emulator's MediaStreamer that really streams: one signed WebSocket per <Stream>."""
 
-    def __init__(self, auth_token: str, *, speed: float = 1.0, silence: bool = True,
-                 connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self, auth_token: str, *, speed: float = 1.0, silence: bool = True, connect_timeout: float = 5.0
+    ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0 (1 = real time)")
         self.auth_token = auth_token
@@ -175,8 +183,13 @@ class WebSocketStreamer:
         from websockets.sync.client import connect
 
         headers = {SIGNATURE_HEADER: sign(self.auth_token, stream.url, {}), "User-Agent": USER_AGENT}
-        options = {"additional_headers": headers, "open_timeout": self.connect_timeout, "compression": None,
-                   "proxy": None, "user_agent_header": None}
+        options = {
+            "additional_headers": headers,
+            "open_timeout": self.connect_timeout,
+            "compression": None,
+            "proxy": None,
+            "user_agent_header": None,
+        }
         try:
             try:
                 connection = connect(stream.url, legacy=True, **options)  # a plain connection, kept open

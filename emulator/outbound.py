@@ -115,8 +115,9 @@ def parse_create(form: dict[str, list[str]]) -> dict:
         raise OutboundError(400, 21213, "No 'From' number is specified")
     url = one.get("Url", "").strip()
     if not url.startswith(("http://", "https://")):
-        raise OutboundError(400, 21205, f"Url must be an absolute http(s) URL, not {url!r} "
-                                        "(the emulator places calls with Url only)")
+        raise OutboundError(
+            400, 21205, f"Url must be an absolute http(s) URL, not {url!r} (the emulator places calls with Url only)"
+        )
     method = one.get("Method", "POST").upper()
     callback_method = one.get("StatusCallbackMethod", "POST").upper()
     if method not in ("GET", "POST") or callback_method not in ("GET", "POST"):
@@ -130,9 +131,16 @@ def parse_create(form: dict[str, list[str]]) -> dict:
     except ValueError:
         raise OutboundError(400, 21207, "Timeout must be a whole number of seconds") from None
     callback = one.get("StatusCallback", "").strip() or None
-    return {"to": to, "from_": from_, "url": url, "method": method, "status_callback": callback,
-            "status_callback_method": callback_method, "events": events or ("completed",),
-            "timeout": max(5, min(timeout, 600))}
+    return {
+        "to": to,
+        "from_": from_,
+        "url": url,
+        "method": method,
+        "status_callback": callback,
+        "status_callback_method": callback_method,
+        "events": events or ("completed",),
+        "timeout": max(5, min(timeout, 600)),
+    }
 
 
 class OutboundDialer:
@@ -159,16 +167,26 @@ class OutboundDialer:
         """POST Calls.json: queue the call and start it; returns the Call resource as it was when queued."""
         spec = parse_create(form)
         call = OutboundCall(sid=new_sid("CA"), callee=self._callee_for(spec["to"]), **spec)
-        session = CallSession(self.account, call.url, call.callee.script, from_=call.from_, to=call.to,
-                              status_callback=call.status_callback if "completed" in call.events else None,
-                              timeout=60, direction="outbound-api", voice_method=call.method, sid=call.sid)
+        session = CallSession(
+            self.account,
+            call.url,
+            call.callee.script,
+            from_=call.from_,
+            to=call.to,
+            status_callback=call.status_callback if "completed" in call.events else None,
+            timeout=60,
+            direction="outbound-api",
+            voice_method=call.method,
+            sid=call.sid,
+        )
         session.status = "queued"
         self.account.register_call(session)
         with self._lock:
             self.calls.append(call)
         queued = session.to_json()  # what the API answers: the call as queued, whatever happens next
-        threading.Thread(target=self._run, args=(call, session), name=f"emulator-outbound-{call.sid[-6:]}",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(call, session), name=f"emulator-outbound-{call.sid[-6:]}", daemon=True
+        ).start()
         return queued
 
     def _run(self, call: OutboundCall, session: CallSession) -> None:
@@ -180,10 +198,17 @@ class OutboundDialer:
             nonlocal sequence
             call.status = session.status = status
             if call.status_callback and name in call.events:
-                params = session.params({"CallbackSource": "call-progress-events", "SequenceNumber": str(sequence),
-                                         "Timestamp": ringing.stamp(), **extra})
-                call.callbacks.extend(sender.send("call-status", call.status_callback, params,
-                                                  method=call.status_callback_method))
+                params = session.params(
+                    {
+                        "CallbackSource": "call-progress-events",
+                        "SequenceNumber": str(sequence),
+                        "Timestamp": ringing.stamp(),
+                        **extra,
+                    }
+                )
+                call.callbacks.extend(
+                    sender.send("call-status", call.status_callback, params, method=call.status_callback_method)
+                )
                 sequence += 1
 
         try:
@@ -219,8 +244,10 @@ class OutboundDialer:
                     return mine[:count]
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"expected {count} finished call(s) to {to}, have "
-                                         f"{[(c.sid, c.status, c.done.is_set()) for c in mine]}")
+                    raise AssertionError(
+                        f"expected {count} finished call(s) to {to}, have "
+                        f"{[(c.sid, c.status, c.done.is_set()) for c in mine]}"
+                    )
                 self._lock.wait(min(left, 0.2))
 
     def placed(self, to: str | None = None) -> list[OutboundCall]:

@@ -34,7 +34,12 @@ WRONG_CONTENT_BODY = (
 
 def twilio_error(status: int, code: int, message: str) -> dict:
     """Twilio's REST error body."""
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 class ApiError(Exception):
@@ -54,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "TwilioEmulator/1.0"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests read call reports, not access logs."""
 
     # ----- plumbing ----------------------------------------------------------------------------------
@@ -91,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._body = self.rfile.read(length) if length > 0 else b""  # always read, keep-alive stays in step
         path = urlsplit(self.path).path
         try:
-            for name, pattern in ROUTES:
+            for name, pattern in ROUTES:  # noqa: B007  `name` is used after the loop
                 match = pattern.match(path)
                 if match:
                     break
@@ -146,8 +151,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _calls(self, match: re.Match, path: str) -> None:
         if self.command == "GET":
             calls = [c.to_json() for c in self.server.emulator.all_calls()]
-            self._json(200, {"calls": calls, "uri": path, "page": 0, "page_size": 50, "first_page_uri": path,
-                             "next_page_uri": None, "previous_page_uri": None})
+            self._json(
+                200,
+                {
+                    "calls": calls,
+                    "uri": path,
+                    "page": 0,
+                    "page_size": 50,
+                    "first_page_uri": path,
+                    "next_page_uri": None,
+                    "previous_page_uri": None,
+                },
+            )
             return
         if self.command != "POST":
             raise ApiError(405, 20004, "Method not allowed")
@@ -183,8 +198,18 @@ class _Handler(BaseHTTPRequestHandler):
         call = self._live_call(match["call"], path)
         if self.command == "GET":
             items = [r.to_json() for r in self.server.emulator.recordings.for_call(call.sid)]
-            self._json(200, {"recordings": items, "uri": path, "page": 0, "page_size": 50,
-                             "first_page_uri": path, "next_page_uri": None, "previous_page_uri": None})
+            self._json(
+                200,
+                {
+                    "recordings": items,
+                    "uri": path,
+                    "page": 0,
+                    "page_size": 50,
+                    "first_page_uri": path,
+                    "next_page_uri": None,
+                    "previous_page_uri": None,
+                },
+            )
             return
         if self.command != "POST":
             raise ApiError(405, 20004, "Method not allowed")

@@ -175,8 +175,21 @@ class Unknown:
 
 
 Verb = (
-    Say | Play | Pause | Gather | Record | Redirect | Hangup | Reject | Enqueue | Leave | Dial
-    | Start | Connect | Stop | Unknown
+    Say
+    | Play
+    | Pause
+    | Gather
+    | Record
+    | Redirect
+    | Hangup
+    | Reject
+    | Enqueue
+    | Leave
+    | Dial
+    | Start
+    | Connect
+    | Stop
+    | Unknown
 )
 
 
@@ -291,9 +304,7 @@ def _streams(el: ET.Element) -> list[Stream]:
     for child in el:
         if _tag(child) != "Stream":
             continue
-        params = {
-            p.get("name", ""): p.get("value", "") for p in child if _tag(p) == "Parameter" and p.get("name")
-        }
+        params = {p.get("name", ""): p.get("value", "") for p in child if _tag(p) == "Parameter" and p.get("name")}
         streams.append(
             Stream(
                 url=child.get("url"),

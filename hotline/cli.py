@@ -30,6 +30,7 @@ def _private_files() -> None:
     """Whatever any command creates (database, -wal/-shm, var/ secrets, recordings, logs) is the owner's only."""
     os.umask(PRIVATE_UMASK)
 
+
 tickets_app = typer.Typer(help="Read tickets", no_args_is_help=True)
 model_app = typer.Typer(help="The Vosk speech model", no_args_is_help=True)
 db_app = typer.Typer(help="The database", no_args_is_help=True)
@@ -79,11 +80,17 @@ def serve(
     upgrade(services.engine)
     _print_start(settings, services, host, port)
     # proxy_headers off: forwarded headers are read in one place, only from HOTLINE_TRUSTED_PROXIES (api.forwarded)
-    uvicorn.run(create_app(settings, services), host=host, port=port, log_level=log_level.lower(),
-                access_log=False, proxy_headers=False)
+    uvicorn.run(
+        create_app(settings, services),
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
-def _print_start(settings: Settings, services, host: str, port: int) -> None:  # noqa: ANN001
+def _print_start(settings: Settings, services, host: str, port: int) -> None:
     base = settings.public_url or f"http://{host}:{port}"
     console.print(f"[bold]hotline12351[/] on http://{host}:{port}")
     console.print(f"  database      {services.engine.url.render_as_string(hide_password=True)}")
@@ -94,11 +101,12 @@ def _print_start(settings: Settings, services, host: str, port: int) -> None:  #
     console.print(f"  voice webhook {base}/twilio/voice   status callback {base}/twilio/status")
     console.print(f"  consoles      http://{host}:{port}/login")
     if not _has_staff(services):
-        console.print("  [yellow]no staff account yet[/]: create one with "
-                      "`.venv/bin/hotline users add admin --role admin`")
+        console.print(
+            "  [yellow]no staff account yet[/]: create one with `.venv/bin/hotline users add admin --role admin`"
+        )
 
 
-def _has_staff(services) -> bool:  # noqa: ANN001 - api.services.Services
+def _has_staff(services) -> bool:
     from sqlalchemy import select
 
     from staff.tables import StaffUser
@@ -111,17 +119,25 @@ def _has_staff(services) -> bool:  # noqa: ANN001 - api.services.Services
 def call(
     url: Annotated[str, typer.Option(help="the running service")] = "http://127.0.0.1:8000",
     press: Annotated[list[str] | None, typer.Option(help="key for each menu, in order ('' = stay silent)")] = None,
-    say: Annotated[Path | None, typer.Option(help="WAV file the caller says when asked to describe the problem")] = None,
+    say: Annotated[
+        Path | None, typer.Option(help="WAV file the caller says when asked to describe the problem")
+    ] = None,
     from_: Annotated[str, typer.Option("--from", help="caller's number")] = "+8613812341234",
     hang_up_during_record: Annotated[bool, typer.Option(help="hang up instead of pressing #")] = False,
     wait: Annotated[float, typer.Option(help="seconds to wait for the ticket's transcript")] = 60.0,
     time_scale: Annotated[float, typer.Option(help="real seconds per second of call (1 = real time)")] = 0.05,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    stream: Annotated[bool, typer.Option(help="stream the caller's audio to the service's Media Streams WebSocket "
-                                              "as 20 ms μ-law frames (live recognition)")] = False,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            help="stream the caller's audio to the service's Media Streams WebSocket "
+            "as 20 ms μ-law frames (live recognition)"
+        ),
+    ] = False,
     stream_speed: Annotated[float, typer.Option(help="with --stream: 1 = real time, 2 = twice as fast")] = 1.0,
-    speak: Annotated[list[Path] | None, typer.Option(help="with --stream: WAV file said at each menu, in order "
-                                                          "(voice navigation)")] = None,
+    speak: Annotated[
+        list[Path] | None, typer.Option(help="with --stream: WAV file said at each menu, in order (voice navigation)")
+    ] = None,
 ) -> None:
     """Place a call to the service through the Twilio emulator and print the conversation and the ticket."""
     from emulator import CallerScript, TwilioEmulator, WebSocketStreamer
@@ -136,12 +152,14 @@ def call(
     settings = get_settings()
     creds = twilio_credentials(settings)
     port = settings.emulator_port if creds.generated else 0
-    with TwilioEmulator(creds.account_sid, creds.auth_token, port=port, time_scale=time_scale,
-                        max_steps=500) as emulator:
+    with TwilioEmulator(
+        creds.account_sid, creds.auth_token, port=port, time_scale=time_scale, max_steps=500
+    ) as emulator:
         report = emulator.place_call(
             f"{base}/twilio/voice",
-            caller=CallerScript(keys=list(press or []), say=say, hang_up_during_record=hang_up_during_record,
-                                speak=list(speak or [])),
+            caller=CallerScript(
+                keys=list(press or []), say=say, hang_up_during_record=hang_up_during_record, speak=list(speak or [])
+            ),
             from_=from_,
             status_callback=f"{base}/twilio/status",
             streamer=WebSocketStreamer(creds.auth_token, speed=stream_speed) if stream else None,
@@ -157,8 +175,10 @@ def call(
         console.print(f"  [cyan]heard[/]  {line}")
     console.print(f"  [cyan]keys[/]   {' '.join(report.keys) or '(none)'}")
     for rec in report.recorded:
-        console.print(f"  [cyan]recorded[/] {rec.get('sid')} ({rec.get('source')}, {rec.get('duration')} s, "
-                      f"{rec.get('channels')} channel(s))")
+        console.print(
+            f"  [cyan]recorded[/] {rec.get('sid')} ({rec.get('source')}, {rec.get('duration')} s, "
+            f"{rec.get('channels')} channel(s))"
+        )
     for err in report.errors:
         console.print(f"  [red]error[/]  {err}")
     if ticket:
@@ -174,8 +194,10 @@ def _check_service(base: str) -> None:
     try:
         httpx.get(f"{base}/health", timeout=5).raise_for_status()
     except httpx.HTTPError as exc:
-        console.print(f"[red]the service does not answer at {base}[/] ({exc.__class__.__name__}): start it with "
-                      "`./run serve` (or `hotline serve --port P`), or give its address with --url")
+        console.print(
+            f"[red]the service does not answer at {base}[/] ({exc.__class__.__name__}): start it with "
+            "`./run serve` (or `hotline serve --port P`), or give its address with --url"
+        )
         raise typer.Exit(1) from exc
 
 
@@ -196,7 +218,11 @@ def _wait_for_ticket(call_sid: str, wait_s: float) -> dict | None:
                 found = ticket_of_call(session, call_sid)
                 ticket = ticket_view(session, found) if found else None
             done = ticket is not None and ticket["transcript_status"] in (
-                "transcribed", "failed", "none", "waiting_model")
+                "transcribed",
+                "failed",
+                "none",
+                "waiting_model",
+            )
             if done or time.monotonic() >= deadline:
                 return ticket
             time.sleep(0.3)
@@ -206,8 +232,17 @@ def _wait_for_ticket(call_sid: str, wait_s: float) -> dict | None:
 
 def _print_ticket(ticket: dict) -> None:
     table = Table(title=f"ticket {ticket['number']}", show_header=False)
-    for key in ("status", "subject", "handling_class", "route", "menu_choice", "needs_human",
-                "needs_human_reason", "transcript_status", "transcript"):
+    for key in (
+        "status",
+        "subject",
+        "handling_class",
+        "route",
+        "menu_choice",
+        "needs_human",
+        "needs_human_reason",
+        "transcript_status",
+        "transcript",
+    ):
         table.add_row(key, str(ticket.get(key)))
     console.print(table)
     from routing.tickets import local_time
@@ -261,8 +296,13 @@ def model_fetch() -> None:
     from speech.model import MANDARIN_MODEL, ModelFetchError, default_model_dir, fetch_model
 
     dest = default_model_dir()
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=console) as progress:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task(MANDARIN_MODEL.name, total=None)
 
         def advance(done: int, total: int) -> None:

@@ -55,14 +55,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass a timezone-aware moment")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -72,7 +72,7 @@ class Base(DeclarativeBase):
     """Base of every table; `datetime` columns are UTCDateTime."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime}
+    type_annotation_map = {datetime: UTCDateTime}  # noqa: RUF012  SQLAlchemy's class-level setting
 
 
 def utcnow() -> datetime:
@@ -103,7 +103,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
     lock = threading.Lock()
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
+    def _sqlite_pragmas(dbapi_conn, _record) -> None:
         dbapi_conn.isolation_level = None  # transactions are begun below, not by the driver
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -112,7 +112,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn) -> None:  # noqa: ANN001 - a SQLAlchemy connection
+    def _begin(conn) -> None:
         # Both waits (our lock, then SQLite's busy timeout for another process's writer) end at the
         # request's deadline, if it has one: a webhook never waits past its bound.
         deadline = _wait_until.get()
@@ -131,7 +131,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
                 raise DatabaseBusy("the database is locked by another process's writer") from exc
             raise
 
-    def _end(conn) -> None:  # noqa: ANN001
+    def _end(conn) -> None:
         if conn.info.pop("holds_write_lock", False):
             lock.release()
 

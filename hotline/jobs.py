@@ -59,8 +59,9 @@ class WaitForResource(Exception):
 Handler = Callable[[dict, int], None]  # (payload, attempt number from 1)
 
 
-def enqueue(session: Session, kind: str, key: str, payload: dict, *, delay_s: float = 0,
-            priority: int = NORMAL) -> bool:
+def enqueue(
+    session: Session, kind: str, key: str, payload: dict, *, delay_s: float = 0, priority: int = NORMAL
+) -> bool:
     """Add a job unless one with the same key exists; True when added. Runs in the caller's transaction."""
     if session.scalar(select(Job.id).where(Job.key == key)) is not None:
         return False

@@ -9,7 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 import hotline.jobs  # noqa: F401 - registers the jobs table
-import recordings.qa_tables  # noqa: F401 - registers quality inspection: samples, scores, feedback
+import recordings.qa_tables
 import recordings.tables  # noqa: F401 - registers calls, recordings, transcripts
 import routing.tables  # noqa: F401 - registers tickets
 import staff.tables  # noqa: F401 - registers staff accounts and the audit log

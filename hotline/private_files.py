@@ -6,6 +6,7 @@ modes explicitly as well, for files created by code run some other way (tests, a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -22,10 +23,8 @@ def private_dir(path: Path) -> Path:
             break
         missing.append(folder)
     for folder in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=DIR_MODE)
-        except FileExistsError:
-            pass
         os.chmod(folder, DIR_MODE)  # mkdir's mode is filtered by the umask; this is not
     return path
 

@@ -25,61 +25,92 @@ class Settings(BaseSettings):
         None, description="base URL Twilio calls (https://hotline.example.org); used for signatures"
     )
     listen_url: str | None = Field(
-        None, description="where `hotline serve` listens (it sets this from --host/--port): the address given to "
-                          "Twilio in development, when public_url is unset")
+        None,
+        description="where `hotline serve` listens (it sets this from --host/--port): the address given to "
+        "Twilio in development, when public_url is unset",
+    )
     trusted_proxies: str = Field(
-        "", description="addresses or CIDRs of the reverse proxies in front of the service (comma-separated, "
-                        "e.g. 127.0.0.1,10.0.0.0/8): only their X-Forwarded-For/Proto/Host headers are believed")
+        "",
+        description="addresses or CIDRs of the reverse proxies in front of the service (comma-separated, "
+        "e.g. 127.0.0.1,10.0.0.0/8): only their X-Forwarded-For/Proto/Host headers are believed",
+    )
     webhook_wait_seconds: float = Field(
-        5, description="longest a Twilio webhook waits for the database (SQLite's one writer) before it answers "
-                       "TwiML that pauses and asks again; well under Twilio's 15 s")
+        5,
+        description="longest a Twilio webhook waits for the database (SQLite's one writer) before it answers "
+        "TwiML that pauses and asks again; well under Twilio's 15 s",
+    )
     callback_wait_seconds: float = Field(
-        12, description="longest a Twilio status or recording callback waits for the database (no caller is "
-                        "listening; Twilio waits 15 s)")
+        12,
+        description="longest a Twilio status or recording callback waits for the database (no caller is "
+        "listening; Twilio waits 15 s)",
+    )
     request_wait_seconds: float = Field(
-        10, description="longest a staff request waits for the database before answering 503 (try again)")
+        10, description="longest a staff request waits for the database before answering 503 (try again)"
+    )
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_api_url: str | None = Field(None, description="Twilio REST base; default Twilio's, or the local emulator's")
     emulator_port: int = Field(8070, description="where `hotline call` runs its Twilio emulator in development")
     vosk_model_path: Path | None = None
     flow_file: Path | None = Field(None, description="call flow YAML; default the one shipped in ivr/flows")
-    route_prompts_file: Path | None = Field(None, description="what callers hear once routed; default "
-                                                              "ivr/flows/route_prompts.yaml")
+    route_prompts_file: Path | None = Field(
+        None, description="what callers hear once routed; default ivr/flows/route_prompts.yaml"
+    )
     roster_file: Path | None = Field(None, description="lawyer duty roster YAML; default routing/data/roster.yaml")
     unions_file: Path | None = Field(None, description="union directory YAML; default routing/data/unions.yaml")
     sla_file: Path | None = Field(None, description="deadlines by class YAML; default routing/data/sla.yaml")
     knowledge_file: Path | None = Field(None, description="policy answers YAML; default routing/data/knowledge.yaml")
-    case_window_days: int = Field(30, description="tickets of the same caller, employer or project this close "
-                                                  "together become one case")
+    case_window_days: int = Field(
+        30, description="tickets of the same caller, employer or project this close together become one case"
+    )
     sla_scan_seconds: float = Field(60, description="how often reminders and escalations are looked for")
-    reconcile_scan_seconds: float = Field(300, description="how often calls left unfinished (a status callback "
-                                                           "lost while the service was down) are checked with "
-                                                           "Twilio; every unfinished call is checked at start")
-    reconcile_after_minutes: float = Field(30, description="a call still in progress after this long is checked "
-                                                           "with Twilio at each scan")
-    test_transcripts_file: Path | None = Field(None, description="TESTS ONLY: scripted transcripts for known "
-                                                                "audio (speech.scripted), never in production")
+    reconcile_scan_seconds: float = Field(
+        300,
+        description="how often calls left unfinished (a status callback "
+        "lost while the service was down) are checked with "
+        "Twilio; every unfinished call is checked at start",
+    )
+    reconcile_after_minutes: float = Field(
+        30, description="a call still in progress after this long is checked with Twilio at each scan"
+    )
+    test_transcripts_file: Path | None = Field(
+        None, description="TESTS ONLY: scripted transcripts for known audio (speech.scripted), never in production"
+    )
     timezone: str = "Asia/Shanghai"
-    survey_file: Path | None = Field(None, description="satisfaction callback (回访) YAML: keys, prompts, calling "
-                                                       "hours, retries; default ivr/flows/survey.yaml")
-    survey_from_number: str = Field("+8612351", description="the caller id of satisfaction callbacks (a number "
-                                                            "of the Twilio account)")
+    survey_file: Path | None = Field(
+        None,
+        description="satisfaction callback (回访) YAML: keys, prompts, calling "
+        "hours, retries; default ivr/flows/survey.yaml",
+    )
+    survey_from_number: str = Field(
+        "+8612351", description="the caller id of satisfaction callbacks (a number of the Twilio account)"
+    )
     survey_scan_seconds: float = Field(30, description="how often satisfaction callbacks due are looked for")
-    test_clock_file: Path | None = Field(None, description="TESTS ONLY: the satisfaction callbacks read the time "
-                                                          "from this file (ISO 8601), never in production")
+    test_clock_file: Path | None = Field(
+        None,
+        description="TESTS ONLY: the satisfaction callbacks read the time "
+        "from this file (ISO 8601), never in production",
+    )
     qa_file: Path | None = Field(None, description="QA sampling settings YAML; default recordings/data/qa.yaml")
     rubric_file: Path | None = Field(None, description="QA scoring rubric YAML; default recordings/data/rubric.yaml")
-    qa_scan_seconds: float = Field(300, description="how often the daily QA sampling job looks whether yesterday "
-                                                    "is due")
-    session_secret: str | None = Field(None, description="signs staff session cookies; default a secret generated "
-                                                          "into var_dir (development only)")
+    qa_scan_seconds: float = Field(
+        300, description="how often the daily QA sampling job looks whether yesterday is due"
+    )
+    session_secret: str | None = Field(
+        None, description="signs staff session cookies; default a secret generated into var_dir (development only)"
+    )
     session_hours: float = Field(12, description="how long a staff sign-in lasts")
-    sign_in_failures: int = Field(5, description="failed sign-ins allowed per account and address in "
-                                                 "sign_in_window_minutes (4 times as many per address)")
+    sign_in_failures: int = Field(
+        5,
+        description="failed sign-ins allowed per account and address in "
+        "sign_in_window_minutes (4 times as many per address)",
+    )
     sign_in_window_minutes: int = 15
-    workers: int = Field(1, description="background job threads (downloads, transcription), besides the one "
-                                        "kept for urgent jobs; about one per core left after the webhooks")
+    workers: int = Field(
+        1,
+        description="background job threads (downloads, transcription), besides the one "
+        "kept for urgent jobs; about one per core left after the webhooks",
+    )
     job_poll_seconds: float = 0.5
     download_attempts: int = 5
     download_backoff_seconds: float = 1.0
@@ -115,8 +146,10 @@ class Settings(BaseSettings):
             try:
                 networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError as exc:
-                raise ValueError(f"HOTLINE_TRUSTED_PROXIES: {entry!r} is not an address or CIDR "
-                                 "(write e.g. 127.0.0.1 or 10.0.0.0/8, comma-separated)") from exc
+                raise ValueError(
+                    f"HOTLINE_TRUSTED_PROXIES: {entry!r} is not an address or CIDR "
+                    "(write e.g. 127.0.0.1 or 10.0.0.0/8, comma-separated)"
+                ) from exc
         return tuple(networks)
 
     @property
@@ -129,9 +162,11 @@ class Settings(BaseSettings):
         trusted proxies whose forwarded scheme and host say it (never headers any client could send)."""
         self.trusted_proxy_networks  # noqa: B018 - a bad entry fails here, in every environment
         if self.is_production and not self.public_url and not self.trusted_proxy_networks:
-            raise ValueError("production needs HOTLINE_PUBLIC_URL (the https:// address Twilio calls, e.g. "
-                             "https://hotline.example.org) or HOTLINE_TRUSTED_PROXIES (the addresses of the "
-                             "reverse proxies in front of the service)")
+            raise ValueError(
+                "production needs HOTLINE_PUBLIC_URL (the https:// address Twilio calls, e.g. "
+                "https://hotline.example.org) or HOTLINE_TRUSTED_PROXIES (the addresses of the "
+                "reverse proxies in front of the service)"
+            )
 
 
 def get_settings() -> Settings:

@@ -16,9 +16,9 @@ class _RebasedHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout)
         self._base_url = base_url.rstrip("/")
 
-    def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201 - library signature
+    def request(self, method, url, *args, **kwargs):
         if url.startswith(TWILIO_API_URL):
-            url = self._base_url + url[len(TWILIO_API_URL):]
+            url = self._base_url + url[len(TWILIO_API_URL) :]
         return super().request(method, url, *args, **kwargs)
 
 

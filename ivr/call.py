@@ -29,7 +29,7 @@ from ivr.twiml import (
     spoken_digits,
 )
 from recordings.calls import add_call_event, find_call, record_call
-from recordings.pipeline import FETCH_RECORDING, FAILED, PENDING, START_CALL_RECORDING
+from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING, START_CALL_RECORDING
 from recordings.tables import Call, CallEvent, Recording, Transcript
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
 from staff.accounts import DESK_PREFIX
@@ -77,8 +77,16 @@ def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
     return play(session, desk, call, desk.flow.step(desk.flow.start))
 
 
-def play(session: Session, desk: CallDesk, call: Call, step: Step, attempt: int = 1, *,
-         leaving: Step | None = None, listen: bool | None = None) -> str:
+def play(
+    session: Session,
+    desk: CallDesk,
+    call: Call,
+    step: Step,
+    attempt: int = 1,
+    *,
+    leaving: Step | None = None,
+    listen: bool | None = None,
+) -> str:
     """The TwiML of a step, with the call's ticket number at hand for prompts that read it out.
 
     A listening step starts its stream on its first attempt (or when `listen` says so); `leaving` is the step
@@ -94,8 +102,14 @@ def play(session: Session, desk: CallDesk, call: Call, step: Step, attempt: int 
     listen_url = None
     if desk.media_url and (attempt == 1 if listen is None else listen):
         listen_url = desk.media_url
-    return render_step(desk.flow, step, attempt=attempt, context=context, listen_url=listen_url,
-                       stop_stream=_stream_to_stop(desk, leaving, step))
+    return render_step(
+        desk.flow,
+        step,
+        attempt=attempt,
+        context=context,
+        listen_url=listen_url,
+        stop_stream=_stream_to_stop(desk, leaving, step),
+    )
 
 
 def _stream_to_stop(desk: CallDesk, leaving: Step | None, going_to: Step | None) -> str | None:
@@ -121,8 +135,7 @@ def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name:
     if _emergency_pressed(desk, digits):
         return emergency(session, desk, call, step, CALLER_KEY, digits=digits, attempt=attempt)
     outcome = menu_outcome(step, digits, attempt)
-    add_call_event(session, call, "menu_input", step=step.name, digits=digits, attempt=attempt,
-                   choice=outcome.choice)
+    add_call_event(session, call, "menu_input", step=step.name, digits=digits, attempt=attempt, choice=outcome.choice)
     if outcome.retry:
         return play(session, desk, call, step, attempt + 1)
     if outcome.choice is not None:
@@ -134,8 +147,15 @@ def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name:
     return play(session, desk, call, desk.flow.step(outcome.next_step), leaving=step)
 
 
-def menu_spoken(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
-                confidence: float | None = None, via: str = "voice") -> str:
+def menu_spoken(
+    session: Session,
+    desk: CallDesk,
+    form: dict[str, str],
+    step_name: str,
+    choice: str,
+    confidence: float | None = None,
+    via: str = "voice",
+) -> str:
     """The caller said a menu choice (the live stream redirected the call here): go where its key goes."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
@@ -146,13 +166,15 @@ def menu_spoken(session: Session, desk: CallDesk, form: dict[str, str], step_nam
         add_call_event(session, call, "menu_input", step=step.name, via=via, choice=None, heard=choice)
         return play(session, desk, call, step, 2, listen=False)
     call.menu_choice = option.choice
-    add_call_event(session, call, "menu_input", step=step.name, via=via, choice=option.choice,
-                   digits=None, confidence=confidence)
+    add_call_event(
+        session, call, "menu_input", step=step.name, via=via, choice=option.choice, digits=None, confidence=confidence
+    )
     return play(session, desk, call, desk.flow.step(option.next), leaving=step)
 
 
-def menu_confirm(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
-                 attempt: int = 1) -> str:
+def menu_confirm(
+    session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str, attempt: int = 1
+) -> str:
     """A choice heard with little confidence: ask the caller to confirm it by key."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
@@ -160,19 +182,29 @@ def menu_confirm(session: Session, desk: CallDesk, form: dict[str, str], step_na
     return render_confirm(desk.flow, step, choice, attempt, stop_stream=_stream_to_stop(desk, step, None))
 
 
-def menu_confirmed(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str,
-                   attempt: int = 1) -> str:
+def menu_confirmed(
+    session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str, attempt: int = 1
+) -> str:
     """The answer to the confirmation: 1 takes the choice, anything else plays the menu again (listening)."""
     if _emergency_pressed(desk, form.get("Digits", "")):
         call = known_call(session, form)
-        return emergency(session, desk, call, desk.flow.step(step_name), CALLER_KEY, digits=form.get("Digits", ""),
-                         stop=False)
+        return emergency(
+            session, desk, call, desk.flow.step(step_name), CALLER_KEY, digits=form.get("Digits", ""), stop=False
+        )
     if form.get("Digits", "")[:1] == "1":
         return menu_spoken(session, desk, form, step_name, choice, via="voice-confirmed")
     call = known_call(session, form)
     step = desk.flow.step(step_name)
-    add_call_event(session, call, "menu_input", step=step.name, via="voice-rejected", choice=None, heard=choice,
-                   digits=form.get("Digits", ""))
+    add_call_event(
+        session,
+        call,
+        "menu_input",
+        step=step.name,
+        via="voice-rejected",
+        choice=None,
+        heard=choice,
+        digits=form.get("Digits", ""),
+    )
     return play(session, desk, call, step, attempt + 1, listen=True)
 
 
@@ -180,8 +212,9 @@ def _emergency_pressed(desk: CallDesk, digits: str) -> bool:
     return desk.flow.emergency is not None and desk.flow.emergency.pressed(digits)
 
 
-def emergency(session: Session, desk: CallDesk, call: Call, step: Step, why: str, *, stop: bool = True,
-              **detail: object) -> str:
+def emergency(
+    session: Session, desk: CallDesk, call: Call, step: Step, why: str, *, stop: bool = True, **detail: object
+) -> str:
     """The caller pressed or said the emergency at `step`: noted, then on to the supervisor (`/twilio/urgent`).
 
     `stop`: end the step's live stream (False when the call is no longer at the step, e.g. at its confirmation).
@@ -196,8 +229,12 @@ def at_step(session: Session, call_sid: str, step_name: str) -> bool:
     call = find_call(session, call_sid)
     if call is None or call.ended_at is not None:
         return False
-    events = session.scalars(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind.in_(
-        ("step", "menu_input", "menu_confirm", "emergency"))).order_by(CallEvent.id.desc()).limit(1)).all()
+    events = session.scalars(
+        select(CallEvent)
+        .where(CallEvent.call_id == call.id, CallEvent.kind.in_(("step", "menu_input", "menu_confirm", "emergency")))
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    ).all()
     return bool(events) and events[0].kind == "step" and events[0].detail.get("step") == step_name
 
 
@@ -207,16 +244,29 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     step = desk.flow.step(step_name)
     recording_sid = form.get("RecordingSid")
     reason = None if recording_sid else "the caller left no recording: call them back"
-    ticket = open_ticket_for_call(session, call_id=call.id, caller_number=call.from_number,
-                                  menu_choice=call.menu_choice, timezone=desk.timezone,
-                                  needs_human_reason=reason)
+    ticket = open_ticket_for_call(
+        session,
+        call_id=call.id,
+        caller_number=call.from_number,
+        menu_choice=call.menu_choice,
+        timezone=desk.timezone,
+        needs_human_reason=reason,
+    )
     if recording_sid:
         recording = _note_recording(session, call, recording_sid, "problem", form.get("RecordingUrl", ""))
         _use_live_transcript(session, desk, call, step, recording, ticket)
     hung_up = form.get("Digits") == "hangup"
     pressed = _emergency_pressed(desk, form.get("Digits", ""))
-    add_call_event(session, call, "problem_recorded", recording_sid=recording_sid, ticket=ticket.number,
-                   duration=form.get("RecordingDuration"), hung_up=hung_up, emergency=pressed)
+    add_call_event(
+        session,
+        call,
+        "problem_recorded",
+        recording_sid=recording_sid,
+        ticket=ticket.number,
+        duration=form.get("RecordingDuration"),
+        hung_up=hung_up,
+        emergency=pressed,
+    )
     if pressed:  # the caller ended the recording with the emergency key
         return emergency(session, desk, call, step, CALLER_KEY, digits=form.get("Digits", ""))
     if hung_up or step.next is None:
@@ -224,8 +274,9 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     return play(session, desk, call, desk.flow.step(step.next), leaving=step)
 
 
-def _use_live_transcript(session: Session, desk: CallDesk, call: Call, step: Step, recording: Recording,
-                         ticket) -> None:  # noqa: ANN001 - routing's Ticket
+def _use_live_transcript(
+    session: Session, desk: CallDesk, call: Call, step: Step, recording: Recording, ticket
+) -> None:
     """What the live stream heard while the caller spoke becomes the ticket's text now; the batch transcript
     of the recording replaces it later (the pipeline rewrites the recording's transcripts)."""
     if desk.live is None:
@@ -236,8 +287,9 @@ def _use_live_transcript(session: Session, desk: CallDesk, call: Call, step: Ste
     text, words = heard
     if session.scalar(select(Transcript.id).where(Transcript.recording_id == recording.id).limit(1)) is not None:
         return  # the batch transcript is there already
-    session.add(Transcript(recording_id=recording.id, channel=None, text=text, words=words,
-                           model=f"live:{desk.live_model}"))
+    session.add(
+        Transcript(recording_id=recording.id, channel=None, text=text, words=words, model=f"live:{desk.live_model}")
+    )
     ticket.summary = text  # the route step classifies and routes it
     add_call_event(session, call, "live_transcript_used", step=step.name, chars=len(text))
 
@@ -260,8 +312,15 @@ def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: s
     step = desk.flow.step(step_name)
     status = form.get("DialCallStatus", "")
     operator = release(session, call.call_sid)  # answered or not, the operator takes calls again
-    add_call_event(session, call, "dial_ended", step=step.name, status=status,
-                   duration=form.get("DialCallDuration"), operator=operator)
+    add_call_event(
+        session,
+        call,
+        "dial_ended",
+        step=step.name,
+        status=status,
+        duration=form.get("DialCallDuration"),
+        operator=operator,
+    )
     if operator is not None and status in ("no-answer", "busy", "failed"):
         # Not at their phone: they stop being offered callers until they say they are back, and this caller
         # gets the desk instead of a message box.
@@ -317,8 +376,14 @@ def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
         reason = "the caller was put through to an operator: complete this ticket from the conversation"
     else:
         reason = "the caller hung up before describing the problem: call them back"
-    open_ticket_for_call(session, call_id=call.id, caller_number=call.from_number, menu_choice=call.menu_choice,
-                         timezone=desk.timezone, needs_human_reason=reason)
+    open_ticket_for_call(
+        session,
+        call_id=call.id,
+        caller_number=call.from_number,
+        menu_choice=call.menu_choice,
+        timezone=desk.timezone,
+        needs_human_reason=reason,
+    )
 
 
 def known_call(session: Session, form: dict[str, str]) -> Call:

@@ -183,15 +183,19 @@ def _parse_emergency(raw: object, steps: dict[str, Step], where: str) -> Emergen
     emergency = Emergency(key, str(raw.get("label", EMERGENCY)), _phrases(raw.get("phrases"), f"{where}: emergency"))
     for step in steps.values():
         if key in step.options:
-            raise FlowError(f"{where}: the emergency key {key!r} is also option {key!r} of step {step.name!r}: "
-                            "choose a key no step uses")
+            raise FlowError(
+                f"{where}: the emergency key {key!r} is also option {key!r} of step {step.name!r}: "
+                "choose a key no step uses"
+            )
         if step.kind == "record" and key in step.finish_on_key:
             raise FlowError(f"{where}: the emergency key {key!r} also ends the recording of step {step.name!r}")
         for option in step.options.values():
             shared = set(option.phrases) & set(emergency.phrases)
             if shared:
-                raise FlowError(f"{where}: step {step.name!r}: the phrase {sorted(shared)[0]!r} is given for both "
-                                f"{option.choice!r} and the emergency")
+                raise FlowError(
+                    f"{where}: step {step.name!r}: the phrase {min(shared)!r} is given for both "
+                    f"{option.choice!r} and the emergency"
+                )
     return emergency
 
 
@@ -202,18 +206,37 @@ def _parse_step(name: str, raw: object, where: str) -> Step:
     if kind not in ("menu", "record", "dial", "say", "route"):
         raise FlowError(f"{where}: step {name!r} has kind {kind!r}; use menu, record, dial, say or route")
     options = {}
-    for key, opt in (raw.get("options") or {}).items():
-        key = str(key)
+    for raw_key, opt in (raw.get("options") or {}).items():
+        key = str(raw_key)
         if key not in "0123456789*#" or len(key) != 1:
             raise FlowError(f"{where}: step {name!r} option {key!r} must be one phone key")
         if not isinstance(opt, dict) or "choice" not in opt or "next" not in opt:
             raise FlowError(f"{where}: step {name!r} option {key!r} needs `choice` and `next`")
-        options[key] = MenuOption(key, str(opt["choice"]), str(opt.get("label", opt["choice"])), str(opt["next"]),
-                                  _phrases(opt.get("phrases"), f"{where}: step {name!r} option {key!r}"))
+        options[key] = MenuOption(
+            key,
+            str(opt["choice"]),
+            str(opt.get("label", opt["choice"])),
+            str(opt["next"]),
+            _phrases(opt.get("phrases"), f"{where}: step {name!r} option {key!r}"),
+        )
     _check_phrases(name, options, where)
-    fields = {k: raw[k] for k in ("prompt", "retry_prompt", "timeout_s", "retries", "on_fail",
-                                  "max_length_s", "finish_on_key", "number", "seats", "next", "confirm_prompt")
-              if k in raw}
+    fields = {
+        k: raw[k]
+        for k in (
+            "prompt",
+            "retry_prompt",
+            "timeout_s",
+            "retries",
+            "on_fail",
+            "max_length_s",
+            "finish_on_key",
+            "number",
+            "seats",
+            "next",
+            "confirm_prompt",
+        )
+        if k in raw
+    }
     return Step(
         name=name,
         kind=kind,
@@ -237,8 +260,10 @@ def _check_phrases(name: str, options: dict[str, MenuOption], where: str) -> Non
     for option in options.values():
         for phrase in option.phrases:
             if seen.get(phrase, option.choice) != option.choice:
-                raise FlowError(f"{where}: step {name!r}: the phrase {phrase!r} is given for both "
-                                f"{seen[phrase]!r} and {option.choice!r}")
+                raise FlowError(
+                    f"{where}: step {name!r}: the phrase {phrase!r} is given for both "
+                    f"{seen[phrase]!r} and {option.choice!r}"
+                )
             seen[phrase] = option.choice
 
 
@@ -255,5 +280,7 @@ def _check_references(flow: Flow, where: str) -> None:
         if step.kind == "dial" and not step.number:
             raise FlowError(f"{where}: dial step {step.name!r} needs a `number`")
         if step.seats is not None and (step.kind != "dial" or step.seats not in SEAT_GROUPS):
-            raise FlowError(f"{where}: step {step.name!r} has `seats: {step.seats}`; only a dial step may have "
-                            f"seats, one of: {', '.join(SEAT_GROUPS)}")
+            raise FlowError(
+                f"{where}: step {step.name!r} has `seats: {step.seats}`; only a dial step may have "
+                f"seats, one of: {', '.join(SEAT_GROUPS)}"
+            )

@@ -38,8 +38,12 @@ def finish_call(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
     """The call ended (its status callback, or reconciliation): note how, make its ticket, free its lawyer."""
     # The call's row is locked first (PostgreSQL; SQLite has one writer anyway): a late callback and a
     # reconciliation round finishing the same call at once end it once.
-    session.scalar(select(Call).where(Call.call_sid == form.get("CallSid", "")).with_for_update()
-                   .execution_options(populate_existing=True))
+    session.scalar(
+        select(Call)
+        .where(Call.call_sid == form.get("CallSid", ""))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     ivr_call.call_status(session, desk, form)
     free_lawyer_after_call(session, form.get("CallSid", ""))
 
@@ -70,15 +74,19 @@ class Reconciler:
             try:
                 ended, fetches = self.reconcile(sid)
             except OSError as exc:  # Twilio unreachable: the next round tries them all again
-                log.warning("reconciling calls: Twilio's REST API is unreachable (%s); %d call(s) wait",
-                            type(exc).__name__, len(sids))
+                log.warning(
+                    "reconciling calls: Twilio's REST API is unreachable (%s); %d call(s) wait",
+                    type(exc).__name__,
+                    len(sids),
+                )
                 return
             finished += ended
             queued += fetches
         self._first_done = True  # every unfinished call was asked about once: from now on, the long ones
         if finished or queued:
-            log.warning("reconciled %d call(s) with Twilio: %d finished, %d recording(s) recovered",
-                        len(sids), finished, queued)
+            log.warning(
+                "reconciled %d call(s) with Twilio: %d finished, %d recording(s) recovered", len(sids), finished, queued
+            )
 
     def reconcile(self, call_sid: str) -> tuple[bool, int]:
         """Bring one call up to what Twilio knows; returns (whether it was finished, recordings queued)."""
@@ -115,12 +123,20 @@ class Reconciler:
                 }
                 if ivr_call.recording_status(session, form):
                     queued += 1
-                    add_call_event(session, call, "recording_recovered", recording_sid=recording.sid,
-                                   source=form["RecordingSource"])
+                    add_call_event(
+                        session,
+                        call,
+                        "recording_recovered",
+                        recording_sid=recording.sid,
+                        source=form["RecordingSource"],
+                    )
             finished = status in ENDED_STATUSES and not under_way
             if finished:
-                finish_call(session, self.desk, {"CallSid": call_sid, "CallStatus": status,
-                                                 "CallDuration": str(remote.duration or "")})
+                finish_call(
+                    session,
+                    self.desk,
+                    {"CallSid": call_sid, "CallStatus": status, "CallDuration": str(remote.duration or "")},
+                )
                 add_call_event(session, call, "reconciled", status=status, source="twilio-rest")
         if queued:
             self.wake()
@@ -130,4 +146,3 @@ class Reconciler:
 def recordings_base(rest_url: str, account_sid: str) -> str:
     """Where the account's recording media are, as a recording callback's RecordingUrl names them."""
     return f"{rest_url.rstrip('/')}/{API_VERSION}/Accounts/{account_sid}/Recordings"
-

@@ -63,14 +63,19 @@ QUEUE_STEP = "route:queue"  # waiting for a lawyer (the emergency key works ther
 def district_url(attempt: int, said: str | None = None) -> str:
     """Where the district answer goes: a key (`Digits`), or `said`, the key of the district heard aloud."""
     return f"{ROUTE_PATH}/district?attempt={attempt}" + (f"&said={said}" if said is not None else "")
+
+
 TRANSCRIPT_DONE = ("transcribed", "failed", "waiting_model")
 
 
 @lru_cache(maxsize=4)
 def load_route_prompts(path: Path | None = None) -> dict:
     """The prompts of the routing steps (ivr/flows/route_prompts.yaml unless another file is given)."""
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("ivr.flows").joinpath("route_prompts.yaml").read_text(encoding="utf-8"))
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path
+        else resources.files("ivr.flows").joinpath("route_prompts.yaml").read_text(encoding="utf-8")
+    )
     return yaml.safe_load(text)
 
 
@@ -82,7 +87,7 @@ class RouteDesk:
     data: RoutingData
     prompts: dict
 
-    def say(self, parent, key: str, **values: object) -> None:  # noqa: ANN001 - a TwiML node
+    def say(self, parent, key: str, **values: object) -> None:
         say_in_voice(parent, self.desk.flow.voice, str(self.prompts[key]).format(**values))
 
 
@@ -92,8 +97,11 @@ def _xml(response: VoiceResponse) -> str:
 
 def _problem_text(session: Session, call: Call) -> str | None:
     """The caller's words once the problem recording is done with (None while it is still being worked on)."""
-    recording = session.scalar(select(Recording).where(Recording.call_id == call.id, Recording.source == "problem")
-                               .order_by(Recording.id.desc()))
+    recording = session.scalar(
+        select(Recording)
+        .where(Recording.call_id == call.id, Recording.source == "problem")
+        .order_by(Recording.id.desc())
+    )
     if recording is None:
         return ""
     if recording.status not in TRANSCRIPT_DONE:
@@ -106,9 +114,12 @@ def _problem_text(session: Session, call: Call) -> str | None:
 def _still_worth_waiting(session: Session, rd: RouteDesk, call: Call, polls: int) -> bool:
     """Wait for the transcript up to a limit in real seconds since the recording ended (at most 300 polls)."""
     # One small query per poll, not the call's whole history: this runs once a second while the caller holds.
-    recorded = session.scalar(select(CallEvent.at).where(CallEvent.call_id == call.id,
-                                                         CallEvent.kind == "problem_recorded")
-                              .order_by(CallEvent.id.desc()).limit(1))
+    recorded = session.scalar(
+        select(CallEvent.at)
+        .where(CallEvent.call_id == call.id, CallEvent.kind == "problem_recorded")
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    )
     limit = float(rd.prompts.get("max_wait_for_transcript_s", 10))
     return recorded is not None and polls < 300 and (utcnow() - recorded).total_seconds() < limit
 
@@ -132,11 +143,16 @@ def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> s
     emergency = rd.desk.flow.emergency
     said = emergency.said_in(text) if emergency is not None and text else None
     if said is not None:  # the caller said the emergency while describing the problem
-        decide.to_supervisor_now(session, ticket, rd.data, reason=decide.CALLER_EMERGENCY, flags=["danger"],
-                                 note=f"the caller said {said} while describing the problem")
+        decide.to_supervisor_now(
+            session,
+            ticket,
+            rd.data,
+            reason=decide.CALLER_EMERGENCY,
+            flags=["danger"],
+            note=f"the caller said {said} while describing the problem",
+        )
         decision = decide.RouteDecision(decide.SUPERVISOR, [f"{decide.CALLER_EMERGENCY}: {said}"])
-    add_call_event(session, call, "routed", route=decision.route, ticket=ticket.number,
-                   emergency_phrase=said)
+    add_call_event(session, call, "routed", route=decision.route, ticket=ticket.number, emergency_phrase=said)
     return _play_route(session, rd, call, ticket, decision)
 
 
@@ -149,8 +165,7 @@ def _play_route(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, dec
         return _dial_supervisor(session, rd, call, ticket, response)
     elif decision.route == decide.LOCAL_UNION and decision.union is not None:
         rule = rd.data.sla.rule(ticket.handling_class)
-        rd.say(response, "dispatched", contact=decision.union.contact, reply_days=rule.reply_days,
-               ticket_digits=digits)
+        rd.say(response, "dispatched", contact=decision.union.contact, reply_days=rule.reply_days, ticket_digits=digits)
     elif decision.route == decide.DISPATCHER:
         if "no district" in " ".join(decision.reasons):
             return _district_question(session, rd, call, ticket, attempt=1)
@@ -197,8 +212,13 @@ def _to_lawyers(session: Session, rd: RouteDesk, call: Call, ticket: Ticket) -> 
     add_call_event(session, call, "enqueued", queue=LAWYER_QUEUE_NAME)
     response = VoiceResponse()
     rd.say(response, "lawyer_intro", ticket_digits=spoken_digits(ticket.number))
-    response.enqueue(LAWYER_QUEUE_NAME, action="/twilio/queue/done", method="POST",
-                     wait_url="/twilio/queue/wait", wait_url_method="POST")
+    response.enqueue(
+        LAWYER_QUEUE_NAME,
+        action="/twilio/queue/done",
+        method="POST",
+        wait_url="/twilio/queue/wait",
+        wait_url_method="POST",
+    )
     return _xml(response)
 
 
@@ -216,13 +236,23 @@ def queue_wait(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
         response.leave()  # Enqueue's action then offers the callback
         return _xml(response)
     # The announcement, then the hold, inside a Gather: the emergency key is heard while the caller waits.
-    gather = Gather(input="dtmf", num_digits=1, timeout=int(rd.prompts.get("queue_hold_s", 20)),
-                    action="/twilio/queue/key", method="POST")
+    gather = Gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=int(rd.prompts.get("queue_hold_s", 20)),
+        action="/twilio/queue/key",
+        method="POST",
+    )
     # Twilio's QueuePosition counts the caller (1 = first in line): the caller hears how many are ahead.
     ahead = max(position - 1, 0)
-    rd.say(gather, "queue_position" if ahead else "queue_next", position=ahead,
-           minutes=_expected_minutes(position, form.get("AvgQueueTime"), state.avg_wait_s, len(staffed),
-                                     limits.assumed_talk_s))
+    rd.say(
+        gather,
+        "queue_position" if ahead else "queue_next",
+        position=ahead,
+        minutes=_expected_minutes(
+            position, form.get("AvgQueueTime"), state.avg_wait_s, len(staffed), limits.assumed_talk_s
+        ),
+    )
     response.append(gather)
     return _xml(response)
 
@@ -243,13 +273,18 @@ def queue_key(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
 
 def _emergency_requested(session: Session, call: Call) -> bool:
     """True when the caller's latest act in the queue was the emergency key (queue_key)."""
-    last = session.scalar(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind.in_(
-        ("emergency", "enqueued"))).order_by(CallEvent.id.desc()).limit(1))
+    last = session.scalar(
+        select(CallEvent)
+        .where(CallEvent.call_id == call.id, CallEvent.kind.in_(("emergency", "enqueued")))
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    )
     return last is not None and last.kind == "emergency" and last.detail.get("step") == QUEUE_STEP
 
 
-def _expected_minutes(position: int, twilio_avg: str | None, our_avg: float | None, lawyers: int,
-                      assumed_talk_s: int) -> int:
+def _expected_minutes(
+    position: int, twilio_avg: str | None, our_avg: float | None, lawyers: int, assumed_talk_s: int
+) -> int:
     """Minutes to announce: Twilio's average wait, else ours, else the queue ahead shared by the lawyers."""
     if twilio_avg and twilio_avg.isdigit() and int(twilio_avg) > 0:
         seconds = int(twilio_avg)
@@ -291,8 +326,14 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
 
 def _callback_offer(rd: RouteDesk) -> str:
     response = VoiceResponse()
-    gather = Gather(input="dtmf", timeout=8, finish_on_key="#", action="/twilio/callback/confirm", method="POST",
-                    action_on_empty_result=True)
+    gather = Gather(
+        input="dtmf",
+        timeout=8,
+        finish_on_key="#",
+        action="/twilio/callback/confirm",
+        method="POST",
+        action_on_empty_result=True,
+    )
     rd.say(gather, "callback_offer")
     response.append(gather)
     response.redirect("/twilio/callback/confirm", method="POST")
@@ -318,9 +359,13 @@ def _assign_callback(session: Session, rd: RouteDesk, ticket: Ticket, number: st
     """Give the ticket to the next lawyer on duty as a callback; returns when, in words for the caller."""
     start, lawyers = rd.data.roster.next_on_duty(utcnow(), rd.data.timezone)
     ticket.route, ticket.callback_number, ticket.assigned_to = "lawyer_callback", number, lawyers[0].id
-    add_event(session, ticket, "callback_requested",
-              f"{why}: call back {number}; assigned to {lawyers[0].name} ({lawyers[0].id}) from "
-              f"{local_time(start, rd.data.timezone)}")
+    add_event(
+        session,
+        ticket,
+        "callback_requested",
+        f"{why}: call back {number}; assigned to {lawyers[0].name} ({lawyers[0].id}) from "
+        f"{local_time(start, rd.data.timezone)}",
+    )
     local = start.astimezone(ZoneInfo(rd.data.timezone))
     today = utcnow().astimezone(ZoneInfo(rd.data.timezone)).date()
     return "今天" if local.date() == today else f"{local.month}月{local.day}日{local.hour}点以后"
@@ -329,16 +374,18 @@ def _assign_callback(session: Session, rd: RouteDesk, ticket: Ticket, number: st
 # --- supervisor, dispatcher, knowledge base -----------------------------------------------------------------
 
 
-def _dial_supervisor(session: Session, rd: RouteDesk, call: Call, ticket: Ticket,
-                     response: VoiceResponse | None = None) -> str:
+def _dial_supervisor(
+    session: Session, rd: RouteDesk, call: Call, ticket: Ticket, response: VoiceResponse | None = None
+) -> str:
     """Ring the supervisor on duty; with none on the roster the caller is told they will be called back."""
     response = response or VoiceResponse()
     digits = spoken_digits(ticket.number)
     rd.say(response, "urgent_intro", ticket_digits=digits)
     supervisor = rd.data.roster.supervisors[0] if rd.data.roster.supervisors else None
     if supervisor is not None:
-        add_call_event(session, call, "dialling", step=SUPERVISOR_STEP, supervisor=supervisor.id,
-                       number=supervisor.phone)
+        add_call_event(
+            session, call, "dialling", step=SUPERVISOR_STEP, supervisor=supervisor.id, number=supervisor.phone
+        )
         dial = response.dial(action="/twilio/route/dialled", method="POST", timeout=30)
         dial.number(supervisor.phone)
         return _xml(response)
@@ -353,19 +400,37 @@ def to_supervisor(session: Session, rd: RouteDesk, form: dict[str, str], why: st
     `caller_emergency`), or an urgent flag was found after routing (`urgent_flag`: the ticket says so already).
     A retried request rings the supervisor again but marks and alerts only once."""
     call = known_call(session, form)
-    ticket = open_ticket_for_call(session, call_id=call.id, caller_number=call.from_number,
-                                  menu_choice=call.menu_choice, timezone=rd.desk.timezone)
+    ticket = open_ticket_for_call(
+        session,
+        call_id=call.id,
+        caller_number=call.from_number,
+        menu_choice=call.menu_choice,
+        timezone=rd.desk.timezone,
+    )
     if why in (CALLER_KEY, CALLER_VOICE):
         how = "pressed" if why == CALLER_KEY else "said"
-        decide.to_supervisor_now(session, ticket, rd.data, reason=decide.CALLER_EMERGENCY, flags=["danger"],
-                                 note=f"the caller {how} the emergency choice at {at}")
+        decide.to_supervisor_now(
+            session,
+            ticket,
+            rd.data,
+            reason=decide.CALLER_EMERGENCY,
+            flags=["danger"],
+            note=f"the caller {how} the emergency choice at {at}",
+        )
     elif why != URGENT_FLAG:
         why = URGENT_FLAG  # an unknown code from a forged or stale URL: the ticket's own route decides
         if ticket.route != decide.SUPERVISOR:
             return _play_route(session, rd, call, ticket, decide.RouteDecision(ticket.route, ["as routed"]))
     entry = leave_queue(session, call.call_sid, "supervisor")  # moved out of the lawyer queue, if there
-    add_call_event(session, call, "step", step=SUPERVISOR_STEP, why=why, at=at,
-                   left_queue=entry is not None and entry.outcome == "supervisor")
+    add_call_event(
+        session,
+        call,
+        "step",
+        step=SUPERVISOR_STEP,
+        why=why,
+        at=at,
+        left_queue=entry is not None and entry.outcome == "supervisor",
+    )
     response = VoiceResponse()
     if at == DISTRICT_STEP and why != CALLER_KEY and rd.desk.media_url:
         end_stream(response, DISTRICT_STREAM)  # the key's handler stopped it already
@@ -397,16 +462,18 @@ def _district_question(session: Session, rd: RouteDesk, call: Call, ticket: Tick
     response = VoiceResponse()
     if rd.desk.media_url and attempt == 1:
         start_stream(response, rd.desk.media_url, name=DISTRICT_STREAM, step=DISTRICT_STEP, mode="menu")
-    gather = Gather(input="dtmf", num_digits=1, timeout=6, action=district_url(attempt),
-                    method="POST", action_on_empty_result=True)
+    gather = Gather(
+        input="dtmf", num_digits=1, timeout=6, action=district_url(attempt), method="POST", action_on_empty_result=True
+    )
     rd.say(gather, "district_question", districts=menu)
     response.append(gather)
     response.redirect(district_url(attempt), method="POST")
     return _xml(response)
 
 
-def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attempt: int,
-                    said: str | None = None) -> str:
+def district_choice(
+    session: Session, rd: RouteDesk, form: dict[str, str], attempt: int, said: str | None = None
+) -> str:
     """The caller named the district by key (or aloud: `said` is the key the live stream heard): dispatch there;
     no answer twice or 0: the dispatcher decides."""
     call = known_call(session, form)
@@ -414,8 +481,9 @@ def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attem
     digits = said if said is not None else form.get("Digits", "")
     via = "voice" if said is not None else "key"
     if said is None and _emergency_key(rd, digits):
-        return _emergency_at(session, rd, call, DISTRICT_STEP, digits,
-                             stop_stream=DISTRICT_STREAM if rd.desk.media_url else None)
+        return _emergency_at(
+            session, rd, call, DISTRICT_STEP, digits, stop_stream=DISTRICT_STREAM if rd.desk.media_url else None
+        )
     options = rd.data.directory.district_menu()
     response = VoiceResponse()
     if rd.desk.media_url:
@@ -423,13 +491,20 @@ def district_choice(session: Session, rd: RouteDesk, form: dict[str, str], attem
     add_call_event(session, call, "menu_input", step=DISTRICT_STEP, digits=digits, via=via, attempt=attempt)
     if digits.isdigit() and 1 <= int(digits) <= len(options) and ticket.status == "accepted":
         union = options[int(digits) - 1]
-        ticket.union_id, ticket.district, ticket.assigned_to, ticket.route = (union.id, union.district, union.id,
-                                                                              decide.LOCAL_UNION)
-        transition(session, ticket, "dispatched", actor="caller-ivr",
-                   note=f"caller chose {union.district} by {via}")
-        rd.say(response, "dispatched", contact=union.contact,
-               reply_days=rd.data.sla.rule(ticket.handling_class).reply_days,
-               ticket_digits=spoken_digits(ticket.number))
+        ticket.union_id, ticket.district, ticket.assigned_to, ticket.route = (
+            union.id,
+            union.district,
+            union.id,
+            decide.LOCAL_UNION,
+        )
+        transition(session, ticket, "dispatched", actor="caller-ivr", note=f"caller chose {union.district} by {via}")
+        rd.say(
+            response,
+            "dispatched",
+            contact=union.contact,
+            reply_days=rd.data.sla.rule(ticket.handling_class).reply_days,
+            ticket_digits=spoken_digits(ticket.number),
+        )
     elif digits in ("", "*") and attempt < 2:
         return _district_question(session, rd, call, ticket, attempt + 1)
     else:
@@ -472,8 +547,9 @@ def seat_done(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: 
     call = known_call(session, form)
     set_on_call(session, lawyer_id, None)
     status = form.get("DialCallStatus", "")
-    add_call_event(session, call, "lawyer_call_ended", lawyer=lawyer_id, status=status,
-                   duration=form.get("DialCallDuration"))
+    add_call_event(
+        session, call, "lawyer_call_ended", lawyer=lawyer_id, status=status, duration=form.get("DialCallDuration")
+    )
     if status != "completed":
         ticket = ticket_for_call(session, call.id)
         if ticket is not None:
@@ -497,8 +573,9 @@ def _emergency_key(rd: RouteDesk, digits: str) -> bool:
     return rd.desk.flow.emergency is not None and rd.desk.flow.emergency.pressed(digits)
 
 
-def _emergency_at(session: Session, rd: RouteDesk, call: Call, at: str, digits: str, *,
-                  stop_stream: str | None = None) -> str:
+def _emergency_at(
+    session: Session, rd: RouteDesk, call: Call, at: str, digits: str, *, stop_stream: str | None = None
+) -> str:
     """The caller pressed the emergency key at a question after routing: noted, then on to the supervisor."""
     add_call_event(session, call, "emergency", step=at, why=CALLER_KEY, digits=digits)
     return render_urgent_redirect(CALLER_KEY, at, stop_stream=stop_stream)
@@ -508,4 +585,3 @@ def _hangup() -> VoiceResponse:
     response = VoiceResponse()
     response.hangup()
     return response
-

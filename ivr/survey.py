@@ -47,7 +47,7 @@ def keys_path(survey_id: int, attempt: int, tries: int) -> str:
 # ----- TwiML ----------------------------------------------------------------------------------------------
 
 
-def _say(policy: SurveyPolicy, parent, text: str) -> None:  # noqa: ANN001 - a TwiML node
+def _say(policy: SurveyPolicy, parent, text: str) -> None:
     if text:
         say_in_voice(parent, Voice(policy.language, policy.voice), text)
 
@@ -56,8 +56,14 @@ def render_question(policy: SurveyPolicy, survey_id: int, attempt: int, tries: i
     """The question inside a one-key <Gather>; `lead` is said first (the intro, or why we ask again)."""
     response = VoiceResponse()
     action = keys_path(survey_id, attempt, tries)
-    gather = Gather(input="dtmf", num_digits=1, timeout=policy.answer_timeout_s, action=action, method="POST",
-                    action_on_empty_result=True)
+    gather = Gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=policy.answer_timeout_s,
+        action=action,
+        method="POST",
+        action_on_empty_result=True,
+    )
     _say(policy, gather, lead)
     _say(policy, gather, policy.prompts["question"])
     response.append(gather)
@@ -101,8 +107,7 @@ def answer_call(session: Session, desk: SurveyDesk, form: dict[str, str], survey
     return render_question(desk.policy, survey_id, attempt, 1, lead=intro)
 
 
-def pressed(session: Session, desk: SurveyDesk, form: dict[str, str], survey_id: int, attempt: int,
-            tries: int) -> str:
+def pressed(session: Session, desk: SurveyDesk, form: dict[str, str], survey_id: int, attempt: int, tries: int) -> str:
     """The caller's key: record the answer and thank them; a key that means nothing is asked again
     (`reasks` times), then the call ends politely and counts as no answer (see `call_status`)."""
     survey = _survey_for(session, survey_id, attempt)

@@ -35,9 +35,9 @@ def media_stream_url(base_url: str) -> str:
     """Our Media Streams WebSocket as Twilio reaches it: wss:// behind https, ws:// behind http."""
     base = base_url.rstrip("/")
     if base.startswith("https://"):
-        base = "wss://" + base[len("https://"):]
+        base = "wss://" + base[len("https://") :]
     elif base.startswith("http://"):
-        base = "ws://" + base[len("http://"):]
+        base = "ws://" + base[len("http://") :]
     return base + MEDIA_STREAM_PATH
 
 
@@ -110,8 +110,15 @@ def menu_outcome(step: Step, digits: str, attempt: int) -> MenuOutcome:
     return MenuOutcome(step.on_fail, None, retry=False)
 
 
-def render_step(flow: Flow, step: Step, *, attempt: int = 1, context: dict[str, str] | None = None,
-                listen_url: str | None = None, stop_stream: str | None = None) -> str:
+def render_step(
+    flow: Flow,
+    step: Step,
+    *,
+    attempt: int = 1,
+    context: dict[str, str] | None = None,
+    listen_url: str | None = None,
+    stop_stream: str | None = None,
+) -> str:
     """The TwiML document that plays `step` (the `attempt`-th time, for menus).
 
     `stop_stream` ends the stream of the step the call leaves; `listen_url` starts this step's stream there
@@ -180,8 +187,9 @@ def render_confirm(flow: Flow, step: Step, choice: str, attempt: int, *, stop_st
     if stop_stream:
         end_stream(response, stop_stream)
     action = step_url(step.name, "confirmed", choice=choice, attempt=attempt)
-    gather = Gather(input="dtmf", num_digits=1, timeout=step.timeout_s, action=action, method="POST",
-                    action_on_empty_result=True)
+    gather = Gather(
+        input="dtmf", num_digits=1, timeout=step.timeout_s, action=action, method="POST", action_on_empty_result=True
+    )
     _sayer(flow, {"label": label})(gather, step.confirm_prompt)
     response.append(gather)
     response.redirect(action, method="POST")
@@ -202,7 +210,7 @@ def render_redirect(step: str) -> str:
     return str(response)
 
 
-def say_in_voice(parent, voice: Voice, text: str) -> None:  # noqa: ANN001 - a TwiML node
+def say_in_voice(parent, voice: Voice, text: str) -> None:
     """Add a `<Say>` in the flow's language and voice."""
     kwargs = {"language": voice.language}
     if voice.voice:
@@ -210,8 +218,8 @@ def say_in_voice(parent, voice: Voice, text: str) -> None:  # noqa: ANN001 - a T
     parent.say(text, **kwargs)
 
 
-def _sayer(flow: Flow, context: dict[str, str]):  # noqa: ANN202 - a local helper
-    def say(parent, text: str) -> None:  # noqa: ANN001 - a TwiML node
+def _sayer(flow: Flow, context: dict[str, str]):
+    def say(parent, text: str) -> None:
         if text:
             say_in_voice(parent, flow.voice, text.format(**context))
 

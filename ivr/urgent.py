@@ -39,15 +39,21 @@ WITH_A_PERSON = "with_a_person"
 _MOVABLE = ("route", DISTRICT_STEP, QUEUE_STEP, "route:knowledge", "route:callback")
 
 
-def after_words(flow: Flow, data: RoutingData):  # noqa: ANN201 - the pipeline's hook
+def after_words(flow: Flow, data: RoutingData):
     """The pipeline's hook once the caller's words were understood anew, the call perhaps still going on."""
 
     def hook(session: Session, call: Call, ticket: Ticket, text: str) -> None:
         emergency = flow.emergency
         said = emergency.said_in(text) if emergency is not None and text else None
         if said is not None:
-            decide.to_supervisor_now(session, ticket, data, reason=decide.CALLER_EMERGENCY, flags=["danger"],
-                                     note=f"the caller said {said} (the recording's transcript)")
+            decide.to_supervisor_now(
+                session,
+                ticket,
+                data,
+                reason=decide.CALLER_EMERGENCY,
+                flags=["danger"],
+                note=f"the caller said {said} (the recording's transcript)",
+            )
         request_move(session, call, ticket)
 
     return hook
@@ -61,21 +67,27 @@ def request_move(session: Session, call: Call, ticket: Ticket) -> bool:
     if call.ended_at is not None:
         add_call_event(session, call, "supervisor_move_skipped", reason="hung_up", ticket=ticket.number)
         return False
-    return enqueue(session, MOVE_TO_SUPERVISOR, f"to-supervisor:{call.call_sid}",
-                   {"call_sid": call.call_sid}, priority=URGENT)
+    return enqueue(
+        session, MOVE_TO_SUPERVISOR, f"to-supervisor:{call.call_sid}", {"call_sid": call.call_sid}, priority=URGENT
+    )
 
 
 def reached_supervisor(session: Session, call: Call) -> bool:
     """True once the call rang the supervisor (it is there, or was: nothing to move)."""
-    dialled = session.scalars(select(CallEvent.detail).where(CallEvent.call_id == call.id,
-                                                             CallEvent.kind == "dialling")).all()
+    dialled = session.scalars(
+        select(CallEvent.detail).where(CallEvent.call_id == call.id, CallEvent.kind == "dialling")
+    ).all()
     return any((d or {}).get("step") == SUPERVISOR_STEP for d in dialled)
 
 
 def where_now(session: Session, call: Call) -> str:
     """Where the caller is: a step name, the lawyer queue, or `with_a_person` (ringing or talking to someone)."""
-    last = session.scalar(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind.in_(_PLACE_EVENTS))
-                          .order_by(CallEvent.id.desc()).limit(1))
+    last = session.scalar(
+        select(CallEvent)
+        .where(CallEvent.call_id == call.id, CallEvent.kind.in_(_PLACE_EVENTS))
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    )
     if last is None:
         return ""
     detail = last.detail or {}
@@ -98,16 +110,26 @@ def _base_url(session: Session, call: Call, public_url: str | None) -> str | Non
     """Our public base URL for Twilio: the setting, else the one the call was answered on."""
     if public_url:
         return public_url.rstrip("/")
-    answered = session.scalar(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind == "answered")
-                              .order_by(CallEvent.id).limit(1))
+    answered = session.scalar(
+        select(CallEvent)
+        .where(CallEvent.call_id == call.id, CallEvent.kind == "answered")
+        .order_by(CallEvent.id)
+        .limit(1)
+    )
     return (answered.detail or {}).get("base_url") if answered is not None else None
 
 
 class SupervisorMover:
     """The job that redirects a live call to the supervisor (`/twilio/urgent?why=urgent_flag`)."""
 
-    def __init__(self, factory: sessionmaker[Session], twilio_rest, public_url: str | None,  # noqa: ANN001
-                 attempts: int = 3, backoff_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        twilio_rest,
+        public_url: str | None,
+        attempts: int = 3,
+        backoff_s: float = 1.0,
+    ) -> None:
         self._factory = factory
         self._twilio = twilio_rest
         self._public_url = public_url
@@ -126,9 +148,17 @@ class SupervisorMover:
             if call is None:
                 return
             place = where_now(session, call)
-            skip = ("hung_up" if call.ended_at is not None else
-                    "at_supervisor" if place == SUPERVISOR_STEP else
-                    None if place in _MOVABLE else WITH_A_PERSON if place == WITH_A_PERSON else "not_movable")
+            skip = (
+                "hung_up"
+                if call.ended_at is not None
+                else "at_supervisor"
+                if place == SUPERVISOR_STEP
+                else None
+                if place in _MOVABLE
+                else WITH_A_PERSON
+                if place == WITH_A_PERSON
+                else "not_movable"
+            )
             base = _base_url(session, call, self._public_url)
             if skip is None and base is None:
                 skip = "no_public_url"
@@ -147,8 +177,9 @@ class SupervisorMover:
             return
         except (httpx.HTTPError, OSError) as exc:
             if attempt < self._attempts:
-                raise RetryLater(f"moving call {call_sid} to the supervisor: {exc}",
-                                 self._backoff_s * 2 ** (attempt - 1)) from exc
+                raise RetryLater(
+                    f"moving call {call_sid} to the supervisor: {exc}", self._backoff_s * 2 ** (attempt - 1)
+                ) from exc
             log.error("could not move call %s to the supervisor: %s", call_sid, exc)
             return
         with transaction(self._factory) as session:
@@ -156,5 +187,6 @@ class SupervisorMover:
             add_call_event(session, call, "moved_to_supervisor", at=place, why=URGENT_FLAG)
             ticket = ticket_for_call(session, call.id)
             if ticket is not None:
-                add_event(session, ticket, "moved_to_supervisor",
-                          f"the caller was at {place}: moved to the supervisor's line")
+                add_event(
+                    session, ticket, "moved_to_supervisor", f"the caller was at {place}: moved to the supervisor's line"
+                )

@@ -51,7 +51,7 @@ class PipelineConfig:
     attempts: int = 5
     backoff_s: float = 1.0
     timeout_s: float = 30.0
-    routing: RoutingData | None = None  # to route tickets whose caller hung up before routing 
+    routing: RoutingData | None = None  # to route tickets whose caller hung up before routing
     scripted: ScriptedRecognizer | None = None  # tests only: known audio → scripted Mandarin text
     # The IVR's hook (ivr.urgent.after_words) when the words changed what is understood of a routed ticket: the
     # caller, if still on the line, is taken where the final route says (the supervisor's phone).
@@ -65,7 +65,7 @@ class RecordingPipeline:
         self,
         factory: sessionmaker[Session],
         credentials: TwilioCredentials,
-        twilio_rest,  # noqa: ANN001 - twilio.rest.Client (or the emulator's)
+        twilio_rest,
         model: SharedModel,
         config: PipelineConfig,
     ) -> None:
@@ -120,7 +120,7 @@ class RecordingPipeline:
         sid = payload["recording_sid"]
         with self._factory() as session:
             recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
-            if recording is None or recording.status not in (PENDING,):
+            if recording is None or recording.status != PENDING:
                 return  # already done (a retried callback) or unknown
             url, call = recording.source_url, recording.call
         try:
@@ -144,8 +144,9 @@ class RecordingPipeline:
             recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
             recording.path, recording.sha256 = stored.relative_path, stored.sha256
             recording.duration_s, recording.channels = duration, channels
-            add_call_event(session, recording.call, "recording_stored", recording_sid=sid,
-                           sha256=stored.sha256, bytes=stored.size)
+            add_call_event(
+                session, recording.call, "recording_stored", recording_sid=sid, sha256=stored.sha256, bytes=stored.size
+            )
             if problem is None:
                 recording.status = STORED
                 priority = URGENT if recording.source == "problem" else BACKGROUND
@@ -193,8 +194,9 @@ class RecordingPipeline:
             recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
             session.execute(delete(Transcript).where(Transcript.recording_id == recording.id))
             for t in transcripts:
-                session.add(Transcript(recording_id=recording.id, channel=t.channel, text=t.text,
-                                       words=t.words, model=t.model))
+                session.add(
+                    Transcript(recording_id=recording.id, channel=t.channel, text=t.text, words=t.words, model=t.model)
+                )
             recording.status, recording.error = TRANSCRIBED, None
             text = " ".join(t.text for t in transcripts if t.text).strip()  # already cleaned by speech
             add_call_event(session, recording.call, "transcribed", recording_sid=sid, chars=len(text))
@@ -211,7 +213,7 @@ class RecordingPipeline:
         text = self._config.scripted.text_for(load_channels(path).channels[0])
         return None if text is None else [SpeechTranscript(text=text, words=[], model="scripted-test", channel=None)]
 
-    def _understand(self, session: Session, ticket, text: str, *, call) -> None:  # noqa: ANN001
+    def _understand(self, session: Session, ticket, text: str, *, call) -> None:
         """The caller's words are in: route the ticket if the live call could not (the caller hung up early)."""
         call_over = call.ended_at is not None
         if self._config.routing is None:

@@ -56,16 +56,23 @@ def check_comments(comments: object, duration_s: float | None = None) -> list[di
             raise InvalidInput(f"第 {n} 条评语格式不对 — comment {n}: must be an object {{at_s, channel, text}}")
         at_s, channel, text = c.get("at_s"), c.get("channel"), c.get("text")
         if isinstance(at_s, bool) or not isinstance(at_s, (int, float)) or at_s < 0:
-            raise InvalidInput(f"第 {n} 条评语的时间须 ≥ 0 秒 — "
-                               f"comment {n}: at_s must be seconds from the start of the call (≥ 0)")
+            raise InvalidInput(
+                f"第 {n} 条评语的时间须 ≥ 0 秒 — comment {n}: at_s must be seconds from the start of the call (≥ 0)"
+            )
         if duration_s is not None and at_s > duration_s + 1:
-            raise InvalidInput(f"第 {n} 条评语的时间 {at_s:g} 秒超出通话时长 {duration_s:g} 秒 — "
-                               f"comment {n}: at_s {at_s:g} s is past the end of the call ({duration_s:g} s)")
+            raise InvalidInput(
+                f"第 {n} 条评语的时间 {at_s:g} 秒超出通话时长 {duration_s:g} 秒 — "
+                f"comment {n}: at_s {at_s:g} s is past the end of the call ({duration_s:g} s)"
+            )
         if channel not in (0, 1) or isinstance(channel, bool):
-            raise InvalidInput(f"第 {n} 条评语须指明来电人或坐席 — comment {n}: channel must be 0 (caller) or 1 (staff)")
+            raise InvalidInput(
+                f"第 {n} 条评语须指明来电人或坐席 — comment {n}: channel must be 0 (caller) or 1 (staff)"
+            )
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT_CHARS:
-            raise InvalidInput(f"第 {n} 条评语须为 1 到 {MAX_COMMENT_CHARS} 个字 — "
-                               f"comment {n}: text must be 1 to {MAX_COMMENT_CHARS} characters")
+            raise InvalidInput(
+                f"第 {n} 条评语须为 1 到 {MAX_COMMENT_CHARS} 个字 — "
+                f"comment {n}: text must be 1 to {MAX_COMMENT_CHARS} characters"
+            )
         checked.append({"at_s": float(at_s), "channel": channel, "text": text.strip()})
     return sorted(checked, key=lambda c: (c["at_s"], c["channel"]))
 
@@ -93,15 +100,24 @@ def effective_score(session: Session, sample_id: int) -> QaScore | None:
     return next((s for s in scores if s.stage == INSPECTION), None)
 
 
-def _save(session: Session, rubric: Rubric, sample: QaSample, who: str, stage: str, items: dict,
-          comments: object, duration_s: float | None) -> QaScore:
+def _save(
+    session: Session,
+    rubric: Rubric,
+    sample: QaSample,
+    who: str,
+    stage: str,
+    items: dict,
+    comments: object,
+    duration_s: float | None,
+) -> QaScore:
     try:
         scored = rubric.score(items)
     except ScoreError as exc:
         raise InvalidInput(str(exc)) from None
     pinned = check_comments(comments, duration_s)
-    row = session.scalar(select(QaScore).where(QaScore.sample_id == sample.id, QaScore.inspector == who,
-                                               QaScore.stage == stage))
+    row = session.scalar(
+        select(QaScore).where(QaScore.sample_id == sample.id, QaScore.inspector == who, QaScore.stage == stage)
+    )
     if row is None:
         row = QaScore(sample_id=sample.id, inspector=who, stage=stage)
         session.add(row)
@@ -111,15 +127,26 @@ def _save(session: Session, rubric: Rubric, sample: QaSample, who: str, stage: s
     return row
 
 
-def score_sample(session: Session, rubric: Rubric, sample: QaSample, inspector: str, items: dict,
-                 comments: object = None, *, stage: str = INSPECTION, duration_s: float | None = None) -> QaScore:
+def score_sample(
+    session: Session,
+    rubric: Rubric,
+    sample: QaSample,
+    inspector: str,
+    items: dict,
+    comments: object = None,
+    *,
+    stage: str = INSPECTION,
+    duration_s: float | None = None,
+) -> QaScore:
     """An inspector scores a sampled call (inspection), or scores it for calibration.
 
     One inspection per call: its inspector may correct it until it is reviewed; anyone else reviews instead.
     A handler never scores their own call.
     """
     if stage not in (INSPECTION, CALIBRATION):
-        raise InvalidInput("只能提交质检或校准评分 — stage must be inspection or calibration (a review is posted to review)")
+        raise InvalidInput(
+            "只能提交质检或校准评分 — stage must be inspection or calibration (a review is posted to review)"
+        )
     if sample.handler is not None and inspector == sample.handler:
         raise NotAllowed("这通电话是您接的，请由他人质检 — you handled this call: someone else inspects it")
     if stage == INSPECTION:
@@ -127,25 +154,39 @@ def score_sample(session: Session, rubric: Rubric, sample: QaSample, inspector: 
             raise Conflict("该抽样已结案 — this sample is closed")
         other = [s for s in scores_of(session, sample.id, INSPECTION) if s.inspector != inspector]
         if other:
-            raise Conflict(f"{other[0].inspector} 已质检过这通电话，如需调整请提交复核 — "
-                           f"{other[0].inspector} has inspected this call already: post a review to adjust it")
+            raise Conflict(
+                f"{other[0].inspector} 已质检过这通电话，如需调整请提交复核 — "
+                f"{other[0].inspector} has inspected this call already: post a review to adjust it"
+            )
         if scores_of(session, sample.id, REVIEW):
-            raise Conflict("这通电话已复核，质检评分不能再改 — this call has been reviewed: its inspection can no longer change")
+            raise Conflict(
+                "这通电话已复核，质检评分不能再改 — this call has been reviewed: its inspection can no longer change"
+            )
     row = _save(session, rubric, sample, inspector, stage, items, comments, duration_s)
     if stage == INSPECTION and sample.status == "open":
         sample.status = "scored"
     return row
 
 
-def review_sample(session: Session, rubric: Rubric, sample: QaSample, reviewer: str, items: dict,
-                  comments: object = None, *, duration_s: float | None = None) -> QaScore:
+def review_sample(
+    session: Session,
+    rubric: Rubric,
+    sample: QaSample,
+    reviewer: str,
+    items: dict,
+    comments: object = None,
+    *,
+    duration_s: float | None = None,
+) -> QaScore:
     """A second inspector or a supervisor adjusts the inspection; the review's score counts from now on."""
     inspections = scores_of(session, sample.id, INSPECTION)
     if not inspections:
         raise Conflict("这通电话还没有质检评分，无法复核 — nothing to review: this call has not been inspected yet")
     if reviewer == inspections[0].inspector:
-        raise NotAllowed("这通电话是您质检的，请由另一位质检员或班长复核 — "
-                         "you inspected this call: a second inspector or a supervisor reviews it")
+        raise NotAllowed(
+            "这通电话是您质检的，请由另一位质检员或班长复核 — "
+            "you inspected this call: a second inspector or a supervisor reviews it"
+        )
     if sample.handler is not None and reviewer == sample.handler:
         raise NotAllowed("这通电话是您接的，请由他人复核 — you handled this call: someone else reviews it")
     if sample.status == "closed":
@@ -158,15 +199,25 @@ def review_sample(session: Session, rubric: Rubric, sample: QaSample, reviewer: 
 def give_feedback(session: Session, sample: QaSample, by: str, message: str) -> QaFeedback:
     """Feedback to the person who handled the call; it stays open until they answer with a rectification."""
     if sample.handler is None:
-        raise Conflict("这通电话只经过语音导航，没有经办人可以反馈 — "
-                       "this call was handled by the voice menu alone: there is nobody to give feedback to")
+        raise Conflict(
+            "这通电话只经过语音导航，没有经办人可以反馈 — "
+            "this call was handled by the voice menu alone: there is nobody to give feedback to"
+        )
     if not isinstance(message, str) or not message.strip():
-        raise InvalidInput("请填写反馈：哪里不对、应当怎样做 — write the feedback: what was wrong and what to do differently")
+        raise InvalidInput(
+            "请填写反馈：哪里不对、应当怎样做 — write the feedback: what was wrong and what to do differently"
+        )
     score = effective_score(session, sample.id)
     if score is None:
         raise Conflict("请先为这通电话评分，再发送反馈 — score the call first: feedback follows the inspection")
-    feedback = QaFeedback(sample_id=sample.id, score_id=score.id, handler=sample.handler, message=message.strip(),
-                          created_by=by, critical=bool(score.critical_failed))
+    feedback = QaFeedback(
+        sample_id=sample.id,
+        score_id=score.id,
+        handler=sample.handler,
+        message=message.strip(),
+        created_by=by,
+        critical=bool(score.critical_failed),
+    )
     session.add(feedback)
     session.flush()
     return feedback
@@ -182,8 +233,10 @@ def get_feedback(session: Session, feedback_id: int) -> QaFeedback:
 def rectify(session: Session, feedback: QaFeedback, handler: str, text: str) -> QaFeedback:
     """The handler answers the feedback with what they changed (整改); they may amend it until it is closed."""
     if handler != feedback.handler:
-        raise NotAllowed(f"只有这通电话的经办人（{feedback.handler}）才能整改 — "
-                         f"only the person who handled the call ({feedback.handler}) answers this feedback")
+        raise NotAllowed(
+            f"只有这通电话的经办人（{feedback.handler}）才能整改 — "
+            f"only the person who handled the call ({feedback.handler}) answers this feedback"
+        )
     if feedback.status == "closed":
         raise Conflict("该反馈已关闭 — this feedback is closed")
     if not isinstance(text, str) or not text.strip():
@@ -198,13 +251,16 @@ def close_feedback(session: Session, feedback: QaFeedback, by: str) -> QaFeedbac
     if feedback.status == "closed":
         return feedback  # a retried close changes nothing
     if feedback.status != "answered":
-        raise Conflict("经办人还没有整改，不能关闭 — the handler has not answered with a rectification yet: it cannot be closed")
+        raise Conflict(
+            "经办人还没有整改，不能关闭 — the handler has not answered with a rectification yet: it cannot be closed"
+        )
     if by == feedback.handler:
         raise NotAllowed("经办人不能关闭自己的反馈 — the handler cannot close their own feedback")
     feedback.status, feedback.closed_by, feedback.closed_at = "closed", by, utcnow()
     session.flush()
-    still_open = session.scalar(select(QaFeedback.id).where(QaFeedback.sample_id == feedback.sample_id,
-                                                            QaFeedback.status != "closed").limit(1))
+    still_open = session.scalar(
+        select(QaFeedback.id).where(QaFeedback.sample_id == feedback.sample_id, QaFeedback.status != "closed").limit(1)
+    )
     if still_open is None:
         get_sample(session, feedback.sample_id).status = "closed"
     return feedback
@@ -232,10 +288,14 @@ def calibration(session: Session, rubric: Rubric, sample_id: int) -> dict:
         return {"sample_id": sample_id, "inspectors": [], "items": {}, "total": None}
     return {
         "sample_id": sample_id,
-        "inspectors": [{"inspector": s.inspector, "total": s.total, "critical_failed": s.critical_failed}
-                       for s in scores],
-        "items": {item_id: _spread([float(s.items[item_id]) for s in scores if item_id in s.items]).to_dict()
-                  for item_id in rubric.items if any(item_id in s.items for s in scores)},
+        "inspectors": [
+            {"inspector": s.inspector, "total": s.total, "critical_failed": s.critical_failed} for s in scores
+        ],
+        "items": {
+            item_id: _spread([float(s.items[item_id]) for s in scores if item_id in s.items]).to_dict()
+            for item_id in rubric.items
+            if any(item_id in s.items for s in scores)
+        },
         "total": _spread([s.total for s in scores]).to_dict(),
     }
 
@@ -243,15 +303,19 @@ def calibration(session: Session, rubric: Rubric, sample_id: int) -> dict:
 def people_figures(session: Session, start: date, end: date) -> list[dict]:
     """Per handler, for the samples of days start..end (inclusive): calls inspected, average score, critical
     failures, feedback given, rectified (answered or closed), rectification rate."""
-    samples = {s.id: s for s in session.scalars(select(QaSample).where(QaSample.day >= start, QaSample.day <= end,
-                                                                        QaSample.handler.is_not(None)))}
+    samples = {
+        s.id: s
+        for s in session.scalars(
+            select(QaSample).where(QaSample.day >= start, QaSample.day <= end, QaSample.handler.is_not(None))
+        )
+    }
     if not samples:
         return []
     ids = list(samples)
     counted: dict[int, QaScore] = {}
-    for score in session.scalars(select(QaScore).where(QaScore.sample_id.in_(ids),
-                                                       QaScore.stage.in_((INSPECTION, REVIEW)))
-                                 .order_by(QaScore.id)):
+    for score in session.scalars(
+        select(QaScore).where(QaScore.sample_id.in_(ids), QaScore.stage.in_((INSPECTION, REVIEW))).order_by(QaScore.id)
+    ):
         held = counted.get(score.sample_id)
         if held is None or held.stage == INSPECTION or score.stage == REVIEW:
             counted[score.sample_id] = score  # a review outranks the inspection; the latest review counts
@@ -259,9 +323,18 @@ def people_figures(session: Session, start: date, end: date) -> list[dict]:
     people: dict[str, dict] = {}
 
     def person(handler: str, role: str | None) -> dict:
-        return people.setdefault(handler, {"handler": handler, "handler_role": role, "calls_inspected": 0,
-                                           "total_points": 0.0, "critical_failures": 0, "feedback_given": 0,
-                                           "rectified": 0})
+        return people.setdefault(
+            handler,
+            {
+                "handler": handler,
+                "handler_role": role,
+                "calls_inspected": 0,
+                "total_points": 0.0,
+                "critical_failures": 0,
+                "feedback_given": 0,
+                "rectified": 0,
+            },
+        )
 
     for sample_id, score in counted.items():
         sample = samples[sample_id]
@@ -278,7 +351,8 @@ def people_figures(session: Session, start: date, end: date) -> list[dict]:
         row = people[handler]
         points = row.pop("total_points")
         row["average_score"] = round(points / row["calls_inspected"], 2) if row["calls_inspected"] else None
-        row["rectification_rate"] = (round(row["rectified"] / row["feedback_given"], 4)
-                                     if row["feedback_given"] else None)
+        row["rectification_rate"] = (
+            round(row["rectified"] / row["feedback_given"], 4) if row["feedback_given"] else None
+        )
         out.append(row)
     return out

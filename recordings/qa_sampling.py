@@ -33,9 +33,15 @@ DOWNLOAD_FAILED = "download_failed"
 SHORT_CALL, LONG_CALL, QUOTA = "short_call", "long_call", "quota"
 REASONS = (URGENT, LOW_SATISFACTION, DOWNLOAD_FAILED, FAILED_TRANSCRIPTION, SHORT_CALL, LONG_CALL, QUOTA)
 # What inspectors read for each reason code (the codes stay in the API and the database).
-REASON_LABELS = {URGENT: "紧急", LOW_SATISFACTION: "回访不满意", DOWNLOAD_FAILED: "录音下载失败",
-                 FAILED_TRANSCRIPTION: "转写失败",
-                 SHORT_CALL: "通话过短", LONG_CALL: "通话过长", QUOTA: "抽样配额"}
+REASON_LABELS = {
+    URGENT: "紧急",
+    LOW_SATISFACTION: "回访不满意",
+    DOWNLOAD_FAILED: "录音下载失败",
+    FAILED_TRANSCRIPTION: "转写失败",
+    SHORT_CALL: "通话过短",
+    LONG_CALL: "通话过长",
+    QUOTA: "抽样配额",
+}
 DEFAULT_ROLE = "default"
 
 
@@ -138,16 +144,24 @@ def parse_sampling(data: dict) -> SamplingConfig:
         low_satisfaction=tuple(special.get("low_satisfaction", ["dissatisfied"])),
         urgent_routes=tuple(special.get("urgent_routes", ["supervisor"])),
         audio_problem_reasons=tuple(s.lower() for s in special.get("audio_problem_reasons", [])),
-        short_handled_call_s=short_s, long_call_s=long_s,
-        priority=priority, mandatory=mandatory, inspector_daily_cap=cap, run_after=run_after, seed=seed,
+        short_handled_call_s=short_s,
+        long_call_s=long_s,
+        priority=priority,
+        mandatory=mandatory,
+        inspector_daily_cap=cap,
+        run_after=run_after,
+        seed=seed,
     )
 
 
 @lru_cache(maxsize=4)
 def load_sampling(path: Path | None = None) -> SamplingConfig:
     """The sampling file (default: the shipped recordings/data/qa.yaml)."""
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("recordings.data").joinpath("qa.yaml").read_text(encoding="utf-8"))
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path
+        else resources.files("recordings.data").joinpath("qa.yaml").read_text(encoding="utf-8")
+    )
     return parse_sampling(yaml.safe_load(text))
 
 
@@ -165,9 +179,15 @@ class Pick:
     day: date
 
     def to_dict(self) -> dict:
-        return {"call_sid": self.call_sid, "handler": self.handler, "handler_role": self.handler_role,
-                "reason": self.reason, "reasons": list(self.reasons), "inspector": self.inspector,
-                "day": self.day.isoformat()}
+        return {
+            "call_sid": self.call_sid,
+            "handler": self.handler,
+            "handler_role": self.handler_role,
+            "reason": self.reason,
+            "reasons": list(self.reasons),
+            "inspector": self.inspector,
+            "day": self.day.isoformat(),
+        }
 
 
 @dataclass
@@ -192,13 +212,17 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 def existing_sample(session: Session, day: date) -> SampleResult | None:
     """The stored sample of a day, or None if it was never drawn."""
     rows = session.execute(
-        select(QaSample, Call.call_sid).join(Call, Call.id == QaSample.call_id)
-        .where(QaSample.day == day).order_by(QaSample.id)
+        select(QaSample, Call.call_sid)
+        .join(Call, Call.id == QaSample.call_id)
+        .where(QaSample.day == day)
+        .order_by(QaSample.id)
     ).all()
     if not rows:
         return None
-    picks = [Pick(s.call_id, sid, s.handler, s.handler_role, s.reason, list(s.reasons or []), s.inspector, s.day)
-             for s, sid in rows]
+    picks = [
+        Pick(s.call_id, sid, s.handler, s.handler_role, s.reason, list(s.reasons or []), s.inspector, s.day)
+        for s, sid in rows
+    ]
     return SampleResult(day, rows[0][0].seed, picks, existing=True)
 
 
@@ -211,7 +235,7 @@ class _Candidate:
     reasons: tuple[str, ...]
 
 
-def _special_reasons(row, config: SamplingConfig) -> list[str]:  # noqa: ANN001 - a result row
+def _special_reasons(row, config: SamplingConfig) -> list[str]:
     found = []
     if row.urgency_flags or (row.route is not None and row.route in config.urgent_routes):
         found.append(URGENT)
@@ -238,19 +262,36 @@ def _candidates(session: Session, day: date, tz: str, config: SamplingConfig) ->
     failed_download = exists().where(*failed, Recording.path.is_(None))
     failed_transcription = exists().where(*failed, Recording.path.is_not(None))
     query = (
-        select(Call.id, Call.call_sid, Call.handler, Call.handler_role, Call.duration_s,
-               Ticket.urgency_flags, Ticket.route, Ticket.satisfaction, Ticket.needs_human,
-               Ticket.needs_human_reason, failed_download.label("failed_download"),
-               failed_transcription.label("failed_transcription"))
+        select(
+            Call.id,
+            Call.call_sid,
+            Call.handler,
+            Call.handler_role,
+            Call.duration_s,
+            Ticket.urgency_flags,
+            Ticket.route,
+            Ticket.satisfaction,
+            Ticket.needs_human,
+            Ticket.needs_human_reason,
+            failed_download.label("failed_download"),
+            failed_transcription.label("failed_transcription"),
+        )
         .outerjoin(Ticket, Ticket.call_id == Call.id)
         .outerjoin(QaSample, QaSample.call_id == Call.id)
         .where(Call.started_at >= start, Call.started_at < end, QaSample.id.is_(None))
         .order_by(Call.id)
     )
     order = {reason: n for n, reason in enumerate(config.priority)}
-    return [_Candidate(row.id, row.call_sid, row.handler, row.handler_role,
-                       tuple(sorted(_special_reasons(row, config), key=order.__getitem__)))
-            for row in session.execute(query)]
+    return [
+        _Candidate(
+            row.id,
+            row.call_sid,
+            row.handler,
+            row.handler_role,
+            tuple(sorted(_special_reasons(row, config), key=order.__getitem__)),
+        )
+        for row in session.execute(query)
+    ]
 
 
 def _quota_picks(candidates: list[_Candidate], config: SamplingConfig, rng: random.Random) -> list[_Candidate]:
@@ -270,8 +311,9 @@ def _quota_picks(candidates: list[_Candidate], config: SamplingConfig, rng: rand
     return [d[i] for i in range(rounds) for d in drawn if i < len(d)]
 
 
-def draw_sample(session: Session, day: date, config: SamplingConfig, *, tz: str, inspectors: list[str],
-                seed: int | None = None) -> SampleResult:
+def draw_sample(
+    session: Session, day: date, config: SamplingConfig, *, tz: str, inspectors: list[str], seed: int | None = None
+) -> SampleResult:
     """The sample of `day` (drawn now, or the stored one if the day was sampled already); nothing is written.
 
     Picks go round-robin to `inspectors` (shuffled by the seed), at most `inspector_daily_cap` each, never to
@@ -316,15 +358,32 @@ def store_sample(session: Session, result: SampleResult) -> int:
     """Write the picks as QaSample rows (nothing for a sample read back from the database); returns how many."""
     if result.existing:
         return 0
-    session.add_all(QaSample(call_id=p.call_id, day=p.day, handler=p.handler, handler_role=p.handler_role,
-                             reason=p.reason, reasons=list(p.reasons), inspector=p.inspector, seed=result.seed)
-                    for p in result.picks)
+    session.add_all(
+        QaSample(
+            call_id=p.call_id,
+            day=p.day,
+            handler=p.handler,
+            handler_role=p.handler_role,
+            reason=p.reason,
+            reasons=list(p.reasons),
+            inspector=p.inspector,
+            seed=result.seed,
+        )
+        for p in result.picks
+    )
     session.flush()
     return len(result.picks)
 
 
-def sample_day(factory: sessionmaker[Session], day: date, config: SamplingConfig, *, tz: str,
-               inspectors: list[str] | None = None, seed: int | None = None) -> SampleResult:
+def sample_day(
+    factory: sessionmaker[Session],
+    day: date,
+    config: SamplingConfig,
+    *,
+    tz: str,
+    inspectors: list[str] | None = None,
+    seed: int | None = None,
+) -> SampleResult:
     """Draw and store a day's sample in one transaction; a concurrent run that got there first wins."""
     try:
         with factory() as session, session.begin():
@@ -345,13 +404,18 @@ def active_inspectors(session: Session) -> list[str]:
     """Usernames of the active staff whose role is inspector."""
     from staff.tables import StaffUser  # staff accounts are optional for the sampling itself
 
-    return list(session.scalars(select(StaffUser.username).where(StaffUser.role == "inspector",
-                                                                 StaffUser.active.is_(True))
-                                .order_by(StaffUser.username)))
+    return list(
+        session.scalars(
+            select(StaffUser.username)
+            .where(StaffUser.role == "inspector", StaffUser.active.is_(True))
+            .order_by(StaffUser.username)
+        )
+    )
 
 
-def sample_due(factory: sessionmaker[Session], config: SamplingConfig, now: datetime, tz: str,
-               empty_days: set[date] | None = None) -> SampleResult | None:
+def sample_due(
+    factory: sessionmaker[Session], config: SamplingConfig, now: datetime, tz: str, empty_days: set[date] | None = None
+) -> SampleResult | None:
     """The daily job: once it is past `run_after` local time, sample yesterday if that has not been done.
 
     A day that gave no picks (no calls) stores nothing; `empty_days` remembers it, so later rounds neither draw
@@ -369,12 +433,17 @@ def sample_due(factory: sessionmaker[Session], config: SamplingConfig, now: date
     result = sample_day(factory, yesterday, config, tz=tz)
     if not result.picks and empty_days is not None:
         empty_days.add(yesterday)
-    log.info("QA sample of %s: %d calls (%d dropped beyond capacity, %d mandatory unassigned)",
-             yesterday, len(result.picks), result.dropped, result.unassigned)
+    log.info(
+        "QA sample of %s: %d calls (%d dropped beyond capacity, %d mandatory unassigned)",
+        yesterday,
+        len(result.picks),
+        result.dropped,
+        result.unassigned,
+    )
     return result
 
 
-def daily_sampling_round(factory: sessionmaker[Session], config: SamplingConfig, tz: str):  # noqa: ANN201
+def daily_sampling_round(factory: sessionmaker[Session], config: SamplingConfig, tz: str):
     """One round of the daily job for a `hotline.jobs.PeriodicTask`: samples yesterday when it is due."""
     from hotline.db import utcnow
 

@@ -81,8 +81,9 @@ class Rubric:
             raise ScoreError("评分格式不对 — items must be an object: item id → points")
         unknown = sorted(set(points) - set(items))
         if unknown:
-            raise ScoreError(f"评分表里没有这些项 — unknown rubric item(s): {', '.join(unknown)}; "
-                             f"the items are: {', '.join(items)}")
+            raise ScoreError(
+                f"评分表里没有这些项 — unknown rubric item(s): {', '.join(unknown)}; the items are: {', '.join(items)}"
+            )
         missing = [i for i in items if i not in points]
         if missing:
             labels = "、".join(items[i].label for i in missing)
@@ -91,11 +92,14 @@ class Rubric:
         for item_id, value in points.items():
             item = items[item_id]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ScoreError(f"「{item.label}」须填数字 — {item_id} ({item.label}): points must be a number, "
-                                 f"not {value!r}")
+                raise ScoreError(
+                    f"「{item.label}」须填数字 — {item_id} ({item.label}): points must be a number, not {value!r}"
+                )
             if not 0 <= value <= item.max:
-                raise ScoreError(f"「{item.label}」的分数须在 0 到 {item.max:g} 之间 — "
-                                 f"{item_id} ({item.label}): {value:g} points is outside 0 to {item.max:g}")
+                raise ScoreError(
+                    f"「{item.label}」的分数须在 0 到 {item.max:g} 之间 — "
+                    f"{item_id} ({item.label}): {value:g} points is outside 0 to {item.max:g}"
+                )
             checked[item_id] = float(value)
         raw = sum(checked.values())
         total, failed = raw, []
@@ -106,9 +110,15 @@ class Rubric:
         return Scored(checked, round(raw, 2), round(total, 2), failed)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "total": self.total, "pass_score": self.pass_score,
-                "sections": [{"id": s.id, "label": s.label, "items": [i.to_dict() for i in s.items]}
-                             for s in self.sections]}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "total": self.total,
+            "pass_score": self.pass_score,
+            "sections": [
+                {"id": s.id, "label": s.label, "items": [i.to_dict() for i in s.items]} for s in self.sections
+            ],
+        }
 
 
 def _number(value: object, where: str) -> float:
@@ -164,8 +174,15 @@ def parse_rubric(data: object) -> Rubric:
             top = _number(spec.get("max"), f"item {item_id}: max")
             if top <= 0:
                 raise RubricError(f"item {item_id}: max must be more than 0, not {top:g}")
-            items.append(Item(item_id, str(spec["label"]), top, str(sec["id"]),
-                              _critical(spec.get("critical"), top, f"item {item_id}")))
+            items.append(
+                Item(
+                    item_id,
+                    str(spec["label"]),
+                    top,
+                    str(sec["id"]),
+                    _critical(spec.get("critical"), top, f"item {item_id}"),
+                )
+            )
         sections.append(Section(str(sec["id"]), str(sec.get("label", sec["id"])), tuple(items)))
     summed = sum(i.max for s in sections for i in s.items)
     if abs(summed - total) > 1e-9:
@@ -176,6 +193,9 @@ def parse_rubric(data: object) -> Rubric:
 @lru_cache(maxsize=4)
 def load_rubric(path: Path | None = None) -> Rubric:
     """The rubric file (default: the shipped recordings/data/rubric.yaml)."""
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("recordings.data").joinpath("rubric.yaml").read_text(encoding="utf-8"))
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path
+        else resources.files("recordings.data").joinpath("rubric.yaml").read_text(encoding="utf-8")
+    )
     return parse_rubric(yaml.safe_load(text))

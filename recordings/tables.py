@@ -65,9 +65,7 @@ class Recording(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     call: Mapped[Call] = relationship(back_populates="recordings")
-    transcripts: Mapped[list[Transcript]] = relationship(
-        back_populates="recording", order_by="Transcript.id"
-    )
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="recording", order_by="Transcript.id")
 
 
 class Transcript(Base):

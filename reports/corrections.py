@@ -18,8 +18,19 @@ from routing.tables import Ticket, TicketCorrection
 from routing.tickets import local_day
 
 FORMATS = ("json", "csv", "table")
-CSV_COLUMNS = ("week", "first_day", "last_day", "subject", "subject_label", "tickets", "corrected",
-               "subject_corrected", "kind_corrected", "urgency_flags_corrected", "rate")
+CSV_COLUMNS = (
+    "week",
+    "first_day",
+    "last_day",
+    "subject",
+    "subject_label",
+    "tickets",
+    "corrected",
+    "subject_corrected",
+    "kind_corrected",
+    "urgency_flags_corrected",
+    "rate",
+)
 
 
 def weeks_back(now: datetime, timezone: str, weeks: int) -> list[Period]:
@@ -39,14 +50,16 @@ def corrections_report(session: Session, *, now: datetime, timezone: str, taxono
         raise ValueError("weeks must be between 1 and 260")
     periods = weeks_back(now, timezone, weeks)
     start, end = periods[0].start, periods[-1].end
-    tickets = session.execute(select(Ticket.id, Ticket.subject, Ticket.created_at)
-                              .where(Ticket.created_at >= start, Ticket.created_at < end)).all()
+    tickets = session.execute(
+        select(Ticket.id, Ticket.subject, Ticket.created_at).where(Ticket.created_at >= start, Ticket.created_at < end)
+    ).all()
     corrected: dict[int, dict[str, object]] = defaultdict(dict)  # ticket id → field → the machine's value
     for ticket_id, field, old in session.execute(
-            select(TicketCorrection.ticket_id, TicketCorrection.field, TicketCorrection.old_value)
-            .join(Ticket, Ticket.id == TicketCorrection.ticket_id)
-            .where(Ticket.created_at >= start, Ticket.created_at < end)
-            .order_by(TicketCorrection.id)):
+        select(TicketCorrection.ticket_id, TicketCorrection.field, TicketCorrection.old_value)
+        .join(Ticket, Ticket.id == TicketCorrection.ticket_id)
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .order_by(TicketCorrection.id)
+    ):
         corrected[ticket_id].setdefault(field, old)  # the first correction's old value is the machine's
     counts: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for ticket_id, subject, created_at in tickets:
@@ -67,19 +80,37 @@ def corrections_report(session: Session, *, now: datetime, timezone: str, taxono
             cell = counts.get((period.first, subject))
             if not cell:
                 continue
-            rows.append({"week": _week_name(period.first), "first_day": period.first.isoformat(),
-                         "last_day": period.last.isoformat(), "subject": subject,
-                         "subject_label": taxonomy.label(subject), "tickets": cell["tickets"],
-                         "corrected": cell["corrected"],
-                         **{f"{f}_corrected": cell[f"{f}_corrected"] for f in CORRECTED_FIELDS},
-                         "rate": round(cell["corrected"] / cell["tickets"], 4)})
+            rows.append(
+                {
+                    "week": _week_name(period.first),
+                    "first_day": period.first.isoformat(),
+                    "last_day": period.last.isoformat(),
+                    "subject": subject,
+                    "subject_label": taxonomy.label(subject),
+                    "tickets": cell["tickets"],
+                    "corrected": cell["corrected"],
+                    **{f"{f}_corrected": cell[f"{f}_corrected"] for f in CORRECTED_FIELDS},
+                    "rate": round(cell["corrected"] / cell["tickets"], 4),
+                }
+            )
             week_total["tickets"] += cell["tickets"]
             week_total["corrected"] += cell["corrected"]
         rate = round(week_total["corrected"] / week_total["tickets"], 4) if week_total["tickets"] else None
-        totals.append({"week": _week_name(period.first), "first_day": period.first.isoformat(),
-                       "last_day": period.last.isoformat(), **week_total, "rate": rate})
-    return {"timezone": timezone, "weeks": totals, "rows": rows,
-            "subjects": {key: taxonomy.label(key) for key in taxonomy.subjects}}
+        totals.append(
+            {
+                "week": _week_name(period.first),
+                "first_day": period.first.isoformat(),
+                "last_day": period.last.isoformat(),
+                **week_total,
+                "rate": rate,
+            }
+        )
+    return {
+        "timezone": timezone,
+        "weeks": totals,
+        "rows": rows,
+        "subjects": {key: taxonomy.label(key) for key in taxonomy.subjects},
+    }
 
 
 def to_csv(report: dict) -> str:

@@ -52,21 +52,36 @@ QUESTION_ROUTES = ("lawyer_queue", "lawyer_callback", "knowledge_base")
 # key: (label shown in the report, definition). Order is the order of the report's table and CSV row.
 DEFINITIONS: dict[str, tuple[str, str]] = {
     "calls_total": ("来电总量 calls", "inbound calls that came in during the period"),
-    "calls_answered": ("接通量 calls answered", "calls that connected, got past the greeting and menu, and whose "
-                       "caller did not hang up waiting in the lawyer queue"),
+    "calls_answered": (
+        "接通量 calls answered",
+        "calls that connected, got past the greeting and menu, and whose "
+        "caller did not hang up waiting in the lawyer queue",
+    ),
     "answer_rate": ("接通率 answer rate", "calls answered / calls"),
     "tickets": ("工单量 tickets", "tickets accepted during the period"),
     "closure_rate": ("办结率 closure rate", "of those tickets, the share replied to, called back or archived"),
-    "on_time_rate": ("按时办结率 on-time rate", "tickets replied to by their deadline (extensions included) / "
-                     "(tickets replied to + open tickets already past their deadline)"),
-    "avg_handling_days": ("平均办理时长 avg handling (working days)", "mean working days from acceptance to the "
-                          "latest reply, on the hotline's working calendar"),
-    "satisfaction": ("满意率 satisfaction", "callback surveys answered in the period: (satisfied + basically "
-                     "satisfied) / answered"),
-    "one_call_resolution": ("一次性解决率 one-call resolution", "questions (consultations, lawyer seat, knowledge "
-                            "base) answered within the call: knowledge-base answer kept, or a lawyer took it live"),
-    "recovered_amount": ("挽回金额 recovered for workers (yuan)", "sum of the amounts recorded on tickets "
-                         "archived in the period"),
+    "on_time_rate": (
+        "按时办结率 on-time rate",
+        "tickets replied to by their deadline (extensions included) / "
+        "(tickets replied to + open tickets already past their deadline)",
+    ),
+    "avg_handling_days": (
+        "平均办理时长 avg handling (working days)",
+        "mean working days from acceptance to the latest reply, on the hotline's working calendar",
+    ),
+    "satisfaction": (
+        "满意率 satisfaction",
+        "callback surveys answered in the period: (satisfied + basically satisfied) / answered",
+    ),
+    "one_call_resolution": (
+        "一次性解决率 one-call resolution",
+        "questions (consultations, lawyer seat, knowledge "
+        "base) answered within the call: knowledge-base answer kept, or a lawyer took it live",
+    ),
+    "recovered_amount": (
+        "挽回金额 recovered for workers (yuan)",
+        "sum of the amounts recorded on tickets archived in the period",
+    ),
 }
 
 
@@ -83,8 +98,9 @@ class WorkingClock:
 
     def __post_init__(self) -> None:
         self._tz = ZoneInfo(self.calendar.timezone)
-        self._day_s = (datetime.combine(date.min, self.calendar.day_end)
-                       - datetime.combine(date.min, self.calendar.day_start)).total_seconds()
+        self._day_s = (
+            datetime.combine(date.min, self.calendar.day_end) - datetime.combine(date.min, self.calendar.day_start)
+        ).total_seconds()
         self._workday: dict[date, bool] = {}
 
     def _is_workday(self, day: date) -> bool:
@@ -116,11 +132,15 @@ class WorkingClock:
 
 def call_figures(session: Session, start: datetime, end: datetime) -> dict:
     """calls_total, calls_answered and answer_rate of the calls that came in between start and end."""
-    answered = and_(Call.menu_choice.is_not(None), Call.status.not_in(NOT_CONNECTED),
-                    or_(QueueEntry.outcome.is_(None), QueueEntry.outcome != "hangup"))
+    answered = and_(
+        Call.menu_choice.is_not(None),
+        Call.status.not_in(NOT_CONNECTED),
+        or_(QueueEntry.outcome.is_(None), QueueEntry.outcome != "hangup"),
+    )
     total, served = session.execute(
         select(func.count(Call.id), func.coalesce(func.sum(case((answered, 1), else_=0)), 0))
-        .select_from(Call).outerjoin(QueueEntry, QueueEntry.call_sid == Call.call_sid)
+        .select_from(Call)
+        .outerjoin(QueueEntry, QueueEntry.call_sid == Call.call_sid)
         .where(Call.started_at >= start, Call.started_at < end)
     ).one()
     return {"calls_total": int(total), "calls_answered": int(served), "answer_rate": ratio(served, total)}
@@ -128,19 +148,30 @@ def call_figures(session: Session, start: datetime, end: datetime) -> dict:
 
 def satisfaction_figures(session: Session, start: datetime, end: datetime) -> dict:
     """Surveys answered between start and end, by result, and the satisfied share."""
-    rows = dict(session.execute(
-        select(SatisfactionSurvey.result, func.count()).where(
-            SatisfactionSurvey.status == "answered", SatisfactionSurvey.answered_at >= start,
-            SatisfactionSurvey.answered_at < end).group_by(SatisfactionSurvey.result)).all())
+    rows = dict(
+        session.execute(
+            select(SatisfactionSurvey.result, func.count())
+            .where(
+                SatisfactionSurvey.status == "answered",
+                SatisfactionSurvey.answered_at >= start,
+                SatisfactionSurvey.answered_at < end,
+            )
+            .group_by(SatisfactionSurvey.result)
+        ).all()
+    )
     answered = sum(rows.values())
     pleased = sum(rows.get(r, 0) for r in SATISFIED)
-    return {"surveys_answered": answered, "survey_results": {k or "none": v for k, v in rows.items()},
-            "satisfaction": ratio(pleased, answered)}
+    return {
+        "surveys_answered": answered,
+        "survey_results": {k or "none": v for k, v in rows.items()},
+        "satisfaction": ratio(pleased, answered),
+    }
 
 
 def _breakdown(session: Session, column, cohort) -> dict[str, int]:
-    rows = session.execute(select(column, func.count()).where(*cohort).group_by(column)
-                           .order_by(func.count().desc(), column)).all()
+    rows = session.execute(
+        select(column, func.count()).where(*cohort).group_by(column).order_by(func.count().desc(), column)
+    ).all()
     return {(key if key is not None else "unknown"): int(n) for key, n in rows}
 
 
@@ -157,23 +188,26 @@ def _resolved_in_call():
     )
 
 
-def ticket_figures(session: Session, start: datetime, end: datetime, now: datetime,
-                   calendar: WorkingCalendar) -> dict:
+def ticket_figures(session: Session, start: datetime, end: datetime, now: datetime, calendar: WorkingCalendar) -> dict:
     """The ticket figures of the tickets accepted between start and end, as they stand at `now`."""
     cohort = (Ticket.created_at >= start, Ticket.created_at < end)
-    total, done, questions, resolved, late_open = session.execute(select(
-        func.count(Ticket.id),
-        func.coalesce(func.sum(case((Ticket.status.in_(DONE_STATES), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((_questions(), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(_questions(), _resolved_in_call()), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(Ticket.status.in_(OPEN_STATES), Ticket.reply_due_at < now), 1),
-                                    else_=0)), 0),
-    ).where(*cohort)).one()
+    total, done, questions, resolved, late_open = session.execute(
+        select(
+            func.count(Ticket.id),
+            func.coalesce(func.sum(case((Ticket.status.in_(DONE_STATES), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((_questions(), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(_questions(), _resolved_in_call()), 1), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((and_(Ticket.status.in_(OPEN_STATES), Ticket.reply_due_at < now), 1), else_=0)), 0
+            ),
+        ).where(*cohort)
+    ).one()
     replies = session.execute(
         select(Ticket.created_at, Ticket.reply_due_at, func.max(TicketEvent.at))
         .join(TicketEvent, and_(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "replied"))
         .where(*cohort, Ticket.status.in_(DONE_STATES))
-        .group_by(Ticket.id, Ticket.created_at, Ticket.reply_due_at)).all()
+        .group_by(Ticket.id, Ticket.created_at, Ticket.reply_due_at)
+    ).all()
     clock = WorkingClock(calendar)
     days = [clock.working_days(created, replied) for created, _, replied in replies]
     with_due = [(replied, due) for _, due, replied in replies if due is not None]
@@ -197,9 +231,10 @@ def ticket_figures(session: Session, start: datetime, end: datetime, now: dateti
 def recovered_figures(session: Session, start: datetime, end: datetime) -> dict:
     """Money recovered on the tickets archived between start and end."""
     amount, count = session.execute(
-        select(func.coalesce(func.sum(Ticket.recovered_amount), 0.0),
-               func.count(Ticket.recovered_amount))
-        .where(Ticket.closed_at >= start, Ticket.closed_at < end)).one()
+        select(func.coalesce(func.sum(Ticket.recovered_amount), 0.0), func.count(Ticket.recovered_amount)).where(
+            Ticket.closed_at >= start, Ticket.closed_at < end
+        )
+    ).one()
     return {"recovered_amount": round(float(amount), 2), "tickets_with_recovery": int(count)}
 
 

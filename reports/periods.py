@@ -66,4 +66,3 @@ def parse_day(text: str) -> date:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise PeriodError(f"date {text} is outside the years {FIRST_DAY.year} to {LAST_DAY.year}")
     return day
-

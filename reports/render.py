@@ -12,8 +12,7 @@ from routing.classify import default_taxonomy
 from routing.tickets import local_time
 
 FORMATS = ("json", "csv", "html")
-CSV_COLUMNS = ("period", "from", "to", *DEFINITIONS.keys(), "surveys_answered", "questions",
-               "tickets_overdue_open")
+CSV_COLUMNS = ("period", "from", "to", *DEFINITIONS.keys(), "surveys_answered", "questions", "tickets_overdue_open")
 RATES = {"answer_rate", "closure_rate", "on_time_rate", "satisfaction", "one_call_resolution"}
 TITLES = {"daily": "日报 daily report", "weekly": "周报 weekly report", "monthly": "月报 monthly report"}
 
@@ -52,13 +51,17 @@ def shown(key: str, value: object) -> str:
 
 def _breakdown_table(title: str, counts: dict[str, int], label) -> str:
     rows = "".join(f"<tr><td>{escape(label(k))}</td><td class=n>{n}</td></tr>" for k, n in counts.items())
-    return (f"<h2>{escape(title)}</h2><table><tr><th>{escape(title)}</th><th>tickets</th></tr>"
-            f"{rows or '<tr><td colspan=2>none</td></tr>'}</table>")
+    return (
+        f"<h2>{escape(title)}</h2><table><tr><th>{escape(title)}</th><th>tickets</th></tr>"
+        f"{rows or '<tr><td colspan=2>none</td></tr>'}</table>"
+    )
 
 
-_STYLE = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}"
-          "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}"
-          ".n{text-align:right;font-variant-numeric:tabular-nums}small{color:#666}")
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}"
+    "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}"
+    ".n{text-align:right;font-variant-numeric:tabular-nums}small{color:#666}"
+)
 
 
 def as_of(report: dict) -> str:
@@ -73,7 +76,8 @@ def to_html(report: dict) -> str:
     figures = "".join(
         f"<tr><td>{escape(label)}</td><td class=n>{escape(shown(key, report.get(key)))}</td>"
         f"<td><small>{escape(definition)}</small></td></tr>"
-        for key, (label, definition) in DEFINITIONS.items())
+        for key, (label, definition) in DEFINITIONS.items()
+    )
     title = f"12351 {TITLES.get(report['period'], report['period'])} {report['label']}"
     return (
         f"<!doctype html><html lang=zh><head><meta charset=utf-8><title>{escape(title)}</title>"
@@ -82,8 +86,7 @@ def to_html(report: dict) -> str:
         f"截至 {escape(as_of(report))} · figures as of that local time</p>"
         f"<table><tr><th>figure</th><th>value</th><th>definition</th></tr>{figures}</table>"
         + _breakdown_table("subject 诉求类别", report["by_subject"], lambda k: f"{taxonomy.label(k)} ({k})")
-        + _breakdown_table("handling class 处理类别", report["by_class"],
-                           lambda k: f"{classes.get(k, k)} ({k})")
+        + _breakdown_table("handling class 处理类别", report["by_class"], lambda k: f"{classes.get(k, k)} ({k})")
         + _breakdown_table("district 属地", report["by_district"], str)
         + "</body></html>\n"
     )

@@ -34,8 +34,14 @@ def alert_label(kind: str) -> str:
     return ALERT_LABELS.get(kind, f"提醒（{kind}）")
 
 
-def recent_alerts(session: Session, *, kinds: Sequence[str] | None = None, now: datetime,
-                  acknowledged_within: timedelta = timedelta(0), limit: int = 200) -> list[Alert]:
+def recent_alerts(
+    session: Session,
+    *,
+    kinds: Sequence[str] | None = None,
+    now: datetime,
+    acknowledged_within: timedelta = timedelta(0),
+    limit: int = 200,
+) -> list[Alert]:
     """Unacknowledged alerts, and those acknowledged within `acknowledged_within` (so others see who took it),
     newest first."""
     query = select(Alert).order_by(Alert.id.desc()).limit(limit)
@@ -60,7 +66,9 @@ def acknowledge(session: Session, alert_id: int, *, actor: str, now: datetime) -
     if alert.ticket_id is not None:
         ticket = session.get(Ticket, alert.ticket_id)
         if ticket is not None:
-            add_event(session, ticket, "alert_acknowledged", f"{alert_label(alert.kind)}：{actor} 已确认收到", actor=actor)
+            add_event(
+                session, ticket, "alert_acknowledged", f"{alert_label(alert.kind)}：{actor} 已确认收到", actor=actor
+            )
     return alert, True
 
 

@@ -38,8 +38,11 @@ class WorkingCalendar:
         except NotImplementedError:
             if day.year not in _warned_years:
                 _warned_years.add(day.year)
-                log.warning("the official calendar for %d is not known yet: counting Monday-Friday; "
-                            "add its holidays to routing/data/sla.yaml or update chinese-calendar", day.year)
+                log.warning(
+                    "the official calendar for %d is not known yet: counting Monday-Friday; "
+                    "add its holidays to routing/data/sla.yaml or update chinese-calendar",
+                    day.year,
+                )
             return day.weekday() < 5
 
     def _local(self, moment: datetime) -> datetime:
@@ -79,7 +82,7 @@ class WorkingCalendar:
         """Working time between two moments, in working days (a full working day counts 1)."""
         if end <= start:
             return 0.0
-        day_length = (datetime.combine(date.min, self.day_end) - datetime.combine(date.min, self.day_start))
+        day_length = datetime.combine(date.min, self.day_end) - datetime.combine(date.min, self.day_start)
         total = timedelta()
         cursor = self._local(start)
         end = self._local(end)

@@ -15,6 +15,7 @@ from routing.names import same_name
 from routing.tables import Case, Ticket
 from routing.tickets import add_event
 
+
 def related_reason(ticket: Ticket, other: Ticket) -> str | None:
     """Why two tickets belong together, or None."""
     if ticket.caller_number and ticket.caller_number == other.caller_number:
@@ -48,8 +49,12 @@ def link_related(session: Session, ticket: Ticket, *, window_days: int, now: dat
             other.case_id = case.id
             add_event(session, other, "linked", f"case {case.id}: {reason} (ticket {ticket.number})")
     ticket.case_id = case.id
-    add_event(session, ticket, "linked", f"case {case.id}: " + "; ".join(
-        f"{reason} (ticket {other.number})" for other, reason in matches))
+    add_event(
+        session,
+        ticket,
+        "linked",
+        f"case {case.id}: " + "; ".join(f"{reason} (ticket {other.number})" for other, reason in matches),
+    )
     if "repeat" not in (ticket.urgency_flags or []):
         ticket.urgency_flags = [*(ticket.urgency_flags or []), "repeat"]
     return case

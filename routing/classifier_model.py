@@ -43,8 +43,9 @@ URGENT_MIN_EXAMPLES = 20  # fewer flagged examples than this: no 1155 head
 _SEGMENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]+")
 
 
-def grams(text: str, cues: dict[str, list[str]] | None = None,
-          pinyin: tuple[int, ...] = ()) -> list[tuple[str, int, int]]:
+def grams(
+    text: str, cues: dict[str, list[str]] | None = None, pinyin: tuple[int, ...] = ()
+) -> list[tuple[str, int, int]]:
     """(feature, start, length) of the normalised text: character n-grams within runs of word characters (digits
     all read as 0), `pinyin` n-grams of their toneless syllables (`~gong di`: the same feature for 工地 and a
     homophone the recogniser wrote instead), plus one `§name` feature for each occurrence of a cue word (a group of
@@ -56,12 +57,12 @@ def grams(text: str, cues: dict[str, list[str]] | None = None,
         base = seg.start()
         for n in NGRAMS:
             for i in range(len(chars) - n + 1):
-                out.append((chars[i:i + n], base + i, n))
+                out.append((chars[i : i + n], base + i, n))
         if pinyin:
             sounds = [(toneless(ch) or (ch,))[0] for ch in chars]
             for n in pinyin:
                 for i in range(len(sounds) - n + 1):
-                    out.append(("~" + " ".join(sounds[i:i + n]), base + i, n))
+                    out.append(("~" + " ".join(sounds[i : i + n]), base + i, n))
     first: dict[str, tuple[int, int]] = {}
     if cues:
         by_first = _cue_index(cues)
@@ -119,7 +120,7 @@ class Head:
     """A linear decision over the shared features."""
 
     classes: list[str]
-    coef: np.ndarray       # classes x features (a single row for two classes: the second class's log-odds)
+    coef: np.ndarray  # classes x features (a single row for two classes: the second class's log-odds)
     intercept: np.ndarray
     # Per class (a, b) of a sigmoid over its score: p = 1 / (1 + exp(a·score + b)), then normalised over the
     # classes (a linear SVM's calibration, folded into plain numbers). None: the scores are log-odds (softmax).
@@ -129,8 +130,15 @@ class Head:
 class LinearTextModel:
     """Vocabulary, idf and heads; `predict` one text, `save`/`load` as gzipped JSON."""
 
-    def __init__(self, vocabulary: list[str], idf: np.ndarray, heads: dict[str, Head], source: dict,
-                 cues: dict[str, list[str]] | None = None, pinyin: tuple[int, ...] = ()):
+    def __init__(
+        self,
+        vocabulary: list[str],
+        idf: np.ndarray,
+        heads: dict[str, Head],
+        source: dict,
+        cues: dict[str, list[str]] | None = None,
+        pinyin: tuple[int, ...] = (),
+    ):
         self.cues = cues or {}
         self.pinyin = tuple(pinyin)
         self.vocabulary = vocabulary
@@ -144,8 +152,9 @@ class LinearTextModel:
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
         """Feature indices, their TF-IDF weights (l2-normalised), and (feature, start, length) occurrences."""
         get = self.index.get
-        occurrences = [(i, start, n) for g, start, n in grams(text, self.cues, self.pinyin)
-                       if (i := get(g)) is not None]
+        occurrences = [
+            (i, start, n) for g, start, n in grams(text, self.cues, self.pinyin) if (i := get(g)) is not None
+        ]
         counts = Counter(i for i, _, _ in occurrences)
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0), []
@@ -155,25 +164,42 @@ class LinearTextModel:
         x /= np.linalg.norm(x)
         return idx, x, occurrences
 
-    def predict(self, text: str, head: str, *, bias: dict[str, float] | None = None,
-                max_evidence: int = 3) -> Prediction:
+    def predict(
+        self, text: str, head: str, *, bias: dict[str, float] | None = None, max_evidence: int = 3
+    ) -> Prediction:
         """The head's answer for the text (normalised here); `bias` adds log-odds to named labels."""
         text = normalise(text)
         idx, x, occurrences = self.features(text)
         return self._predict(text, head, idx, x, occurrences, bias or {}, max_evidence)
 
-    def predict_all(self, text: str, *, bias: dict[str, dict[str, float]] | None = None,
-                    max_evidence: int = 3, explain: Collection[str] | None = None) -> dict[str, Prediction]:
+    def predict_all(
+        self,
+        text: str,
+        *,
+        bias: dict[str, dict[str, float]] | None = None,
+        max_evidence: int = 3,
+        explain: Collection[str] | None = None,
+    ) -> dict[str, Prediction]:
         """Every head's answer, computing the features once; the words for each head in `explain` (default all)."""
         text = normalise(text)
         idx, x, occurrences = self.features(text)
         bias = bias or {}
-        return {name: self._predict(text, name, idx, x, occurrences, bias.get(name, {}), max_evidence, explain)
-                for name in self.heads}
+        return {
+            name: self._predict(text, name, idx, x, occurrences, bias.get(name, {}), max_evidence, explain)
+            for name in self.heads
+        }
 
-    def _predict(self, text: str, name: str, idx: np.ndarray, x: np.ndarray,
-                 occurrences: list[tuple[int, int, int]], bias: dict[str, float], max_evidence: int,
-                 explain: Collection[str] | None = None) -> Prediction:
+    def _predict(
+        self,
+        text: str,
+        name: str,
+        idx: np.ndarray,
+        x: np.ndarray,
+        occurrences: list[tuple[int, int, int]],
+        bias: dict[str, float],
+        max_evidence: int,
+        explain: Collection[str] | None = None,
+    ) -> Prediction:
         head = self.heads[name]
         w = head.coef[:, idx]  # classes x present features
         scores = w @ x + head.intercept
@@ -190,14 +216,21 @@ class LinearTextModel:
         probs /= probs.sum()
         best = int(probs.argmax())
         # A "none" class (the 1155 head's no flag) has no words of its own: show those for the likeliest other one.
-        shown = best if head.classes[best] != NO_LABEL else int(np.argmax(np.where(
-            np.array(head.classes) == NO_LABEL, -np.inf, probs)))
+        shown = (
+            best
+            if head.classes[best] != NO_LABEL
+            else int(np.argmax(np.where(np.array(head.classes) == NO_LABEL, -np.inf, probs)))
+        )
         evidence: tuple[str, ...] = ()
         if explain is None or name in explain:
             contribution = (w[shown] - w.mean(axis=0)) * x if len(x) else x
             evidence = _spans(text, idx, contribution, occurrences, max_evidence)
-        return Prediction(head.classes[best], float(probs[best]),
-                          {c: float(p) for c, p in zip(head.classes, probs, strict=False)}, evidence)
+        return Prediction(
+            head.classes[best],
+            float(probs[best]),
+            {c: float(p) for c, p in zip(head.classes, probs, strict=False)},
+            evidence,
+        )
 
     # --- storing ------------------------------------------------------------------------------------------
 
@@ -210,32 +243,52 @@ class LinearTextModel:
             "cues": self.cues,
             "vocabulary": self.vocabulary,
             "idf": [round(float(v), 5) for v in self.idf],
-            "heads": {name: {"classes": h.classes,
-                             "coef": [[round(float(v), 4) for v in row] for row in h.coef],
-                             "intercept": [round(float(v), 5) for v in h.intercept],
-                             **({"calibration": [[round(float(v), 5) for v in ab] for ab in h.calibration]}
-                                if h.calibration is not None else {})}
-                      for name, h in self.heads.items()},
+            "heads": {
+                name: {
+                    "classes": h.classes,
+                    "coef": [[round(float(v), 4) for v in row] for row in h.coef],
+                    "intercept": [round(float(v), 5) for v in h.intercept],
+                    **(
+                        {"calibration": [[round(float(v), 5) for v in ab] for ab in h.calibration]}
+                        if h.calibration is not None
+                        else {}
+                    ),
+                }
+                for name, h in self.heads.items()
+            },
         }
 
     def save(self, path: Path) -> None:
         """Gzipped JSON, byte-identical for the same training file (no timestamp in the gzip header)."""
         data = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9,
-                                                    filename="") as out:
+        with (
+            open(path, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9, filename="") as out,
+        ):
             out.write(data)
 
     @classmethod
     def from_json(cls, data: dict) -> LinearTextModel:
         if data.get("format") not in FORMATS:
             raise ValueError(f"not a classifier model of format {FORMAT}: {data.get('format')!r}")
-        heads = {name: Head(h["classes"], np.array(h["coef"], dtype=np.float64),
-                            np.array(h["intercept"], dtype=np.float64),
-                            np.array(h["calibration"], dtype=np.float64) if h.get("calibration") else None)
-                 for name, h in data["heads"].items()}
-        return cls(data["vocabulary"], np.array(data["idf"], dtype=np.float64), heads, data.get("source", {}),
-                   data.get("cues", {}), tuple(data.get("pinyin_ngrams", ())))
+        heads = {
+            name: Head(
+                h["classes"],
+                np.array(h["coef"], dtype=np.float64),
+                np.array(h["intercept"], dtype=np.float64),
+                np.array(h["calibration"], dtype=np.float64) if h.get("calibration") else None,
+            )
+            for name, h in data["heads"].items()
+        }
+        return cls(
+            data["vocabulary"],
+            np.array(data["idf"], dtype=np.float64),
+            heads,
+            data.get("source", {}),
+            data.get("cues", {}),
+            tuple(data.get("pinyin_ngrams", ())),
+        )
 
     @classmethod
     def load(cls, path: Path) -> LinearTextModel:
@@ -243,8 +296,9 @@ class LinearTextModel:
             return cls.from_json(json.load(fh))
 
 
-def _spans(text: str, idx: np.ndarray, contribution: np.ndarray, occurrences: list[tuple[int, int, int]],
-           limit: int) -> tuple[str, ...]:
+def _spans(
+    text: str, idx: np.ndarray, contribution: np.ndarray, occurrences: list[tuple[int, int, int]], limit: int
+) -> tuple[str, ...]:
     """The runs of characters whose n-grams pushed the decision most, strongest first (`contribution` per feature
     of the sorted `idx`)."""
     if not len(idx) or limit <= 0 or not occurrences:
@@ -257,7 +311,7 @@ def _spans(text: str, idx: np.ndarray, contribution: np.ndarray, occurrences: li
     for k in range(int(length.max()) if len(length) else 0):  # each character an occurrence covers gets its share
         inside = length > k
         np.add.at(per_char, start[inside] + k, share[inside])
-    per_char = per_char[:len(text)]
+    per_char = per_char[: len(text)]
     if not per_char.any():
         return ()
     floor = 0.2 * per_char.max()
@@ -275,6 +329,7 @@ def _spans(text: str, idx: np.ndarray, contribution: np.ndarray, occurrences: li
 
 # --- training ------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Example:
     """One labelled text: what was said, its subject and its kind (consult / help); where known, the 1155 flags it
@@ -289,13 +344,17 @@ class Example:
 def read_examples(path: Path) -> list[Example]:
     """Labelled rows of a TSV with a header holding `text`, `subject` and `kind` (other columns ignored)."""
     with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t",
-                                quoting=csv.QUOTE_NONE)
+        reader = csv.DictReader(
+            (line for line in fh if not line.startswith("#")), delimiter="\t", quoting=csv.QUOTE_NONE
+        )
         missing = {"text", "subject", "kind"} - set(reader.fieldnames or [])
         if missing:
             raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        return [Example(row["text"].strip(), row["subject"].strip(), row["kind"].strip(), _flags(row))
-                for row in reader if row.get("text", "").strip()]
+        return [
+            Example(row["text"].strip(), row["subject"].strip(), row["kind"].strip(), _flags(row))
+            for row in reader
+            if row.get("text", "").strip()
+        ]
 
 
 def _flags(row: dict) -> tuple[str, ...] | None:
@@ -312,10 +371,21 @@ def _asr_style(text: str) -> str:
     return "".join(_SEGMENT.findall(normalise(text)))
 
 
-def train(examples: Sequence[Example], *, source: dict | None = None, cues: dict[str, list[str]] | None = None,
-          c: float = 4.0, kind_c: float = 8.0, subject_head: str = SUBJECT_HEAD, svm_c: float = SVM_C,
-          pinyin: tuple[int, ...] = PINYIN_NGRAMS, heard: tuple[float, ...] = HEARD_COPIES,
-          kind_balanced: bool = KIND_BALANCED, urgent_head: bool = True, urgent_c: float = URGENT_C) -> LinearTextModel:
+def train(
+    examples: Sequence[Example],
+    *,
+    source: dict | None = None,
+    cues: dict[str, list[str]] | None = None,
+    c: float = 4.0,
+    kind_c: float = 8.0,
+    subject_head: str = SUBJECT_HEAD,
+    svm_c: float = SVM_C,
+    pinyin: tuple[int, ...] = PINYIN_NGRAMS,
+    heard: tuple[float, ...] = HEARD_COPIES,
+    kind_balanced: bool = KIND_BALANCED,
+    urgent_head: bool = True,
+    urgent_c: float = URGENT_C,
+) -> LinearTextModel:
     """Fit the vocabulary, idf and both heads on the examples (and their unpunctuated and heard forms);
     deterministic.
 
@@ -374,8 +444,9 @@ def train(examples: Sequence[Example], *, source: dict | None = None, cues: dict
             if name in heads:
                 continue
             weight = "balanced" if name == "kind" and kind_balanced else None
-            model = LogisticRegression(C=c if name == "subject" else kind_c, max_iter=1000, random_state=SEED,
-                                       class_weight=weight)
+            model = LogisticRegression(
+                C=c if name == "subject" else kind_c, max_iter=1000, random_state=SEED, class_weight=weight
+            )
             model.fit(matrix, labels)
             heads[name] = Head([str(x) for x in model.classes_], model.coef_.copy(), model.intercept_.copy())
         # The 1155 head: which flag (the row's first) or none, learned where the rows say; it only ever adds a
@@ -388,7 +459,7 @@ def train(examples: Sequence[Example], *, source: dict | None = None, cues: dict
     return LinearTextModel(vocabulary, idf, heads, source or {}, cues, pinyin)
 
 
-def _calibrated_svm(matrix, labels: list[str], groups: list[int], c: float) -> Head:  # noqa: ANN001
+def _calibrated_svm(matrix, labels: list[str], groups: list[int], c: float) -> Head:
     """A class-balanced linear SVM, its margins calibrated per class (sigmoid) on held-out folds of whole examples
     (an example's typed, unpunctuated and heard forms stay in one fold), folded into one linear head."""
     from sklearn.calibration import CalibratedClassifierCV
@@ -396,7 +467,7 @@ def _calibrated_svm(matrix, labels: list[str], groups: list[int], c: float) -> H
     from sklearn.svm import LinearSVC
 
     per_subject = Counter(labels[i] for i in {g: i for i, g in enumerate(groups)}.values())
-    folds = min(5, min(per_subject.values()))
+    folds = min(5, *per_subject.values())
     if folds < 2:
         raise ValueError("a subject with one example cannot be calibrated")
     splits = list(StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=SEED).split(matrix, labels, groups))
@@ -405,8 +476,9 @@ def _calibrated_svm(matrix, labels: list[str], groups: list[int], c: float) -> H
     model.fit(matrix, labels)
     fitted = model.calibrated_classifiers_[0]
     calibration = np.array([[cal.a_, cal.b_] for cal in fitted.calibrators], dtype=np.float64)
-    return Head([str(x) for x in model.classes_], fitted.estimator.coef_.copy(), fitted.estimator.intercept_.copy(),
-                calibration)
+    return Head(
+        [str(x) for x in model.classes_], fitted.estimator.coef_.copy(), fitted.estimator.intercept_.copy(), calibration
+    )
 
 
 def train_file(path: Path, cues: dict[str, list[str]] | None = None) -> LinearTextModel:
@@ -438,4 +510,3 @@ def shipped_training_path() -> Path:
 def shipped_training_paths() -> list[Path]:
     """Every file of the project's own examples: routing/data/training*.tsv (the shipped model learns from all)."""
     return sorted(shipped_training_path().parent.glob("training*.tsv"))
-

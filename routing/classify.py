@@ -27,12 +27,12 @@ from routing.urgency import Flag, urgency_flags
 KINDS = ("consult", "help")
 # Why a person should confirm what was understood (Classification.doubts): stable codes, in this order.
 DOUBTS = (
-    "no_words",          # nothing in Chinese to go on: the menu choice decided
-    "subject_unsure",    # the learned subject's probability below confidence.subject
-    "subject_close",     # the second subject within confidence.subject_margin of the first
-    "kind_unsure",       # consult-or-help's probability below confidence.kind
+    "no_words",  # nothing in Chinese to go on: the menu choice decided
+    "subject_unsure",  # the learned subject's probability below confidence.subject
+    "subject_close",  # the second subject within confidence.subject_margin of the first
+    "kind_unsure",  # consult-or-help's probability below confidence.kind
     "urgency_by_sound",  # an urgency flag raised only by words matched by sound (what the phone may have misheard)
-    "urgency_unsure",    # no flag, but the learned 1155 head gives urgency confidence.urgent_doubt or more
+    "urgency_unsure",  # no flag, but the learned 1155 head gives urgency confidence.urgent_doubt or more
     "urgency_by_model",  # the flag is the learned 1155 head's: the rules' words found none
 )
 
@@ -53,9 +53,16 @@ class Taxonomy:
     @classmethod
     def from_yaml(cls, text: str) -> Taxonomy:
         data = yaml.safe_load(text)
-        taxonomy = cls(data["subjects"], data["menu_choices"], data["handling_classes"], data.get("urgency", {}),
-                       data.get("complex", {}), float(data.get("min_subject_confidence", 0)), data.get("cues", {}),
-                       {k: float(v) for k, v in (data.get("confidence") or {}).items()})
+        taxonomy = cls(
+            data["subjects"],
+            data["menu_choices"],
+            data["handling_classes"],
+            data.get("urgency", {}),
+            data.get("complex", {}),
+            float(data.get("min_subject_confidence", 0)),
+            data.get("cues", {}),
+            {k: float(v) for k, v in (data.get("confidence") or {}).items()},
+        )
         taxonomy.check()
         return taxonomy
 
@@ -165,8 +172,9 @@ def default_model(var_dir: Path | None = None) -> LinearTextModel:
     return load_model(own if own and own.exists() else None)
 
 
-def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = None,
-             model: LinearTextModel | None = None) -> Classification:
+def classify(
+    menu_choice: str | None, text: str, taxonomy: Taxonomy | None = None, model: LinearTextModel | None = None
+) -> Classification:
     """Understand what the caller said, after choosing `menu_choice` ("legal", "help", "policy", "operator")."""
     taxonomy = taxonomy or default_taxonomy()
     base = taxonomy.menu(menu_choice)
@@ -177,9 +185,16 @@ def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = Non
         decisions["subject"] = Decision(base["subject"], source="menu")
         decisions["kind"] = Decision(kind, source="menu")
         decisions["handling_class"] = Decision(base["handling_class"], source="menu")
-        return Classification(base["subject"], base["handling_class"], base["route"], [], kind,
-                              legal=kind == "consult" and taxonomy.is_legal(base["subject"]), decisions=decisions,
-                              doubts=("no_words",))
+        return Classification(
+            base["subject"],
+            base["handling_class"],
+            base["route"],
+            [],
+            kind,
+            legal=kind == "consult" and taxonomy.is_legal(base["subject"]),
+            decisions=decisions,
+            doubts=("no_words",),
+        )
 
     model = model or load_model()
     kind_bias = float(base.get("kind_bias", 0.0)) if menu_choice else 0.0
@@ -191,8 +206,9 @@ def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = Non
         decisions["subject"] = Decision(base["subject"], (), subject_p.probability, source="menu")
     subject = decisions["subject"].value
     kind = kind_p.label if kind_p.label in KINDS else "help"
-    decisions["kind"] = Decision(kind, kind_p.evidence, kind_p.probability,
-                                 source=f"model, menu {menu_choice}" if kind_bias else "model")
+    decisions["kind"] = Decision(
+        kind, kind_p.evidence, kind_p.probability, source=f"model, menu {menu_choice}" if kind_bias else "model"
+    )
 
     entities = extract(text)
     flags = urgency_flags(text, entities, taxonomy.urgency, kind)
@@ -213,12 +229,23 @@ def classify(menu_choice: str | None, text: str, taxonomy: Taxonomy | None = Non
     doubts = _doubts(taxonomy.confidence, subject_p.probabilities, kind_p.probability, flags, urgent_probability)
     if learned:
         doubts = (*doubts, "urgency_by_model")
-    return Classification(subject, handling.value, base["route"], evidence, kind, tuple(f.name for f in flags),
-                          legal, entities, decisions, doubts)
+    return Classification(
+        subject,
+        handling.value,
+        base["route"],
+        evidence,
+        kind,
+        tuple(f.name for f in flags),
+        legal,
+        entities,
+        decisions,
+        doubts,
+    )
 
 
-def _learned_flag(taxonomy: Taxonomy, urgent: Prediction | None, flags: list[Flag],
-                  text: str) -> tuple[Flag, float] | None:
+def _learned_flag(
+    taxonomy: Taxonomy, urgent: Prediction | None, flags: list[Flag], text: str
+) -> tuple[Flag, float] | None:
     """The learned 1155 head's flag, where the rules raised none, the caller said enough to judge
     (confidence.urgent_min_chars) and the head is sure enough (confidence.urgent_flag): it adds urgency the rules'
     words missed ("下面的人喘不上气然后就没声音了"), never takes one away."""
@@ -232,8 +259,13 @@ def _learned_flag(taxonomy: Taxonomy, urgent: Prediction | None, flags: list[Fla
     return Flag(name, spec.get("label", name), urgent.evidence), probability
 
 
-def _doubts(confidence: dict[str, float], subjects: dict[str, float], kind_probability: float,
-            flags: list[Flag], urgent_probability: float = 0.0) -> tuple[str, ...]:
+def _doubts(
+    confidence: dict[str, float],
+    subjects: dict[str, float],
+    kind_probability: float,
+    flags: list[Flag],
+    urgent_probability: float = 0.0,
+) -> tuple[str, ...]:
     """Why a person should confirm this understanding (codes from DOUBTS), by the taxonomy's `confidence`."""
     found = set()
     first, second = [*sorted(subjects.values(), reverse=True), 0.0, 0.0][:2]
@@ -263,4 +295,3 @@ def _handling_class(taxonomy: Taxonomy, subject: str, kind: str, flags: list[Fla
     if subject in taxonomy.complex_rules.get("subjects", []):
         return Decision("complex", (taxonomy.label(subject),), source="rule")
     return Decision("assist", (), source="rule")
-

@@ -26,9 +26,24 @@ class RoutingData:
     classifier: LinearTextModel
 
 
-def load_routing_data(*, roster: Path | None, unions: Path | None, sla: Path | None, knowledge: Path | None,
-                      timezone: str, case_window_days: int, var_dir: Path | None = None) -> RoutingData:
+def load_routing_data(
+    *,
+    roster: Path | None,
+    unions: Path | None,
+    sla: Path | None,
+    knowledge: Path | None,
+    timezone: str,
+    case_window_days: int,
+    var_dir: Path | None = None,
+) -> RoutingData:
     """Load every routing file (the shipped defaults where a path is None) and the classifier model
     (the hotline's own, trained into `var_dir` by `hotline classifier train`, else the shipped one)."""
-    return RoutingData(load_roster(roster), load_directory(unions), load_sla(sla, timezone), load_knowledge(knowledge),
-                       timezone, case_window_days, default_model(var_dir))
+    return RoutingData(
+        load_roster(roster),
+        load_directory(unions),
+        load_sla(sla, timezone),
+        load_knowledge(knowledge),
+        timezone,
+        case_window_days,
+        default_model(var_dir),
+    )

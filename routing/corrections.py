@@ -50,8 +50,11 @@ class Change:
 def urgency_flag_labels(taxonomy: Taxonomy) -> dict[str, str]:
     """The 1155 flags a person may set, code → label, in the taxonomy's order (the `urgency` entries that are
     flags; the section also holds settings such as `everyday_words`)."""
-    return {code: spec.get("label", code) for code, spec in taxonomy.urgency.items()
-            if isinstance(spec, dict) and "label" in spec}
+    return {
+        code: spec.get("label", code)
+        for code, spec in taxonomy.urgency.items()
+        if isinstance(spec, dict) and "label" in spec
+    }
 
 
 def doubt_label(code: str) -> str:
@@ -94,9 +97,19 @@ def _say(field: str, value: str | list | None, taxonomy: Taxonomy) -> str:
     return "、".join(labels) or "无"
 
 
-def correct_ticket(session: Session, ticket: Ticket, *, actor: str, taxonomy: Taxonomy, now: datetime,
-                   subject: str | None = None, kind: str | None = None, urgency_flags: Sequence[str] | None = None,
-                   note: str = "", sla: SlaPolicy | None = None) -> list[Change]:
+def correct_ticket(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: str,
+    taxonomy: Taxonomy,
+    now: datetime,
+    subject: str | None = None,
+    kind: str | None = None,
+    urgency_flags: Sequence[str] | None = None,
+    note: str = "",
+    sla: SlaPolicy | None = None,
+) -> list[Change]:
     """Write a person's correction: each changed field as a correction row and on the ticket, one ticket event,
     the review mark cleared; a newly added urgency flag alerts supervisors at once. Refuses unknown values and
     a correction that changes nothing (CorrectionError)."""
@@ -123,26 +136,38 @@ def correct_ticket(session: Session, ticket: Ticket, *, actor: str, taxonomy: Ta
             continue
         changes.append(Change(field, old, new))
     if not changes:
-        raise CorrectionError("nothing to correct: the subject, kind and urgency flags are as given "
-                              "(to confirm the machine was right, POST .../review-confirmation)")
+        raise CorrectionError(
+            "nothing to correct: the subject, kind and urgency flags are as given "
+            "(to confirm the machine was right, POST .../review-confirmation)"
+        )
     for change in changes:
-        session.add(TicketCorrection(ticket_id=ticket.id, at=now, actor=actor, field=change.field,
-                                     old_value=change.old, new_value=change.new))
+        session.add(
+            TicketCorrection(
+                ticket_id=ticket.id, at=now, actor=actor, field=change.field, old_value=change.old, new_value=change.new
+            )
+        )
         setattr(ticket, change.field, change.new)
     was_class = ticket.handling_class
     ticket.handling_class = handling_class_after(ticket, taxonomy)
     if sla is not None and ticket.handling_class != was_class and ticket.status in OPEN_STATES:
         start_clock(ticket, sla)  # the deadlines of the class it really is
-    said = "；".join(f"{FIELD_LABELS[c.field]}：{_say(c.field, c.old, taxonomy)} → {_say(c.field, c.new, taxonomy)}"
-                    for c in changes)
+    said = "；".join(
+        f"{FIELD_LABELS[c.field]}：{_say(c.field, c.old, taxonomy)} → {_say(c.field, c.new, taxonomy)}" for c in changes
+    )
     add_event(session, ticket, "corrected", said + (f"。{note}" if note else ""), actor=actor)
     mark_for_review(ticket, ())
     added = [f for c in changes if c.field == "urgency_flags" for f in c.new if f not in c.old]
     if added:
         labels = "、".join(urgency_flag_labels(taxonomy).get(f, f) for f in added)
         words = (ticket.summary or "")[:80]
-        session.add(Alert(kind="urgent", ticket_id=ticket.id, at=now,
-                          message=f"{ticket.number} urgent ({', '.join(added)}, marked by {actor}): {words}"))
+        session.add(
+            Alert(
+                kind="urgent",
+                ticket_id=ticket.id,
+                at=now,
+                message=f"{ticket.number} urgent ({', '.join(added)}, marked by {actor}): {words}",
+            )
+        )
         add_event(session, ticket, "urgent", f"{actor} 标记为紧急（{labels}）：班长/主管处理", actor=actor)
     return changes
 
@@ -152,18 +177,22 @@ def confirm_ticket(session: Session, ticket: Ticket, *, actor: str, note: str = 
     if not ticket.needs_review:
         raise CorrectionError(f"ticket {ticket.number} is not marked for review")
     reasons = "、".join(doubt_label(c) for c in ticket.review_reasons or [])
-    add_event(session, ticket, "review_confirmed", f"人工确认无误（{reasons}）" + (f"。{note}" if note else ""),
-              actor=actor)
+    add_event(
+        session, ticket, "review_confirmed", f"人工确认无误（{reasons}）" + (f"。{note}" if note else ""), actor=actor
+    )
     mark_for_review(ticket, ())
 
 
 def corrections_of(session: Session, ticket: Ticket) -> list[TicketCorrection]:
     """The ticket's corrections, oldest first."""
-    return list(session.scalars(select(TicketCorrection).where(TicketCorrection.ticket_id == ticket.id)
-                                .order_by(TicketCorrection.id)))
+    return list(
+        session.scalars(
+            select(TicketCorrection).where(TicketCorrection.ticket_id == ticket.id).order_by(TicketCorrection.id)
+        )
+    )
 
 
-def machine_value(ticket: Ticket, field: str, corrections: Sequence[TicketCorrection]):  # noqa: ANN201 - str | list
+def machine_value(ticket: Ticket, field: str, corrections: Sequence[TicketCorrection]):
     """What the machine said before anyone corrected it: the first correction's old value, else the field now."""
     for c in corrections:
         if c.field == field:

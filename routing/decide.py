@@ -22,7 +22,13 @@ from routing.tables import Alert, Ticket
 from routing.tickets import add_event
 
 LAWYER_QUEUE, SUPERVISOR, LOCAL_UNION, DISPATCHER, KNOWLEDGE_BASE, OPERATOR = (
-    "lawyer_queue", "supervisor", "local_union", "dispatcher", "knowledge_base", "operator")
+    "lawyer_queue",
+    "supervisor",
+    "local_union",
+    "dispatcher",
+    "knowledge_base",
+    "operator",
+)
 # Why a ticket went to the supervisor out of the usual order (ticket event kinds; stable codes).
 CALLER_EMERGENCY = "caller_emergency"  # the caller pressed or said the emergency choice
 URGENT_LATER = "urgent_later"  # an urgent flag found after the first route (the recording's transcript, say)
@@ -62,21 +68,30 @@ def decide_route(menu_choice: str | None, understood: Understanding, text: str, 
     if understood.kind == "consult" or menu_choice == "policy":
         answer = data.knowledge.best(text)
         if answer is not None:
-            return RouteDecision(KNOWLEDGE_BASE, [f"answered by {answer.entry.id} (words: {', '.join(answer.words)})"],
-                                 answer=answer)
+            return RouteDecision(
+                KNOWLEDGE_BASE, [f"answered by {answer.entry.id} (words: {', '.join(answer.words)})"], answer=answer
+            )
         if menu_choice == "policy":
             return RouteDecision(OPERATOR, ["policy question without an answer in the knowledge base"])
     place = data.directory.match(text, understood.entities.get("district"))
     if place.union is not None:
-        return RouteDecision(LOCAL_UNION, [f"place: {', '.join(place.words)} → {place.union.contact}"], union=place.union)
+        return RouteDecision(
+            LOCAL_UNION, [f"place: {', '.join(place.words)} → {place.union.contact}"], union=place.union
+        )
     if place.ambiguous:
         names = "、".join(f"{u.district}{u.township or ''}" for u in place.candidates)
         return RouteDecision(DISPATCHER, [f"several places named ({names}): a dispatcher decides"])
     return RouteDecision(DISPATCHER, ["no district or township named: ask the caller, or a dispatcher decides"])
 
 
-def apply_decision(session: Session, ticket: Ticket, understood: Understanding, decision: RouteDecision,
-                   data: RoutingData, now: datetime) -> RouteDecision:
+def apply_decision(
+    session: Session,
+    ticket: Ticket,
+    understood: Understanding,
+    decision: RouteDecision,
+    data: RoutingData,
+    now: datetime,
+) -> RouteDecision:
     """Write the understanding and the route on the ticket: deadlines, dispatch, alerts; returns the final route.
 
     Case links are made before deciding (routing.service.route_ticket), so a repeat (多) is decided as urgent; a
@@ -93,21 +108,35 @@ def apply_decision(session: Session, ticket: Ticket, understood: Understanding, 
     start_clock(ticket, data.sla)
     add_event(session, ticket, "routed", f"{decision.route}: {'; '.join(decision.reasons)}")
     if decision.route == SUPERVISOR:
-        session.add(Alert(kind="urgent", ticket_id=ticket.id,
-                          message=f"{ticket.number} urgent ({', '.join(ticket.urgency_flags)}): {ticket.summary[:80]}"))
+        session.add(
+            Alert(
+                kind="urgent",
+                ticket_id=ticket.id,
+                message=f"{ticket.number} urgent ({', '.join(ticket.urgency_flags)}): {ticket.summary[:80]}",
+            )
+        )
     elif decision.route == LOCAL_UNION and decision.union is not None and ticket.status == "accepted":
-        ticket.union_id, ticket.district, ticket.assigned_to = (decision.union.id, decision.union.district,
-                                                               decision.union.id)
-        transition(session, ticket, "dispatched", actor="system",
-                   note=f"to {decision.union.contact} ({decision.union.district}{decision.union.township or ''})")
+        ticket.union_id, ticket.district, ticket.assigned_to = (
+            decision.union.id,
+            decision.union.district,
+            decision.union.id,
+        )
+        transition(
+            session,
+            ticket,
+            "dispatched",
+            actor="system",
+            note=f"to {decision.union.contact} ({decision.union.district}{decision.union.township or ''})",
+        )
     elif decision.route == KNOWLEDGE_BASE and decision.answer is not None and ticket.status == "accepted":
         # Answered on the spot from the knowledge base: one-call resolution, still called back later.
         transition(session, ticket, "replied", actor="system", note=f"answered from {decision.answer.entry.id}")
     return decision
 
 
-def link_before_deciding(session: Session, ticket: Ticket, understood: Understanding, data: RoutingData,
-                         now: datetime) -> None:
+def link_before_deciding(
+    session: Session, ticket: Ticket, understood: Understanding, data: RoutingData, now: datetime
+) -> None:
     """Join the ticket to its case first: a second call about the same matter (多, `repeat`) is urgent, and the
     route is decided knowing it."""
     ticket.entities = dict(understood.entities)  # the same project or employer links tickets too
@@ -120,8 +149,9 @@ def _merged(kept: list[str] | None, found: list[str]) -> list[str]:
     return list(dict.fromkeys([*(kept or []), *found]))
 
 
-def to_supervisor_now(session: Session, ticket: Ticket, data: RoutingData, *, reason: str, flags: list[str],
-                      note: str) -> bool:
+def to_supervisor_now(
+    session: Session, ticket: Ticket, data: RoutingData, *, reason: str, flags: list[str], note: str
+) -> bool:
     """The caller must reach a supervisor now (their own emergency, or an urgent flag found after routing): the
     ticket is marked urgent with `flags`, routed to the supervisor, an alert raised; `reason` is a stable code
     (a ticket event of that kind, once). True when this took the ticket there; False when it was there already
@@ -138,7 +168,12 @@ def to_supervisor_now(session: Session, ticket: Ticket, data: RoutingData, *, re
     if not routed:
         start_clock(ticket, data.sla)
     add_event(session, ticket, "routed", f"{SUPERVISOR}: urgent: {', '.join(ticket.urgency_flags)} ({reason})")
-    session.add(Alert(kind="urgent", ticket_id=ticket.id,
-                      message=f"{ticket.number} urgent ({', '.join(ticket.urgency_flags)}; {reason}): "
-                              f"{(ticket.summary or '')[:80]}"))
+    session.add(
+        Alert(
+            kind="urgent",
+            ticket_id=ticket.id,
+            message=f"{ticket.number} urgent ({', '.join(ticket.urgency_flags)}; {reason}): "
+            f"{(ticket.summary or '')[:80]}",
+        )
+    )
     return True

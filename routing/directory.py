@@ -82,14 +82,26 @@ class UnionDirectory:
 
 
 def parse_directory(data: dict) -> UnionDirectory:
-    unions = tuple(Union(str(u["id"]), str(u["district"]), u.get("township"), str(u["contact"]), str(u["phone"]),
-                         tuple(u.get("aliases") or ())) for u in data["unions"])
+    unions = tuple(
+        Union(
+            str(u["id"]),
+            str(u["district"]),
+            u.get("township"),
+            str(u["contact"]),
+            str(u["phone"]),
+            tuple(u.get("aliases") or ()),
+        )
+        for u in data["unions"]
+    )
     return UnionDirectory(str(data.get("city", "")), unions, str((data.get("dispatcher") or {}).get("phone", "")))
 
 
 @lru_cache(maxsize=4)
 def load_directory(path: Path | None = None) -> UnionDirectory:
     """The directory file (default: the shipped routing/data/unions.yaml)."""
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("routing.data").joinpath("unions.yaml").read_text(encoding="utf-8"))
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path
+        else resources.files("routing.data").joinpath("unions.yaml").read_text(encoding="utf-8")
+    )
     return parse_directory(yaml.safe_load(text))

@@ -128,8 +128,19 @@ def _numerals(digits: str) -> str:
 
 
 _NUMERALS = "零一二三四五六七八九十百千万亿两几"
-_DIGIT_SOUNDS = {"yi": "一", "er": "二", "san": "三", "si": "四", "wu": "五", "liu": "六", "qi": "七", "ba": "八",
-                 "jiu": "九", "liang": "两", "ji": "几"}
+_DIGIT_SOUNDS = {
+    "yi": "一",
+    "er": "二",
+    "san": "三",
+    "si": "四",
+    "wu": "五",
+    "liu": "六",
+    "qi": "七",
+    "ba": "八",
+    "jiu": "九",
+    "liang": "两",
+    "ji": "几",
+}
 _UNIT_SOUNDS = {"shi": "十", "bai": "百", "qian": "千", "wan": "万", "ge": "个"}
 
 
@@ -149,8 +160,12 @@ def restore_numerals(text: str) -> str:
             before = chars[i - 1] if i else ""
             after = chars[i + 1] if i + 1 < len(chars) else ""
             sound = toneless(ch)[0]
-            if sound in _UNIT_SOUNDS and before and _UNIT_SOUNDS[sound] != before and (
-                    before in _NUMERALS or before in "多来余" and i > 1 and chars[i - 2] in _NUMERALS):
+            if (
+                sound in _UNIT_SOUNDS
+                and before
+                and _UNIT_SOUNDS[sound] != before
+                and (before in _NUMERALS or (before in "多来余" and i > 1 and chars[i - 2] in _NUMERALS))
+            ):
                 chars[i] = _UNIT_SOUNDS[sound]
             elif sound in _DIGIT_SOUNDS and after in "十百千万":
                 chars[i] = _DIGIT_SOUNDS[sound]

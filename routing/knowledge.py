@@ -57,8 +57,12 @@ def _heard(keyword: str, text: str) -> bool:
 @lru_cache(maxsize=4)
 def load_knowledge(path: Path | None = None) -> KnowledgeBase:
     """The knowledge file (default: the shipped routing/data/knowledge.yaml)."""
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("routing.data").joinpath("knowledge.yaml").read_text(encoding="utf-8"))
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path
+        else resources.files("routing.data").joinpath("knowledge.yaml").read_text(encoding="utf-8")
+    )
     data = yaml.safe_load(text)
-    return KnowledgeBase(tuple(Answer(str(e["id"]), str(e["question"]), tuple(e["keywords"]), str(e["answer"]))
-                               for e in data["entries"]))
+    return KnowledgeBase(
+        tuple(Answer(str(e["id"]), str(e["question"]), tuple(e["keywords"]), str(e["answer"])) for e in data["entries"])
+    )

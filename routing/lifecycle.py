@@ -13,8 +13,14 @@ from routing.tables import Ticket
 from routing.tickets import add_event, local_time
 
 STATES = ("accepted", "dispatched", "supervised", "replied", "callback", "archived")
-STATE_LABELS = {"accepted": "受理", "dispatched": "转办", "supervised": "督办", "replied": "回复",
-                "callback": "回访", "archived": "归档"}
+STATE_LABELS = {
+    "accepted": "受理",
+    "dispatched": "转办",
+    "supervised": "督办",
+    "replied": "回复",
+    "callback": "回访",
+    "archived": "归档",
+}
 
 # Which state may follow which. A consultation answered on the spot goes straight to `replied`;
 # an unsatisfied callback sends the ticket back under supervision.
@@ -32,8 +38,16 @@ class TransitionError(ValueError):
     """A change the closed loop does not allow; the message says what is allowed instead."""
 
 
-def transition(session: Session, ticket: Ticket, to: str, *, actor: str, note: str = "",
-               now: datetime | None = None, recovered_amount: float | None = None) -> None:
+def transition(
+    session: Session,
+    ticket: Ticket,
+    to: str,
+    *,
+    actor: str,
+    note: str = "",
+    now: datetime | None = None,
+    recovered_amount: float | None = None,
+) -> None:
     """Move a ticket to state `to`, recording who did it and why."""
     if to not in STATES:
         raise TransitionError(f"unknown state {to!r}; states are: {', '.join(STATES)}")
@@ -70,9 +84,13 @@ def extend(session: Session, ticket: Ticket, working_days: int, *, actor: str, r
     ticket.reply_due_at = sla.extend(ticket.reply_due_at, working_days)
     ticket.extensions += 1
     ticket.reminded_at = None
-    add_event(session, ticket, "extended",
-              f"+{working_days} working days, now due {local_time(ticket.reply_due_at, sla.calendar.timezone)}: "
-              f"{reason}", actor=actor)
+    add_event(
+        session,
+        ticket,
+        "extended",
+        f"+{working_days} working days, now due {local_time(ticket.reply_due_at, sla.calendar.timezone)}: {reason}",
+        actor=actor,
+    )
 
 
 def start_clock(ticket: Ticket, sla: SlaPolicy) -> None:

@@ -15,8 +15,25 @@ from routing.entities import is_generic_name, place_names
 from routing.normalise import normalise
 
 SAME_NAME_SCORE = 85.0
-LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团有限公司", "集团公司", "责任公司", "股份公司", "分公司",
-               "总公司", "公司", "集团", "项目部", "项目", "工厂", "厂", "门店", "店")
+LEGAL_FORMS = (
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "集团有限公司",
+    "集团公司",
+    "责任公司",
+    "股份公司",
+    "分公司",
+    "总公司",
+    "公司",
+    "集团",
+    "项目部",
+    "项目",
+    "工厂",
+    "厂",
+    "门店",
+    "店",
+)
 PLACEHOLDERS = re.compile("某某|某|XX|xx|××")
 _NOT_WORD = re.compile(r"[^\u3400-\u9fffA-Za-z0-9]+")
 
@@ -32,7 +49,7 @@ def name_key(name: str | None) -> str:
         for place in (*provinces, *cities):
             for form in (place + "省", place + "市", place):
                 if key.startswith(form) and len(key) > len(form) + 1:
-                    key = key[len(form):]
+                    key = key[len(form) :]
                     break
     for form in LEGAL_FORMS:
         if key.endswith(form) and len(key) > len(form) + 1:

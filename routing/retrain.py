@@ -54,16 +54,22 @@ def checked_tickets(session: Session, taxonomy: Taxonomy) -> list[TicketExample]
     to learn from; labelled with the ticket's subject and kind as they stand now."""
     corrected = select(TicketCorrection.ticket_id).where(TicketCorrection.field.in_(("subject", "kind")))
     confirmed = select(TicketEvent.ticket_id).where(TicketEvent.kind == "review_confirmed")
-    tickets = session.scalars(select(Ticket).where(or_(Ticket.id.in_(corrected), Ticket.id.in_(confirmed)))
-                              .order_by(Ticket.id))
-    return [TicketExample(t.number, t.summary.strip(), t.menu_choice, t.subject, t.kind or "help")
-            for t in tickets
-            if t.summary and is_chinese(t.summary) and t.subject in taxonomy.subjects
-            and (t.kind or "help") in ("consult", "help")]
+    tickets = session.scalars(
+        select(Ticket).where(or_(Ticket.id.in_(corrected), Ticket.id.in_(confirmed))).order_by(Ticket.id)
+    )
+    return [
+        TicketExample(t.number, t.summary.strip(), t.menu_choice, t.subject, t.kind or "help")
+        for t in tickets
+        if t.summary
+        and is_chinese(t.summary)
+        and t.subject in taxonomy.subjects
+        and (t.kind or "help") in ("consult", "help")
+    ]
 
 
-def hold_back(tickets: Sequence[TicketExample], share: float = HELD_BACK_SHARE,
-              seed: int = SEED) -> tuple[list[TicketExample], list[TicketExample]]:
+def hold_back(
+    tickets: Sequence[TicketExample], share: float = HELD_BACK_SHARE, seed: int = SEED
+) -> tuple[list[TicketExample], list[TicketExample]]:
     """(to train on, held back): a seeded share of the tickets (at least one when there are two or more)."""
     order = sorted(tickets, key=lambda t: t.number)
     random.Random(seed).shuffle(order)

@@ -109,6 +109,9 @@ def parse_roster(data: dict) -> DutyRoster:
 @lru_cache(maxsize=4)
 def load_roster(path: Path | None = None) -> DutyRoster:
     """The roster file (default: the shipped routing/data/roster.yaml)."""
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("routing.data").joinpath("roster.yaml").read_text(encoding="utf-8"))
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path
+        else resources.files("routing.data").joinpath("roster.yaml").read_text(encoding="utf-8")
+    )
     return parse_roster(yaml.safe_load(text))

@@ -44,16 +44,23 @@ def available_lawyers(session: Session, roster: DutyRoster, now: datetime, timez
     on_duty = roster.on_duty(now, timezone)
     if not on_duty:
         return []
-    rows = {p.lawyer_id: p for p in session.scalars(
-        select(LawyerPresence).where(LawyerPresence.lawyer_id.in_([p.id for p in on_duty])))}
+    rows = {
+        p.lawyer_id: p
+        for p in session.scalars(select(LawyerPresence).where(LawyerPresence.lawyer_id.in_([p.id for p in on_duty])))
+    }
     return [p for p in on_duty if (row := rows.get(p.id)) and row.signed_in and row.on_call_sid is None]
 
 
 def signed_in_on_duty(session: Session, roster: DutyRoster, now: datetime, timezone: str) -> list[Person]:
     """Lawyers on duty and signed in, busy or not (is anyone there to take the queue at all?)."""
     on_duty = roster.on_duty(now, timezone)
-    ids = set(session.scalars(select(LawyerPresence.lawyer_id).where(
-        LawyerPresence.lawyer_id.in_([p.id for p in on_duty]), LawyerPresence.signed_in.is_(True))))
+    ids = set(
+        session.scalars(
+            select(LawyerPresence.lawyer_id).where(
+                LawyerPresence.lawyer_id.in_([p.id for p in on_duty]), LawyerPresence.signed_in.is_(True)
+            )
+        )
+    )
     return [p for p in on_duty if p.id in ids]
 
 
@@ -75,8 +82,9 @@ def enter_queue(session: Session, call_sid: str, ticket_id: int | None) -> Queue
     return entry
 
 
-def leave_queue(session: Session, call_sid: str, outcome: str, lawyer_id: str | None = None,
-                now: datetime | None = None) -> QueueEntry | None:
+def leave_queue(
+    session: Session, call_sid: str, outcome: str, lawyer_id: str | None = None, now: datetime | None = None
+) -> QueueEntry | None:
     """A caller stops waiting: bridged to a lawyer, moved to a callback, or hung up."""
     entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
     if entry is None or entry.left_at is not None:
@@ -89,10 +97,16 @@ def leave_queue(session: Session, call_sid: str, outcome: str, lawyer_id: str | 
 
 def queue_state(session: Session) -> QueueState:
     """Who waits now, and the average wait of the last answered callers."""
-    waiting = session.scalars(select(QueueEntry).where(QueueEntry.left_at.is_(None))
-                              .order_by(QueueEntry.entered_at, QueueEntry.id)).all()
-    recent = select(QueueEntry.wait_s).where(QueueEntry.outcome == "bridged").order_by(
-        QueueEntry.id.desc()).limit(RECENT_WAITS).subquery()
+    waiting = session.scalars(
+        select(QueueEntry).where(QueueEntry.left_at.is_(None)).order_by(QueueEntry.entered_at, QueueEntry.id)
+    ).all()
+    recent = (
+        select(QueueEntry.wait_s)
+        .where(QueueEntry.outcome == "bridged")
+        .order_by(QueueEntry.id.desc())
+        .limit(RECENT_WAITS)
+        .subquery()
+    )
     avg = session.scalar(select(func.avg(recent.c.wait_s)))
     return QueueState(list(waiting), float(avg) if avg is not None else None)
 
@@ -109,8 +123,7 @@ class SeatError(ValueError):
     """A lawyer cannot take a caller now; the message says why."""
 
 
-def take_next_caller(session: Session, roster: DutyRoster, lawyer_id: str, now: datetime,
-                     timezone: str) -> QueueEntry:
+def take_next_caller(session: Session, roster: DutyRoster, lawyer_id: str, now: datetime, timezone: str) -> QueueEntry:
     """The free lawyer takes the caller who has waited longest: the entry is theirs and they are busy."""
     roster.lawyer(lawyer_id)
     if lawyer_id not in {p.id for p in available_lawyers(session, roster, now, timezone)}:

@@ -67,8 +67,10 @@ def route_ticket(session: Session, ticket: Ticket, text: str, data: RoutingData,
     ticket.summary = text
     if is_routed(ticket):
         return _update_routed(session, ticket, understood, data)
-    why = "; ".join(f"{name}: {d['value']}" + (f" ({'、'.join(d['words'])})" if d.get("words") else "")
-                    for name, d in understood.evidence.items())
+    why = "; ".join(
+        f"{name}: {d['value']}" + (f" ({'、'.join(d['words'])})" if d.get("words") else "")
+        for name, d in understood.evidence.items()
+    )
     add_event(session, ticket, "classified", why or f"subject {understood.subject}, kind {understood.kind}")
     link_before_deciding(session, ticket, understood, data, now)
     decision = decide_route(ticket.menu_choice, understood, text, data)
@@ -89,8 +91,14 @@ def _update_routed(session: Session, ticket: Ticket, understood: _Understood, da
     elif new_flags:
         # The final route is the supervisor's: the ticket says so, and a caller still on the line is moved there
         # (recordings.pipeline asks the IVR to).
-        to_supervisor_now(session, ticket, data, reason=URGENT_LATER, flags=new_flags,
-                          note=f"the caller's words show {', '.join(new_flags)}: a supervisor takes it")
+        to_supervisor_now(
+            session,
+            ticket,
+            data,
+            reason=URGENT_LATER,
+            flags=new_flags,
+            note=f"the caller's words show {', '.join(new_flags)}: a supervisor takes it",
+        )
     decision = RouteDecision(ticket.route, ["already routed"])
     if ticket.union_id:
         decision.union = data.directory.get(ticket.union_id)

@@ -32,8 +32,10 @@ class SlaPolicy:
     def deadlines(self, handling_class: str, accepted_at: datetime) -> tuple[datetime, datetime]:
         """(dispatch by, reply by) for a ticket of this class accepted at `accepted_at`."""
         rule = self.rule(handling_class)
-        return (self.calendar.add_working_hours(accepted_at, rule.dispatch_hours),
-                self.calendar.add_working_days(accepted_at, rule.reply_days))
+        return (
+            self.calendar.add_working_hours(accepted_at, rule.dispatch_hours),
+            self.calendar.add_working_days(accepted_at, rule.reply_days),
+        )
 
     def remind_at(self, handling_class: str, due: datetime) -> datetime:
         """When a near-deadline reminder (临期提醒) is due: working hours before the deadline, roughly."""
@@ -65,15 +67,19 @@ def parse_sla(data: dict, timezone: str) -> SlaPolicy:
         extra_holidays=frozenset(date.fromisoformat(str(d)) for d in data.get("extra_holidays") or []),
         extra_workdays=frozenset(date.fromisoformat(str(d)) for d in data.get("extra_workdays") or []),
     )
-    classes = {name: ClassDeadlines(float(spec["dispatch_hours"]), int(spec["reply_days"]),
-                                    float(spec["remind_before_hours"]))
-               for name, spec in data["classes"].items()}
+    classes = {
+        name: ClassDeadlines(float(spec["dispatch_hours"]), int(spec["reply_days"]), float(spec["remind_before_hours"]))
+        for name, spec in data["classes"].items()
+    }
     return SlaPolicy(calendar, classes)
 
 
 @lru_cache(maxsize=4)
 def load_sla(path: Path | None = None, timezone: str = "Asia/Shanghai") -> SlaPolicy:
     """The SLA file (default: the shipped routing/data/sla.yaml)."""
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("routing.data").joinpath("sla.yaml").read_text(encoding="utf-8"))
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path
+        else resources.files("routing.data").joinpath("sla.yaml").read_text(encoding="utf-8")
+    )
     return parse_sla(yaml.safe_load(text), timezone)

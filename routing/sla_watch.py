@@ -39,25 +39,32 @@ def scan(session: Session, sla: SlaPolicy, now: datetime) -> ScanResult:
         if now > due and ticket.escalated_at is None:
             ticket.escalated_at = now
             if ticket.status != "supervised":
-                add_event(session, ticket, "supervised", f"{ticket.status} → supervised: overdue since {due_text}",
-                          actor="sla")
+                add_event(
+                    session,
+                    ticket,
+                    "supervised",
+                    f"{ticket.status} → supervised: overdue since {due_text}",
+                    actor="sla",
+                )
                 ticket.status = "supervised"
             add_event(session, ticket, "escalated", f"超期督办: the reply was due {due_text}", actor="sla")
-            session.add(Alert(kind="overdue", ticket_id=ticket.id,
-                              message=f"{ticket.number} is overdue (due {due_text})"))
+            session.add(
+                Alert(kind="overdue", ticket_id=ticket.id, message=f"{ticket.number} is overdue (due {due_text})")
+            )
             result.escalated.append(ticket.number)
         elif now >= sla.remind_at(ticket.handling_class, due) and ticket.reminded_at is None and now <= due:
             ticket.reminded_at = now
             add_event(session, ticket, "reminded", f"临期提醒: reply due {due_text}", actor="sla")
-            session.add(Alert(kind="near_deadline", ticket_id=ticket.id,
-                              message=f"{ticket.number} is due {due_text}"))
+            session.add(Alert(kind="near_deadline", ticket_id=ticket.id, message=f"{ticket.number} is due {due_text}"))
             result.reminded.append(ticket.number)
-        if (ticket.status == "accepted" and ticket.dispatch_due_at is not None
-                and now > _aware(ticket.dispatch_due_at, now)
-                and not any(e.kind == "dispatch_late" for e in ticket.events)):
+        if (
+            ticket.status == "accepted"
+            and ticket.dispatch_due_at is not None
+            and now > _aware(ticket.dispatch_due_at, now)
+            and not any(e.kind == "dispatch_late" for e in ticket.events)
+        ):
             add_event(session, ticket, "dispatch_late", "not dispatched within the time allowed", actor="sla")
-            session.add(Alert(kind="dispatch_late", ticket_id=ticket.id,
-                              message=f"{ticket.number} waits for dispatch"))
+            session.add(Alert(kind="dispatch_late", ticket_id=ticket.id, message=f"{ticket.number} waits for dispatch"))
             result.dispatch_late.append(ticket.number)
     return result
 

@@ -27,9 +27,14 @@ RESULT_LABELS = {"satisfied": "满意", "basic": "基本满意", "dissatisfied":
 PENDING, CALLING, ANSWERED, UNREACHABLE, CANCELLED = "pending", "calling", "answered", "unreachable", "cancelled"
 ACTOR = "survey"
 # Call outcomes that end an attempt without an answer, in the caller's words on the ticket.
-OUTCOME_LABELS = {"no-answer": "无人接听 no answer", "busy": "占线 busy", "failed": "呼叫失败 call failed",
-                  "canceled": "呼叫取消 canceled", "completed": "未按键挂机 hung up without a key",
-                  "no-status": "无呼叫结果 no word about the call"}
+OUTCOME_LABELS = {
+    "no-answer": "无人接听 no answer",
+    "busy": "占线 busy",
+    "failed": "呼叫失败 call failed",
+    "canceled": "呼叫取消 canceled",
+    "completed": "未按键挂机 hung up without a key",
+    "no-status": "无呼叫结果 no word about the call",
+}
 
 
 class SurveyConfigError(ValueError):
@@ -92,8 +97,9 @@ def load_survey_policy(path: Path | None = None) -> SurveyPolicy:
     keys = {str(k): str(v) for k, v in (data.get("keys") or {}).items()}
     bad = {k: v for k, v in keys.items() if v not in RESULTS or len(k) != 1 or k not in "0123456789*#"}
     if not keys or bad:
-        raise SurveyConfigError(f"{where}: keys must map single keys to {', '.join(RESULTS)}; "
-                                f"wrong: {bad or 'none given'}")
+        raise SurveyConfigError(
+            f"{where}: keys must map single keys to {', '.join(RESULTS)}; wrong: {bad or 'none given'}"
+        )
     prompts = {str(k): str(v) for k, v in (data.get("prompts") or {}).items()}
     missing = [p for p in PROMPTS if not prompts.get(p)]
     if missing:
@@ -111,13 +117,21 @@ def load_survey_policy(path: Path | None = None) -> SurveyPolicy:
     if channel != "voice":
         raise SurveyConfigError(f"{where}: channel {channel!r}: only voice callbacks are supported")
     return SurveyPolicy(
-        keys=keys, prompts=prompts, language=str(voice.get("language", "zh-CN")), voice=voice.get("voice"),
-        reopen=reopen, hours_start=start, hours_end=end, working_days_only=bool(data.get("working_days_only", True)),
+        keys=keys,
+        prompts=prompts,
+        language=str(voice.get("language", "zh-CN")),
+        voice=voice.get("voice"),
+        reopen=reopen,
+        hours_start=start,
+        hours_end=end,
+        working_days_only=bool(data.get("working_days_only", True)),
         first_after=timedelta(minutes=_number((data.get("first_call") or {}).get("after_minutes", 0), where)),
-        retries=retries, ring_timeout_s=int(_number(data.get("ring_timeout_s", 30), where)),
+        retries=retries,
+        ring_timeout_s=int(_number(data.get("ring_timeout_s", 30), where)),
         answer_timeout_s=int(_number(data.get("answer_timeout_s", 8), where)),
         status_wait=timedelta(minutes=_number(data.get("status_wait_minutes", 30), where)),
-        reasks=int(_number(data.get("reasks", 2), where)), channel=channel,
+        reasks=int(_number(data.get("reasks", 2), where)),
+        channel=channel,
     )
 
 
@@ -140,8 +154,9 @@ def _retry(rule: object, where: str) -> RetryRule:
         return RetryRule(after=timedelta(minutes=_number(rule["after_minutes"], where)))
     if isinstance(rule, dict) and set(rule) == {"next_working_day_at"}:
         return RetryRule(at=_clock(rule["next_working_day_at"], where))
-    raise SurveyConfigError(f"{where}: a retry is {{after_minutes: N}} or {{next_working_day_at: \"10:00\"}}, "
-                            f"not {rule!r}")
+    raise SurveyConfigError(
+        f'{where}: a retry is {{after_minutes: N}} or {{next_working_day_at: "10:00"}}, not {rule!r}'
+    )
 
 
 # ----- the schedule ---------------------------------------------------------------------------------------
@@ -163,8 +178,9 @@ def earliest_call_time(policy: SurveyPolicy, calendar: WorkingCalendar, moment: 
     raise ValueError(f"no calling hours within 60 days of {moment}")
 
 
-def next_attempt_time(policy: SurveyPolicy, calendar: WorkingCalendar, attempts_made: int,
-                      last_attempt_at: datetime) -> datetime | None:
+def next_attempt_time(
+    policy: SurveyPolicy, calendar: WorkingCalendar, attempts_made: int, last_attempt_at: datetime
+) -> datetime | None:
     """When to try again after `attempts_made` calls without an answer, the last at `last_attempt_at`;
     None when the attempts are used up."""
     if attempts_made >= policy.max_attempts:
@@ -187,18 +203,32 @@ def schedule_survey(session: Session, ticket: Ticket) -> SatisfactionSurvey | No
 
     A survey still open for the ticket is kept rather than doubled.
     """
-    open_one = session.scalar(select(SatisfactionSurvey).where(
-        SatisfactionSurvey.ticket_id == ticket.id, SatisfactionSurvey.status.in_((PENDING, CALLING))))
+    open_one = session.scalar(
+        select(SatisfactionSurvey).where(
+            SatisfactionSurvey.ticket_id == ticket.id, SatisfactionSurvey.status.in_((PENDING, CALLING))
+        )
+    )
     if open_one is not None:
         return open_one
     number = (ticket.callback_number or ticket.caller_number or "").strip()
     if not number:
         add_event(session, ticket, "survey_skipped", "回访: no number to call back", actor=ACTOR)
         return None
-    asked = session.scalar(select(func.count()).select_from(SatisfactionSurvey)
-                           .where(SatisfactionSurvey.ticket_id == ticket.id)) or 0
-    survey = SatisfactionSurvey(ticket_id=ticket.id, round=asked + 1, channel="voice", to_number=number,
-                                status=PENDING, attempts=0, next_attempt_at=None)
+    asked = (
+        session.scalar(
+            select(func.count()).select_from(SatisfactionSurvey).where(SatisfactionSurvey.ticket_id == ticket.id)
+        )
+        or 0
+    )
+    survey = SatisfactionSurvey(
+        ticket_id=ticket.id,
+        round=asked + 1,
+        channel="voice",
+        to_number=number,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=None,
+    )
     session.add(survey)
     session.flush()
     return survey
@@ -229,7 +259,8 @@ def due_calls(session: Session, policy: SurveyPolicy, calendar: WorkingCalendar,
     and claim the calls due now (each is then `calling`, so a second round does not place it again)."""
     result = RoundResult()
     rows = session.execute(
-        select(SatisfactionSurvey, Ticket).join(Ticket, Ticket.id == SatisfactionSurvey.ticket_id)
+        select(SatisfactionSurvey, Ticket)
+        .join(Ticket, Ticket.id == SatisfactionSurvey.ticket_id)
         .where(SatisfactionSurvey.status.in_((PENDING, CALLING)))
         .order_by(SatisfactionSurvey.id)
     ).all()
@@ -242,8 +273,13 @@ def due_calls(session: Session, policy: SurveyPolicy, calendar: WorkingCalendar,
         if ticket.status != "replied":
             # Someone moved the ticket on (called the caller back by hand, or reopened it): no call needed.
             survey.status, survey.next_attempt_at = CANCELLED, None
-            add_event(session, ticket, "survey_cancelled",
-                      f"回访 round {survey.round} not needed: the ticket is {ticket.status}", actor=ACTOR)
+            add_event(
+                session,
+                ticket,
+                "survey_cancelled",
+                f"回访 round {survey.round} not needed: the ticket is {ticket.status}",
+                actor=ACTOR,
+            )
             result.cancelled.append(survey.id)
             continue
         if survey.next_attempt_at is None:
@@ -268,8 +304,15 @@ def call_placed(session: Session, survey: SatisfactionSurvey, attempt: int, call
         survey.call_sid = call_sid
 
 
-def record_answer(session: Session, survey: SatisfactionSurvey, result: str, now: datetime, *,
-                  policy: SurveyPolicy, call_sid: str | None = None) -> bool:
+def record_answer(
+    session: Session,
+    survey: SatisfactionSurvey,
+    result: str,
+    now: datetime,
+    *,
+    policy: SurveyPolicy,
+    call_sid: str | None = None,
+) -> bool:
     """The caller pressed a key that means `result`; False when an answer is already recorded (a retried
     webhook). Moves the ticket to `callback` (回访) with the answer in the note; an answer the policy reopens
     on sends it back to `supervised` (督办) with an alert for supervisors."""
@@ -289,16 +332,34 @@ def record_answer(session: Session, survey: SatisfactionSurvey, result: str, now
     else:  # moved on while we called: keep the answer, leave the state to the people handling it
         add_event(session, ticket, "survey_answered", note, actor=ACTOR)
     if result in policy.reopen and ticket.status == "callback":
-        lifecycle.transition(session, ticket, "supervised", actor=ACTOR, now=now,
-                             note=f"caller {label} in the satisfaction callback: handle again")
-        session.add(Alert(kind="dissatisfied", ticket_id=ticket.id,
-                          message=f"{ticket.number}: the caller answered {label} in the satisfaction callback "
-                                  f"(回访); the ticket is back under supervision"))
+        lifecycle.transition(
+            session,
+            ticket,
+            "supervised",
+            actor=ACTOR,
+            now=now,
+            note=f"caller {label} in the satisfaction callback: handle again",
+        )
+        session.add(
+            Alert(
+                kind="dissatisfied",
+                ticket_id=ticket.id,
+                message=f"{ticket.number}: the caller answered {label} in the satisfaction callback "
+                f"(回访); the ticket is back under supervision",
+            )
+        )
     return True
 
 
-def record_no_answer(session: Session, survey: SatisfactionSurvey, attempt: int, outcome: str, now: datetime,
-                     policy: SurveyPolicy, calendar: WorkingCalendar) -> bool:
+def record_no_answer(
+    session: Session,
+    survey: SatisfactionSurvey,
+    attempt: int,
+    outcome: str,
+    now: datetime,
+    policy: SurveyPolicy,
+    calendar: WorkingCalendar,
+) -> bool:
     """Attempt `attempt` ended without an answer (`outcome`: no-answer, busy, failed, canceled, completed
     without a key, no-status): schedule the next one, or mark the survey unreachable. False when this attempt
     was already dealt with (a retried status callback, or an answer came)."""
@@ -309,14 +370,23 @@ def record_no_answer(session: Session, survey: SatisfactionSurvey, attempt: int,
     following = next_attempt_time(policy, calendar, attempt, now)
     if following is None:
         survey.status, survey.next_attempt_at = UNREACHABLE, None
-        add_event(session, ticket, "survey_unreachable",
-                  f"回访 round {survey.round}: unreachable after {attempt} attempt(s); last: {what}", actor=ACTOR)
+        add_event(
+            session,
+            ticket,
+            "survey_unreachable",
+            f"回访 round {survey.round}: unreachable after {attempt} attempt(s); last: {what}",
+            actor=ACTOR,
+        )
         return True
     survey.status, survey.next_attempt_at = PENDING, following
     local = following.astimezone(ZoneInfo(calendar.timezone))
-    add_event(session, ticket, "survey_attempt",
-              f"回访 round {survey.round}, attempt {attempt}: {what}; next attempt {local:%Y-%m-%d %H:%M}",
-              actor=ACTOR)
+    add_event(
+        session,
+        ticket,
+        "survey_attempt",
+        f"回访 round {survey.round}, attempt {attempt}: {what}; next attempt {local:%Y-%m-%d %H:%M}",
+        actor=ACTOR,
+    )
     return True
 
 

@@ -75,7 +75,7 @@ class SurveyCaller:
         factory: sessionmaker[Session],
         policy: SurveyPolicy,
         calendar: WorkingCalendar,
-        twilio_rest,  # noqa: ANN001 - twilio.rest.Client (or the emulator's)
+        twilio_rest,
         *,
         from_number: str,
         base_url: str,
@@ -105,8 +105,13 @@ class SurveyCaller:
         with transaction(self.factory) as session:
             result = due_calls(session, self.policy, self.calendar, now)
             for due in result.calls:
-                enqueue(session, PLACE_SURVEY_CALL, f"survey-call:{due.survey_id}:{due.attempt}",
-                        {"survey_id": due.survey_id, "attempt": due.attempt, "to": due.to_number}, priority=NORMAL)
+                enqueue(
+                    session,
+                    PLACE_SURVEY_CALL,
+                    f"survey-call:{due.survey_id}:{due.attempt}",
+                    {"survey_id": due.survey_id, "attempt": due.attempt, "to": due.to_number},
+                    priority=NORMAL,
+                )
         if result.calls:
             log.info("satisfaction callbacks due: %s", [(c.ticket_number, c.attempt) for c in result.calls])
             if self._wake is not None:
@@ -162,8 +167,9 @@ class SurveyCaller:
 DEV_BASE_URL = "http://127.0.0.1:8000"  # `hotline serve`'s default address, when it did not say where it listens
 
 
-def build_survey_caller(settings, factory: sessionmaker[Session], calendar: WorkingCalendar,  # noqa: ANN001
-                        twilio_rest) -> SurveyCaller:  # noqa: ANN001 - hotline Settings, a twilio Client
+def build_survey_caller(
+    settings, factory: sessionmaker[Session], calendar: WorkingCalendar, twilio_rest
+) -> SurveyCaller:
     """The survey caller for these settings; fails fast on a bad survey file or a test clock in production."""
     clock: Clock = utcnow
     if settings.test_clock_file is not None:
@@ -174,7 +180,15 @@ def build_survey_caller(settings, factory: sessionmaker[Session], calendar: Work
     base = settings.public_url
     if not base:
         base = settings.listen_url or DEV_BASE_URL  # the port actually served, not the default one
-        log.warning("HOTLINE_PUBLIC_URL is not set: satisfaction callbacks give Twilio %s as the service's address",
-                    base)
-    return SurveyCaller(factory, load_survey_policy(settings.survey_file), calendar, twilio_rest,
-                        from_number=settings.survey_from_number, base_url=base, clock=clock)
+        log.warning(
+            "HOTLINE_PUBLIC_URL is not set: satisfaction callbacks give Twilio %s as the service's address", base
+        )
+    return SurveyCaller(
+        factory,
+        load_survey_policy(settings.survey_file),
+        calendar,
+        twilio_rest,
+        from_number=settings.survey_from_number,
+        base_url=base,
+        clock=clock,
+    )

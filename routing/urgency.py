@@ -57,8 +57,10 @@ class Sounds:
         self.positions = [i for i, sound in sounds if sound]
         self.readings = [sound for _, sound in sounds if sound]
         # The syllable pairs that start at each character (cues are looked up by their first two syllables)
-        self.pairs = [[(a, b) for a in first for b in second]
-                      for first, second in zip(self.readings, self.readings[1:], strict=False)]
+        self.pairs = [
+            [(a, b) for a in first for b in second]
+            for first, second in zip(self.readings, self.readings[1:], strict=False)
+        ]
 
 
 @lru_cache(maxsize=65536)
@@ -92,7 +94,7 @@ class CueMatcher:
             self._add(word, word, sounds)
             if len(sounds) >= fuzzy_min:
                 for k in range(1, len(sounds) - 1):  # an inner one: both ends heard keep it the same cue
-                    self._add(word, word[:k] + word[k + 1:], sounds[:k] + sounds[k + 1:])
+                    self._add(word, word[:k] + word[k + 1 :], sounds[:k] + sounds[k + 1 :])
 
         # Cues not matched by sound (a digit, a single character) are found by their characters alone.
         plain = sorted((w for w in self.words if not any(p[0] == w for p in self.patterns)), key=len, reverse=True)
@@ -131,14 +133,21 @@ class CueMatcher:
                     # Most of the cue's own characters must be there: by sound alone, two-character cues
                     # collide with too many everyday words (去世 and 取失, 倒塌 and 到他).
                     same = sum(a == b for a, b in zip(chars, heard, strict=True))
-                    if (2 * same < len(word) or is_common_word(heard) or _explained(text, first, last, chars)
-                            or any(w in text[max(0, first - 2):last + 2] for w in self.everyday)):
+                    if (
+                        2 * same < len(word)
+                        or is_common_word(heard)
+                        or _explained(text, first, last, chars)
+                        or any(w in text[max(0, first - 2) : last + 2] for w in self.everyday)
+                    ):
                         continue
                     hits.setdefault((word, first), Hit(word, first, last, heard))
         # By its characters at a place, a cue is not also found there by sound (a dropped syllable, say).
         exact = [h for h in hits.values() if h.heard == h.cue]
-        heard = [h for h in hits.values() if h.heard != h.cue
-                 and not any(e.cue == h.cue and e.start <= h.start < e.end for e in exact)]
+        heard = [
+            h
+            for h in hits.values()
+            if h.heard != h.cue and not any(e.cue == h.cue and e.start <= h.start < e.end for e in exact)
+        ]
         return sorted(exact + heard, key=lambda h: (h.start, -len(h.cue)))
 
 
@@ -182,8 +191,13 @@ def _hits(found: list[Hit], words: list[str], unless: list[str]) -> list[Hit]:
     for hit in (h for h in mine if h.heard != h.cue):
         if not any(h.start < hit.end and hit.start < h.end for h in kept):
             kept.append(hit)
-    return [h for h in kept if not any(o is not h and o.start <= h.start and h.end <= o.end
-                                       and o.end - o.start > h.end - h.start for o in kept)]
+    return [
+        h
+        for h in kept
+        if not any(
+            o is not h and o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start for o in kept
+        )
+    ]
 
 
 @lru_cache(maxsize=256)
@@ -195,7 +209,7 @@ def _pattern(pattern: str) -> re.Pattern:
 def _asked_about(text: str, words: str, particles: list[str]) -> bool:
     """Whether a figure is asked about rather than owed: "能赔十万吗" puts no ¥100,000 at stake."""
     at = text.find(words)
-    after = text[at + len(words):at + len(words) + 3] if at >= 0 else ""
+    after = text[at + len(words) : at + len(words) + 3] if at >= 0 else ""
     return any(after.startswith(p) or after[1:].startswith(p) for p in particles)
 
 
@@ -237,8 +251,12 @@ def urgency_flags(text: str, entities: Entities, rules: dict, kind: str = "help"
         if name == "mass" and workers and workers.value >= spec.get("min_workers", 10):
             words.insert(0, workers.text)
         amount = entities.amount or heard_entities.amount
-        if (name == "large" and amount and amount.value >= spec.get("min_amount_yuan", 100_000)
-                and not _asked_about(restored, amount.text, spec.get("not_before", []))):
+        if (
+            name == "large"
+            and amount
+            and amount.value >= spec.get("min_amount_yuan", 100_000)
+            and not _asked_about(restored, amount.text, spec.get("not_before", []))
+        ):
             words.insert(0, amount.text)
         words = list(dict.fromkeys(words))
         if words:

@@ -127,8 +127,7 @@ def stream_telephone(model: vosk.Model, pcm8k: np.ndarray) -> str:
     return listener.transcript()
 
 
-def _score(result: ConditionResult, clip: Clip, hypothesis: str, seconds: float, elapsed: float,
-           script: str) -> None:
+def _score(result: ConditionResult, clip: Clip, hypothesis: str, seconds: float, elapsed: float, script: str) -> None:
     result.hypotheses[clip.id] = hypothesis
     reference = scoring_chars(clip.transcript, script)
     result.edits += edit_distance(reference, scoring_chars(hypothesis, script))

@@ -134,8 +134,7 @@ def segment(phrase: str, vocabulary: frozenset[str] | None) -> tuple[tuple[str, 
     return tuple(words), tuple(missing)
 
 
-def build_grammar(step: str, options: Mapping[str, Iterable[str]],
-                  vocabulary: frozenset[str] | None) -> MenuGrammar:
+def build_grammar(step: str, options: Mapping[str, Iterable[str]], vocabulary: frozenset[str] | None) -> MenuGrammar:
     """The grammar of a menu: `options` maps each choice to its spoken phrases."""
     phrases = []
     for choice, texts in options.items():
@@ -200,8 +199,11 @@ def decide(grammar: MenuGrammar, grammar_words: list[dict], free_text: str) -> M
 
 def report_missing(grammar: MenuGrammar, model_name: str) -> list[str]:
     """Log (warning) and return one line per phrase word the model lacks."""
-    lines = [f"menu {grammar.step!r}, option {choice!r}: {word!r} of {phrase!r} is not in the vocabulary of "
-             f"{model_name}; the phrase is left out of the grammar" for choice, phrase, word in grammar.missing]
+    lines = [
+        f"menu {grammar.step!r}, option {choice!r}: {word!r} of {phrase!r} is not in the vocabulary of "
+        f"{model_name}; the phrase is left out of the grammar"
+        for choice, phrase, word in grammar.missing
+    ]
     for line in lines:
         log.warning("%s", line)
     return lines

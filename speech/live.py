@@ -27,8 +27,16 @@ class StreamSession:
     audio waited, batching included (at least 80 ms with 5-frame batches while keeping up).
     """
 
-    def __init__(self, listener: LiveListener, pool: Executor, on_outcome: Callable[[ListenOutcome], None],
-                 *, batch_frames: int = BATCH_FRAMES, behind_after_s: float = 1.0, name: str = "stream") -> None:
+    def __init__(
+        self,
+        listener: LiveListener,
+        pool: Executor,
+        on_outcome: Callable[[ListenOutcome], None],
+        *,
+        batch_frames: int = BATCH_FRAMES,
+        behind_after_s: float = 1.0,
+        name: str = "stream",
+    ) -> None:
         self.listener = listener
         self.lag = LagMeter(behind_after_s=behind_after_s)
         self.frames = 0
@@ -75,8 +83,11 @@ class StreamSession:
                 oldest = self._oldest_at
                 outcome = await loop.run_in_executor(self._pool, self.listener.accept, batch)
                 if self.lag.record(oldest, time.monotonic()):
-                    log.warning("%s: decoding is %.2f s behind real time (the call goes on; the batch grows)",
-                                self.name, time.monotonic() - oldest)
+                    log.warning(
+                        "%s: decoding is %.2f s behind real time (the call goes on; the batch grows)",
+                        self.name,
+                        time.monotonic() - oldest,
+                    )
                 self._deliver(outcome)
             if self._closing and not self._pending:
                 return

@@ -18,14 +18,18 @@ MULAW = "audio/x-mulaw"
 MULAW_RATE = 8000
 FRAME_MS = 20  # Twilio sends 20 ms of audio (160 μ-law bytes) a media message
 FRAME_BYTES = MULAW_RATE * FRAME_MS // 1000
-_SID = {"stream": re.compile(r"^MZ[0-9a-fA-F]{32}$"), "call": re.compile(r"^CA[0-9a-fA-F]{32}$"),
-        "account": re.compile(r"^AC[0-9a-fA-F]{32}$")}
+_SID = {
+    "stream": re.compile(r"^MZ[0-9a-fA-F]{32}$"),
+    "call": re.compile(r"^CA[0-9a-fA-F]{32}$"),
+    "account": re.compile(r"^AC[0-9a-fA-F]{32}$"),
+}
 _DIGITS = re.compile(r"^[0-9]+$")
 DTMF_DIGITS = "0123456789*#"
 TRACKS = ("inbound", "outbound")
 
-MediaErrorCode = Literal["not_json", "not_an_object", "unknown_event", "missing_field", "bad_field",
-                         "unsupported_media"]
+MediaErrorCode = Literal[
+    "not_json", "not_an_object", "unknown_event", "missing_field", "bad_field", "unsupported_media"
+]
 
 
 class MediaMessageError(ValueError):
@@ -204,8 +208,12 @@ def _parse_dtmf(msg: dict) -> Dtmf:
     digit = _text(body, "digit", "dtmf")
     if len(digit) != 1 or digit not in DTMF_DIGITS:
         raise MediaMessageError("bad_field", f"dtmf.digit is {digit!r}")
-    return Dtmf(_text(msg, "streamSid", "message", _SID["stream"]), digit, str(body.get("track", "inbound_track")),
-                _sequence(msg))
+    return Dtmf(
+        _text(msg, "streamSid", "message", _SID["stream"]),
+        digit,
+        str(body.get("track", "inbound_track")),
+        _sequence(msg),
+    )
 
 
 def _parse_mark(msg: dict) -> Mark:
@@ -227,8 +235,14 @@ def _parse_connected(msg: dict) -> Connected:
     return Connected(_text(msg, "protocol", "connected"), _text(msg, "version", "connected"))
 
 
-_PARSERS = {"connected": _parse_connected, "start": _parse_start, "media": _parse_media, "dtmf": _parse_dtmf,
-            "mark": _parse_mark, "stop": _parse_stop}
+_PARSERS = {
+    "connected": _parse_connected,
+    "start": _parse_start,
+    "media": _parse_media,
+    "dtmf": _parse_dtmf,
+    "mark": _parse_mark,
+    "stop": _parse_stop,
+}
 
 
 def _load(raw: str | bytes) -> dict:
@@ -277,30 +291,56 @@ def encode(message: Inbound | Clear, *, outbound: bool = False) -> str:
     if isinstance(message, Connected):
         body: dict = {"event": "connected", "protocol": message.protocol, "version": message.version}
     elif isinstance(message, Start):
-        body = {"event": "start", "sequenceNumber": str(message.sequence_number), "start": {
-            "accountSid": message.account_sid, "streamSid": message.stream_sid, "callSid": message.call_sid,
-            "tracks": list(message.tracks), "customParameters": dict(message.custom_parameters),
-            "mediaFormat": {"encoding": message.media_format.encoding,
-                            "sampleRate": message.media_format.sample_rate,
-                            "channels": message.media_format.channels}},
-            "streamSid": message.stream_sid}
+        body = {
+            "event": "start",
+            "sequenceNumber": str(message.sequence_number),
+            "start": {
+                "accountSid": message.account_sid,
+                "streamSid": message.stream_sid,
+                "callSid": message.call_sid,
+                "tracks": list(message.tracks),
+                "customParameters": dict(message.custom_parameters),
+                "mediaFormat": {
+                    "encoding": message.media_format.encoding,
+                    "sampleRate": message.media_format.sample_rate,
+                    "channels": message.media_format.channels,
+                },
+            },
+            "streamSid": message.stream_sid,
+        }
     elif isinstance(message, Media):
         payload = base64.b64encode(message.payload).decode("ascii")
         if outbound:
             return json.dumps({"event": "media", "streamSid": message.stream_sid, "media": {"payload": payload}})
-        body = {"event": "media", "sequenceNumber": str(message.sequence_number), "media": {
-            "track": message.track, "chunk": str(message.chunk), "timestamp": str(message.timestamp_ms),
-            "payload": payload}, "streamSid": message.stream_sid}
+        body = {
+            "event": "media",
+            "sequenceNumber": str(message.sequence_number),
+            "media": {
+                "track": message.track,
+                "chunk": str(message.chunk),
+                "timestamp": str(message.timestamp_ms),
+                "payload": payload,
+            },
+            "streamSid": message.stream_sid,
+        }
     elif isinstance(message, Dtmf):
-        body = {"event": "dtmf", "streamSid": message.stream_sid, "sequenceNumber": str(message.sequence_number),
-                "dtmf": {"track": message.track, "digit": message.digit}}
+        body = {
+            "event": "dtmf",
+            "streamSid": message.stream_sid,
+            "sequenceNumber": str(message.sequence_number),
+            "dtmf": {"track": message.track, "digit": message.digit},
+        }
     elif isinstance(message, Mark):
         body = {"event": "mark", "streamSid": message.stream_sid, "mark": {"name": message.name}}
         if not outbound:
             body["sequenceNumber"] = str(message.sequence_number)
     elif isinstance(message, Stop):
-        body = {"event": "stop", "sequenceNumber": str(message.sequence_number), "streamSid": message.stream_sid,
-                "stop": {"accountSid": message.account_sid, "callSid": message.call_sid}}
+        body = {
+            "event": "stop",
+            "sequenceNumber": str(message.sequence_number),
+            "streamSid": message.stream_sid,
+            "stop": {"accountSid": message.account_sid, "callSid": message.call_sid},
+        }
     elif isinstance(message, Clear):
         body = {"event": "clear", "streamSid": message.stream_sid}
     else:  # pragma: no cover - the union is closed

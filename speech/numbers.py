@@ -38,23 +38,40 @@ _ARABIC = r"\d+(?:,\d{3})*(?:\.\d+)?"
 # ("3万5", "1.5万"), with approximation words before a unit or at the end ("六十多万", "十几", "二十来"). Latin k/w
 # only right after digits. An Arabic and a Chinese digit side by side, or a digit after an approximation word, start
 # a new number: "160一天", "3一4月份", "1800多一盒", "三万多四个月".
-_NEXT = (rf"(?<![{_D}{APPROX_INSIDE}]){_ARABIC}"  # Arabic digits, not right after a Chinese digit or 多
-         rf"|(?<![\d{APPROX_INSIDE}])[{_D}]"  # a Chinese digit, not right after an Arabic digit or 多
-         rf"|[{_U}{APPROX_INSIDE}]")
+_NEXT = (
+    rf"(?<![{_D}{APPROX_INSIDE}]){_ARABIC}"  # Arabic digits, not right after a Chinese digit or 多
+    rf"|(?<![\d{APPROX_INSIDE}])[{_D}]"  # a Chinese digit, not right after an Arabic digit or 多
+    rf"|[{_U}{APPROX_INSIDE}]"
+)
 NUMBER = re.compile(rf"(?:{_ARABIC}[kKwW]?|[{_D}十拾])(?:{_NEXT})*")
 _CHINESE_DIGITS = re.compile(f"[{_D}]{{2,}}")
 # What cn2an is given: no commas, no approximation words, k/w as 千/万, 俩/仨 (which it does not know) as 两/三.
-_FOR_CN2AN = str.maketrans({",": None, **dict.fromkeys(APPROX_INSIDE), "k": "千", "K": "千", "w": "万", "W": "万",
-                            "俩": "两", "仨": "三"})
+_FOR_CN2AN = str.maketrans(
+    {",": None, **dict.fromkeys(APPROX_INSIDE), "k": "千", "K": "千", "w": "万", "W": "万", "俩": "两", "仨": "三"}
+)
 _AFTER_APPROX = ("左右", "上下", "出头", "来", "多", "余")
 
 # What a number counts, read from the words right after it (longest first).
 _CURRENCY = ("万元", "块钱", "元钱", "元", "块")
-_PEOPLE = ("个工人", "名工人", "个员工", "名员工", "个职工", "名职工", "个农民工", "名农民工", "个工友", "个人", "名",
-           "位", "人")
+_PEOPLE = (
+    "个工人",
+    "名工人",
+    "个员工",
+    "名员工",
+    "个职工",
+    "名职工",
+    "个农民工",
+    "名农民工",
+    "个工友",
+    "个人",
+    "名",
+    "位",
+    "人",
+)
 _MEASURE = ("个", "年", "月", "天", "日", "号", "小时", "岁", "次", "家", "倍", "周", "星期")
-_TAIL = re.compile(" ?(" + "|".join(map(re.escape, sorted(_CURRENCY + _PEOPLE + _MEASURE, key=len, reverse=True)))
-                   + ")")
+_TAIL = re.compile(
+    " ?(" + "|".join(map(re.escape, sorted(_CURRENCY + _PEOPLE + _MEASURE, key=len, reverse=True))) + ")"
+)
 
 Kind = Literal["amount", "headcount", "number"]
 
@@ -111,8 +128,8 @@ def find_numbers(text: str) -> list[Number]:
         if parsed is None:
             continue
         value, approx = parsed
-        after = text[match.end():match.end() + 3]
-        if after.startswith(_AFTER_APPROX) or after[1:].startswith(("多", "余")) and after[:1] in "个名位块元":
+        after = text[match.end() : match.end() + 3]
+        if after.startswith(_AFTER_APPROX) or (after[1:].startswith(("多", "余")) and after[:1] in "个名位块元"):
             approx = True
         found.append(Number(value, approx, match[0], match.start(), match.end()))
     return found
@@ -142,7 +159,7 @@ def find_quantities(text: str) -> list[Quantity]:
             kind = "headcount"
         else:
             kind = "number"
-        found.append(Quantity(_plain(n.value), n.approximate, kind, text[n.start:end], n.start, end))
+        found.append(Quantity(_plain(n.value), n.approximate, kind, text[n.start : end], n.start, end))
     return found
 
 
@@ -163,7 +180,7 @@ def numerals_to_digits(text: str) -> str:
         parsed = _value(head)
         if parsed is None or parsed[1]:
             continue
-        out.append(text[last:n.start])
+        out.append(text[last : n.start])
         out.append(str(_plain(parsed[0])))
         last = n.start + len(head)
     out.append(text[last:])

@@ -47,8 +47,14 @@ class SpeechResult:
 class TrackRecognizer:
     """One Vosk recognizer on one audio track, fed 16-bit PCM bytes in order."""
 
-    def __init__(self, model: vosk.Model, rate: int = TELEPHONE_RATE, grammar: str | None = None,
-                 source: Literal["free", "grammar"] = "free", partial_every_s: float = PARTIAL_EVERY_S) -> None:
+    def __init__(
+        self,
+        model: vosk.Model,
+        rate: int = TELEPHONE_RATE,
+        grammar: str | None = None,
+        source: Literal["free", "grammar"] = "free",
+        partial_every_s: float = PARTIAL_EVERY_S,
+    ) -> None:
         if grammar is None:
             self._rec = vosk.KaldiRecognizer(model, float(rate))
         else:
@@ -70,15 +76,23 @@ class TrackRecognizer:
 
     def _final(self, raw: str) -> SpeechResult | None:
         result = json.loads(raw)
-        words = [{"word": w["word"], "start": float(w["start"]), "end": float(w["end"]),
-                  "conf": float(w.get("conf", 1.0))} for w in result.get("result", [])]
+        words = [
+            {"word": w["word"], "start": float(w["start"]), "end": float(w["end"]), "conf": float(w.get("conf", 1.0))}
+            for w in result.get("result", [])
+        ]
         self._partial = ""
         self._last_partial_at = self.audio_s
         if not result.get("text"):
             return None
-        final = SpeechResult("final", normalize_transcript(result["text"]), words,
-                             words[0]["start"] if words else None, words[-1]["end"] if words else None,
-                             self.audio_s, self.source)
+        final = SpeechResult(
+            "final",
+            normalize_transcript(result["text"]),
+            words,
+            words[0]["start"] if words else None,
+            words[-1]["end"] if words else None,
+            self.audio_s,
+            self.source,
+        )
         self.finals.append(final)
         return final
 
@@ -138,12 +152,20 @@ class ListenOutcome:
 class LiveListener:
     """Recognition for one stream: free speech always; at a menu, the menu's grammar alongside."""
 
-    def __init__(self, model: vosk.Model, grammar: MenuGrammar | None = None, rate: int = TELEPHONE_RATE,
-                 partial_every_s: float = PARTIAL_EVERY_S) -> None:
+    def __init__(
+        self,
+        model: vosk.Model,
+        grammar: MenuGrammar | None = None,
+        rate: int = TELEPHONE_RATE,
+        partial_every_s: float = PARTIAL_EVERY_S,
+    ) -> None:
         self.free = TrackRecognizer(model, rate, None, "free", partial_every_s)
         self.grammar = grammar
-        self.menu = (TrackRecognizer(model, rate, grammar.json(), "grammar", partial_every_s)
-                     if grammar is not None and grammar.usable else None)
+        self.menu = (
+            TrackRecognizer(model, rate, grammar.json(), "grammar", partial_every_s)
+            if grammar is not None and grammar.usable
+            else None
+        )
         self.choice: MenuChoice | None = None
         self._lock = threading.Lock()
         self._window: list[str] = []  # free-speech finals since the last menu decision
@@ -243,16 +265,23 @@ class LagMeter:
         """For the stream's closing call event."""
         mean = self.total_lag_s / self.batches if self.batches else 0.0
         p95 = float(np.percentile(self.lags, 95)) if self.lags else 0.0
-        return {"batches": self.batches, "lag_mean_ms": round(mean * 1000, 1), "lag_p95_ms": round(p95 * 1000, 1),
-                "lag_max_ms": round(self.max_lag_s * 1000, 1), "lag_last_ms": round(self.last_lag_s * 1000, 1),
-                "behind_batches": self.behind_batches, "behind_episodes": self.behind_episodes}
+        return {
+            "batches": self.batches,
+            "lag_mean_ms": round(mean * 1000, 1),
+            "lag_p95_ms": round(p95 * 1000, 1),
+            "lag_max_ms": round(self.max_lag_s * 1000, 1),
+            "lag_last_ms": round(self.last_lag_s * 1000, 1),
+            "behind_batches": self.behind_batches,
+            "behind_episodes": self.behind_episodes,
+        }
 
     def kept_up(self) -> bool:
         """Decoding kept pace with the audio: 95 % of the batches and the last one waited under `behind_after_s`
         (Vosk spends a few hundred ms of CPU on the first 100 ms of speech of each recognizer; that one wait
         is caught up, it is not falling behind)."""
-        return not self.lags or (float(np.percentile(self.lags, 95)) <= self.behind_after_s
-                                 and self.last_lag_s <= self.behind_after_s)
+        return not self.lags or (
+            float(np.percentile(self.lags, 95)) <= self.behind_after_s and self.last_lag_s <= self.behind_after_s
+        )
 
 
 class LiveTranscripts:

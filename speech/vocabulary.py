@@ -25,7 +25,7 @@ class VocabularyError(ValueError):
 
 
 class _Reader:
-    def __init__(self, fh) -> None:  # noqa: ANN001 - a binary file
+    def __init__(self, fh) -> None:
         self._fh = fh
 
     def take(self, n: int) -> bytes:

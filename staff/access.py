@@ -138,8 +138,9 @@ ACCESS: dict[str, Access] = {
     "POST /api/seat/ticket": api("make a ticket for my caller", lawyer=OWN),
     "GET /api/seat/callbacks": api("my callbacks due", lawyer=OWN),
     # Recordings, quality inspection.
-    "GET /api/recordings/{recording_sid}/audio": api("play a recording", operator=OWN, lawyer=OWN,
-                                                     inspector=SAMPLED, supervisor=ALL),
+    "GET /api/recordings/{recording_sid}/audio": api(
+        "play a recording", operator=OWN, lawyer=OWN, inspector=SAMPLED, supervisor=ALL
+    ),
     "GET /api/qa/rubric": api("the scoring rubric", **INSPECTION),
     "GET /api/qa/samples": api("a day's sample", **INSPECTION),
     "GET /api/qa/samples/{sample_id}": api("one sampled call", **INSPECTION),
@@ -149,8 +150,9 @@ ACCESS: dict[str, Access] = {
     "GET /api/qa/samples/{sample_id}/calibration": api("calibration spread", **INSPECTION),
     "GET /api/qa/feedback": api("QA feedback", operator=OWN, lawyer=OWN, **INSPECTION),
     # Only the person who handled the call answers its feedback, whoever they are.
-    "POST /api/qa/feedback/{feedback_id}/rectification": api("answer feedback (整改)", operator=OWN, lawyer=OWN,
-                                                              admin=OWN),
+    "POST /api/qa/feedback/{feedback_id}/rectification": api(
+        "answer feedback (整改)", operator=OWN, lawyer=OWN, admin=OWN
+    ),
     "POST /api/qa/feedback/{feedback_id}/close": api("close answered feedback", **INSPECTION),
     "GET /api/qa/people": api("QA figures per person", **INSPECTION),
     # Reports and the dashboard.
@@ -180,8 +182,11 @@ NOT_CONSOLES = frozenset({"GET /", "GET /docs", "GET /redoc"})  # pages every ro
 
 def consoles_for(role: str) -> list[str]:
     """The console pages a role may open (not the home page nor the API documentation)."""
-    return [key.split(" ", 1)[1] for key, rule in ACCESS.items()
-            if rule.kind == PAGE and key not in NOT_CONSOLES and "{" not in key and rule.scope_for(role)]
+    return [
+        key.split(" ", 1)[1]
+        for key, rule in ACCESS.items()
+        if rule.kind == PAGE and key not in NOT_CONSOLES and "{" not in key and rule.scope_for(role)
+    ]
 
 
 _MARK = {ALL: "✓", OWN: "own", SAMPLED: "sampled"}

@@ -48,13 +48,23 @@ def normalise_phone(raw: str) -> str:
     """A phone number as Twilio dials it: +8613800138000 (spaces, dashes and brackets are dropped)."""
     phone = re.sub(r"[\s\-()]", "", raw)
     if not E164.fullmatch(phone):
-        raise AccountError(f"phone {raw!r} is not a full international number: write it as +86 and the "
-                           "number, e.g. +8613800138000 (a landline with its area code: +862988881234)")
+        raise AccountError(
+            f"phone {raw!r} is not a full international number: write it as +86 and the "
+            "number, e.g. +8613800138000 (a landline with its area code: +862988881234)"
+        )
     return phone
 
 
-def create_user(session: Session, username: str, role: str, password: str, *, display_name: str = "",
-                roster_id: str | None = None, phone: str | None = None) -> StaffUser:
+def create_user(
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    *,
+    display_name: str = "",
+    roster_id: str | None = None,
+    phone: str | None = None,
+) -> StaffUser:
     """A new account; the password is checked for strength and stored only as an argon2 hash.
 
     `phone` is where the calls an operator takes are put through to (staff/seats.py).
@@ -72,8 +82,14 @@ def create_user(session: Session, username: str, role: str, password: str, *, di
         raise AccountError(f"roster seat {roster_id} belongs to another account already")
     phone = normalise_phone(phone) if phone is not None else None
     check_strength(password)
-    user = StaffUser(username=username, role=role, password_hash=hash_password(password),
-                     display_name=display_name or username, roster_id=roster_id, phone=phone)
+    user = StaffUser(
+        username=username,
+        role=role,
+        password_hash=hash_password(password),
+        display_name=display_name or username,
+        roster_id=roster_id,
+        phone=phone,
+    )
     session.add(user)
     session.flush()
     return user
@@ -100,15 +116,19 @@ class SignInAttempt:
     password_hash: str
 
 
-def _failures(session: Session, since: datetime, *where) -> tuple[int, datetime | None]:  # noqa: ANN002
+def _failures(session: Session, since: datetime, *where) -> tuple[int, datetime | None]:
     """How many failed sign-ins match, and the oldest of them."""
-    count, oldest = session.execute(select(func.count(), func.min(AuditEntry.at)).where(
-        AuditEntry.action == "login_failed", AuditEntry.at >= since, *where)).one()
+    count, oldest = session.execute(
+        select(func.count(), func.min(AuditEntry.at)).where(
+            AuditEntry.action == "login_failed", AuditEntry.at >= since, *where
+        )
+    ).one()
     return count, oldest
 
 
-def start_sign_in(session: Session, username: str, *, ip: str | None, limit: SignInLimit,
-                  now: datetime) -> SignInAttempt:
+def start_sign_in(
+    session: Session, username: str, *, ip: str | None, limit: SignInLimit, now: datetime
+) -> SignInAttempt:
     """Apply the limits and find the account (reads only: short, before the slow password check).
 
     Failures are counted from the audit log, so the limits hold across restarts and for every process.
@@ -120,8 +140,9 @@ def start_sign_in(session: Session, username: str, *, ip: str | None, limit: Sig
         raise TooManyAttempts(int(((oldest or now) + limit.window - now).total_seconds()))
     if ip is not None:
         count, oldest = _failures(session, since, AuditEntry.ip == ip)
-        if count >= limit.failures * limit.address_factor and not _signed_in_from(session, name, ip,
-                                                                                  now - limit.known_for):
+        if count >= limit.failures * limit.address_factor and not _signed_in_from(
+            session, name, ip, now - limit.known_for
+        ):
             raise TooManyAttempts(int(((oldest or now) + limit.window - now).total_seconds()))
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None or not user.active:
@@ -131,8 +152,11 @@ def start_sign_in(session: Session, username: str, *, ip: str | None, limit: Sig
 
 def _signed_in_from(session: Session, username: str, ip: str, since: datetime) -> bool:
     """Whether this account signed in successfully from this address lately: its owner's own desk."""
-    found = session.scalar(select(AuditEntry.id).where(AuditEntry.action == "login", AuditEntry.actor == username,
-                                                       AuditEntry.ip == ip, AuditEntry.at >= since).limit(1))
+    found = session.scalar(
+        select(AuditEntry.id)
+        .where(AuditEntry.action == "login", AuditEntry.actor == username, AuditEntry.ip == ip, AuditEntry.at >= since)
+        .limit(1)
+    )
     return found is not None
 
 
@@ -144,8 +168,9 @@ def check_attempt(attempt: SignInAttempt, password: str) -> tuple[bool, str | No
     return True, (hash_password(password) if needs_rehash(attempt.password_hash) else None)
 
 
-def finish_sign_in(session: Session, attempt: SignInAttempt, matched: bool, new_hash: str | None, *,
-                   ip: str | None, now: datetime) -> StaffUser | None:
+def finish_sign_in(
+    session: Session, attempt: SignInAttempt, matched: bool, new_hash: str | None, *, ip: str | None, now: datetime
+) -> StaffUser | None:
     """Audit the attempt; the account when the password matched and the account is (still) active."""
     user = session.get(StaffUser, attempt.user_id) if matched and attempt.user_id is not None else None
     if user is None or not user.active or user.password_hash != attempt.password_hash:

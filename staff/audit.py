@@ -11,11 +11,21 @@ from hotline.db import utcnow
 from staff.tables import AuditEntry
 
 
-def record(session: Session, *, actor: str, role: str | None, action: str, target: str | None = None,
-           ip: str | None = None, detail: dict | None = None, at: datetime | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    *,
+    actor: str,
+    role: str | None,
+    action: str,
+    target: str | None = None,
+    ip: str | None = None,
+    detail: dict | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
     """Write one entry in the caller's transaction (so an access is logged exactly when it happens)."""
-    entry = AuditEntry(actor=actor, role=role, action=action, target=target, ip=ip, detail=detail or {},
-                       at=at or utcnow())
+    entry = AuditEntry(
+        actor=actor, role=role, action=action, target=target, ip=ip, detail=detail or {}, at=at or utcnow()
+    )
     session.add(entry)
     return entry
 
@@ -25,12 +35,20 @@ def record(session: Session, *, actor: str, role: str | None, action: str, targe
 LIST_VIEW_AGAIN_AFTER = timedelta(minutes=10)
 
 
-def not_viewed_lately(session: Session, actor: str, targets: list[str], *,
-                      within: timedelta = LIST_VIEW_AGAIN_AFTER) -> list[str]:
+def not_viewed_lately(
+    session: Session, actor: str, targets: list[str], *, within: timedelta = LIST_VIEW_AGAIN_AFTER
+) -> list[str]:
     """The tickets among `targets` this person has no `view_ticket` entry for within `within`."""
     if not targets:
         return []
-    seen = set(session.scalars(select(AuditEntry.target).where(
-        AuditEntry.actor == actor, AuditEntry.action == "view_ticket", AuditEntry.target.in_(targets),
-        AuditEntry.at >= utcnow() - within)))
+    seen = set(
+        session.scalars(
+            select(AuditEntry.target).where(
+                AuditEntry.actor == actor,
+                AuditEntry.action == "view_ticket",
+                AuditEntry.target.in_(targets),
+                AuditEntry.at >= utcnow() - within,
+            )
+        )
+    )
     return [t for t in targets if t not in seen]

@@ -47,12 +47,15 @@ def phone_for(role: str, number: str | None) -> str | None:
 # note): a mobile 1[3-9]xxxxxxxxx or a landline with its area code (010…, 029…), with or without +86 (or 86).
 # Service numbers (+8612351…, the hotline's own desk) are not callers' and stay whole; so does anything inside a
 # longer run of letters or digits (call SIDs, ticket numbers, checksums).
-_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z+])(?:\+86[ -]?(?:1[3-9]\d{9}|10\d{8}|[2-9]\d{8,10})"
-                             r"|(?:86[ -]?)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?![0-9A-Za-z])")
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z+])(?:\+86[ -]?(?:1[3-9]\d{9}|10\d{8}|[2-9]\d{8,10})"
+    r"|(?:86[ -]?)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?![0-9A-Za-z])"
+)
 
 
 def mask_text(text: str) -> str:
     """Free text with every caller number in it masked as mask_phone does."""
+
     def masked(match: re.Match) -> str:
         number = match.group(0).replace(" ", "").replace("-", "")
         return mask_phone("+" + number if number.startswith("86") else number)
@@ -60,7 +63,7 @@ def mask_text(text: str) -> str:
     return _NUMBER_IN_TEXT.sub(masked, text)
 
 
-def masked_for(role: str, data):  # noqa: ANN001, ANN201 - any JSON-ready value, the same shape back
+def masked_for(role: str, data):
     """A whole JSON-ready answer (dicts, lists, strings) as this role may read it: every string masked for
     roles that get masked numbers, so a number in a note, an event or an export cannot slip through."""
     if role in CALLBACK_ROLES:

@@ -61,8 +61,10 @@ def sign_in(session: Session, user: StaffUser) -> OperatorPresence:
     if not role_allows(user.role, (OPERATOR,)):
         raise SeatError(f"only operators take calls on the hotline; {user.username} is a {user.role}")
     if not user.phone:
-        raise SeatError(f"{user.username} has no phone to put calls through to: an admin sets it with "
-                        f"`hotline users phone {user.username} +86...`")
+        raise SeatError(
+            f"{user.username} has no phone to put calls through to: an admin sets it with "
+            f"`hotline users phone {user.username} +86...`"
+        )
     presence = _presence(session, user.username)
     if not presence.signed_in:
         presence.signed_in, presence.updated_at = True, utcnow()
@@ -85,23 +87,34 @@ def claim_free_operator(session: Session, call_sid: str) -> Claimed | None:
     A retried webhook gets the operator already claimed for the call. The claim is one conditional UPDATE, so
     two callers at once never get the same operator (the loser of the race tries the next one).
     """
-    already = session.execute(select(StaffUser.username, StaffUser.phone).join(
-        OperatorPresence, OperatorPresence.username == StaffUser.username).where(
-        OperatorPresence.on_call_sid == call_sid)).first()
+    already = session.execute(
+        select(StaffUser.username, StaffUser.phone)
+        .join(OperatorPresence, OperatorPresence.username == StaffUser.username)
+        .where(OperatorPresence.on_call_sid == call_sid)
+    ).first()
     if already is not None and already.phone:
         return Claimed(already.username, already.phone)
     candidates = session.execute(
         select(StaffUser.username, StaffUser.phone)
         .join(OperatorPresence, OperatorPresence.username == StaffUser.username)
-        .where(OperatorPresence.signed_in.is_(True), OperatorPresence.on_call_sid.is_(None),
-               StaffUser.phone.is_not(None), StaffUser.active.is_(True))
-        .order_by(OperatorPresence.updated_at, OperatorPresence.username)).all()
+        .where(
+            OperatorPresence.signed_in.is_(True),
+            OperatorPresence.on_call_sid.is_(None),
+            StaffUser.phone.is_not(None),
+            StaffUser.active.is_(True),
+        )
+        .order_by(OperatorPresence.updated_at, OperatorPresence.username)
+    ).all()
     for username, phone in candidates:
         taken = session.execute(
             update(OperatorPresence)
-            .where(OperatorPresence.username == username, OperatorPresence.signed_in.is_(True),
-                   OperatorPresence.on_call_sid.is_(None))
-            .values(on_call_sid=call_sid, updated_at=utcnow()))
+            .where(
+                OperatorPresence.username == username,
+                OperatorPresence.signed_in.is_(True),
+                OperatorPresence.on_call_sid.is_(None),
+            )
+            .values(on_call_sid=call_sid, updated_at=utcnow())
+        )
         if taken.rowcount == 1:
             return Claimed(username, phone)
     return None
@@ -109,8 +122,9 @@ def claim_free_operator(session: Session, call_sid: str) -> Claimed | None:
 
 def release(session: Session, call_sid: str) -> str | None:
     """Free the operator claimed for this call (their idle time starts now); returns who it was."""
-    freed = session.scalars(select(OperatorPresence).where(OperatorPresence.on_call_sid == call_sid)
-                            .order_by(OperatorPresence.username)).all()
+    freed = session.scalars(
+        select(OperatorPresence).where(OperatorPresence.on_call_sid == call_sid).order_by(OperatorPresence.username)
+    ).all()
     for presence in freed:
         presence.on_call_sid, presence.updated_at = None, utcnow()
     session.flush()
@@ -120,8 +134,14 @@ def release(session: Session, call_sid: str) -> str | None:
 def seat_of(session: Session, user: StaffUser) -> OperatorSeat:
     """One operator's seat (a user who never signed in is signed out)."""
     presence = session.get(OperatorPresence, user.username)
-    return OperatorSeat(user.username, user.display_name, user.phone, bool(presence and presence.signed_in),
-                        presence.on_call_sid if presence else None, presence.updated_at if presence else None)
+    return OperatorSeat(
+        user.username,
+        user.display_name,
+        user.phone,
+        bool(presence and presence.signed_in),
+        presence.on_call_sid if presence else None,
+        presence.updated_at if presence else None,
+    )
 
 
 def operator_seats(session: Session) -> list[OperatorSeat]:
@@ -129,8 +149,17 @@ def operator_seats(session: Session) -> list[OperatorSeat]:
     rows = session.execute(
         select(StaffUser, OperatorPresence)
         .outerjoin(OperatorPresence, OperatorPresence.username == StaffUser.username)
-        .where(StaffUser.active.is_(True),
-               (StaffUser.role == OPERATOR) | OperatorPresence.username.is_not(None))
-        .order_by(StaffUser.username)).all()
-    return [OperatorSeat(u.username, u.display_name, u.phone, bool(p and p.signed_in), p.on_call_sid if p else None,
-                         p.updated_at if p else None) for u, p in rows]
+        .where(StaffUser.active.is_(True), (StaffUser.role == OPERATOR) | OperatorPresence.username.is_not(None))
+        .order_by(StaffUser.username)
+    ).all()
+    return [
+        OperatorSeat(
+            u.username,
+            u.display_name,
+            u.phone,
+            bool(p and p.signed_in),
+            p.on_call_sid if p else None,
+            p.updated_at if p else None,
+        )
+        for u, p in rows
+    ]

@@ -86,27 +86,43 @@ def _digest(session_id: str) -> str:
 def open_session(db: Session, staff_session: StaffSession, max_age_s: int, now: datetime) -> None:
     """Record a new session (and forget sessions long expired, so the table stays small)."""
     db.execute(delete(StaffSessionRecord).where(StaffSessionRecord.expires_at < now - timedelta(days=1)))
-    db.add(StaffSessionRecord(id=_digest(staff_session.session_id), user_id=staff_session.user_id,
-                              created_at=now, expires_at=now + timedelta(seconds=max_age_s)))
+    db.add(
+        StaffSessionRecord(
+            id=_digest(staff_session.session_id),
+            user_id=staff_session.user_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=max_age_s),
+        )
+    )
 
 
 def session_is_open(db: Session, staff_session: StaffSession, now: datetime) -> bool:
     """True while the session is recorded for this account, not ended and not expired."""
     record = db.get(StaffSessionRecord, _digest(staff_session.session_id))
-    return (record is not None and record.user_id == staff_session.user_id and record.ended_at is None
-            and record.expires_at > now)
+    return (
+        record is not None
+        and record.user_id == staff_session.user_id
+        and record.ended_at is None
+        and record.expires_at > now
+    )
 
 
 def end_session(db: Session, staff_session: StaffSession, now: datetime) -> None:
     """Sign out: this session's cookie is refused from now on."""
-    db.execute(update(StaffSessionRecord).where(StaffSessionRecord.id == _digest(staff_session.session_id),
-                                                StaffSessionRecord.ended_at.is_(None)).values(ended_at=now))
+    db.execute(
+        update(StaffSessionRecord)
+        .where(StaffSessionRecord.id == _digest(staff_session.session_id), StaffSessionRecord.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 def end_sessions_of(db: Session, user_id: int, now: datetime) -> None:
     """End every open session of an account (its password changed, or it was disabled)."""
-    db.execute(update(StaffSessionRecord).where(StaffSessionRecord.user_id == user_id,
-                                                StaffSessionRecord.ended_at.is_(None)).values(ended_at=now))
+    db.execute(
+        update(StaffSessionRecord)
+        .where(StaffSessionRecord.user_id == user_id, StaffSessionRecord.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 def session_secret(configured: str | None, var_dir: Path, *, production: bool) -> str:
@@ -116,8 +132,10 @@ def session_secret(configured: str | None, var_dir: Path, *, production: bool) -
     """
     if production and (not configured or len(configured) < MIN_SECRET_LENGTH):
         problem = "must be set" if not configured else f"is {len(configured)} characters, too short to be safe"
-        raise RuntimeError(f"HOTLINE_SESSION_SECRET {problem} in production: use a random string of at least "
-                           f"{MIN_SECRET_LENGTH} characters, e.g. the output of `{GENERATE_SECRET}`")
+        raise RuntimeError(
+            f"HOTLINE_SESSION_SECRET {problem} in production: use a random string of at least "
+            f"{MIN_SECRET_LENGTH} characters, e.g. the output of `{GENERATE_SECRET}`"
+        )
     if configured:
         return configured
     path = var_dir / SECRET_FILE

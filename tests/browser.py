@@ -95,12 +95,13 @@ def assert_chinese_renders(page, selector: str = "main h1") -> None:
     first, other = han[0], "口" if han[0] != "口" else "工"
     drawn, other_drawn, box, other_box = page.evaluate(_GLYPHS, [selector, [first, other, "\ue000", "\ue001"]])
     assert box == other_box, "two characters no font has should draw the same box"
-    assert drawn != box and drawn != other_drawn and other_drawn != box, (
+    assert drawn not in (box, other_drawn) and other_drawn != box, (
         f"the Chinese of {selector} ({first}) is drawn as boxes: install a CJK font (apt-get install "
-        "fonts-wqy-microhei)")
+        "fonts-wqy-microhei)"
+    )
 
 
-def wait_until(page, expression: str, arg=None, timeout_s: float = 15) -> None:  # noqa: ANN001
+def wait_until(page, expression: str, arg=None, timeout_s: float = 15) -> None:
     """Poll a JavaScript condition until it holds (page.wait_for_function evaluates strings with `eval`,
     which the consoles' content security policy forbids; page.evaluate is not subject to it)."""
     import time

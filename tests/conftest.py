@@ -100,8 +100,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if os.environ.get("CI"):
         raise pytest.UsageError(f"CI must have the shared speech data at {speech} (HOTLINE_TEST_SHARED_DIR)")
-    skip = pytest.mark.skip(reason=f"no real speech clips at {speech}: put the shared data folder beside the clone "
-                                   "or set HOTLINE_TEST_SHARED_DIR")
+    skip = pytest.mark.skip(
+        reason=f"no real speech clips at {speech}: put the shared data folder beside the clone "
+        "or set HOTLINE_TEST_SHARED_DIR"
+    )
     for item in items:
         if item.get_closest_marker("shared_data"):
             item.add_marker(skip)

@@ -105,8 +105,10 @@ def build_app(state: AppState) -> FastAPI:
     @app.post("/wait")
     async def wait(request: Request) -> Response:
         entry = await logged(request)
-        return twiml(f'<Say language="zh-CN">您前面还有{entry["params"].get("QueuePosition")}位</Say>'
-                     "<Play>http://media.example.invalid/hold.mp3</Play>")
+        return twiml(
+            f'<Say language="zh-CN">您前面还有{entry["params"].get("QueuePosition")}位</Say>'
+            "<Play>http://media.example.invalid/hold.mp3</Play>"
+        )
 
     @app.post("/api-record")
     async def api_record(request: Request) -> Response:

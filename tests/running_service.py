@@ -18,10 +18,13 @@ from tests.staff_client import sign_in
 TEST_PASSWORD = "test-password-12351"
 
 
-def emulator_env(twilio) -> dict[str, str]:  # noqa: ANN001 - an emulator.TwilioEmulator
+def emulator_env(twilio) -> dict[str, str]:
     """The settings that make a service use the Twilio emulator: its account, and its REST API."""
-    return {"HOTLINE_TWILIO_ACCOUNT_SID": twilio.account_sid, "HOTLINE_TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "HOTLINE_TWILIO_API_URL": twilio.api_url}
+    return {
+        "HOTLINE_TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "HOTLINE_TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "HOTLINE_TWILIO_API_URL": twilio.api_url,
+    }
 
 
 def free_port() -> int:
@@ -53,7 +56,10 @@ class RunningService:
         log = open(self.var_dir / "service.log", "ab")  # noqa: SIM115 - kept open for the child's life
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hotline.cli", "serve", "--port", str(self.port), "--log-level", "INFO"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.var_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.var_dir,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -85,21 +91,36 @@ class RunningService:
         path = self.var_dir / "service.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def add_user(self, username: str, role: str, *, roster_id: str | None = None, phone: str | None = None,
-                 password: str = TEST_PASSWORD) -> None:
+    def add_user(
+        self,
+        username: str,
+        role: str,
+        *,
+        roster_id: str | None = None,
+        phone: str | None = None,
+        password: str = TEST_PASSWORD,
+    ) -> None:
         """Create a staff account with `hotline users add`, as an administrator would."""
         command = [sys.executable, "-m", "hotline.cli", "users", "add", username, "--role", role, "--password-stdin"]
         if roster_id:
             command += ["--roster-id", roster_id]
         if phone:
             command += ["--phone", phone]
-        done = subprocess.run(command, input=password + "\n", env=self.env_for_child(), cwd=self.var_dir,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            command,
+            input=password + "\n",
+            env=self.env_for_child(),
+            cwd=self.var_dir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"hotline users add {username} failed:\n{done.stdout}{done.stderr}")
 
-    def staff(self, username: str, role: str, *, roster_id: str | None = None,
-              phone: str | None = None) -> httpx.Client:
+    def staff(
+        self, username: str, role: str, *, roster_id: str | None = None, phone: str | None = None
+    ) -> httpx.Client:
         """A client signed in as `username` (created with `role` the first time)."""
         if username not in self._clients:
             self.add_user(username, role, roster_id=roster_id, phone=phone)
@@ -119,8 +140,9 @@ class RunningService:
     def ticket_of(self, call_sid: str) -> dict | None:
         return self.operator.get(f"/api/calls/{call_sid}").json()["ticket"]
 
-    def wait_for_ticket(self, call_sid: str, done: tuple[str, ...] = ("transcribed", "failed"),
-                        timeout_s: float = 60) -> dict:
+    def wait_for_ticket(
+        self, call_sid: str, done: tuple[str, ...] = ("transcribed", "failed"), timeout_s: float = 60
+    ) -> dict:
         """The call's ticket once its problem recording reached one of `done` states."""
         deadline = time.monotonic() + timeout_s
         ticket = None

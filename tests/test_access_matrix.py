@@ -28,8 +28,13 @@ DAY = date(2026, 11, 25)
 CALLER = "+8613812341234"  # the lawyer's caller
 OTHER_CALLER = "+8613900001111"
 MASKED = "+86138****1234"
-ACCOUNTS = {OPERATOR: ("am-operator", {}), LAWYER: ("am-lawyer", {"roster_id": "L01"}),
-            INSPECTOR: ("am-inspector", {}), SUPERVISOR: ("am-supervisor", {}), ADMIN: ("am-admin", {})}
+ACCOUNTS = {
+    OPERATOR: ("am-operator", {}),
+    LAWYER: ("am-lawyer", {"roster_id": "L01"}),
+    INSPECTOR: ("am-inspector", {}),
+    SUPERVISOR: ("am-supervisor", {}),
+    ADMIN: ("am-admin", {}),
+}
 NOTE = "已告知可申请劳动仲裁，时效一年"
 T_LAWYER, T_OPERATOR, T_OTHER = "12351-20261125-0001", "12351-20261125-0002", "12351-20261125-0003"
 T_CALLBACK = "12351-20261125-0004"  # a lawyer callback nobody has taken: every lawyer reads it
@@ -39,8 +44,9 @@ T_CALLBACK = "12351-20261125-0004"  # a lawyer callback nobody has taken: every 
 def service(tmp_path_factory):
     """The service with three calls: one a lawyer (L01) took, one an operator took (both sampled for QA), one
     nobody's; their tickets (one case), recordings on disk, QA feedback, and notes with the caller's number."""
-    svc = RunningService(tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent",
-                                                          "HOTLINE_QA_SCAN_SECONDS": "3600"})
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_QA_SCAN_SECONDS": "3600"}
+    )
     svc.start()
     engine = make_engine(f"sqlite:///{svc.var_dir / 'hotline.db'}")
     ids: dict[str, int] = {}
@@ -49,11 +55,22 @@ def service(tmp_path_factory):
         session.add(case)
         session.flush()
         calls = {}
-        for n, (sid, caller, handler, role) in enumerate([("CA-am-lawyer", CALLER, "L01", LAWYER),
-                                                          ("CA-am-operator", OTHER_CALLER, "am-operator", OPERATOR),
-                                                          ("CA-am-other", "+8613700007777", "someone", OPERATOR)]):
-            call = Call(call_sid=sid, from_number=caller, started_at=datetime(2026, 11, 25, 10 + n, tzinfo=SH),
-                        duration_s=95, handler=handler, handler_role=role, status="completed")
+        for n, (sid, caller, handler, role) in enumerate(
+            [
+                ("CA-am-lawyer", CALLER, "L01", LAWYER),
+                ("CA-am-operator", OTHER_CALLER, "am-operator", OPERATOR),
+                ("CA-am-other", "+8613700007777", "someone", OPERATOR),
+            ]
+        ):
+            call = Call(
+                call_sid=sid,
+                from_number=caller,
+                started_at=datetime(2026, 11, 25, 10 + n, tzinfo=SH),
+                duration_s=95,
+                handler=handler,
+                handler_role=role,
+                status="completed",
+            )
             session.add(call)
             session.flush()
             calls[sid] = call
@@ -61,15 +78,35 @@ def service(tmp_path_factory):
             path = svc.var_dir / "recordings" / "am" / f"{rec_sid}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"RIFF" + bytes(200))
-            session.add(Recording(recording_sid=rec_sid, call_id=call.id, source="call", status="stored",
-                                  path=f"am/{rec_sid}.wav", duration_s=95.0, channels=2))
+            session.add(
+                Recording(
+                    recording_sid=rec_sid,
+                    call_id=call.id,
+                    source="call",
+                    status="stored",
+                    path=f"am/{rec_sid}.wav",
+                    duration_s=95.0,
+                    channels=2,
+                )
+            )
         tickets = {}
-        for number, sid, assigned in [(T_LAWYER, "CA-am-lawyer", "L01"), (T_OPERATOR, "CA-am-operator", None),
-                                      (T_OTHER, "CA-am-other", None)]:
-            ticket = Ticket(number=number, call_id=calls[sid].id, caller_number=calls[sid].from_number,
-                            callback_number=calls[sid].from_number, summary=f"欠薪，回电 {calls[sid].from_number[3:]}",
-                            status="accepted", route="dispatcher", assigned_to=assigned, case_id=case.id,
-                            reply_due_at=utcnow() + timedelta(days=5))
+        for number, sid, assigned in [
+            (T_LAWYER, "CA-am-lawyer", "L01"),
+            (T_OPERATOR, "CA-am-operator", None),
+            (T_OTHER, "CA-am-other", None),
+        ]:
+            ticket = Ticket(
+                number=number,
+                call_id=calls[sid].id,
+                caller_number=calls[sid].from_number,
+                callback_number=calls[sid].from_number,
+                summary=f"欠薪，回电 {calls[sid].from_number[3:]}",
+                status="accepted",
+                route="dispatcher",
+                assigned_to=assigned,
+                case_id=case.id,
+                reply_due_at=utcnow() + timedelta(days=5),
+            )
             session.add(ticket)
             session.flush()
             tickets[number] = ticket
@@ -79,19 +116,33 @@ def service(tmp_path_factory):
         add_event(session, tickets[T_LAWYER], "note", NOTE, actor="am-lawyer")
         add_event(session, callback, "note", NOTE, actor="am-lawyer")
         add_event(session, tickets[T_OTHER], "related", f"same caller {CALLER} (12351-20261124-0009)")
-        session.add(QueueEntry(call_sid="CA-am-lawyer", ticket_id=tickets[T_LAWYER].id, lawyer_id="L01",
-                               outcome="bridged", left_at=utcnow()))
+        session.add(
+            QueueEntry(
+                call_sid="CA-am-lawyer",
+                ticket_id=tickets[T_LAWYER].id,
+                lawyer_id="L01",
+                outcome="bridged",
+                left_at=utcnow(),
+            )
+        )
         samples = {}
         for sid in ("CA-am-lawyer", "CA-am-operator"):
-            sample = QaSample(call_id=calls[sid].id, day=DAY, handler=calls[sid].handler,
-                              handler_role=calls[sid].handler_role, reason="quota", reasons=["quota"],
-                              inspector="am-inspector")
+            sample = QaSample(
+                call_id=calls[sid].id,
+                day=DAY,
+                handler=calls[sid].handler,
+                handler_role=calls[sid].handler_role,
+                reason="quota",
+                reasons=["quota"],
+                inspector="am-inspector",
+            )
             session.add(sample)
             session.flush()
             samples[sid] = sample
         for key, sid in (("fb_lawyer", "CA-am-lawyer"), ("fb_operator", "CA-am-operator")):
-            feedback = QaFeedback(sample_id=samples[sid].id, handler=calls[sid].handler, message="请先告知录音",
-                                  created_by="am-inspector")
+            feedback = QaFeedback(
+                sample_id=samples[sid].id, handler=calls[sid].handler, message="请先告知录音", created_by="am-inspector"
+            )
             session.add(feedback)
             session.flush()
             ids[key] = feedback.id
@@ -115,12 +166,23 @@ def _request(service: RunningService, key: str, role: str | None) -> tuple[str, 
     method, path = key.split(" ", 1)
     ids = service.ids
     recording = {OPERATOR: "RE-am-operator", LAWYER: "RE-am-lawyer", INSPECTOR: "RE-am-lawyer"}.get(role, "RE-am-other")
-    fills = {"number": T_LAWYER, "case_id": ids["case"], "call_sid": "CA-am-lawyer", "recording_sid": recording,
-             "lawyer_id": "L01", "sample_id": ids["sample"], "alert_id": 1, "kind": "daily",
-             "feedback_id": ids["fb_lawyer" if role == LAWYER else "fb_operator"],
-             "step": "menu", "survey_id": 1, "path": "console.css"}
-    if re.search(r"/api/tickets/\{number\}/(transitions|extensions|merge|dispatch|corrections|review-confirmation)",
-                 path):
+    fills = {
+        "number": T_LAWYER,
+        "case_id": ids["case"],
+        "call_sid": "CA-am-lawyer",
+        "recording_sid": recording,
+        "lawyer_id": "L01",
+        "sample_id": ids["sample"],
+        "alert_id": 1,
+        "kind": "daily",
+        "feedback_id": ids["fb_lawyer" if role == LAWYER else "fb_operator"],
+        "step": "menu",
+        "survey_id": 1,
+        "path": "console.css",
+    }
+    if re.search(
+        r"/api/tickets/\{number\}/(transitions|extensions|merge|dispatch|corrections|review-confirmation)", path
+    ):
         fills["number"] = T_OTHER  # moved along by whoever may; the lawyer's and operator's tickets stay as they are
     url = re.sub(r"\{(\w+)\}", lambda m: str(fills[m.group(1)]), path)
     kwargs: dict = {"params": {}}
@@ -164,7 +226,7 @@ def test_every_route_of_the_app_is_in_the_access_table(tmp_path):
     keys = set()
     for route in iter_route_contexts(app.routes):
         websocket = "WebSocket" in type(route.original_route).__name__
-        for method in (["WEBSOCKET"] if websocket else sorted((route.methods or {"GET"}) - {"HEAD"})):
+        for method in ["WEBSOCKET"] if websocket else sorted((route.methods or {"GET"}) - {"HEAD"}):
             keys.add(f"{method} {route.path_format}")
     missing = sorted(key for key in keys if access_for(*key.split(" ", 1)) is None)
     assert not missing, f"routes not in the access table (add them to ACCESS in staff/access.py): {missing}"
@@ -179,7 +241,8 @@ def test_the_readme_shows_the_access_table():
         row = next(line for line in readme.splitlines() if line.startswith(f"| {role} "))
         console = row.split("|")[2]
         assert set(re.findall(r"`(/[a-z]*)`", console)) == set(consoles_for(role)) or (
-            role == ADMIN and "all" in console), (role, console, consoles_for(role))
+            role == ADMIN and "all" in console
+        ), (role, console, consoles_for(role))
 
 
 @pytest.mark.parametrize("role", [None, *ROLES], ids=["signed-out", *ROLES])
@@ -214,7 +277,7 @@ def test_public_routes_and_twilio_webhooks_need_no_session_but_twilio_needs_its_
     for key, rule in ACCESS.items():
         if rule.kind != TWILIO or key.startswith("WEB"):
             continue
-        method, url, kwargs = _request(service, key, None)
+        _method, url, _kwargs = _request(service, key, None)
         for client in (httpx.Client(base_url=service.url), admin):  # a staff session is no Twilio signature
             assert client.post(url, data={"CallSid": "CA-x"}).status_code == 403, key
     assert httpx.get(f"{service.url}/health").status_code == 200
@@ -273,14 +336,21 @@ def test_consultation_notes_are_read_by_their_lawyer_supervisors_and_admins_only
 def test_numbers_are_masked_in_every_text_a_masked_role_reads(service, role):
     client = _client(service, role)
     if role == INSPECTOR:
-        answers = [client.get(f"/api/tickets/{T_LAWYER}"), client.get("/api/calls/CA-am-lawyer"),
-                   client.get(f"/api/qa/samples/{service.ids['sample']}")]
+        answers = [
+            client.get(f"/api/tickets/{T_LAWYER}"),
+            client.get("/api/calls/CA-am-lawyer"),
+            client.get(f"/api/qa/samples/{service.ids['sample']}"),
+        ]
     else:
-        answers = [client.get(f"/api/tickets/{T_OTHER}"), client.get(f"/api/tickets/{T_LAWYER}"),
-                   client.get(f"/api/cases/{service.ids['case']}"), client.get("/api/calls/CA-am-lawyer"),
-                   client.get("/api/reports/daily", params={"date": "2026-11-25", "format": "csv"}),
-                   client.get("/api/reports/daily", params={"date": "2026-11-25", "format": "html"}),
-                   client.get("/api/audit")]
+        answers = [
+            client.get(f"/api/tickets/{T_OTHER}"),
+            client.get(f"/api/tickets/{T_LAWYER}"),
+            client.get(f"/api/cases/{service.ids['case']}"),
+            client.get("/api/calls/CA-am-lawyer"),
+            client.get("/api/reports/daily", params={"date": "2026-11-25", "format": "csv"}),
+            client.get("/api/reports/daily", params={"date": "2026-11-25", "format": "html"}),
+            client.get("/api/audit"),
+        ]
     for answer in answers:
         assert answer.status_code == 200, (answer.request.url, answer.text[:300])
         assert "13812341234" not in answer.text and "13900001111" not in answer.text, answer.request.url

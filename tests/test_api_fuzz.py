@@ -22,8 +22,9 @@ EXAMPLES_PER_OPERATION = 12
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    svc = RunningService(tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent",
-                                                          "HOTLINE_QA_SCAN_SECONDS": "3600"})
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_QA_SCAN_SECONDS": "3600"}
+    )
     svc.start()
     svc.add_user("fuzz-admin", "admin")
     yield svc
@@ -34,8 +35,9 @@ def service(tmp_path_factory):
 def admin(service) -> requests.Session:
     """A signed-in admin: the session cookie, and the CSRF token on every request."""
     session = requests.Session()
-    signed = session.post(f"{service.url}/login", json={"username": "fuzz-admin", "password": TEST_PASSWORD},
-                          timeout=30)
+    signed = session.post(
+        f"{service.url}/login", json={"username": "fuzz-admin", "password": TEST_PASSWORD}, timeout=30
+    )
     assert signed.status_code == 200, signed.text
     session.headers["X-CSRF-Token"] = signed.json()["csrf"]
     return session
@@ -58,15 +60,23 @@ def test_no_input_makes_a_server_error(service, admin, operations):
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             # No shrinking and no example database: a bounded, repeatable run; every 5xx is written down.
-            @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate],
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case) -> None:  # noqa: ANN001 - a schemathesis Case
+            def run(case) -> None:
                 response = case.call(base_url=service.url, session=admin, timeout=60)
                 sent.append(response.status_code)
                 if response.status_code >= 500:
-                    errors.append(f"{operation.method.upper()} {operation.path} ({mode.value}) → "
-                                  f"{response.status_code}: {case.as_curl_command()}")
+                    errors.append(
+                        f"{operation.method.upper()} {operation.path} ({mode.value}) → "  # noqa: B023
+                        f"{response.status_code}: {case.as_curl_command()}"
+                    )
 
             try:
                 run()

@@ -15,15 +15,24 @@ BAD_BODIES = [b'{"username": "x", ', b"\xff\xfe\xfa{}", b"[1, 2", b'{"to": NaN',
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    svc = RunningService(tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent",
-                                                          "HOTLINE_QA_SCAN_SECONDS": "3600"})
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_QA_SCAN_SECONDS": "3600"}
+    )
     svc.start()
     yield svc
     svc.stop()
 
 
-@pytest.mark.parametrize("path", [f"/api/cases/{HUGE}", f"/api/cases/{10**30}", "/api/cases/-1",
-                                  f"/api/qa/samples/{HUGE}", f"/api/qa/samples/{HUGE}/calibration"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/cases/{HUGE}",
+        f"/api/cases/{10**30}",
+        "/api/cases/-1",
+        f"/api/qa/samples/{HUGE}",
+        f"/api/qa/samples/{HUGE}/calibration",
+    ],
+)
 def test_ids_past_the_database_range_are_refused_with_422(service, path):
     got = service.api.get(path)
     assert got.status_code == 422, got.text
@@ -32,22 +41,29 @@ def test_ids_past_the_database_range_are_refused_with_422(service, path):
 
 def test_the_largest_id_is_just_missing(service):
     assert service.api.get(f"/api/cases/{HUGE - 1}").status_code == 404
-    for path in (f"/api/qa/samples/{HUGE}/scores", f"/api/qa/feedback/{HUGE}/close",
-                 f"/api/qa/feedback/{HUGE}/rectification", f"/api/alerts/{HUGE}/acknowledge"):
+    for path in (
+        f"/api/qa/samples/{HUGE}/scores",
+        f"/api/qa/feedback/{HUGE}/close",
+        f"/api/qa/feedback/{HUGE}/rectification",
+        f"/api/alerts/{HUGE}/acknowledge",
+    ):
         got = service.api.post(path, json={"items": {}, "text": "已整改", "message": "x"})
         assert got.status_code == 422, (path, got.text)
 
 
-@pytest.mark.parametrize("path, params", [
-    ("/api/reports/daily", {"date": "0001-01-01"}),
-    ("/api/reports/weekly", {"date": "9999-12-31"}),
-    ("/api/reports/monthly", {"date": "9999-12-15"}),
-    ("/api/qa/people", {"start": "0001-01-01"}),
-    ("/api/qa/people", {"end": "0001-01-05"}),
-    ("/api/qa/people", {"start": "2026-11-01", "end": "9999-12-31"}),
-    ("/api/qa/samples", {"day": "0001-01-01"}),
-    ("/api/roster", {"day": "9999-12-31"}),
-])
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/api/reports/daily", {"date": "0001-01-01"}),
+        ("/api/reports/weekly", {"date": "9999-12-31"}),
+        ("/api/reports/monthly", {"date": "9999-12-15"}),
+        ("/api/qa/people", {"start": "0001-01-01"}),
+        ("/api/qa/people", {"end": "0001-01-05"}),
+        ("/api/qa/people", {"start": "2026-11-01", "end": "9999-12-31"}),
+        ("/api/qa/samples", {"day": "0001-01-01"}),
+        ("/api/roster", {"day": "9999-12-31"}),
+    ],
+)
 def test_dates_far_outside_the_hotlines_years_are_refused_with_a_message(service, path, params):
     got = service.api.get(path, params=params)
     assert got.status_code == 422, got.text
@@ -62,11 +78,15 @@ def test_a_good_date_still_works(service):
 @pytest.mark.parametrize("amount", ["NaN", "Infinity", "-Infinity", "1e309"])
 def test_nan_and_infinite_amounts_are_refused(service, amount):
     body = f'{{"to": "archived", "recovered_amount": {amount}}}'.encode()
-    got = service.api.post("/api/tickets/12351-20261125-0001/transitions", content=body,
-                           headers={"content-type": "application/json"})
+    got = service.api.post(
+        "/api/tickets/12351-20261125-0001/transitions", content=body, headers={"content-type": "application/json"}
+    )
     assert got.status_code == 422, got.text
-    scores = service.api.post("/api/qa/samples/1/scores", content=f'{{"items": {{"greeting": {amount}}}}}'.encode(),
-                              headers={"content-type": "application/json"})
+    scores = service.api.post(
+        "/api/qa/samples/1/scores",
+        content=f'{{"items": {{"greeting": {amount}}}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
     assert scores.status_code == 422, scores.text
 
 
@@ -74,19 +94,24 @@ def test_nan_and_infinite_amounts_are_refused(service, amount):
 def test_broken_json_or_utf8_to_sign_in_is_a_4xx(service, body):
     got = httpx.post(f"{service.url}/login", content=body, headers={"content-type": "application/json"})
     assert 400 <= got.status_code < 500, got.text
-    form = httpx.post(f"{service.url}/login", content=body,
-                      headers={"content-type": "application/x-www-form-urlencoded"})
+    form = httpx.post(
+        f"{service.url}/login", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert 400 <= form.status_code < 500, form.text
 
 
 def test_broken_json_or_utf8_to_every_json_endpoint_is_a_4xx(service):
     schema = service.api.get("/openapi.json").json()
-    with_body = {f"{method.upper()} {path}" for path, operations in schema["paths"].items()
-                 for method, operation in operations.items() if "requestBody" in operation}
+    with_body = {
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    }
     assert "POST /api/tickets/{number}/transitions" in with_body
     wrong = []
     for key, rule in ACCESS.items():
-        method, path = key.split(" ", 1)
+        _method, path = key.split(" ", 1)
         if rule.kind != API or key not in with_body or path.startswith("/twilio/"):
             continue
         url = path.replace("{number}", "12351-20261125-0001").replace("{lawyer_id}", "L01")

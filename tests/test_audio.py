@@ -259,9 +259,7 @@ def test_g711_wav_written_by_ffmpeg_matches_ffmpeg_decoding(tmp_path: Path, code
     source = tmp_path / "source.wav"
     write_wav(source, _clip()[0], 16000)
     path = tmp_path / f"{codec}.wav"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(source), "-ar", "8000", "-acodec", codec, str(path)], check=True
-    )
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(source), "-ar", "8000", "-acodec", codec, str(path)], check=True)
     audio = load_channels(path)
     assert audio.rate == 8000
     assert np.array_equal(audio.channels[0], _ffmpeg_decode(path))
@@ -425,7 +423,7 @@ def test_describe_missing_tells_where_and_how(cache_home: Path, tmp_path: Path) 
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -27,13 +27,16 @@ ZH_CLIP = ZH_SPEECH / "paddlespeech_zh.wav"
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, account, twilio):
     var = tmp_path_factory.mktemp("var")
-    svc = RunningService(var, {
-        **emulator_env(twilio),
-        "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-        "HOTLINE_DOWNLOAD_ATTEMPTS": "3",
-        "HOTLINE_DOWNLOAD_BACKOFF_SECONDS": "0.1",
-        "HOTLINE_JOB_POLL_SECONDS": "0.1",
-    })
+    svc = RunningService(
+        var,
+        {
+            **emulator_env(twilio),
+            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+            "HOTLINE_DOWNLOAD_ATTEMPTS": "3",
+            "HOTLINE_DOWNLOAD_BACKOFF_SECONDS": "0.1",
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+        },
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -54,8 +57,12 @@ def caller_number() -> str:
 
 
 def call(twilio: TwilioEmulator, service: RunningService, **script):
-    return twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(**script), from_=caller_number(),
-                             status_callback=f"{service.url}/twilio/status")
+    return twilio.place_call(
+        f"{service.url}/twilio/voice",
+        caller=CallerScript(**script),
+        from_=caller_number(),
+        status_callback=f"{service.url}/twilio/status",
+    )
 
 
 def hangul(text: str) -> str:
@@ -112,9 +119,12 @@ def test_full_call_recording_is_started_stored_with_sha256_and_transcribed_by_ch
 
 def test_legal_question_with_no_lawyer_signed_in_becomes_a_callback_for_the_next_lawyer(twilio, service):
     number = caller_number()
-    report = twilio.place_call(f"{service.url}/twilio/voice", from_=number,  # 1: legal; then 1: call me back here
-                               caller=CallerScript(keys=["1", "1"], say=ZH_CLIP),
-                               status_callback=f"{service.url}/twilio/status")
+    report = twilio.place_call(
+        f"{service.url}/twilio/voice",
+        from_=number,  # 1: legal; then 1: call me back here
+        caller=CallerScript(keys=["1", "1"], say=ZH_CLIP),
+        status_callback=f"{service.url}/twilio/status",
+    )
     assert any("提示音后" in h for h in report.heard)
     assert any("律师" in h and "回电" in h for h in report.heard)
     ticket = service.wait_for_ticket(report.call_sid)
@@ -158,9 +168,13 @@ def test_a_wrong_key_asks_again_and_a_right_key_then_works(twilio, service):
 
 def test_operator_not_answering_lets_the_caller_leave_a_message(twilio, service):
     number = caller_number()
-    report = twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=["0"], say=ZH_CLIP),
-                               from_=number, status_callback=f"{service.url}/twilio/status",
-                               dial=DialBehaviour(answer=False))
+    report = twilio.place_call(
+        f"{service.url}/twilio/voice",
+        caller=CallerScript(keys=["0"], say=ZH_CLIP),
+        from_=number,
+        status_callback=f"{service.url}/twilio/status",
+        dial=DialBehaviour(answer=False),
+    )
     assert report.dialled == ["+8612351000"]  # rung once, no endless ringing
     assert any("繁忙" in h and "回电" in h and "工单号" in h for h in report.heard)
     ticket = service.wait_for_ticket(report.call_sid)
@@ -196,12 +210,18 @@ def test_retried_webhooks_never_duplicate_a_call_recording_or_ticket(twilio, ser
 
 @pytest.mark.parametrize("signature", [None, "forged+signature=", "valid-for-another-url"])
 def test_forged_or_missing_signatures_are_refused_and_change_nothing(account, service, signature):
-    form = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": account[0], "From": "+8613900000000",
-            "To": "+8612351", "CallStatus": "ringing"}
+    form = {
+        "CallSid": "CA" + secrets.token_hex(16),
+        "AccountSid": account[0],
+        "From": "+8613900000000",
+        "To": "+8612351",
+        "CallStatus": "ringing",
+    }
     headers = {}
     if signature == "valid-for-another-url":
         headers["X-Twilio-Signature"] = RequestValidator(account[1]).compute_signature(
-            "https://elsewhere.example/twilio/voice", form)
+            "https://elsewhere.example/twilio/voice", form
+        )
     elif signature:
         headers["X-Twilio-Signature"] = signature
     response = httpx.post(f"{service.url}/twilio/voice", data=form, headers=headers)
@@ -234,13 +254,17 @@ def _silence(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("make_audio", "fault", "expect"), [
-    (_corrupt, None, "corrupt"),
-    (_zero_bytes, None, "empty"),
-    (_silence, None, "no speech"),
-    (None, "not-found", "HTTP 404"),
-    (None, "wrong-content-type", "content type"),
-], ids=["corrupt-wav", "zero-bytes", "silence", "404", "wrong-content-type"])
+@pytest.mark.parametrize(
+    ("make_audio", "fault", "expect"),
+    [
+        (_corrupt, None, "corrupt"),
+        (_zero_bytes, None, "empty"),
+        (_silence, None, "no speech"),
+        (None, "not-found", "HTTP 404"),
+        (None, "wrong-content-type", "content type"),
+    ],
+    ids=["corrupt-wav", "zero-bytes", "silence", "404", "wrong-content-type"],
+)
 def test_bad_recordings_leave_the_ticket_flagged_for_a_person(twilio, service, tmp_path, make_audio, fault, expect):
     twilio.recording_fault = fault
     say = make_audio(tmp_path) if make_audio else ZH_CLIP

@@ -35,8 +35,9 @@ XIAN = "我们十三个木工在西安雁塔区宏达建筑公司的曲江花园
 
 def route_of(menu: str | None, text: str) -> str:
     """The route the service takes for these words: routing.decide.decide_route, the one decider."""
-    data = load_routing_data(roster=None, unions=None, sla=None, knowledge=None, timezone="Asia/Shanghai",
-                             case_window_days=30)
+    data = load_routing_data(
+        roster=None, unions=None, sla=None, knowledge=None, timezone="Asia/Shanghai", case_window_days=30
+    )
     return decide_route(menu, understand(menu, text, data.classifier), text, data).route
 
 
@@ -66,16 +67,19 @@ def test_a_union_services_question_is_answered_from_the_knowledge_base():
     assert route_of("policy", "工会会员卡丢了怎么补办") in ("knowledge_base", "operator")
 
 
-@pytest.mark.parametrize(("said", "subject"), [
-    ("老板 拖欠 我们 三 个 月 工资 一直 不 给", "wage_arrears"),
-    ("公司 一直 不 给 我 交 社保", "social_insurance"),
-    ("我 在 工地 干活 摔断 了 腿 老板 不管", "work_injury"),
-    ("入职 半年 了 公司 还是 不 跟 我 签 劳动 合同", "labor_contract"),
-    ("公司 突然 把 我 辞退 了 一 分钱 补偿 都 没有", "severance"),
-    ("我 怀孕 了 公司 要 把 我 辞退", "women_workers"),
-    ("送 外卖 的 骑手 被 平台 扣 了 好多 钱", "platform_workers"),
-    ("我们 公司 想 成立 工会 不 知道 怎么 办", "union_org"),
-])
+@pytest.mark.parametrize(
+    ("said", "subject"),
+    [
+        ("老板 拖欠 我们 三 个 月 工资 一直 不 给", "wage_arrears"),
+        ("公司 一直 不 给 我 交 社保", "social_insurance"),
+        ("我 在 工地 干活 摔断 了 腿 老板 不管", "work_injury"),
+        ("入职 半年 了 公司 还是 不 跟 我 签 劳动 合同", "labor_contract"),
+        ("公司 突然 把 我 辞退 了 一 分钱 补偿 都 没有", "severance"),
+        ("我 怀孕 了 公司 要 把 我 辞退", "women_workers"),
+        ("送 外卖 的 骑手 被 平台 扣 了 好多 钱", "platform_workers"),
+        ("我们 公司 想 成立 工会 不 知道 怎么 办", "union_org"),
+    ],
+)
 def test_recognised_speech_without_punctuation_finds_the_subject(said, subject):
     result = classify("help", said)
     assert result.subject == subject
@@ -96,15 +100,18 @@ def test_a_death_raises_danger_but_a_figure_of_speech_does_not():
     assert not classify("help", "天天加班累死了 加班费也不给").flags
 
 
-@pytest.mark.parametrize(("said", "kind"), [
-    # a dispute the caller is in is help, even asked as a question
-    ("我在厂里受伤了老板不给报工伤我能告他吗", "help"),
-    ("公司拖了我三个月工资不发，请问我可以申请仲裁吗？", "help"),
-    ("本人入职两年公司至今未签合同，现在以试用期为由让我走，怎么办？", "help"),
-    # a question about the rules is a consultation, even with the caller's own background
-    ("我被辞退了想问问补偿按几个月算", "consult"),
-    ("我在公司干了五年，想了解一下年休假有几天？", "consult"),
-])
+@pytest.mark.parametrize(
+    ("said", "kind"),
+    [
+        # a dispute the caller is in is help, even asked as a question
+        ("我在厂里受伤了老板不给报工伤我能告他吗", "help"),
+        ("公司拖了我三个月工资不发，请问我可以申请仲裁吗？", "help"),
+        ("本人入职两年公司至今未签合同，现在以试用期为由让我走，怎么办？", "help"),
+        # a question about the rules is a consultation, even with the caller's own background
+        ("我被辞退了想问问补偿按几个月算", "consult"),
+        ("我在公司干了五年，想了解一下年休假有几天？", "consult"),
+    ],
+)
 def test_a_dispute_asked_as_a_question_is_help_and_a_rule_question_is_a_consultation(said, kind):
     assert classify(None, said).kind == kind
 
@@ -134,13 +141,16 @@ def test_help_that_needs_other_departments_is_complex():
     assert "仲裁" in result.decisions["handling_class"].words or "判决" in result.decisions["handling_class"].words
 
 
-@pytest.mark.parametrize(("choice", "subject", "handling_class", "route"), [
-    ("legal", "other", "consult", "lawyer_queue"),
-    ("help", "wage_arrears", "assist", "local_union"),
-    ("policy", "union_services", "consult", "knowledge_base"),
-    ("operator", "other", "assist", "operator"),
-    (None, "other", "assist", "operator"),
-])
+@pytest.mark.parametrize(
+    ("choice", "subject", "handling_class", "route"),
+    [
+        ("legal", "other", "consult", "lawyer_queue"),
+        ("help", "wage_arrears", "assist", "local_union"),
+        ("policy", "union_services", "consult", "knowledge_base"),
+        ("operator", "other", "assist", "operator"),
+        (None, "other", "assist", "operator"),
+    ],
+)
 def test_with_nothing_understood_the_menu_choice_decides(choice, subject, handling_class, route):
     for text in ("", "안철수 박근혜"):  # nothing said yet, or not Chinese
         result = classify(choice, text)
@@ -213,21 +223,29 @@ def test_a_subject_survives_what_the_phone_hears():
     assert classify(None, "公司一直不给我交设保").subject == "social_insurance"
 
 
-SMALL_TSV = "\n".join([
-    "id\ttext\tsubject\tkind\turgent",
-    *(f"w{i}\t老板拖欠工资{i}个月不给\twage_arrears\thelp\t0" for i in range(1, 7)),
-    *(f"i{i}\t工伤{i}级能赔多少钱\twork_injury\tconsult\t0" for i in range(1, 7)),
-    "u1\t我们二十个工人被欠了五十万工资\twage_arrears\thelp\t1",
-    "u2\t请问工伤九级赔偿标准\twork_injury\tconsult\t0",
-]) + "\n"
+SMALL_TSV = (
+    "\n".join(
+        [
+            "id\ttext\tsubject\tkind\turgent",
+            *(f"w{i}\t老板拖欠工资{i}个月不给\twage_arrears\thelp\t0" for i in range(1, 7)),
+            *(f"i{i}\t工伤{i}级能赔多少钱\twork_injury\tconsult\t0" for i in range(1, 7)),
+            "u1\t我们二十个工人被欠了五十万工资\twage_arrears\thelp\t1",
+            "u2\t请问工伤九级赔偿标准\twork_injury\tconsult\t0",
+        ]
+    )
+    + "\n"
+)
 
 
-@pytest.mark.parametrize(("menu", "said", "route", "union"), [
-    ("help", XIAN, "supervisor", None),                                   # 众 and 大: urgent
-    ("help", "老板欠我三个月工资不给 我在雁塔区", "local_union", "xa-yanta"),  # the district's union
-    ("help", "老板欠我三个月工资不给", "dispatcher", None),                 # no place said: never a guess
-    ("operator", "公司拖欠工资三个月了", "operator", None),                 # asked for a person
-])
+@pytest.mark.parametrize(
+    ("menu", "said", "route", "union"),
+    [
+        ("help", XIAN, "supervisor", None),  # 众 and 大: urgent
+        ("help", "老板欠我三个月工资不给 我在雁塔区", "local_union", "xa-yanta"),  # the district's union
+        ("help", "老板欠我三个月工资不给", "dispatcher", None),  # no place said: never a guess
+        ("operator", "公司拖欠工资三个月了", "operator", None),  # asked for a person
+    ],
+)
 def test_the_classify_command_shows_the_route_the_service_takes(tmp_path, monkeypatch, menu, said, route, union):
     monkeypatch.chdir(tmp_path)
     shown = CliRunner().invoke(app, ["classify", said, "--menu", menu, "--json"])
@@ -267,8 +285,14 @@ def test_train_and_classify_commands(tmp_path, monkeypatch):
 def test_bench_scores_a_labelled_file(tmp_path):
     data = tmp_path / "labelled.tsv"
     data.write_text(SMALL_TSV, encoding="utf-8")
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "classify.py"), str(data), "--json"],
-                          capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "classify.py"), str(data), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     for key in ("accuracy", "macro_f1", "kind_accuracy", "urgent_recall", "urgent_precision", "ms_per_text"):
@@ -303,8 +327,14 @@ def test_the_employer_asking_is_a_consultation_and_the_injured_worker_asking_is_
 def test_bench_cross_validates_a_labelled_file(tmp_path):
     data = tmp_path / "labelled.tsv"
     data.write_text(SMALL_TSV, encoding="utf-8")
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "classify.py"), str(data), "--cv", "2", "--json"],
-                          capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "classify.py"), str(data), "--cv", "2", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["folds"], result["rows"]) == (2, 14)

@@ -17,24 +17,34 @@ KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"
 
 
 def _hotline(service: RunningService, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hotline.cli", *args], capture_output=True, text=True,
-                          env=service.env_for_child(), cwd=service.var_dir, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hotline.cli", *args],
+        capture_output=True,
+        text=True,
+        env=service.env_for_child(),
+        cwd=service.var_dir,
+        timeout=120,
+    )
 
 
 def test_call_and_ticket_commands_in_development_share_a_generated_account(tmp_path):
     # No Twilio account configured: the service and `hotline call` share the pair generated into var/.
-    service = RunningService(tmp_path, {
-        "HOTLINE_EMULATOR_PORT": str(free_port()),
-        "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-        "HOTLINE_JOB_POLL_SECONDS": "0.1",
-    })
+    service = RunningService(
+        tmp_path,
+        {
+            "HOTLINE_EMULATOR_PORT": str(free_port()),
+            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+        },
+    )
     service.start()
     try:
         pair = json.loads((tmp_path / "twilio-dev.json").read_text())
         assert pair["account_sid"].startswith("AC") and len(pair["auth_token"]) == 32
 
-        done = _hotline(service, "call", "--url", service.url, "--press", "2", "--press", "4", "--say", str(KO_CLIP),
-                        "--json")
+        done = _hotline(
+            service, "call", "--url", service.url, "--press", "2", "--press", "4", "--say", str(KO_CLIP), "--json"
+        )
         assert done.returncode == 0, done.stderr
         result = json.loads(done.stdout)
         assert result["call_sid"].startswith("CA")
@@ -53,7 +63,7 @@ def test_call_and_ticket_commands_in_development_share_a_generated_account(tmp_p
         assert ticket["union_id"] == "xa-yanta" and ticket["needs_human"] is False
         assert ticket["subject"] and ticket["handling_class"]
         assert "안철수" in ticket["transcript"]
-        assert [e["kind"] for e in ticket["events"]][0] == "accepted"
+        assert next(e["kind"] for e in ticket["events"]) == "accepted"
 
         human = _hotline(service, "tickets", "show", number)
         assert human.returncode == 0 and number in human.stdout

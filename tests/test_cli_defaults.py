@@ -28,8 +28,16 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def _hotline(env: dict[str, str], cwd, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hotline.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120, input=stdin, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "hotline.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        input=stdin,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -51,9 +59,18 @@ def test_qa_sample_without_a_date_samples_yesterday(var):
     tmp_path, env, factory = var
     yesterday = _today() - timedelta(days=1)
     with transaction(factory) as session:
-        session.add(Call(call_sid="CA-yesterday", from_number="+8613812341234", status="completed",
-                         started_at=datetime.combine(yesterday, datetime.min.time(), SH) + timedelta(hours=12),
-                         duration_s=90, handler="op_a", handler_role="operator", menu_choice="help"))
+        session.add(
+            Call(
+                call_sid="CA-yesterday",
+                from_number="+8613812341234",
+                status="completed",
+                started_at=datetime.combine(yesterday, datetime.min.time(), SH) + timedelta(hours=12),
+                duration_s=90,
+                handler="op_a",
+                handler_role="operator",
+                menu_choice="help",
+            )
+        )
     done = _hotline(env, tmp_path, "qa", "sample", "--json")
     assert done.returncode == 0, done.stderr
     assert [(p["call_sid"], p["day"]) for p in json.loads(done.stdout)] == [("CA-yesterday", yesterday.isoformat())]
@@ -66,8 +83,17 @@ def test_report_without_a_date_is_today_as_a_table_and_json_or_csv_on_request(va
     tmp_path, env, factory = var
     now = datetime.now(UTC)
     with transaction(factory) as session:  # three calls today, one of them answered: a rate of 1/3
-        session.add_all([Call(call_sid=f"CA-today-{n}", status="completed", started_at=now - timedelta(seconds=n),
-                              menu_choice="help" if n == 0 else None) for n in range(3)])
+        session.add_all(
+            [
+                Call(
+                    call_sid=f"CA-today-{n}",
+                    status="completed",
+                    started_at=now - timedelta(seconds=n),
+                    menu_choice="help" if n == 0 else None,
+                )
+                for n in range(3)
+            ]
+        )
     table = _hotline(env, tmp_path, "report", "daily")
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
@@ -95,15 +121,26 @@ def test_report_without_a_date_is_today_as_a_table_and_json_or_csv_on_request(va
 def test_tickets_show_prints_event_times_in_local_time_and_json_keeps_utc(var):
     tmp_path, env, factory = var
     with transaction(factory) as session:
-        call = Call(call_sid="CA-shown", from_number="+8613812341234", status="completed",
-                    started_at=datetime(2026, 11, 25, 10, 30, tzinfo=UTC))
+        call = Call(
+            call_sid="CA-shown",
+            from_number="+8613812341234",
+            status="completed",
+            started_at=datetime(2026, 11, 25, 10, 30, tzinfo=UTC),
+        )
         session.add(call)
         session.flush()
         ticket = Ticket(number="12351-20261125-0001", call_id=call.id, subject="wage_arrears", status="accepted")
         session.add(ticket)
         session.flush()
-        session.add(TicketEvent(ticket_id=ticket.id, kind="accepted", note="受理", actor="ivr",
-                                at=datetime(2026, 11, 25, 10, 30, 5, 123456, tzinfo=UTC)))
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind="accepted",
+                note="受理",
+                actor="ivr",
+                at=datetime(2026, 11, 25, 10, 30, 5, 123456, tzinfo=UTC),
+            )
+        )
     shown = _hotline(env, tmp_path, "tickets", "show", "12351-20261125-0001")
     assert shown.returncode == 0, shown.stdout + shown.stderr
     event = next(line for line in shown.stdout.splitlines() if "受理" in line and "accepted" in line)
@@ -124,14 +161,36 @@ def test_call_refuses_a_missing_audio_file_and_says_when_the_service_is_down(var
 
 def test_a_lawyer_seat_not_on_the_roster_is_refused_and_the_seats_are_listed_on_one_line(var):
     tmp_path, env, _ = var
-    refused = _hotline(env, tmp_path, "users", "add", "lawyer-x", "--role", "lawyer", "--roster-id", "L99",
-                       "--password-stdin", stdin="a-long-password-12351\n")
+    refused = _hotline(
+        env,
+        tmp_path,
+        "users",
+        "add",
+        "lawyer-x",
+        "--role",
+        "lawyer",
+        "--roster-id",
+        "L99",
+        "--password-stdin",
+        stdin="a-long-password-12351\n",
+    )
     assert refused.returncode == 1
     # In a pipe the message stays one line (no wrapping at 80 columns), naming the seats that exist.
     line = next(line for line in refused.stdout.splitlines() if "no seat L99" in line)
     assert "L01 (王律师)" in line and "L10 (吴律师)" in line
-    taken = _hotline(env, tmp_path, "users", "add", "lawyer-w", "--role", "lawyer", "--roster-id", "L01",
-                     "--password-stdin", stdin="a-long-password-12351\n")
+    taken = _hotline(
+        env,
+        tmp_path,
+        "users",
+        "add",
+        "lawyer-w",
+        "--role",
+        "lawyer",
+        "--roster-id",
+        "L01",
+        "--password-stdin",
+        stdin="a-long-password-12351\n",
+    )
     assert taken.returncode == 0, taken.stdout + taken.stderr
 
 
@@ -151,10 +210,13 @@ def test_the_start_up_warning_names_the_port_served_and_the_favicon_answers_sign
 def test_model_check_shows_what_it_is_doing_in_a_terminal(var):
     tmp_path, env, _ = var
     primary, secondary = os.openpty()  # a terminal, as a person running the command has
-    process = subprocess.Popen([sys.executable, "-m", "hotline.cli", "model", "check"], stdout=secondary,
-                               stderr=secondary, cwd=tmp_path,
-                               env={**env, "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()), "TERM": "xterm",
-                                    "COLUMNS": "100"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hotline.cli", "model", "check"],
+        stdout=secondary,
+        stderr=secondary,
+        cwd=tmp_path,
+        env={**env, "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()), "TERM": "xterm", "COLUMNS": "100"},
+    )
     os.close(secondary)
     chunks = []
     try:

@@ -27,7 +27,13 @@ from speech.audio import load_channels
 from speech.scripted import audio_fingerprint
 from speech.telephone import telephone_round_trip
 from tests.browser import (  # noqa: F401 - the fixture
-    assert_chinese_renders, browser_fixture, no_script_errors, signed_in_page, snapshot, wait_until)
+    assert_chinese_renders,
+    browser_fixture,
+    no_script_errors,
+    signed_in_page,
+    snapshot,
+    wait_until,
+)
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
@@ -52,15 +58,24 @@ class Setup:
         return clip
 
     def call(self, keys: list[str], say, **options):
-        return self.twilio.place_call(f"{self.service.url}/twilio/voice", caller=CallerScript(keys=keys, say=say),
-                                      from_=options.pop("from_", f"+86137{secrets.randbelow(10**8):08d}"),
-                                      status_callback=f"{self.service.url}/twilio/status", **options)
+        return self.twilio.place_call(
+            f"{self.service.url}/twilio/voice",
+            caller=CallerScript(keys=keys, say=say),
+            from_=options.pop("from_", f"+86137{secrets.randbelow(10**8):08d}"),
+            status_callback=f"{self.service.url}/twilio/status",
+            **options,
+        )
 
     def queued_call(self, clip, from_: str, talk_s: int = 20) -> tuple[threading.Thread, dict]:
         """A legal question whose caller waits in the lawyer queue until taken, then talks `talk_s` seconds."""
         done: dict = {}
-        thread = threading.Thread(target=lambda: done.update(report=self.call(
-            ["1"], clip, from_=from_, queue=CallerGivesUp(after=3600), dial=DialBehaviour(talk_seconds=talk_s))))
+        thread = threading.Thread(
+            target=lambda: done.update(
+                report=self.call(
+                    ["1"], clip, from_=from_, queue=CallerGivesUp(after=3600), dial=DialBehaviour(talk_seconds=talk_s)
+                )
+            )
+        )
         thread.start()
         return thread, done
 
@@ -79,14 +94,17 @@ def setup(tmp_path_factory):
     var = tmp_path_factory.mktemp("consoles")
     (var / "roster.yaml").write_text(ROSTER, encoding="utf-8")
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
-        service = RunningService(var, {
-            **emulator_env(twilio),
-            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-            "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
-            "HOTLINE_TEST_TRANSCRIPTS_FILE": str(var / "scripted.tsv"),
-            "HOTLINE_JOB_POLL_SECONDS": "0.1",
-            "HOTLINE_QA_SCAN_SECONDS": "3600",
-        })
+        service = RunningService(
+            var,
+            {
+                **emulator_env(twilio),
+                "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+                "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
+                "HOTLINE_TEST_TRANSCRIPTS_FILE": str(var / "scripted.tsv"),
+                "HOTLINE_JOB_POLL_SECONDS": "0.1",
+                "HOTLINE_QA_SCAN_SECONDS": "3600",
+            },
+        )
         made = Setup(twilio, service)
         service.start()
         try:
@@ -131,9 +149,15 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
     assert recording["status"] == "transcribed" and recording["channels"] == 2
 
     # The day's sample, drawn by hand as an inspector's supervisor would.
-    drawn = subprocess.run([sys.executable, "-m", "hotline.cli", "qa", "sample", "--date", _today(), "--json"],
-                           env=service.env_for_child(), cwd=service.var_dir, capture_output=True, text=True,
-                           timeout=60, check=False)
+    drawn = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "qa", "sample", "--date", _today(), "--json"],
+        env=service.env_for_child(),
+        cwd=service.var_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert drawn.returncode == 0, drawn.stdout + drawn.stderr
     pick = next(p for p in json.loads(drawn.stdout) if p["call_sid"] == call_sid)
     assert (pick["handler"], pick["inspector"]) == ("L02", "insp-zhao")
@@ -151,7 +175,9 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
     assert audio.get_attribute("src") == f"/api/recordings/{recording['recording_sid']}/audio"
     page.wait_for_selector(".recording[data-source=call] .channel")
     words = page.locator(".recording[data-source=call] .channel[data-channel='0'] .word")
-    assert words.count() > 0, json.dumps(inspector.get(f"/api/qa/samples/{sample_id}").json()["recordings"], ensure_ascii=False)[-3000:]
+    assert words.count() > 0, json.dumps(
+        inspector.get(f"/api/qa/samples/{sample_id}").json()["recordings"], ensure_ascii=False
+    )[-3000:]
     page.evaluate("document.querySelector('audio[data-source=call]').play()")
     wait_until(page, "() => document.querySelector('audio[data-source=call]').currentTime > 0.5")
     t0 = audio.evaluate("a => a.currentTime")
@@ -280,13 +306,20 @@ def test_supervisor_dashboard_draws_its_charts(setup, browser):
 
     page = signed_in_page(browser, service.url, "/dashboard", "sup-chen", TEST_PASSWORD)
     page.wait_for_selector("body[data-refreshed]")
-    for chart in ("chart-now", "chart-subject", "chart-class", "chart-state", "chart-satisfaction",
-                  "chart-lawyers", "chart-hotspots"):
+    for chart in (
+        "chart-now",
+        "chart-subject",
+        "chart-class",
+        "chart-state",
+        "chart-satisfaction",
+        "chart-lawyers",
+        "chart-hotspots",
+    ):
         assert page.locator(f"#{chart} svg.main-svg").count() > 0, f"{chart} drew nothing"
     drawn = page.evaluate("""() => Object.fromEntries(['chart-now', 'chart-subject', 'chart-satisfaction',
         'chart-hotspots', 'chart-lawyers'].map((id) => [id, document.getElementById(id).data]))""")
     by_subject = figures["tickets"]["by_subject"]
-    assert dict(zip(drawn["chart-subject"][0]["x"], drawn["chart-subject"][0]["y"])) == by_subject
+    assert dict(zip(drawn["chart-subject"][0]["x"], drawn["chart-subject"][0]["y"], strict=False)) == by_subject
     assert page.locator("#chart-subject g.trace.bars path").count() == len(by_subject)
     assert drawn["chart-now"][0]["value"] == figures["calls_today"]["calls_total"]
     assert drawn["chart-satisfaction"][0]["x"] == [d["day"] for d in figures["satisfaction_trend"]]
@@ -346,28 +379,66 @@ def test_seat_api_makes_a_ticket_once_keeps_notes_and_lists_callbacks_due(setup)
     engine = make_engine(f"sqlite:///{service.var_dir / 'hotline.db'}")
     now = utcnow()
     with transaction(make_session_factory(engine)) as session:
-        call = Call(call_sid="CA-seat-1", from_number="+8613812345678", started_at=now - timedelta(minutes=5),
-                    ended_at=now - timedelta(minutes=1), handler="L02", handler_role="lawyer", status="completed")
+        call = Call(
+            call_sid="CA-seat-1",
+            from_number="+8613812345678",
+            started_at=now - timedelta(minutes=5),
+            ended_at=now - timedelta(minutes=1),
+            handler="L02",
+            handler_role="lawyer",
+            status="completed",
+        )
         session.add(call)
         # the call L02 took last (after the one of the first test), over now
-        session.add(QueueEntry(call_sid="CA-seat-1", entered_at=now - timedelta(minutes=1), left_at=now,
-                               outcome="bridged", lawyer_id="L02", wait_s=60))
-        session.add_all([  # an earlier ticket of the same caller, and callbacks for L02, for nobody, for L01, done
-            Ticket(number="12351-20261101-0901", caller_number="+8613812345678", subject="wage_arrears",
-                   summary="上次来电：欠薪", created_at=now - timedelta(days=20)),
-            Ticket(number="12351-20261101-0902", route="lawyer_callback", assigned_to="L02", status="accepted",
-                   caller_number="+8613900000001", reply_due_at=now + timedelta(hours=5)),
-            Ticket(number="12351-20261101-0903", route="lawyer_callback", assigned_to=None, status="accepted",
-                   caller_number="+8613900000002", callback_number="+8613900000009",
-                   reply_due_at=now + timedelta(hours=2)),
-            Ticket(number="12351-20261101-0904", route="lawyer_callback", assigned_to="L01", status="accepted"),
-            Ticket(number="12351-20261101-0905", route="lawyer_callback", assigned_to="L02", status="replied"),
-        ])
+        session.add(
+            QueueEntry(
+                call_sid="CA-seat-1",
+                entered_at=now - timedelta(minutes=1),
+                left_at=now,
+                outcome="bridged",
+                lawyer_id="L02",
+                wait_s=60,
+            )
+        )
+        session.add_all(
+            [  # an earlier ticket of the same caller, and callbacks for L02, for nobody, for L01, done
+                Ticket(
+                    number="12351-20261101-0901",
+                    caller_number="+8613812345678",
+                    subject="wage_arrears",
+                    summary="上次来电：欠薪",
+                    created_at=now - timedelta(days=20),
+                ),
+                Ticket(
+                    number="12351-20261101-0902",
+                    route="lawyer_callback",
+                    assigned_to="L02",
+                    status="accepted",
+                    caller_number="+8613900000001",
+                    reply_due_at=now + timedelta(hours=5),
+                ),
+                Ticket(
+                    number="12351-20261101-0903",
+                    route="lawyer_callback",
+                    assigned_to=None,
+                    status="accepted",
+                    caller_number="+8613900000002",
+                    callback_number="+8613900000009",
+                    reply_due_at=now + timedelta(hours=2),
+                ),
+                Ticket(number="12351-20261101-0904", route="lawyer_callback", assigned_to="L01", status="accepted"),
+                Ticket(number="12351-20261101-0905", route="lawyer_callback", assigned_to="L02", status="replied"),
+            ]
+        )
     engine.dispose()
 
     current = lawyer.get("/api/seat/current").json()["call"]
     assert (current["call_sid"], current["live"], current["caller"], current["ticket"]) == (
-        "CA-seat-1", False, "+8613812345678", None)
+        "CA-seat-1",
+        False,
+        "+8613812345678",
+        None,
+    )
     assert [t["number"] for t in current["history"]] == ["12351-20261101-0901"]
     no_ticket = lawyer.post("/api/seat/notes", json={"text": "已解答"})
     assert no_ticket.status_code == 409 and "make one first" in no_ticket.json()["detail"]

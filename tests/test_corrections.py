@@ -58,10 +58,13 @@ class Setup:
         return clip
 
     def call(self, keys: list[str], say: Path):
-        return self.twilio.place_call(f"{self.service.url}/twilio/voice", caller=CallerScript(keys=keys, say=say),
-                                      from_=f"+86137{secrets.randbelow(10**8):08d}",
-                                      status_callback=f"{self.service.url}/twilio/status",
-                                      dial=DialBehaviour(answer=True, talk_seconds=5))
+        return self.twilio.place_call(
+            f"{self.service.url}/twilio/voice",
+            caller=CallerScript(keys=keys, say=say),
+            from_=f"+86137{secrets.randbelow(10**8):08d}",
+            status_callback=f"{self.service.url}/twilio/status",
+            dial=DialBehaviour(answer=True, talk_seconds=5),
+        )
 
     def add(self, *rows) -> None:
         """Known rows written straight into the service's database (a SQLite file under its var dir)."""
@@ -76,15 +79,18 @@ def setup(tmp_path_factory, account):
     var = tmp_path_factory.mktemp("corrections")
     (var / "roster.yaml").write_text(round_the_clock_roster(max_wait_s=300), encoding="utf-8")
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
-        service = RunningService(var, {
-            **emulator_env(twilio),
-            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-            "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
-            "HOTLINE_TEST_TRANSCRIPTS_FILE": str(var / "scripted.tsv"),
-            "HOTLINE_JOB_POLL_SECONDS": "0.1",
-            "HOTLINE_SLA_SCAN_SECONDS": "3600",
-            "HOTLINE_QA_SCAN_SECONDS": "3600",
-        })
+        service = RunningService(
+            var,
+            {
+                **emulator_env(twilio),
+                "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+                "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
+                "HOTLINE_TEST_TRANSCRIPTS_FILE": str(var / "scripted.tsv"),
+                "HOTLINE_JOB_POLL_SECONDS": "0.1",
+                "HOTLINE_SLA_SCAN_SECONDS": "3600",
+                "HOTLINE_QA_SCAN_SECONDS": "3600",
+            },
+        )
         made = Setup(twilio, service)
         service.start()
         try:
@@ -163,10 +169,19 @@ def test_alerts_api_roles_and_csrf(setup):
 
 def _doubted(number: str) -> Ticket:
     """A ticket the classifier was unsure of (41 % on its subject), waiting for a dispatcher."""
-    ticket = Ticket(number=number, status="accepted", route="dispatcher", subject="other", kind="consult",
-                    handling_class="consult", summary="老板说厂里效益不好这几个月的钱先欠着年底一起给我想问问怎么办",
-                    evidence={"subject": {"value": "other", "words": [], "source": "model", "confidence": 0.41},
-                              "kind": {"value": "consult", "words": [], "source": "model", "confidence": 0.55}})
+    ticket = Ticket(
+        number=number,
+        status="accepted",
+        route="dispatcher",
+        subject="other",
+        kind="consult",
+        handling_class="consult",
+        summary="老板说厂里效益不好这几个月的钱先欠着年底一起给我想问问怎么办",
+        evidence={
+            "subject": {"value": "other", "words": [], "source": "model", "confidence": 0.41},
+            "kind": {"value": "consult", "words": [], "source": "model", "confidence": 0.55},
+        },
+    )
     mark_for_review(ticket, ["subject_unsure", "kind_unsure"])
     return ticket
 
@@ -207,10 +222,14 @@ def test_a_doubted_ticket_is_marked_with_why_and_the_operator_corrects_it(setup,
     page.wait_for_selector("#status:has-text('已更正')")
     assert "欠薪 wage_arrears" in page.inner_text("#subject")
     assert page.is_hidden("#review-card")  # a person looked: no longer marked
-    corrections = [[c.strip() for c in r.locator("td").all_inner_texts()][1:]
-                   for r in page.locator("#corrections tbody tr").all()]
-    assert corrections == [["op-wu", "事项", "其他", "欠薪"], ["op-wu", "性质", "咨询", "求助"],
-                           ["op-wu", "紧急标记", "无", "众"]]
+    corrections = [
+        [c.strip() for c in r.locator("td").all_inner_texts()][1:] for r in page.locator("#corrections tbody tr").all()
+    ]
+    assert corrections == [
+        ["op-wu", "事项", "其他", "欠薪"],
+        ["op-wu", "性质", "咨询", "求助"],
+        ["op-wu", "紧急标记", "无", "众"],
+    ]
     entry = page.locator("#history tr", has_text="来电人说全车间都没发")
     assert [c.strip() for c in entry.locator("td").all_inner_texts()][1:3] == ["op-wu", "人工更正 corrected"]
     assert "事项：其他 → 欠薪" in entry.inner_text()
@@ -222,8 +241,10 @@ def test_a_doubted_ticket_is_marked_with_why_and_the_operator_corrects_it(setup,
     assert (ticket["subject"], ticket["kind"], ticket["urgency_flags"]) == ("wage_arrears", "help", ["mass"])
     assert ticket["handling_class"] == "urgent" and ticket["needs_review"] is False and ticket["review_reasons"] == []
     assert [(c["field"], c["old"], c["new"], c["actor"]) for c in ticket["corrections"]] == [
-        ("subject", "other", "wage_arrears", "op-wu"), ("kind", "consult", "help", "op-wu"),
-        ("urgency_flags", [], ["mass"], "op-wu")]
+        ("subject", "other", "wage_arrears", "op-wu"),
+        ("kind", "consult", "help", "op-wu"),
+        ("urgency_flags", [], ["mass"], "op-wu"),
+    ]
     supervisor = service.staff("sup-zhang", "supervisor")
     audit = supervisor.get("/api/audit", params={"action": "correct_ticket", "target": number}).json()
     assert [e["actor"] for e in audit] == ["op-wu"] and len(audit[0]["detail"]["changes"]) == 3
@@ -248,8 +269,12 @@ def test_correcting_over_the_api_checks_values_roles_and_confirms(setup):
     for role in ("inspector", "lawyer"):
         who = service.staff(f"{role}-corr", role, roster_id="L02" if role == "lawyer" else None)
         assert who.post(f"{path}/corrections", json={"subject": "severance"}).status_code == 403
-    assert operator.post(f"{path}/corrections", json={"subject": "severance"},
-                         headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    assert (
+        operator.post(
+            f"{path}/corrections", json={"subject": "severance"}, headers={"X-CSRF-Token": "wrong"}
+        ).status_code
+        == 403
+    )
     assert operator.post("/api/tickets/12351-20000101-9999/corrections", json={"kind": "help"}).status_code == 404
 
     # The machine was right after all: a person confirms, and the mark is cleared (once).
@@ -274,8 +299,10 @@ def test_the_dashboard_charts_corrections_per_subject_and_week(setup, browser):
     page = signed_in_page(browser, service.url, "/dashboard", "sup-chart", TEST_PASSWORD)
     page.wait_for_selector("#chart-corrections .main-svg")
     page.wait_for_selector("#corrections-table table")
-    rows = [[c.strip() for c in r.locator("td").all_inner_texts()]
-            for r in page.locator("#corrections-table tbody tr").all()]
+    rows = [
+        [c.strip() for c in r.locator("td").all_inner_texts()]
+        for r in page.locator("#corrections-table tbody tr").all()
+    ]
     this_week = (datetime.now(TZ).date() - timedelta(days=datetime.now(TZ).weekday())).isoformat()
     assert any(r[0] == this_week and r[1] == "其他" and int(r[3]) >= 1 for r in rows), rows
     no_script_errors(page)
@@ -287,17 +314,31 @@ def test_the_dashboard_charts_corrections_per_subject_and_week(setup, browser):
 
 # --- learning from corrected tickets, and the report: `hotline` commands on a database of known tickets ---------
 
-RECUPERATION = [f"{who}，{ask}" for who in ("我是一名环卫工", "我在纺织厂上班", "我是公交司机", "我在医院做护工",
-                                           "我是建筑公司的电工", "我在超市当收银员")
-                for ask in ("今年单位组织的职工疗休养名额怎么分配", "想问一下疗休养是不是每年都有", "疗休养期间算不算出勤",
-                            "听说工会有疗休养活动我能报名吗", "疗休养的费用是谁出的")]
+RECUPERATION = [
+    f"{who}，{ask}"
+    for who in (
+        "我是一名环卫工",
+        "我在纺织厂上班",
+        "我是公交司机",
+        "我在医院做护工",
+        "我是建筑公司的电工",
+        "我在超市当收银员",
+    )
+    for ask in (
+        "今年单位组织的职工疗休养名额怎么分配",
+        "想问一下疗休养是不是每年都有",
+        "疗休养期间算不算出勤",
+        "听说工会有疗休养活动我能报名吗",
+        "疗休养的费用是谁出的",
+    )
+]
 
 
 def _hotline(var: Path, database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HOTLINE_VAR_DIR": str(var), "HOTLINE_DATABASE_URL": database_url,
-           "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "hotline.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=var, timeout=600)
+    env = {**os.environ, "HOTLINE_VAR_DIR": str(var), "HOTLINE_DATABASE_URL": database_url, "COLUMNS": "160"}
+    return subprocess.run(
+        [sys.executable, "-m", "hotline.cli", *args], capture_output=True, text=True, env=env, cwd=var, timeout=600
+    )
 
 
 def _checked_tickets(factory, labels: dict[str, str]) -> None:
@@ -306,22 +347,36 @@ def _checked_tickets(factory, labels: dict[str, str]) -> None:
     with transaction(factory) as session:
         for i, text in enumerate(RECUPERATION):
             machine = classify("policy", text, taxonomy, model)
-            ticket = Ticket(number=f"12351-20261201-{i:04d}", menu_choice="policy", summary=text,
-                            subject=machine.subject, kind=machine.kind, handling_class="consult")
+            ticket = Ticket(
+                number=f"12351-20261201-{i:04d}",
+                menu_choice="policy",
+                summary=text,
+                subject=machine.subject,
+                kind=machine.kind,
+                handling_class="consult",
+            )
             session.add(ticket)
             session.flush()
             if labels[ticket.number] == machine.subject:
                 mark_for_review(ticket, ["subject_unsure"])
                 confirm_ticket(session, ticket, actor="op-test")
             else:
-                correct_ticket(session, ticket, actor="op-test", taxonomy=taxonomy, now=now,
-                               subject=labels[ticket.number], kind="consult")
+                correct_ticket(
+                    session,
+                    ticket,
+                    actor="op-test",
+                    taxonomy=taxonomy,
+                    now=now,
+                    subject=labels[ticket.number],
+                    kind="consult",
+                )
 
 
 def _split() -> tuple[set[str], set[str]]:
     """The ticket numbers learned from and held back, as `hotline classifier train --from-tickets` splits them."""
-    examples = [TicketExample(f"12351-20261201-{i:04d}", t, "policy", "x", "consult")
-                for i, t in enumerate(RECUPERATION)]
+    examples = [
+        TicketExample(f"12351-20261201-{i:04d}", t, "policy", "x", "consult") for i, t in enumerate(RECUPERATION)
+    ]
     learn, judge = hold_back(examples)
     return {t.number for t in learn}, {t.number for t in judge}
 
@@ -332,7 +387,7 @@ def test_training_from_corrected_tickets_replaces_the_model_only_when_better(dat
     upgrade(engine := make_engine(database_url))
     factory = make_session_factory(engine)
     learn, judge = _split()
-    _checked_tickets(factory, {n: "hardship" for n in learn | judge})
+    _checked_tickets(factory, dict.fromkeys(learn | judge, "hardship"))
     engine.dispose()
 
     done = _hotline(tmp_path, database_url, "classifier", "train", "--from-tickets")
@@ -349,8 +404,15 @@ def test_training_from_corrected_tickets_replaces_the_model_only_when_better(dat
     # What `hotline serve` loads when it starts (api.services → load_routing_data): the new model.
     from routing.config import load_routing_data
 
-    started = load_routing_data(roster=None, unions=None, sla=None, knowledge=None, timezone="Asia/Shanghai",
-                                case_window_days=30, var_dir=tmp_path)
+    started = load_routing_data(
+        roster=None,
+        unions=None,
+        sla=None,
+        knowledge=None,
+        timezone="Asia/Shanghai",
+        case_window_days=30,
+        var_dir=tmp_path,
+    )
     held_back_text = RECUPERATION[int(min(judge)[-4:])]
     assert classify("policy", held_back_text, default_taxonomy(), started.classifier).subject == "hardship"
 
@@ -362,7 +424,7 @@ def test_training_from_tickets_keeps_the_model_when_the_new_one_is_not_better(da
     factory = make_session_factory(engine)
     learn, judge = _split()
     taxonomy, model = default_taxonomy(), load_model()
-    labels = {n: "hardship" for n in learn}
+    labels = dict.fromkeys(learn, "hardship")
     labels.update({n: classify("policy", RECUPERATION[int(n[-4:])], taxonomy, model).subject for n in judge})
     _checked_tickets(factory, labels)
     engine.dispose()
@@ -391,14 +453,20 @@ def test_corrections_report_counts_per_subject_and_local_week(database_url, tmp_
     monday = today - timedelta(days=today.weekday())
     this_week, last_week = _at_local(monday, 0, 30), _at_local(monday - timedelta(days=1), 23, 30)
     with transaction(factory) as session:
-        rows = [("0001", this_week, "wage_arrears"), ("0002", this_week, "wage_arrears"),
-                ("0003", this_week, "wage_arrears"), ("0004", this_week, "safety"),
-                ("0005", last_week, "wage_arrears"), ("0006", last_week, "other"),
-                ("0007", last_week - timedelta(weeks=5), "other")]  # outside --weeks 2
+        rows = [
+            ("0001", this_week, "wage_arrears"),
+            ("0002", this_week, "wage_arrears"),
+            ("0003", this_week, "wage_arrears"),
+            ("0004", this_week, "safety"),
+            ("0005", last_week, "wage_arrears"),
+            ("0006", last_week, "other"),
+            ("0007", last_week - timedelta(weeks=5), "other"),
+        ]  # outside --weeks 2
         tickets = {}
         for serial, created, subject in rows:
-            tickets[serial] = Ticket(number=f"12351-20261101-{serial}", created_at=created, subject=subject,
-                                     kind="help")
+            tickets[serial] = Ticket(
+                number=f"12351-20261101-{serial}", created_at=created, subject=subject, kind="help"
+            )
             session.add(tickets[serial])
         session.flush()
         now = utcnow()
@@ -412,12 +480,24 @@ def test_corrections_report_counts_per_subject_and_local_week(database_url, tmp_
     done = _hotline(tmp_path, database_url, "report", "corrections", "--weeks", "2", "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    got = {(r["first_day"], r["subject"]): (r["tickets"], r["corrected"], r["subject_corrected"], r["kind_corrected"],
-                                            r["urgency_flags_corrected"]) for r in report["rows"]}
+    got = {
+        (r["first_day"], r["subject"]): (
+            r["tickets"],
+            r["corrected"],
+            r["subject_corrected"],
+            r["kind_corrected"],
+            r["urgency_flags_corrected"],
+        )
+        for r in report["rows"]
+    }
     week, before = monday.isoformat(), (monday - timedelta(weeks=1)).isoformat()
     # 00:30 on Monday local time is still Sunday in UTC: it counts in this (local) week.
-    assert got == {(week, "wage_arrears"): (3, 1, 1, 1, 0), (week, "safety"): (1, 0, 0, 0, 0),
-                   (before, "wage_arrears"): (1, 1, 0, 1, 0), (before, "other"): (1, 1, 0, 0, 1)}
+    assert got == {
+        (week, "wage_arrears"): (3, 1, 1, 1, 0),
+        (week, "safety"): (1, 0, 0, 0, 0),
+        (before, "wage_arrears"): (1, 1, 0, 1, 0),
+        (before, "other"): (1, 1, 0, 0, 1),
+    }
     assert [(w["first_day"], w["tickets"], w["corrected"]) for w in report["weeks"]] == [(before, 2, 2), (week, 4, 1)]
     assert {r["subject"]: r["subject_label"] for r in report["rows"]}["wage_arrears"] == "欠薪"
 
@@ -437,8 +517,9 @@ def test_doubts_mark_the_ticket_when_the_classification_lands_and_a_person_s_cor
     from routing.decide import RouteDecision, apply_decision
     from routing.service import _Understood, route_ticket
 
-    data = load_routing_data(roster=None, unions=None, sla=None, knowledge=None, timezone="Asia/Shanghai",
-                             case_window_days=30)
+    data = load_routing_data(
+        roster=None, unions=None, sla=None, knowledge=None, timezone="Asia/Shanghai", case_window_days=30
+    )
     now = utcnow()
     with transaction(migrated) as session:
         ticket = Ticket(number="12351-20261201-0100", summary=VAGUE, created_at=now)
@@ -457,7 +538,8 @@ def test_doubts_mark_the_ticket_when_the_classification_lands_and_a_person_s_cor
         assert stored.subject == "wage_arrears" and stored.needs_review is False
         rows = session.scalars(select(TicketCorrection).where(TicketCorrection.ticket_id == stored.id)).all()
         assert [(c.field, c.old_value, c.new_value, c.actor) for c in rows] == [
-            ("subject", "other", "wage_arrears", "op")]
+            ("subject", "other", "wage_arrears", "op")
+        ]
         assert session.scalar(select(Alert).where(Alert.ticket_id == stored.id)) is None
 
 

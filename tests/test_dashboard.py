@@ -21,8 +21,9 @@ NOW = bj(2026, 11, 24, 18, 0)  # Tuesday evening: L03 and L04 on duty until 20:0
 
 @pytest.fixture(scope="module")
 def routing_data():
-    return load_routing_data(roster=None, unions=None, sla=None, knowledge=None, timezone="Asia/Shanghai",
-                             case_window_days=30)
+    return load_routing_data(
+        roster=None, unions=None, sla=None, knowledge=None, timezone="Asia/Shanghai", case_window_days=30
+    )
 
 
 def test_dashboard_figures(migrated, routing_data):
@@ -81,8 +82,15 @@ def test_reports_and_dashboard_over_http_for_supervisors_only(service):
     assert boss.get("/api/reports/yearly", params={"date": "2026-11-24"}).status_code == 404
     assert boss.get("/api/reports/daily", params={"date": "2026-11-24", "format": "pdf"}).status_code == 422
     live = boss.get("/api/dashboard")
-    assert live.status_code == 200 and set(live.json()) >= {"calls_today", "queue", "lawyers", "tickets",
-                                                            "deadlines", "satisfaction_trend", "hot_spots"}
+    assert live.status_code == 200 and set(live.json()) >= {
+        "calls_today",
+        "queue",
+        "lawyers",
+        "tickets",
+        "deadlines",
+        "satisfaction_trend",
+        "hot_spots",
+    }
     assert service.api.get("/api/dashboard").status_code == 200  # admin passes
     assert service.staff("op1", "operator").get("/api/dashboard").status_code == 403
     assert service.staff("qa1", "inspector").get("/api/reports/daily", params={"date": "2026-11-24"}).status_code == 403
@@ -91,9 +99,14 @@ def test_reports_and_dashboard_over_http_for_supervisors_only(service):
 
 def test_the_bench_runs_on_a_small_database(tmp_path):
     """bench/qa.py end to end on 2000 calls (SQLite), as a check that it works; the figures are in RESULTS.md."""
-    done = subprocess.run([sys.executable, "bench/qa.py", "--calls", "2000", "--db", "sqlite", "--runs", "1",
-                           "--json"], capture_output=True, text=True, timeout=300, check=False,
-                          cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "bench/qa.py", "--calls", "2000", "--db", "sqlite", "--runs", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)["sqlite"]
     assert result["rows"]["calls"] == 2000 and result["rows"]["tickets"] > 1000

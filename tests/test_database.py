@@ -59,10 +59,12 @@ def test_one_ticket_per_call_even_when_asked_twice(migrated):
         assert new
         again, new_again = record_call(session, "CA" + "1" * 32, "+8613800000000", "+8612351")
         assert again.id == call.id and not new_again
-        first = open_ticket_for_call(session, call_id=call.id, caller_number="+8613800000000",
-                                     menu_choice="help", timezone="Asia/Shanghai")
-        second = open_ticket_for_call(session, call_id=call.id, caller_number="+8613800000000",
-                                      menu_choice="help", timezone="Asia/Shanghai")
+        first = open_ticket_for_call(
+            session, call_id=call.id, caller_number="+8613800000000", menu_choice="help", timezone="Asia/Shanghai"
+        )
+        second = open_ticket_for_call(
+            session, call_id=call.id, caller_number="+8613800000000", menu_choice="help", timezone="Asia/Shanghai"
+        )
         assert first.number == second.number
     with migrated() as session:
         assert len(session.scalars(select(Ticket)).all()) == 1
@@ -143,10 +145,13 @@ def test_a_live_database_with_tickets_upgrades_to_the_current_schema(database_ur
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")  # the schema of the first release
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO tickets (number, caller_number, status, subject, handling_class, route, summary, "
-            "needs_human, created_at, updated_at) VALUES ('12351-20261124-0001', '+8613800000000', 'accepted', "
-            "'wage_arrears', 'assist', 'dispatcher', '老板欠薪', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        connection.execute(
+            text(
+                "INSERT INTO tickets (number, caller_number, status, subject, handling_class, route, summary, "
+                "needs_human, created_at, updated_at) VALUES ('12351-20261124-0001', '+8613800000000', 'accepted', "
+                "'wage_arrears', 'assist', 'dispatcher', '老板欠薪', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
     upgrade(engine)  # what `hotline serve` does on start
     with make_session_factory(engine)() as session:
         ticket = session.scalar(select(Ticket).where(Ticket.number == "12351-20261124-0001"))

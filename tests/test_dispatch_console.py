@@ -45,9 +45,12 @@ class Setup:
         return clip
 
     def call(self, keys: list[str], say: Path):
-        return self.twilio.place_call(f"{self.service.url}/twilio/voice", caller=CallerScript(keys=keys, say=say),
-                                      from_=f"+86137{secrets.randbelow(10**8):08d}",
-                                      status_callback=f"{self.service.url}/twilio/status")
+        return self.twilio.place_call(
+            f"{self.service.url}/twilio/voice",
+            caller=CallerScript(keys=keys, say=say),
+            from_=f"+86137{secrets.randbelow(10**8):08d}",
+            status_callback=f"{self.service.url}/twilio/status",
+        )
 
     def add_tickets(self, tickets: list[Ticket]) -> None:
         """Known rows written straight into the service's database (a SQLite file under its var dir)."""
@@ -61,14 +64,17 @@ class Setup:
 def setup(tmp_path_factory, account):
     var = tmp_path_factory.mktemp("dispatch")
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
-        service = RunningService(var, {
-            **emulator_env(twilio),
-            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-            "HOTLINE_TEST_TRANSCRIPTS_FILE": str(var / "scripted.tsv"),
-            "HOTLINE_JOB_POLL_SECONDS": "0.1",
-            "HOTLINE_SLA_SCAN_SECONDS": "3600",  # the clock's rounds would move the known rows below
-            "HOTLINE_QA_SCAN_SECONDS": "3600",
-        })
+        service = RunningService(
+            var,
+            {
+                **emulator_env(twilio),
+                "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+                "HOTLINE_TEST_TRANSCRIPTS_FILE": str(var / "scripted.tsv"),
+                "HOTLINE_JOB_POLL_SECONDS": "0.1",
+                "HOTLINE_SLA_SCAN_SECONDS": "3600",  # the clock's rounds would move the known rows below
+                "HOTLINE_QA_SCAN_SECONDS": "3600",
+            },
+        )
         made = Setup(twilio, service)
         service.start()
         try:
@@ -91,7 +97,9 @@ def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):
     row.wait_for()
     cells = [c.strip() for c in row.locator("td").all_inner_texts()]
     assert cells[0] == number and cells[2] == "欠薪 wage_arrears" and cells[3] == "一般求助 assist"
-    assert cells[5] == "—" and cells[6] == TWO_PLACES[:60] and cells[8] == "受理 accepted"  # no district: a person decides
+    assert (
+        cells[5] == "—" and cells[6] == TWO_PLACES[:60] and cells[8] == "受理 accepted"
+    )  # no district: a person decides
     assert page.get_attribute("#tabs [data-tab=queue]", "aria-selected") == "true"
 
     row.locator("a.ticket-link").click()
@@ -115,7 +123,11 @@ def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):
     assert page.inner_text("#district") == "莲湖区" and page.inner_text("#union-id") == "xa-lianhu"
     assert page.is_hidden("#dispatch-card")  # sent: another union only after supervision (督办)
     dispatched = service.operator.get(f"/api/tickets/{number}").json()
-    assert (dispatched["status"], dispatched["union_id"], dispatched["route"]) == ("dispatched", "xa-lianhu", "local_union")
+    assert (dispatched["status"], dispatched["union_id"], dispatched["route"]) == (
+        "dispatched",
+        "xa-lianhu",
+        "local_union",
+    )
     assert dispatched["events"][-1]["actor"] == "disp-wang" and dispatched["events"][-1]["note"].endswith("公司注册地")
 
     # Only the states the closed loop allows after 转办; an API refusal is read out in the status line.
@@ -136,7 +148,10 @@ def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):
     page.wait_for_selector("body[data-loaded=replied]")
     entry = page.locator("#history tr", has_text="已协调公司补发工资")
     assert [c.strip() for c in entry.locator("td").all_inner_texts()][1:] == [
-        "disp-wang", "回复 replied", "dispatched → replied: 已协调公司补发工资"]
+        "disp-wang",
+        "回复 replied",
+        "dispatched → replied: 已协调公司补发工资",
+    ]
     assert page.is_hidden("#extension-card")  # replied: no deadline left to extend
     snapshot(page, "ticket")
 
@@ -180,14 +195,29 @@ def _known(now: datetime, prefix: str) -> list[Ticket]:
     """Open and closed tickets around their deadlines; the SLA file reminds assist 8 h, complex 16 h,
     consult 2 h and urgent 4 h before the reply deadline."""
     return [
-        Ticket(number=f"{prefix}01", handling_class="assist", status="dispatched", reply_due_at=now + timedelta(hours=3)),
-        Ticket(number=f"{prefix}02", handling_class="complex", status="supervised", reply_due_at=now + timedelta(hours=10)),
-        Ticket(number=f"{prefix}03", handling_class="consult", status="accepted", reply_due_at=now + timedelta(hours=3)),
-        Ticket(number=f"{prefix}04", handling_class="urgent", status="dispatched", reply_due_at=now - timedelta(hours=1)),
+        Ticket(
+            number=f"{prefix}01", handling_class="assist", status="dispatched", reply_due_at=now + timedelta(hours=3)
+        ),
+        Ticket(
+            number=f"{prefix}02", handling_class="complex", status="supervised", reply_due_at=now + timedelta(hours=10)
+        ),
+        Ticket(
+            number=f"{prefix}03", handling_class="consult", status="accepted", reply_due_at=now + timedelta(hours=3)
+        ),
+        Ticket(
+            number=f"{prefix}04", handling_class="urgent", status="dispatched", reply_due_at=now - timedelta(hours=1)
+        ),
         Ticket(number=f"{prefix}05", handling_class="assist", status="replied", reply_due_at=now - timedelta(hours=5)),
-        Ticket(number=f"{prefix}06", handling_class="assist", status="accepted", reply_due_at=now + timedelta(hours=30)),
-        Ticket(number=f"{prefix}07", handling_class="assist", status="accepted", reply_due_at=None,
-               summary="草原围栏修缮项目欠我们工资100%没发"),
+        Ticket(
+            number=f"{prefix}06", handling_class="assist", status="accepted", reply_due_at=now + timedelta(hours=30)
+        ),
+        Ticket(
+            number=f"{prefix}07",
+            handling_class="assist",
+            status="accepted",
+            reply_due_at=None,
+            summary="草原围栏修缮项目欠我们工资100%没发",
+        ),
     ]
 
 
@@ -198,29 +228,39 @@ def test_deadline_filter_matches_the_reminder_rule(migrated):
         session.add_all(_known(now, "12351-20261125-00"))
     sla = load_sla()
     with migrated() as session:
+
         def numbers(deadline: str) -> list[str]:
             query = select(Ticket.number).where(deadline_condition(deadline, sla, now)).order_by(Ticket.reply_due_at)
             return [n[-2:] for n in session.scalars(query)]
+
         assert numbers("near") == ["01", "02"]
         assert numbers("overdue") == ["04"]
         # A minute after 01's deadline it is overdue, and no longer near.
         later = now + timedelta(hours=3, minutes=1)
-        assert "01" in [n[-2:] for n in session.scalars(select(Ticket.number).where(deadline_condition("overdue", sla, later)))]
+        assert "01" in [
+            n[-2:] for n in session.scalars(select(Ticket.number).where(deadline_condition("overdue", sla, later)))
+        ]
 
 
 def test_ticket_list_filters_count_and_dispatch_options_over_http(setup):
     service = setup.service
     prefix = "12351-20261101-08"
-    setup.add_tickets([*_known(utcnow(), prefix),
-                       Ticket(number=f"{prefix}08", status="accepted", summary=TWO_PLACES, entities={"district": "碑林区"}),
-                       Ticket(number=f"{prefix}09", status="archived", summary="我在雁塔区小寨打工")])
+    setup.add_tickets(
+        [
+            *_known(utcnow(), prefix),
+            Ticket(number=f"{prefix}08", status="accepted", summary=TWO_PLACES, entities={"district": "碑林区"}),
+            Ticket(number=f"{prefix}09", status="archived", summary="我在雁塔区小寨打工"),
+        ]
+    )
     operator = service.staff("disp-li", "operator")
 
     def listed(**params) -> tuple[list[str], int]:
         response = operator.get("/api/tickets", params={"limit": 500, **params})
         assert response.status_code == 200, response.text
-        return ([t["number"][-2:] for t in response.json() if t["number"].startswith(prefix)],
-                int(response.headers["X-Total-Count"]))
+        return (
+            [t["number"][-2:] for t in response.json() if t["number"].startswith(prefix)],
+            int(response.headers["X-Total-Count"]),
+        )
 
     near, _ = listed(deadline="near")
     assert near == ["01", "02"]  # soonest deadline first

@@ -36,7 +36,7 @@ class RebasedHttpClient(TwilioHttpClient):
         super().__init__(timeout=5)
         self.base_url = base_url
 
-    def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201 - library signature
+    def request(self, method, url, *args, **kwargs):
         return super().request(method, url.replace("https://api.twilio.com", self.base_url, 1), *args, **kwargs)
 
 
@@ -107,7 +107,7 @@ def test_menu_is_signed_with_twilio_parameters(twilio: TwilioEmulator, state: Ap
     assert all(entry["signature_ok"] for entry in state.log)
     assert all(entry["content_type"].startswith("application/x-www-form-urlencoded") for entry in state.log)
     voice = one(state, "/voice")
-    assert STANDARD <= voice.keys()
+    assert voice.keys() >= STANDARD
     assert voice["CallSid"] == report.call_sid and voice["AccountSid"] == ACCOUNT_SID
     assert (voice["Direction"], voice["ApiVersion"], voice["CallStatus"]) == ("inbound", "2010-04-01", "ringing")
     assert voice["From"] == voice["Caller"] == "+8613812341234" and voice["To"] == voice["Called"] == "+8612351"
@@ -139,7 +139,10 @@ def test_record_makes_a_telephone_wav_behind_basic_auth(twilio: TwilioEmulator, 
     assert report.errors == [] and report.heard[-1] == "已收到您的留言"
     action = one(state, "/recorded")
     assert SID["RE"].match(action["RecordingSid"]) and action["Digits"] == "#"
-    assert action["RecordingUrl"] == f"{twilio.api_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{action['RecordingSid']}"
+    assert (
+        action["RecordingUrl"]
+        == f"{twilio.api_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{action['RecordingSid']}"
+    )
     with wave.open(str(CLIP)) as wav:
         clip_frames, clip_rate = wav.getnframes(), wav.getframerate()
     assert int(action["RecordingDuration"]) == round(clip_frames / clip_rate)
@@ -159,13 +162,20 @@ def test_record_makes_a_telephone_wav_behind_basic_auth(twilio: TwilioEmulator, 
     callback = one(state, "/recording-status")
     assert callback["RecordingSid"] == action["RecordingSid"] and callback["RecordingUrl"] == action["RecordingUrl"]
     assert (callback["RecordingStatus"], callback["RecordingChannels"], callback["RecordingSource"]) == (
-        "completed", "1", "RecordVerb")
+        "completed",
+        "1",
+        "RecordVerb",
+    )
     assert callback["CallSid"] == report.call_sid and callback["AccountSid"] == ACCOUNT_SID
     assert callback["RecordingDuration"] == action["RecordingDuration"]
     assert parsedate_to_datetime(callback["RecordingStartTime"]).tzinfo is not None
     assert report.recorded == [
-        {**report.recorded[0], "sid": action["RecordingSid"], "url": action["RecordingUrl"],
-         "duration": int(action["RecordingDuration"])}
+        {
+            **report.recorded[0],
+            "sid": action["RecordingSid"],
+            "url": action["RecordingUrl"],
+            "duration": int(action["RecordingDuration"]),
+        }
     ]
 
 
@@ -270,8 +280,14 @@ def test_rest_recording_of_the_whole_call(twilio: TwilioEmulator, state: AppStat
     with pytest.raises(TwilioRestException) as unknown:
         client.calls("CA" + "f" * 32).update(url=base + "/voice")
     assert (unknown.value.status, unknown.value.code) == (404, 20404)
-    assert httpx.get(twilio.api_url + f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{report.call_sid}.json",
-                     timeout=5, trust_env=False).status_code == 401
+    assert (
+        httpx.get(
+            twilio.api_url + f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{report.call_sid}.json",
+            timeout=5,
+            trust_env=False,
+        ).status_code
+        == 401
+    )
 
 
 def test_rest_update_redirects_a_live_call(twilio: TwilioEmulator, state: AppState, base: str) -> None:
@@ -287,8 +303,9 @@ def test_rest_update_redirects_a_live_call(twilio: TwilioEmulator, state: AppSta
 
 def test_retry_sends_every_request_twice(state: AppState, base: str) -> None:
     with TwilioEmulator(ACCOUNT_SID, AUTH_TOKEN, retry_webhooks=True) as twilio:
-        report = twilio.place_call(base + "/voice", caller=CallerScript(keys=["1"], say=CLIP),
-                                   status_callback=base + "/status")
+        report = twilio.place_call(
+            base + "/voice", caller=CallerScript(keys=["1"], say=CLIP), status_callback=base + "/status"
+        )
     assert report.errors == []
     for path in ("/voice", "/menu", "/recorded", "/recording-status", "/status"):
         seen = state.seen(path)

@@ -9,19 +9,22 @@ from routing.names import name_key, same_name
 from speech.numbers import find_numbers
 
 
-@pytest.mark.parametrize(("said", "value", "approximate"), [
-    ("六十多万", 600_000, True),
-    ("一万二", 12_000, False),
-    ("3万5", 35_000, False),
-    ("1.5万", 15_000, False),
-    ("十几个", 10, True),
-    ("三四个", 4, True),
-    ("两百多", 200, True),
-    ("二十三万七千", 237_000, False),
-    ("一千零五", 1005, False),
-    ("四十万左右", 400_000, True),
-    ("10,500", 10_500, False),
-])
+@pytest.mark.parametrize(
+    ("said", "value", "approximate"),
+    [
+        ("六十多万", 600_000, True),
+        ("一万二", 12_000, False),
+        ("3万5", 35_000, False),
+        ("1.5万", 15_000, False),
+        ("十几个", 10, True),
+        ("三四个", 4, True),
+        ("两百多", 200, True),
+        ("二十三万七千", 237_000, False),
+        ("一千零五", 1005, False),
+        ("四十万左右", 400_000, True),
+        ("10,500", 10_500, False),
+    ],
+)
 def test_spoken_numbers_have_a_value_and_say_when_they_are_approximate(said, value, approximate):
     (number,) = find_numbers(said)
     assert (number.value, number.approximate) == (value, approximate)
@@ -32,18 +35,21 @@ def test_words_that_only_look_like_numbers_are_not_numbers():
     assert find_numbers("万达广场") == []
 
 
-@pytest.mark.parametrize(("said", "value", "approximate"), [
-    ("三千五", 3500, False),
-    ("两万", 20_000, False),
-    ("二零二三", 2023, False),
-    ("幺三八", 138, False),
-    ("3k", 3000, False),
-    ("2w", 20_000, False),
-    ("俩", 2, False),
-    ("十几万", 100_000, True),
-    ("五六十万", 600_000, True),
-    ("八千出头", 8000, True),
-])
+@pytest.mark.parametrize(
+    ("said", "value", "approximate"),
+    [
+        ("三千五", 3500, False),
+        ("两万", 20_000, False),
+        ("二零二三", 2023, False),
+        ("幺三八", 138, False),
+        ("3k", 3000, False),
+        ("2w", 20_000, False),
+        ("俩", 2, False),
+        ("十几万", 100_000, True),
+        ("五六十万", 600_000, True),
+        ("八千出头", 8000, True),
+    ],
+)
 def test_more_spoken_numbers(said, value, approximate):
     (number,) = find_numbers(said)
     assert (number.value, number.approximate) == (value, approximate)
@@ -59,8 +65,10 @@ def test_runs_that_are_not_one_number():
 
 def test_the_xian_carpenters_as_vosk_hears_them():
     # Vosk: spaces between words, no punctuation, numbers in Chinese characters.
-    said = ("我们 十三 个 木工 在 西安 雁塔区 宏达 建筑 公司 的 曲江 花园 项目 干活 "
-            "老板 欠 了 我们 六十 多万 已经 十 个 月 没 给 了")
+    said = (
+        "我们 十三 个 木工 在 西安 雁塔区 宏达 建筑 公司 的 曲江 花园 项目 干活 "
+        "老板 欠 了 我们 六十 多万 已经 十 个 月 没 给 了"
+    )
     e = extract(said)
     assert e.amount.value == 600_000 and e.amount.approximate and e.amount.text == "六十多万"
     assert e.workers.value == 13 and not e.workers.approximate and "木工" in e.workers.text
@@ -105,8 +113,10 @@ def test_townships_and_generic_places():
 
 def test_entities_as_plain_json_leave_out_what_was_not_said():
     data = extract("老板欠我们八个人三万五").to_dict()
-    assert data == {"amount": {"value": 35_000, "approximate": False, "text": "三万五"},
-                    "workers": {"value": 8, "approximate": False, "text": "八个人"}}
+    assert data == {
+        "amount": {"value": 35_000, "approximate": False, "text": "三万五"},
+        "workers": {"value": 8, "approximate": False, "text": "八个人"},
+    }
 
 
 def test_employer_names_said_differently_are_the_same():

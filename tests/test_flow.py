@@ -25,8 +25,12 @@ def test_menu_speaks_mandarin_inside_a_dtmf_gather(flow):
     doc = ET.fromstring(render_step(flow, flow.step("menu")))
     gather = doc.find("Gather")
     assert gather.attrib == {
-        "action": "/twilio/step/menu/keys?attempt=1", "actionOnEmptyResult": "true", "input": "dtmf",
-        "method": "POST", "numDigits": "1", "timeout": "6",
+        "action": "/twilio/step/menu/keys?attempt=1",
+        "actionOnEmptyResult": "true",
+        "input": "dtmf",
+        "method": "POST",
+        "numDigits": "1",
+        "timeout": "6",
     }
     says = gather.findall("Say")
     assert [s.attrib["language"] for s in says] == ["zh-CN"] * 3

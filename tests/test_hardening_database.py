@@ -10,6 +10,7 @@ import stat
 import time
 from html import unescape
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -21,9 +22,16 @@ from tests.running_service import RunningService, emulator_env
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, twilio):
-    svc = RunningService(tmp_path_factory.mktemp("var"), {
-        **emulator_env(twilio), "HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_JOB_POLL_SECONDS": "0.1",
-        "HOTLINE_WEBHOOK_WAIT_SECONDS": "2", "HOTLINE_REQUEST_WAIT_SECONDS": "2"})
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"),
+        {
+            **emulator_env(twilio),
+            "HOTLINE_VOSK_MODEL_PATH": "/nonexistent",
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+            "HOTLINE_WEBHOOK_WAIT_SECONDS": "2",
+            "HOTLINE_REQUEST_WAIT_SECONDS": "2",
+        },
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -35,8 +43,14 @@ def _post(service: RunningService, auth_token: str, path: str, form: dict[str, s
 
 
 def _new_call(service: RunningService, account: tuple[str, str]) -> dict[str, str]:
-    call = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": account[0], "From": "+8613900000002",
-            "To": "+8612351", "CallStatus": "in-progress", "Direction": "inbound"}
+    call = {
+        "CallSid": "CA" + secrets.token_hex(16),
+        "AccountSid": account[0],
+        "From": "+8613900000002",
+        "To": "+8612351",
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+    }
     greeting = _post(service, account[1], "/twilio/voice", call)
     assert greeting.status_code == 200 and "<Gather" in greeting.text
     return call
@@ -48,7 +62,7 @@ class HeldWriteLock:
     def __init__(self, database: Path) -> None:
         self.connection = sqlite3.connect(database, isolation_level=None, timeout=30)
 
-    def __enter__(self) -> HeldWriteLock:
+    def __enter__(self) -> Self:
         self.connection.execute("BEGIN IMMEDIATE")
         return self
 
@@ -91,14 +105,19 @@ def _private(path: Path) -> bool:
 
 def _stored(service: RunningService, call_sid: str) -> bool:
     ticket = service.ticket_of(call_sid)
-    return bool(ticket) and any(r["path"] and (service.var_dir / "recordings" / r["path"]).exists()
-                                for r in ticket["recordings"])
+    return bool(ticket) and any(
+        r["path"] and (service.var_dir / "recordings" / r["path"]).exists() for r in ticket["recordings"]
+    )
 
 
 def test_the_database_secrets_and_recordings_are_private_to_the_service(service, twilio):
-    report = twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=["0"]),
-                               from_="+8613900000003", status_callback=f"{service.url}/twilio/status",
-                               dial=DialBehaviour(answer=False))
+    report = twilio.place_call(
+        f"{service.url}/twilio/voice",
+        caller=CallerScript(keys=["0"]),
+        from_="+8613900000003",
+        status_callback=f"{service.url}/twilio/status",
+        dial=DialBehaviour(answer=False),
+    )
     deadline = time.monotonic() + 120
     while not _stored(service, report.call_sid):
         assert time.monotonic() < deadline, f"the call's recording was not stored:\n{service.log()[-3000:]}"

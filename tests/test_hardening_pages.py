@@ -14,8 +14,9 @@ from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, twilio):
-    svc = RunningService(tmp_path_factory.mktemp("var"), {**emulator_env(twilio),
-                                                          "HOTLINE_VOSK_MODEL_PATH": "/nonexistent"})
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"), {**emulator_env(twilio), "HOTLINE_VOSK_MODEL_PATH": "/nonexistent"}
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -33,8 +34,9 @@ def _security_headers_of(answer: httpx.Response) -> None:
 def test_pages_api_and_static_files_carry_the_security_headers(service):
     client = service.api
     for path in ("/login", "/", "/tickets", "/api/me", "/static/console.css", "/docs", "/health"):
-        answer = (httpx.get(service.url + path) if path in ("/login", "/health")
-                  else client.get(path, follow_redirects=False))
+        answer = (
+            httpx.get(service.url + path) if path in ("/login", "/health") else client.get(path, follow_redirects=False)
+        )
         assert answer.status_code == 200, (path, answer.status_code)
         _security_headers_of(answer)
     # An inline script of a page runs only with the nonce its answer's policy names.
@@ -64,8 +66,9 @@ def test_docs_render_in_a_browser_offline_under_the_policy(service, browser):
     service.add_user("docs-reader", "inspector")
     page = signed_in_page(browser, service.url, "/docs", "docs-reader", TEST_PASSWORD)
     outside = []
-    page.context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: (outside.append(route.request.url),
-                                                                                 route.abort()))
+    page.context.route(
+        re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: (outside.append(route.request.url), route.abort())
+    )
     violations = []
     page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     page.reload()

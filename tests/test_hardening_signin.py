@@ -24,19 +24,26 @@ GENEROUS_S = 120  # a loaded CI machine is slow; a frozen service never answers
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, account, twilio):
-    svc = RunningService(tmp_path_factory.mktemp("var"), {
-        **emulator_env(twilio), "HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_JOB_POLL_SECONDS": "0.1"})
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"),
+        {**emulator_env(twilio), "HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_JOB_POLL_SECONDS": "0.1"},
+    )
     svc.start()
     yield svc
     svc.stop()
 
 
 def _webhook(service: RunningService, auth_token: str, account_sid: str) -> httpx.Response:
-    form = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": account_sid, "From": "+8613900000000",
-            "To": "+8612351", "CallStatus": "ringing", "Direction": "inbound"}
+    form = {
+        "CallSid": "CA" + secrets.token_hex(16),
+        "AccountSid": account_sid,
+        "From": "+8613900000000",
+        "To": "+8612351",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
     url = f"{service.url}/twilio/voice"
-    return httpx.post(url, data=form, headers={"X-Twilio-Signature": sign(auth_token, url, form)},
-                      timeout=GENEROUS_S)
+    return httpx.post(url, data=form, headers={"X-Twilio-Signature": sign(auth_token, url, form)}, timeout=GENEROUS_S)
 
 
 def test_concurrent_sign_ins_never_freeze_webhooks_reads_or_health(service, account):
@@ -48,8 +55,10 @@ def test_concurrent_sign_ins_never_freeze_webhooks_reads_or_health(service, acco
 
     def signing_in(i: int) -> tuple[str, int]:
         good = i % 2 == 0
-        body = {"username": f"burst-{i % 5}" if good else f"nobody-{i}",
-                "password": TEST_PASSWORD if good else "wrong-password-9"}
+        body = {
+            "username": f"burst-{i % 5}" if good else f"nobody-{i}",
+            "password": TEST_PASSWORD if good else "wrong-password-9",
+        }
         start.wait()
         answer = httpx.post(f"{service.url}/login", json=body, timeout=GENEROUS_S)
         return ("sign-in-good" if good else "sign-in-bad"), answer.status_code
@@ -89,8 +98,12 @@ def test_guesses_from_one_address_do_not_lock_other_accounts_or_the_owner_at_the
     service.add_user("bystander", "operator")
     # An attacker at the same address guesses 25 unknown names: past the per-address limit (5 x 4) they
     # are refused without a password check.
-    answers = [httpx.post(f"{service.url}/login", json={"username": f"guess-{i}", "password": "wrong-password-1"},
-                          timeout=GENEROUS_S).status_code for i in range(25)]
+    answers = [
+        httpx.post(
+            f"{service.url}/login", json={"username": f"guess-{i}", "password": "wrong-password-1"}, timeout=GENEROUS_S
+        ).status_code
+        for i in range(25)
+    ]
     assert answers.count(429) >= 5 and set(answers) <= {401, 429}
     # The admin signs in from their own address all the same; a new name from here is refused for a while.
     sign_in(service.url, "desk-admin", TEST_PASSWORD).close()
@@ -101,14 +114,23 @@ def test_guesses_from_one_address_do_not_lock_other_accounts_or_the_owner_at_the
 def test_a_client_sent_forwarded_address_does_not_reset_the_limit(service):
     service.add_user("forward-me", "operator")
     for i in range(5):
-        wrong = httpx.post(f"{service.url}/login", json={"username": "forward-me", "password": "wrong-password-1"},
-                           headers={"X-Forwarded-For": f"203.0.113.{i}"})
+        wrong = httpx.post(
+            f"{service.url}/login",
+            json={"username": "forward-me", "password": "wrong-password-1"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        )
         assert wrong.status_code == 401
-    spoofed = httpx.post(f"{service.url}/login", json={"username": "forward-me", "password": TEST_PASSWORD},
-                         headers={"X-Forwarded-For": "198.51.100.7"})
+    spoofed = httpx.post(
+        f"{service.url}/login",
+        json={"username": "forward-me", "password": TEST_PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
     assert spoofed.status_code == 429  # counted under the real peer, 127.0.0.1, whatever the header says
-    audit = service.staff("audit-sup", "supervisor").get(
-        "/api/audit", params={"actor": "forward-me", "action": "login_failed"}).json()
+    audit = (
+        service.staff("audit-sup", "supervisor")
+        .get("/api/audit", params={"actor": "forward-me", "action": "login_failed"})
+        .json()
+    )
     assert {entry["ip"] for entry in audit} == {"127.0.0.1"}
 
 
@@ -130,8 +152,14 @@ def test_disabling_an_account_ends_its_sessions_for_good(service):
     service.add_user("gone-zhou", "operator")
     client = sign_in(service.url, "gone-zhou", TEST_PASSWORD)
     cookie = client.cookies["hotline_session"]
-    done = subprocess.run([sys.executable, "-m", "hotline.cli", "users", "disable", "gone-zhou"],
-                          env=service.env_for_child(), cwd=service.var_dir, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "users", "disable", "gone-zhou"],
+        env=service.env_for_child(),
+        cwd=service.var_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert httpx.get(f"{service.url}/api/me", cookies={"hotline_session": cookie}).status_code == 401
 

@@ -43,6 +43,7 @@ DESK = "+8612351000"
 
 # --- the seat logic on a real database ---------------------------------------------------------------------------
 
+
 def test_the_migrations_match_the_models(database_url):
     engine = make_engine(database_url)
     upgrade(engine)
@@ -55,8 +56,10 @@ def test_the_migrations_match_the_models(database_url):
 def test_seats_belong_to_dial_steps_and_the_default_flow_rings_the_operators_first():
     operator = load_flow().step("operator")
     assert (operator.kind, operator.seats, operator.number) == ("dial", "operators", DESK)
-    for step, message in (({"kind": "say", "prompts": ["您好"], "seats": "operators"}, "only a dial step"),
-                          ({"kind": "dial", "number": DESK, "seats": "lawyers"}, "one of: operators")):
+    for step, message in (
+        ({"kind": "say", "prompts": ["您好"], "seats": "operators"}, "only a dial step"),
+        ({"kind": "dial", "number": DESK, "seats": "lawyers"}, "one of: operators"),
+    ):
         with pytest.raises(FlowError, match=message):
             parse_flow({"start": "s", "steps": {"s": step}})
 
@@ -129,6 +132,7 @@ def test_two_callers_at_once_never_get_the_same_operator(migrated):
 
 # --- whole calls through the service -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, account, twilio):
     var = tmp_path_factory.mktemp("var")
@@ -143,9 +147,12 @@ RUNG: dict[str, list[str]] = {}  # phone dialled -> the calls put through to it,
 
 def press_zero(twilio: TwilioEmulator, service: RunningService):
     """A caller asks for a person (key 0); the dialled party answers and talks 30 s."""
-    report = twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=["0"]),
-                               from_=f"+86139{secrets.randbelow(10**8):08d}",
-                               status_callback=f"{service.url}/twilio/status")
+    report = twilio.place_call(
+        f"{service.url}/twilio/voice",
+        caller=CallerScript(keys=["0"]),
+        from_=f"+86139{secrets.randbelow(10**8):08d}",
+        status_callback=f"{service.url}/twilio/status",
+    )
     assert not report.errors
     for number in report.dialled:
         RUNG.setdefault(number, []).append(report.call_sid)
@@ -173,8 +180,15 @@ def test_an_operator_taking_calls_gets_the_caller_on_their_phone_and_is_free_aft
     assert wang.get("/api/operators/me").json()["signed_in"] is False
     signed = wang.post("/api/operators/me/sign-in")
     assert signed.status_code == 200, signed.text
-    assert signed.json() | {"since": None} == {"username": "op-wang", "name": "op-wang", "phone": "+8613900000201",
-                                               "signed_in": True, "on_call_sid": None, "free": True, "since": None}
+    assert signed.json() | {"since": None} == {
+        "username": "op-wang",
+        "name": "op-wang",
+        "phone": "+8613900000201",
+        "signed_in": True,
+        "on_call_sid": None,
+        "free": True,
+        "since": None,
+    }
     try:
         report = press_zero(twilio, service)
         assert report.dialled == ["+8613900000201"]
@@ -193,9 +207,12 @@ def test_an_operator_taking_calls_gets_the_caller_on_their_phone_and_is_free_aft
 def test_an_operator_who_does_not_answer_stops_being_rung_and_the_caller_gets_the_desk(twilio, service):
     sun = service.staff("op-sun", "operator", phone="+8613900000204")
     sun.post("/api/operators/me/sign-in").raise_for_status()
-    report = twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=["0"]),
-                               status_callback=f"{service.url}/twilio/status",
-                               dial=DialBehaviour(unanswered_numbers=("+8613900000204",)))
+    report = twilio.place_call(
+        f"{service.url}/twilio/voice",
+        caller=CallerScript(keys=["0"]),
+        status_callback=f"{service.url}/twilio/status",
+        dial=DialBehaviour(unanswered_numbers=("+8613900000204",)),
+    )
     assert not report.errors, report.errors
     assert report.dialled == ["+8613900000204", DESK]  # their phone rang out, then the desk answered
     view = call_view(service, report.call_sid)
@@ -233,10 +250,28 @@ def test_seats_are_each_operators_own_and_need_a_phone(service):
 
 
 def test_a_bad_phone_is_refused_by_hotline_users_add(service):
-    done = subprocess.run([sys.executable, "-m", "hotline.cli", "users", "add", "op-bad", "--role", "operator",
-                           "--phone", "0139-0000-0209", "--password-stdin"], input=PASSWORD + "\n",
-                          env=service.env_for_child(), cwd=service.var_dir, capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hotline.cli",
+            "users",
+            "add",
+            "op-bad",
+            "--role",
+            "operator",
+            "--phone",
+            "0139-0000-0209",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        env=service.env_for_child(),
+        cwd=service.var_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1 and "+86" in done.stdout
 
 
@@ -266,9 +301,15 @@ def test_an_operator_starts_and_stops_taking_calls_from_the_tickets_page(twilio,
 def test_qa_sampling_gives_each_operator_their_own_quota(service):
     # Runs after the calls above: op-wang took 1 call, op-li 2, op-zhao 1 (the quota is 10 %, at least 2).
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    done = subprocess.run([sys.executable, "-m", "hotline.cli", "qa", "sample", "--date", today, "--json"],
-                          env=service.env_for_child(), cwd=service.var_dir, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "qa", "sample", "--date", today, "--json"],
+        env=service.env_for_child(),
+        cwd=service.var_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     picks = json.loads(done.stdout)
     by_operator: dict[str, list[dict]] = {}
@@ -280,4 +321,5 @@ def test_qa_sampling_gives_each_operator_their_own_quota(service):
     assert {(p["handler_role"], p["reason"]) for p in mine} == {("operator", "quota")}
     phones = {"op-wang": "+8613900000201", "op-li": "+8613900000202", "op-zhao": "+8613900000203"}
     assert {name: {p["call_sid"] for p in ps} for name, ps in by_operator.items()} == {
-        name: set(RUNG[phone]) for name, phone in phones.items()}  # each pick is a call that rang their phone
+        name: set(RUNG[phone]) for name, phone in phones.items()
+    }  # each pick is a call that rang their phone

@@ -22,35 +22,73 @@ from tests.running_service import RunningService
 DAY = "2026-11-25"
 SH = ZoneInfo("Asia/Shanghai")
 FULL = {item_id: item.max for item_id, item in load_rubric().items.items()}
-WORDS = [{"word": "您好", "start": 0.4, "end": 0.9, "conf": 0.93}, {"word": "工会", "start": 1.0, "end": 1.5, "conf": 0.88}]
+WORDS = [
+    {"word": "您好", "start": 0.4, "end": 0.9, "conf": 0.93},
+    {"word": "工会", "start": 1.0, "end": 1.5, "conf": 0.88},
+]
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    svc = RunningService(tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent",
-                                                          "HOTLINE_QA_SCAN_SECONDS": "3600"})
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_QA_SCAN_SECONDS": "3600"}
+    )
     svc.start()
     engine = make_engine(f"sqlite:///{svc.var_dir / 'hotline.db'}")
     factory = make_session_factory(engine)
     with transaction(factory) as session:
-        one = Call(call_sid="CA-qa-1", from_number="+8613812341234", started_at=datetime(2026, 11, 25, 10, 0, tzinfo=SH),
-                   duration_s=95, handler="op_a", handler_role="operator", status="completed")
-        two = Call(call_sid="CA-qa-2", from_number="+8613900001111", started_at=datetime(2026, 11, 25, 11, 0, tzinfo=SH),
-                   duration_s=300, handler="L01", handler_role="lawyer", status="completed")
-        desk = Call(call_sid="CA-qa-desk", from_number="+8613900002222", status="completed",
-                    started_at=datetime(2026, 11, 25, 12, 0, tzinfo=SH), duration_s=120,
-                    handler="desk:+8612351000", handler_role="operator")  # answered on the operators' shared desk
+        one = Call(
+            call_sid="CA-qa-1",
+            from_number="+8613812341234",
+            started_at=datetime(2026, 11, 25, 10, 0, tzinfo=SH),
+            duration_s=95,
+            handler="op_a",
+            handler_role="operator",
+            status="completed",
+        )
+        two = Call(
+            call_sid="CA-qa-2",
+            from_number="+8613900001111",
+            started_at=datetime(2026, 11, 25, 11, 0, tzinfo=SH),
+            duration_s=300,
+            handler="L01",
+            handler_role="lawyer",
+            status="completed",
+        )
+        desk = Call(
+            call_sid="CA-qa-desk",
+            from_number="+8613900002222",
+            status="completed",
+            started_at=datetime(2026, 11, 25, 12, 0, tzinfo=SH),
+            duration_s=120,
+            handler="desk:+8612351000",
+            handler_role="operator",
+        )  # answered on the operators' shared desk
         session.add_all([one, two, desk])
         session.flush()
-        rec = Recording(recording_sid="RE-qa-1", call_id=one.id, source="call", status="transcribed",
-                        duration_s=95.0, channels=2)
+        rec = Recording(
+            recording_sid="RE-qa-1", call_id=one.id, source="call", status="transcribed", duration_s=95.0, channels=2
+        )
         session.add(rec)
         session.flush()
-        session.add_all([Transcript(recording_id=rec.id, channel=0, text="老板欠我工资", words=WORDS),
-                         Transcript(recording_id=rec.id, channel=1, text="您好 工会", words=WORDS)])
-        session.add_all([Ticket(number="12351-20261125-0001", call_id=one.id, subject="wage_arrears",
-                                summary="欠薪三个月", status="dispatched"),
-                         Ticket(number="12351-20261125-0002", call_id=two.id, urgency_flags=["mass"])])
+        session.add_all(
+            [
+                Transcript(recording_id=rec.id, channel=0, text="老板欠我工资", words=WORDS),
+                Transcript(recording_id=rec.id, channel=1, text="您好 工会", words=WORDS),
+            ]
+        )
+        session.add_all(
+            [
+                Ticket(
+                    number="12351-20261125-0001",
+                    call_id=one.id,
+                    subject="wage_arrears",
+                    summary="欠薪三个月",
+                    status="dispatched",
+                ),
+                Ticket(number="12351-20261125-0002", call_id=two.id, urgency_flags=["mass"]),
+            ]
+        )
     sampling = parse_sampling({"quota": {"operator": {"count": 1}, "lawyer": {"count": 1}}})
     sample_day(factory, date(2026, 11, 25), sampling, tz="Asia/Shanghai", inspectors=["insp1"])
     svc.engine = engine
@@ -77,14 +115,22 @@ def test_roles_are_checked(service):
 def test_the_console_reads_a_sampled_call(service):
     samples = _samples(service)
     assert {sid: (s["reason"], s["inspector"]) for sid, s in samples.items()} == {
-        "CA-qa-1": ("quota", "insp1"), "CA-qa-2": ("urgent", "insp1"), "CA-qa-desk": ("quota", "insp1")}
+        "CA-qa-1": ("quota", "insp1"),
+        "CA-qa-2": ("urgent", "insp1"),
+        "CA-qa-desk": ("quota", "insp1"),
+    }
     mine = service.staff("insp2", "inspector").get("/api/qa/samples", params={"day": DAY, "mine": "true"})
     assert mine.json() == []  # nothing was given to insp2
 
     view = service.staff("insp1", "inspector").get(f"/api/qa/samples/{samples['CA-qa-1']['id']}").json()
-    assert view["call"] == {"call_sid": "CA-qa-1", "caller": "+86138****1234",
-                            "started_at": "2026-11-25T02:00:00+00:00", "duration_s": 95,
-                            "handler": "op_a", "handler_role": "operator"}
+    assert view["call"] == {
+        "call_sid": "CA-qa-1",
+        "caller": "+86138****1234",
+        "started_at": "2026-11-25T02:00:00+00:00",
+        "duration_s": 95,
+        "handler": "op_a",
+        "handler_role": "operator",
+    }
     (recording,) = view["recordings"]
     assert recording["audio_url"] == "/api/recordings/RE-qa-1/audio"
     assert [(t["channel"], t["text"]) for t in recording["transcripts"]] == [(0, "老板欠我工资"), (1, "您好 工会")]
@@ -93,8 +139,9 @@ def test_the_console_reads_a_sampled_call(service):
     items = {i["id"] for s in view["rubric"]["sections"] for i in s["items"]}
     assert items == set(FULL) and view["scores"] == [] and view["feedback"] == []
     with make_session_factory(service.engine)() as session:
-        audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "view_ticket",
-                                                           AuditEntry.actor == "insp1")).all()
+        audited = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "view_ticket", AuditEntry.actor == "insp1")
+        ).all()
     assert [a.target for a in audited] == ["12351-20261125-0001"]
 
 
@@ -135,8 +182,9 @@ def test_scoring_review_feedback_and_rectification(service):
     op_a = service.staff("op_a", "operator")
     (mine,) = [f for f in op_a.get("/api/qa/feedback", params={"mine": "true"}).json() if f["handler"] == "op_a"]
     assert (mine["id"], mine["call_sid"], mine["status"], mine["score"]["total"]) == (fb_id, "CA-qa-1", "open", 95)
-    stranger = service.staff("op_b", "operator").post(f"/api/qa/feedback/{fb_id}/rectification",
-                                                      json={"text": "已整改"})
+    stranger = service.staff("op_b", "operator").post(
+        f"/api/qa/feedback/{fb_id}/rectification", json={"text": "已整改"}
+    )
     assert stranger.status_code == 403 and "(op_a)" in stranger.text
     empty = op_a.post(f"/api/qa/feedback/{fb_id}/rectification", json={"text": ""})
     assert empty.status_code == 422
@@ -157,10 +205,26 @@ def test_scoring_review_feedback_and_rectification(service):
 
     people = sup.get("/api/qa/people", params={"start": DAY, "end": DAY}).json()["people"]
     assert people == [
-        {"handler": "L01", "handler_role": "lawyer", "calls_inspected": 1, "critical_failures": 0,
-         "feedback_given": 1, "rectified": 0, "average_score": 90.0, "rectification_rate": 0.0},
-        {"handler": "op_a", "handler_role": "operator", "calls_inspected": 1, "critical_failures": 0,
-         "feedback_given": 1, "rectified": 1, "average_score": 95.0, "rectification_rate": 1.0},
+        {
+            "handler": "L01",
+            "handler_role": "lawyer",
+            "calls_inspected": 1,
+            "critical_failures": 0,
+            "feedback_given": 1,
+            "rectified": 0,
+            "average_score": 90.0,
+            "rectification_rate": 0.0,
+        },
+        {
+            "handler": "op_a",
+            "handler_role": "operator",
+            "calls_inspected": 1,
+            "critical_failures": 0,
+            "feedback_given": 1,
+            "rectified": 1,
+            "average_score": 95.0,
+            "rectification_rate": 1.0,
+        },
     ]
     backwards = sup.get("/api/qa/people", params={"start": "2026-11-26", "end": DAY})
     assert backwards.status_code == 422 and "is after end" in backwards.text
@@ -169,9 +233,9 @@ def test_scoring_review_feedback_and_rectification(service):
 def test_calibration_shows_the_spread(service):
     second = _samples(service)["CA-qa-2"]["id"]
     for who, facts in (("cal1", 15), ("cal2", 9)):
-        done = service.staff(who, "inspector").post(f"/api/qa/samples/{second}/scores",
-                                                    json={"items": {**FULL, "key_facts": facts},
-                                                          "stage": "calibration"})
+        done = service.staff(who, "inspector").post(
+            f"/api/qa/samples/{second}/scores", json={"items": {**FULL, "key_facts": facts}, "stage": "calibration"}
+        )
         assert done.status_code == 200, done.text
     spread = service.staff("sup", "supervisor").get(f"/api/qa/samples/{second}/calibration").json()
     # key_facts 15 and 9: population stdev 3; totals 100 and 94: stdev 3.
@@ -188,8 +252,11 @@ def test_any_operator_answers_the_feedback_on_a_call_the_shared_desk_took(servic
     sent = insp1.post(f"/api/qa/samples/{desk_sample}/feedback", json={"message": "转接前请先问清诉求"})
     assert sent.status_code == 200 and sent.json()["handler"] == "desk:+8612351000"
     operator = service.staff("op_desk", "operator")
-    assert [f["call_sid"] for f in operator.get("/api/qa/feedback", params={"mine": "true"}).json()
-            if f["handler"].startswith("desk:")] == ["CA-qa-desk"]
+    assert [
+        f["call_sid"]
+        for f in operator.get("/api/qa/feedback", params={"mine": "true"}).json()
+        if f["handler"].startswith("desk:")
+    ] == ["CA-qa-desk"]
     lawyer = service.staff("lawyer_desk", "lawyer", roster_id="L09")
     refused = lawyer.post(f"/api/qa/feedback/{sent.json()['id']}/rectification", json={"text": "已整改"})
     assert refused.status_code == 403  # the desk is the operators', not the lawyers'

@@ -14,7 +14,13 @@ from recordings.qa_sampling import parse_sampling, sample_day
 from recordings.rubrics import load_rubric
 from recordings.tables import Call
 from tests.browser import (  # noqa: F401 - the fixture
-    assert_chinese_renders, browser_fixture, no_script_errors, signed_in_page, snapshot, wait_until)
+    assert_chinese_renders,
+    browser_fixture,
+    no_script_errors,
+    signed_in_page,
+    snapshot,
+    wait_until,
+)
 from tests.running_service import TEST_PASSWORD, RunningService
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -27,17 +33,34 @@ FULL = {item_id: item.max for item_id, item in RUBRIC.items.items()}
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    svc = RunningService(tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent",
-                                                          "HOTLINE_QA_SCAN_SECONDS": "3600"})
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"), {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_QA_SCAN_SECONDS": "3600"}
+    )
     svc.start()
     engine = make_engine(f"sqlite:///{svc.var_dir / 'hotline.db'}")
     factory = make_session_factory(engine)
     with transaction(factory) as session:
-        session.add_all([Call(call_sid=f"CA-form-{n}", from_number="+8613812341234", duration_s=95,
-                              started_at=datetime(2026, 11, 25, 9 + n, 0, tzinfo=SH), handler="op_a",
-                              handler_role="operator", status="completed") for n in (1, 2)])
-    sample_day(factory, date(2026, 11, 25), parse_sampling({"quota": {"operator": {"count": 2}}}),
-               tz="Asia/Shanghai", inspectors=["insp-form"])
+        session.add_all(
+            [
+                Call(
+                    call_sid=f"CA-form-{n}",
+                    from_number="+8613812341234",
+                    duration_s=95,
+                    started_at=datetime(2026, 11, 25, 9 + n, 0, tzinfo=SH),
+                    handler="op_a",
+                    handler_role="operator",
+                    status="completed",
+                )
+                for n in (1, 2)
+            ]
+        )
+    sample_day(
+        factory,
+        date(2026, 11, 25),
+        parse_sampling({"quota": {"operator": {"count": 2}}}),
+        tz="Asia/Shanghai",
+        inspectors=["insp-form"],
+    )
     engine.dispose()
     svc.inspector = svc.staff("insp-form", "inspector")
     yield svc
@@ -51,7 +74,8 @@ def _sample_ids(service: RunningService) -> dict[str, int]:
 
 
 def test_an_inspector_cannot_submit_an_untouched_or_out_of_range_form_and_a_complete_one_stores_its_score(
-        service, browser):
+    service, browser
+):
     sample_id = _sample_ids(service)["CA-form-1"]
     page = signed_in_page(browser, service.url, "/qa", "insp-form", TEST_PASSWORD)
     page.fill("#day", DAY)
@@ -140,13 +164,18 @@ def test_the_api_refuses_a_form_that_is_empty_incomplete_or_out_of_range_with_a_
     assert sent.status_code == 200, sent.text
     mine = service.staff("op_a", "operator").get("/api/qa/feedback", params={"mine": "true"}).json()
     assert [(f["score"]["critical_failed"], f["score"]["critical_failed_labels"]) for f in mine] == [
-        (["recording_notice"], ["告知来电人通话录音"])]
+        (["recording_notice"], ["告知来电人通话录音"])
+    ]
 
 
 def test_sampling_reasons_keep_their_codes_in_the_api_with_chinese_labels_beside_them(service):
     listed = {s["call_sid"]: s for s in service.inspector.get("/api/qa/samples", params={"day": DAY}).json()}
     one = listed["CA-form-2"]
     assert (one["reason"], one["reasons"], one["reason_label"], one["reason_labels"]) == (
-        "quota", ["quota"], "抽样配额", ["抽样配额"])
+        "quota",
+        ["quota"],
+        "抽样配额",
+        ["抽样配额"],
+    )
     detail = service.inspector.get(f"/api/qa/samples/{one['id']}").json()
     assert (detail["reasons"], detail["reason_labels"]) == (["quota"], ["抽样配额"])

@@ -32,45 +32,77 @@ DAY = date(2026, 11, 25)
 SH = ZoneInfo(TZ)
 BASE = {
     "quota": {"operator": {"count": 2}, "lawyer": {"share": 0.5, "min": 1}},
-    "special": {"low_satisfaction": ["dissatisfied"], "urgent_routes": ["supervisor"],
-                "audio_problem_reasons": ["no speech was recognised"], "short_handled_call_s": 20,
-                "long_call_s": 1800},
+    "special": {
+        "low_satisfaction": ["dissatisfied"],
+        "urgent_routes": ["supervisor"],
+        "audio_problem_reasons": ["no speech was recognised"],
+        "short_handled_call_s": 20,
+        "long_call_s": 1800,
+    },
     "inspector_daily_cap": 50,
 }
 
 
-def config(**changes):  # noqa: ANN001, ANN201
+def config(**changes):
     return parse_sampling({**BASE, **changes})
 
 
 class Calls:
     """Writes calls (and their tickets, recordings) of known shape."""
 
-    def __init__(self, session) -> None:  # noqa: ANN001
+    def __init__(self, session) -> None:
         self.session, self.n = session, 0
 
-    def add(self, sid: str, *, handler: str | None = None, role: str | None = None, duration: int | None = 120,
-            at: datetime | None = None, flags: list | None = None, route: str = "dispatcher",
-            satisfaction: str | None = None, needs_human: str | None = None, failed_recording: bool = False,
-            ticket: bool = True, failed_path: str | None = None) -> Call:
+    def add(
+        self,
+        sid: str,
+        *,
+        handler: str | None = None,
+        role: str | None = None,
+        duration: int | None = 120,
+        at: datetime | None = None,
+        flags: list | None = None,
+        route: str = "dispatcher",
+        satisfaction: str | None = None,
+        needs_human: str | None = None,
+        failed_recording: bool = False,
+        ticket: bool = True,
+        failed_path: str | None = None,
+    ) -> Call:
         self.n += 1
         at = at or datetime(2026, 11, 25, 9, 0, tzinfo=SH) + timedelta(minutes=self.n)
-        call = Call(call_sid=sid, from_number="+8613812341234", started_at=at, duration_s=duration,
-                    handler=handler, handler_role=role, status="completed")
+        call = Call(
+            call_sid=sid,
+            from_number="+8613812341234",
+            started_at=at,
+            duration_s=duration,
+            handler=handler,
+            handler_role=role,
+            status="completed",
+        )
         self.session.add(call)
         self.session.flush()
         if ticket:
-            self.session.add(Ticket(number=f"12351-{sid}", call_id=call.id, urgency_flags=flags or [],
-                                    route=route, satisfaction=satisfaction, needs_human=needs_human is not None,
-                                    needs_human_reason=needs_human))
+            self.session.add(
+                Ticket(
+                    number=f"12351-{sid}",
+                    call_id=call.id,
+                    urgency_flags=flags or [],
+                    route=route,
+                    satisfaction=satisfaction,
+                    needs_human=needs_human is not None,
+                    needs_human_reason=needs_human,
+                )
+            )
         if failed_recording:
-            self.session.add(Recording(recording_sid=f"RE{sid}", call_id=call.id, source="call", status="failed",
-                                       path=failed_path))
+            self.session.add(
+                Recording(recording_sid=f"RE{sid}", call_id=call.id, source="call", status="failed", path=failed_path)
+            )
         self.session.flush()
         return call
 
 
-def day_of_calls(session) -> None:  # noqa: ANN001
+def day_of_calls(session) -> None:
     """The known day: 5 plain calls of op_a, 1 of op_b, 3 of lawyer L01, and the special ones."""
     calls = Calls(session)
     for i in range(5):
@@ -78,14 +110,15 @@ def day_of_calls(session) -> None:  # noqa: ANN001
     calls.add("CA-b0", handler="op_b", role="operator")
     for i in range(3):
         calls.add(f"CA-l{i}", handler="L01", role="lawyer")
-    calls.add("CA-ivr-urgent", flags=["mass"])                               # urgent, no handler
-    calls.add("CA-ivr-plain")                                                # never picked: no handler, nothing special
-    calls.add("CA-ivr-short", duration=8)                                    # short, but nobody handled it: not picked
+    calls.add("CA-ivr-urgent", flags=["mass"])  # urgent, no handler
+    calls.add("CA-ivr-plain")  # never picked: no handler, nothing special
+    calls.add("CA-ivr-short", duration=8)  # short, but nobody handled it: not picked
     calls.add("CA-a-unhappy", handler="op_a", role="operator", satisfaction="dissatisfied")
     calls.add("CA-b-short", handler="op_b", role="operator", duration=10)
-    calls.add("CA-long", handler="op_b", role="operator", duration=2000, route="supervisor",
-              satisfaction="dissatisfied")
-    calls.add("CA-failed-rec", handler="L01", role="lawyer", failed_recording=True)   # never downloaded
+    calls.add(
+        "CA-long", handler="op_b", role="operator", duration=2000, route="supervisor", satisfaction="dissatisfied"
+    )
+    calls.add("CA-failed-rec", handler="L01", role="lawyer", failed_recording=True)  # never downloaded
     calls.add("CA-failed-asr", failed_recording=True, failed_path="2026/11/25/CA-failed-asr.wav")  # stored, not heard
     calls.add("CA-no-speech", needs_human="no speech was recognised in the caller's recording: listen to it")
     calls.add("CA-no-ticket", handler="op_a", role="operator", ticket=False, duration=None)
@@ -96,7 +129,7 @@ def day_of_calls(session) -> None:  # noqa: ANN001
     calls.add("CA-after", at=datetime(2026, 11, 26, 0, 0, tzinfo=SH), flags=["danger"])
 
 
-def picks_by_sid(result) -> dict:  # noqa: ANN001
+def picks_by_sid(result) -> dict:
     return {p.call_sid: p for p in result.picks}
 
 
@@ -123,8 +156,11 @@ def test_quota_and_special_reasons_on_a_known_day(migrated):
     quota = [p for p in picks.values() if p.reason == "quota"]
     assert Counter(p.handler for p in quota) == {"op_a": 2, "op_b": 1, "L01": 2}
     assert all(p.reasons == ["quota"] for p in quota)
-    plain = {"op_a": {f"CA-a{i}" for i in range(5)} | {"CA-no-ticket"}, "op_b": {"CA-b0"},
-             "L01": {f"CA-l{i}" for i in range(3)}}
+    plain = {
+        "op_a": {f"CA-a{i}" for i in range(5)} | {"CA-no-ticket"},
+        "op_b": {"CA-b0"},
+        "L01": {f"CA-l{i}" for i in range(3)},
+    }
     assert all(p.call_sid in plain[p.handler] for p in quota)
     assert len(result.picks) == 9 + 5 and result.dropped == 0 and result.unassigned == 0
     assert result.candidates == 21  # the day's calls (CA-before and CA-after are other days)
@@ -175,8 +211,9 @@ def test_capacity_keeps_mandatory_picks_unassigned_and_drops_quota_picks(migrate
         calls.add("CA-short", handler="op_a", role="operator", duration=5)
         for i in range(4):
             calls.add(f"CA-q{i}", handler="op_b", role="operator")
-        result = draw_sample(session, DAY, config(inspector_daily_cap=2, quota={"operator": {"count": 3}}),
-                             tz=TZ, inspectors=["insp"])
+        result = draw_sample(
+            session, DAY, config(inspector_daily_cap=2, quota={"operator": {"count": 3}}), tz=TZ, inspectors=["insp"]
+        )
     got = {p.call_sid: p.inspector for p in result.picks}
     # One inspector with room for 2. Mandatory first, in priority order (urgent, then low satisfaction):
     # CA-u1 → insp; CA-u2 was handled by insp (as a supervisor) so never theirs: unassigned; CA-s1 → insp.
@@ -188,21 +225,24 @@ def test_capacity_keeps_mandatory_picks_unassigned_and_drops_quota_picks(migrate
 def test_quota_share_minimum_and_maximum():
     assert Quota(share=0.1, min=2).calls_for(50) == 5  # ceil(5.0)
     assert Quota(share=0.1, min=2).calls_for(11) == 2  # ceil(1.1) = 2
-    assert Quota(share=0.1, min=2).calls_for(5) == 2   # the minimum
-    assert Quota(share=0.1, min=2).calls_for(1) == 1   # never more than there are
+    assert Quota(share=0.1, min=2).calls_for(5) == 2  # the minimum
+    assert Quota(share=0.1, min=2).calls_for(1) == 1  # never more than there are
     assert Quota(share=0.5, min=1, max=3).calls_for(20) == 3
     assert Quota(count=4).calls_for(9) == 4
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"quota": {"operator": {"count": 2, "share": 0.1}}}, "quota.operator: give either count or share"),
-    ({"quota": {"lawyer": {"share": 1.5}}}, "quota.lawyer.share must be a fraction"),
-    ({"quota": {"lawyer": {"count": 2, "every": 3}}}, "quota.lawyer: unknown key(s) every"),
-    ({"inspector_daily_cap": 0}, "inspector_daily_cap must be a whole number ≥ 1"),
-    ({"mandatory": ["quota"]}, "mandatory: quota is not a special reason"),
-    ({"priority": ["urgent", "quota"]}, "priority must list each reason once"),
-    ({"run_after": "six"}, "run_after must be HH:MM"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"quota": {"operator": {"count": 2, "share": 0.1}}}, "quota.operator: give either count or share"),
+        ({"quota": {"lawyer": {"share": 1.5}}}, "quota.lawyer.share must be a fraction"),
+        ({"quota": {"lawyer": {"count": 2, "every": 3}}}, "quota.lawyer: unknown key(s) every"),
+        ({"inspector_daily_cap": 0}, "inspector_daily_cap must be a whole number ≥ 1"),
+        ({"mandatory": ["quota"]}, "mandatory: quota is not a special reason"),
+        ({"priority": ["urgent", "quota"]}, "priority must list each reason once"),
+        ({"run_after": "six"}, "run_after must be HH:MM"),
+    ],
+)
 def test_bad_sampling_settings_are_named(changes, message):
     with pytest.raises(SamplingConfigError) as exc:
         parse_sampling({**BASE, **changes})
@@ -255,15 +295,23 @@ def test_cli_samples_a_day_and_prints_json(tmp_path):
     env = {"HOTLINE_DATABASE_URL": url, "HOTLINE_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "hotline.cli", "qa", "sample", *args], capture_output=True,
-                              text=True, env=env, cwd=tmp_path, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "hotline.cli", "qa", "sample", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
 
     done = run("--date", "2026-11-25", "--json")
     assert done.returncode == 0, done.stderr
     picks = json.loads(done.stdout)
     # The shipped settings: every urgent call, and an operator's quota of max(2, 10 %) → their one plain call.
     assert sorted((p["call_sid"], p["handler"], p["reason"]) for p in picks) == [
-        ("CA-plain", "op_a", "quota"), ("CA-urgent", "op_a", "urgent")]
+        ("CA-plain", "op_a", "quota"),
+        ("CA-urgent", "op_a", "urgent"),
+    ]
     assert all(p["day"] == "2026-11-25" and p["inspector"] is None for p in picks)
     again = run("--date", "2026-11-25")
     assert again.returncode == 0 and "sampled before" in again.stdout and "CA-urgent" in again.stdout

@@ -34,12 +34,20 @@ def points(**changes: float) -> dict:
 
 
 SMALL = {
-    "id": "small", "name": "小表", "total": 20,
-    "sections": [{"id": "a", "label": "甲", "items": [
-        {"id": "notice", "label": "告知录音", "max": 5, "critical": {"on_fail": "zero"}},
-        {"id": "manner", "label": "态度", "max": 10, "critical": {"on_fail": "cap", "cap": 6, "fail_below": 4}},
-        {"id": "facts", "label": "问清事实", "max": 5},
-    ]}],
+    "id": "small",
+    "name": "小表",
+    "total": 20,
+    "sections": [
+        {
+            "id": "a",
+            "label": "甲",
+            "items": [
+                {"id": "notice", "label": "告知录音", "max": 5, "critical": {"on_fail": "zero"}},
+                {"id": "manner", "label": "态度", "max": 10, "critical": {"on_fail": "cap", "cap": 6, "fail_below": 4}},
+                {"id": "facts", "label": "问清事实", "max": 5},
+            ],
+        }
+    ],
 }
 
 
@@ -63,28 +71,40 @@ def test_points_are_totalled_and_critical_failures_apply():
     assert RUBRIC.score(points(attitude=2)).total == 0
 
 
-@pytest.mark.parametrize(("given", "message"), [
-    ({"notice": 6, "manner": 10, "facts": 5}, "notice (告知录音): 6 points is outside 0 to 5"),
-    ({"notice": 5, "manner": 10, "facts": 5, "smile": 1}, "unknown rubric item(s): smile"),
-    ({"notice": 5, "manner": 10}, "missing: facts"),
-    ({"notice": 5, "manner": "ten", "facts": 5}, "manner (态度): points must be a number"),
-    ({"notice": -1, "manner": 10, "facts": 5}, "outside 0 to 5"),
-])
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"notice": 6, "manner": 10, "facts": 5}, "notice (告知录音): 6 points is outside 0 to 5"),
+        ({"notice": 5, "manner": 10, "facts": 5, "smile": 1}, "unknown rubric item(s): smile"),
+        ({"notice": 5, "manner": 10}, "missing: facts"),
+        ({"notice": 5, "manner": "ten", "facts": 5}, "manner (态度): points must be a number"),
+        ({"notice": -1, "manner": 10, "facts": 5}, "outside 0 to 5"),
+    ],
+)
 def test_bad_points_are_refused_with_the_item_named(given, message):
     with pytest.raises(ScoreError) as exc:
         parse_rubric(SMALL).score(given)
     assert message in str(exc.value)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d["sections"][0]["items"].append({"id": "notice", "label": "x", "max": 0}), "item notice: the id is used twice"),
-    (lambda d: d["sections"][0]["items"][2].update(max=-5), "item facts: max must be more than 0"),
-    (lambda d: d["sections"][0]["items"][2].update(max="five"), "item facts: max must be a number"),
-    (lambda d: d.update(total=25), "add up to 20, not the total 25"),
-    (lambda d: d["sections"][0]["items"][0].update(critical={"on_fail": "halve"}), "item notice.critical.on_fail"),
-    (lambda d: d["sections"][0]["items"][1].update(critical={"on_fail": "cap"}), "item manner.critical: on_fail cap needs cap"),
-    (lambda d: d["sections"][0]["items"][2].pop("label"), "item facts: needs an id and a label"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["sections"][0]["items"].append({"id": "notice", "label": "x", "max": 0}),
+            "item notice: the id is used twice",
+        ),
+        (lambda d: d["sections"][0]["items"][2].update(max=-5), "item facts: max must be more than 0"),
+        (lambda d: d["sections"][0]["items"][2].update(max="five"), "item facts: max must be a number"),
+        (lambda d: d.update(total=25), "add up to 20, not the total 25"),
+        (lambda d: d["sections"][0]["items"][0].update(critical={"on_fail": "halve"}), "item notice.critical.on_fail"),
+        (
+            lambda d: d["sections"][0]["items"][1].update(critical={"on_fail": "cap"}),
+            "item manner.critical: on_fail cap needs cap",
+        ),
+        (lambda d: d["sections"][0]["items"][2].pop("label"), "item facts: needs an id and a label"),
+    ],
+)
 def test_bad_rubric_files_name_the_item(change, message):
     import copy
 
@@ -95,14 +115,21 @@ def test_bad_rubric_files_name_the_item(change, message):
     assert message in str(exc.value)
 
 
-def _samples(session, specs: list[tuple[str, str | None, str | None, date]]) -> list[QaSample]:  # noqa: ANN001
+def _samples(session, specs: list[tuple[str, str | None, str | None, date]]) -> list[QaSample]:
     out = []
     for sid, handler, role, day in specs:
         call = Call(call_sid=sid, handler=handler, handler_role=role, duration_s=300)
         session.add(call)
         session.flush()
-        sample = QaSample(call_id=call.id, day=day, handler=handler, handler_role=role, reason="quota",
-                          reasons=["quota"], inspector="insp1")
+        sample = QaSample(
+            call_id=call.id,
+            day=day,
+            handler=handler,
+            handler_role=role,
+            reason="quota",
+            reasons=["quota"],
+            inspector="insp1",
+        )
         session.add(sample)
         out.append(sample)
     session.flush()
@@ -119,13 +146,13 @@ def test_inspection_review_feedback_rectification_and_close(migrated):
         with pytest.raises(Conflict, match="score the call first"):
             give_feedback(session, sample, "insp1", "请告知录音")
         comment = {"at_s": 12.5, "channel": 1, "text": "没有告知录音"}
-        first = score_sample(session, RUBRIC, sample, "insp1", points(recording_notice=0), [comment],
-                             duration_s=300)
+        first = score_sample(session, RUBRIC, sample, "insp1", points(recording_notice=0), [comment], duration_s=300)
         assert (first.total, first.critical_failed, sample.status) == (0, ["recording_notice"], "scored")
         assert first.comments == [comment]
         with pytest.raises(InvalidInput, match="past the end of the call"):
-            score_sample(session, RUBRIC, sample, "insp1", FULL, [{"at_s": 400, "channel": 0, "text": "x"}],
-                         duration_s=300)
+            score_sample(
+                session, RUBRIC, sample, "insp1", FULL, [{"at_s": 400, "channel": 0, "text": "x"}], duration_s=300
+            )
         with pytest.raises(InvalidInput, match="channel must be 0"):
             score_sample(session, RUBRIC, sample, "insp1", FULL, [{"at_s": 4, "channel": 2, "text": "x"}])
         with pytest.raises(Conflict, match="insp1 has inspected this call already"):
@@ -175,19 +202,27 @@ def test_calibration_spread_per_item_and_total(migrated):
 def test_figures_per_person_match_hand_counts(migrated):
     nov25, nov26, dec1 = date(2026, 11, 25), date(2026, 11, 26), date(2026, 12, 1)
     with transaction(migrated) as session:
-        a1, a2, a3, b1, b2, ivr, late = _samples(session, [
-            ("CA1", "op_a", "operator", nov25), ("CA2", "op_a", "operator", nov25), ("CA3", "op_a", "operator", nov26),
-            ("CB1", "L01", "lawyer", nov25), ("CB2", "L01", "lawyer", nov26),
-            ("CIVR", None, None, nov25), ("CLATE", "op_a", "operator", dec1)])
-        score_sample(session, RUBRIC, a1, "i1", points(key_facts=5))          # 90
-        score_sample(session, RUBRIC, a2, "i1", points(recording_notice=0))   # 0, critical
+        a1, a2, a3, b1, b2, ivr, late = _samples(
+            session,
+            [
+                ("CA1", "op_a", "operator", nov25),
+                ("CA2", "op_a", "operator", nov25),
+                ("CA3", "op_a", "operator", nov26),
+                ("CB1", "L01", "lawyer", nov25),
+                ("CB2", "L01", "lawyer", nov26),
+                ("CIVR", None, None, nov25),
+                ("CLATE", "op_a", "operator", dec1),
+            ],
+        )
+        score_sample(session, RUBRIC, a1, "i1", points(key_facts=5))  # 90
+        score_sample(session, RUBRIC, a2, "i1", points(recording_notice=0))  # 0, critical
         review_sample(session, RUBRIC, a2, "sup", points(recording_notice=0, greeting=0))  # still 0, critical
-        score_sample(session, RUBRIC, a3, "i2", points(accuracy=10))          # 95 ... reviewed to 80
+        score_sample(session, RUBRIC, a3, "i2", points(accuracy=10))  # 95 ... reviewed to 80
         review_sample(session, RUBRIC, a3, "sup", points(accuracy=0, closing=0))
-        score_sample(session, RUBRIC, b1, "i1", FULL)                          # 100
-        score_sample(session, RUBRIC, b2, "i2", points(privacy=0))             # 0, critical
-        score_sample(session, RUBRIC, ivr, "i1", FULL)                         # no handler: not a person's figure
-        score_sample(session, RUBRIC, late, "i1", points(greeting=0))          # outside the period
+        score_sample(session, RUBRIC, b1, "i1", FULL)  # 100
+        score_sample(session, RUBRIC, b2, "i2", points(privacy=0))  # 0, critical
+        score_sample(session, RUBRIC, ivr, "i1", FULL)  # no handler: not a person's figure
+        score_sample(session, RUBRIC, late, "i1", points(greeting=0))  # outside the period
         f1 = give_feedback(session, a2, "sup", "必须告知录音")
         give_feedback(session, a3, "sup", "政策解答要准确")
         f3 = give_feedback(session, b2, "i2", "不得泄露来电人信息")
@@ -198,9 +233,25 @@ def test_figures_per_person_match_hand_counts(migrated):
         figures = people_figures(session, nov25, nov26)
     assert figures == [
         # L01: (100 + 0) / 2 = 50; one critical; one feedback, rectified: rate 1.0
-        {"handler": "L01", "handler_role": "lawyer", "calls_inspected": 2, "critical_failures": 1,
-         "feedback_given": 1, "rectified": 1, "average_score": 50.0, "rectification_rate": 1.0},
+        {
+            "handler": "L01",
+            "handler_role": "lawyer",
+            "calls_inspected": 2,
+            "critical_failures": 1,
+            "feedback_given": 1,
+            "rectified": 1,
+            "average_score": 50.0,
+            "rectification_rate": 1.0,
+        },
         # op_a: (90 + 0 + 80) / 3 = 56.67 (the reviews count); one critical; 2 feedback, 1 rectified: 0.5
-        {"handler": "op_a", "handler_role": "operator", "calls_inspected": 3, "critical_failures": 1,
-         "feedback_given": 2, "rectified": 1, "average_score": 56.67, "rectification_rate": 0.5},
+        {
+            "handler": "op_a",
+            "handler_role": "operator",
+            "calls_inspected": 3,
+            "critical_failures": 1,
+            "feedback_given": 2,
+            "rectified": 1,
+            "average_score": 56.67,
+            "rectification_rate": 0.5,
+        },
     ]

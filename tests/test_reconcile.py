@@ -34,12 +34,12 @@ class CrashingCaller(CallerScript):
     at_gather: int | None = None
     at_record: bool = False
 
-    def spoken(self, index: int):  # noqa: ANN201 - CallerScript's
+    def spoken(self, index: int):
         if self.at_gather is not None and index == self.at_gather:
             self.crash()
         return super().spoken(index)
 
-    def clip(self, index: int):  # noqa: ANN201 - CallerScript's
+    def clip(self, index: int):
         if self.at_record and index == 0:
             self.crash()
         return super().clip(index)
@@ -47,12 +47,15 @@ class CrashingCaller(CallerScript):
 
 @pytest.fixture
 def service(tmp_path, twilio):
-    svc = RunningService(tmp_path, {
-        **emulator_env(twilio),
-        "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-        "HOTLINE_JOB_POLL_SECONDS": "0.1",
-        "HOTLINE_DOWNLOAD_BACKOFF_SECONDS": "0.1",
-    })
+    svc = RunningService(
+        tmp_path,
+        {
+            **emulator_env(twilio),
+            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+            "HOTLINE_DOWNLOAD_BACKOFF_SECONDS": "0.1",
+        },
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -95,14 +98,20 @@ def recording_done(service: RunningService, call_sid: str, recording_sid: str) -
 
 
 def stored_sha256(view: dict, recording_sid: str) -> str:
-    return next(e["detail"]["sha256"] for e in view["events"]
-                if e["kind"] == "recording_stored" and e["detail"]["recording_sid"] == recording_sid)
+    return next(
+        e["detail"]["sha256"]
+        for e in view["events"]
+        if e["kind"] == "recording_stored" and e["detail"]["recording_sid"] == recording_sid
+    )
 
 
 def check_recording_is_kept(service: RunningService, call_sid: str, recording_sid: str) -> dict:
     """Stored, checksummed and transcribed: the audio played back through the API has the sha256 noted."""
-    view = wait_for(f"recording {recording_sid} stored and transcribed",
-                    lambda: recording_done(service, call_sid, recording_sid), service)
+    view = wait_for(
+        f"recording {recording_sid} stored and transcribed",
+        lambda: recording_done(service, call_sid, recording_sid),
+        service,
+    )
     audio = service.api.get(f"/api/recordings/{recording_sid}/audio")
     assert audio.status_code == 200
     assert hashlib.sha256(audio.content).hexdigest() == stored_sha256(view, recording_sid)
@@ -113,8 +122,9 @@ def test_a_call_in_progress_when_the_service_dies_is_finished_and_its_recording_
     crash, crashed = crash_once_recording(twilio, service)
     # Key 2, the problem said, then the district question: the service dies as it is asked.
     caller = CrashingCaller(keys=["2", "3"], say=KO_CLIP, crash=crash, at_gather=1)
-    report = twilio.place_call(f"{service.url}/twilio/voice", caller=caller,
-                               status_callback=f"{service.url}/twilio/status", timeout=120)
+    report = twilio.place_call(
+        f"{service.url}/twilio/voice", caller=caller, status_callback=f"{service.url}/twilio/status", timeout=120
+    )
     assert crashed, f"the call never reached the district question: {report.heard}"
     lost = [d for d in report.requests if d.kind in ("call-status", "recording-status") and not d.ok]
     assert any(d.kind == "call-status" for d in lost), "the status callback should have failed: the service was down"
@@ -129,8 +139,11 @@ def test_a_call_in_progress_when_the_service_dies_is_finished_and_its_recording_
 
     service.start()
     view = check_recording_is_kept(service, report.call_sid, full_call)
-    view = wait_for("the call ended", lambda: (v := service.api.get(f"/api/calls/{report.call_sid}").json())
-                    ["ended_at"] and v, service)
+    view = wait_for(
+        "the call ended",
+        lambda: (v := service.api.get(f"/api/calls/{report.call_sid}").json())["ended_at"] and v,
+        service,
+    )
     assert view["status"] == "completed"
     assert [e["detail"]["status"] for e in view["events"] if e["kind"] == "ended"] == ["completed"]
     assert any(e["kind"] == "reconciled" for e in view["events"])
@@ -141,8 +154,12 @@ def test_a_call_in_progress_when_the_service_dies_is_finished_and_its_recording_
     before = service.api.get(f"/api/calls/{report.call_sid}").json()["events"]
     for delivery in lost:
         url = delivery.url
-        response = httpx.post(url, data=delivery.params, timeout=30,
-                              headers={"X-Twilio-Signature": sign(twilio.auth_token, url, delivery.params)})
+        response = httpx.post(
+            url,
+            data=delivery.params,
+            timeout=30,
+            headers={"X-Twilio-Signature": sign(twilio.auth_token, url, delivery.params)},
+        )
         assert response.status_code == 204
     after = service.api.get(f"/api/calls/{report.call_sid}").json()
     assert after["events"] == before
@@ -153,8 +170,9 @@ def test_a_crash_before_the_problem_was_heard_still_gives_a_ticket_with_the_call
     crash, crashed = crash_once_recording(twilio, service)
     # The service dies as the caller starts describing the problem: the recording's action never arrives.
     caller = CrashingCaller(keys=["2"], say=KO_CLIP, crash=crash, at_record=True)
-    report = twilio.place_call(f"{service.url}/twilio/voice", caller=caller,
-                               status_callback=f"{service.url}/twilio/status", timeout=120)
+    report = twilio.place_call(
+        f"{service.url}/twilio/voice", caller=caller, status_callback=f"{service.url}/twilio/status", timeout=120
+    )
     assert crashed
     problem = next(r["sid"] for r in report.recorded if r["source"] == "RecordVerb")
     full_call = next(r["sid"] for r in report.recorded if r["source"] == FULL_CALL)
@@ -171,15 +189,26 @@ def test_a_crash_before_the_problem_was_heard_still_gives_a_ticket_with_the_call
 def test_a_call_whose_end_was_never_reported_is_finished_by_the_periodic_check(twilio, tmp_path, database_url):
     # No status callback at all (a lost request while the service is up): the periodic check, here every
     # second for any call in progress, asks Twilio and finishes it. On SQLite and PostgreSQL.
-    service = RunningService(tmp_path, {**emulator_env(twilio), "HOTLINE_DATABASE_URL": database_url,
-                                        "HOTLINE_RECONCILE_SCAN_SECONDS": "1", "HOTLINE_RECONCILE_AFTER_MINUTES": "0"})
+    service = RunningService(
+        tmp_path,
+        {
+            **emulator_env(twilio),
+            "HOTLINE_DATABASE_URL": database_url,
+            "HOTLINE_RECONCILE_SCAN_SECONDS": "1",
+            "HOTLINE_RECONCILE_AFTER_MINUTES": "0",
+        },
+    )
     service.start()
     try:
-        report = twilio.place_call(f"{service.url}/twilio/voice",
-                                   caller=CallerScript(keys=[], hang_up_when_done=True), timeout=120)
+        report = twilio.place_call(
+            f"{service.url}/twilio/voice", caller=CallerScript(keys=[], hang_up_when_done=True), timeout=120
+        )
         assert not report.sent("call-status")
-        view = wait_for("the call ended", lambda: (v := service.api.get(f"/api/calls/{report.call_sid}").json())
-                        ["ended_at"] and v, service)
+        view = wait_for(
+            "the call ended",
+            lambda: (v := service.api.get(f"/api/calls/{report.call_sid}").json())["ended_at"] and v,
+            service,
+        )
         assert view["status"] == "completed"
         assert [e["detail"]["source"] for e in view["events"] if e["kind"] == "reconciled"] == ["twilio-rest"]
     finally:

@@ -24,16 +24,19 @@ KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"
 
 
 def _service(tmp: Path, account: tuple[str, str], api_url: str, **env: str) -> RunningService:
-    return RunningService(tmp, {
-        "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
-        "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
-        "HOTLINE_TWILIO_API_URL": api_url,
-        "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-        "HOTLINE_JOB_POLL_SECONDS": "0.1",
-        "HOTLINE_DOWNLOAD_BACKOFF_SECONDS": "0.1",
-        "XDG_CACHE_HOME": str(tmp / "cache"),  # no model hiding in the user's cache
-        **env,
-    })
+    return RunningService(
+        tmp,
+        {
+            "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
+            "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
+            "HOTLINE_TWILIO_API_URL": api_url,
+            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+            "HOTLINE_DOWNLOAD_BACKOFF_SECONDS": "0.1",
+            "XDG_CACHE_HOME": str(tmp / "cache"),  # no model hiding in the user's cache
+            **env,
+        },
+    )
 
 
 class _StallingRecordingServer:
@@ -45,7 +48,7 @@ class _StallingRecordingServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 if not outer.stalled.is_set():
                     outer.stalled.set()
                     outer.release.wait(30)
@@ -83,12 +86,20 @@ def test_a_download_interrupted_by_a_crash_is_finished_after_restart(tmp_path):
         call_sid, rec_sid = "CA" + secrets.token_hex(16), "RE" + secrets.token_hex(16)
         base = {"CallSid": call_sid, "AccountSid": account[0], "From": "+8613700000000", "To": "+8612351"}
         assert _post(service, account[1], "/twilio/voice", {**base, "CallStatus": "ringing"}).status_code == 200
-        assert _post(service, account[1], "/twilio/step/menu/keys?attempt=1", {**base, "Digits": "2"}).status_code == 200
-        recorded = {**base, "RecordingSid": rec_sid, "RecordingUrl": stall.url, "RecordingDuration": "6",
-                    "Digits": "#"}
+        assert (
+            _post(service, account[1], "/twilio/step/menu/keys?attempt=1", {**base, "Digits": "2"}).status_code == 200
+        )
+        recorded = {**base, "RecordingSid": rec_sid, "RecordingUrl": stall.url, "RecordingDuration": "6", "Digits": "#"}
         assert _post(service, account[1], "/twilio/step/describe/recorded", recorded).status_code == 200
-        status = {**base, "RecordingSid": rec_sid, "RecordingUrl": stall.url, "RecordingStatus": "completed",
-                  "RecordingSource": "RecordVerb", "RecordingChannels": "1", "RecordingDuration": "6"}
+        status = {
+            **base,
+            "RecordingSid": rec_sid,
+            "RecordingUrl": stall.url,
+            "RecordingStatus": "completed",
+            "RecordingSource": "RecordVerb",
+            "RecordingChannels": "1",
+            "RecordingDuration": "6",
+        }
         assert _post(service, account[1], "/twilio/recording-status", status).status_code == 204
         assert stall.stalled.wait(15), "the download job never started"
         service.kill()  # the process dies with the job running
@@ -111,13 +122,21 @@ def test_without_a_model_calls_still_make_tickets_and_are_transcribed_when_it_ap
         service.start()
         try:
             assert "no speech model" in service.log()
-            info = subprocess.run([sys.executable, "-m", "hotline.cli", "model", "info"], capture_output=True,
-                                  text=True, env={**service.env_for_child(), "COLUMNS": "200"}, cwd=tmp_path)
+            info = subprocess.run(
+                [sys.executable, "-m", "hotline.cli", "model", "info"],
+                capture_output=True,
+                text=True,
+                env={**service.env_for_child(), "COLUMNS": "200"},
+                cwd=tmp_path,
+            )
             assert info.returncode == 1
             assert "vosk-model-small-cn-0.22" in info.stdout and "hotline model fetch" in info.stdout
 
-            report = twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=["2"], say=KO_CLIP),
-                                       status_callback=f"{service.url}/twilio/status")
+            report = twilio.place_call(
+                f"{service.url}/twilio/voice",
+                caller=CallerScript(keys=["2"], say=KO_CLIP),
+                status_callback=f"{service.url}/twilio/status",
+            )
             ticket = service.wait_for_ticket(report.call_sid, done=("waiting_model",))
             assert ticket["number"] and report.heard and any("工单号" in h for h in report.heard)
 
@@ -136,9 +155,14 @@ def test_the_call_path_runs_on_postgresql(tmp_path, fresh_postgres_url):
         service = _service(tmp_path, account, twilio.api_url, HOTLINE_DATABASE_URL=fresh_postgres_url)
         service.start()
         try:
-            reports = [twilio.place_call(f"{service.url}/twilio/voice",
-                                         caller=CallerScript(keys=["2"], say=KO_CLIP),
-                                         status_callback=f"{service.url}/twilio/status") for _ in range(2)]
+            reports = [
+                twilio.place_call(
+                    f"{service.url}/twilio/voice",
+                    caller=CallerScript(keys=["2"], say=KO_CLIP),
+                    status_callback=f"{service.url}/twilio/status",
+                )
+                for _ in range(2)
+            ]
             tickets = [service.wait_for_ticket(r.call_sid) for r in reports]
             serials = sorted(int(t["number"].rsplit("-", 1)[1]) for t in tickets)
             assert serials == [1, 2]

@@ -51,8 +51,12 @@ def test_periods_are_local_days_monday_weeks_and_calendar_months():
 def test_working_clock_agrees_with_the_calendar_across_national_day():
     calendar = load_sla().calendar
     clock = WorkingClock(calendar)
-    pairs = [(bj(2026, 9, 30, 17, 0), bj(2026, 10, 12, 10, 0)), (bj(2026, 11, 24, 16, 0), bj(2026, 11, 25, 9, 30)),
-             (bj(2026, 11, 27, 20, 0), bj(2026, 11, 30, 8, 0)), (bj(2026, 11, 24, 7, 0), bj(2026, 11, 24, 23, 0))]
+    pairs = [
+        (bj(2026, 9, 30, 17, 0), bj(2026, 10, 12, 10, 0)),
+        (bj(2026, 11, 24, 16, 0), bj(2026, 11, 25, 9, 30)),
+        (bj(2026, 11, 27, 20, 0), bj(2026, 11, 30, 8, 0)),
+        (bj(2026, 11, 24, 7, 0), bj(2026, 11, 24, 23, 0)),
+    ]
     for start, end in pairs:
         assert clock.working_days(start, end) == pytest.approx(calendar.working_days_between(start, end))
     # 30 Sep 17:00-17:30; 1-7 Oct off; 8, 9, 10 (a make-up Saturday) whole; 11 (Sunday) off; 12 Oct 08:30-10:00.
@@ -95,8 +99,14 @@ def test_weekly_and_monthly_reports(week):
 def test_an_empty_period_divides_by_nothing(week):
     r = _report(week, "daily", date(2026, 12, 25))
     assert (r["calls_total"], r["tickets"], r["recovered_amount"]) == (0, 0, 0.0)
-    for rate in ("answer_rate", "closure_rate", "on_time_rate", "satisfaction", "one_call_resolution",
-                 "avg_handling_days"):
+    for rate in (
+        "answer_rate",
+        "closure_rate",
+        "on_time_rate",
+        "satisfaction",
+        "one_call_resolution",
+        "avg_handling_days",
+    ):
         assert r[rate] is None
 
 
@@ -112,17 +122,41 @@ def test_csv_and_html_forms(week):
 
 def test_report_command_prints_json_for_scripts(week, database_url, tmp_path):
     env = {"HOTLINE_DATABASE_URL": database_url, "HOTLINE_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "hotline.cli", "report", "daily", "--date", "2026-11-24",
-                           "--format", "json"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "report", "daily", "--date", "2026-11-24", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["calls_total"], report["calls_answered"], report["tickets"]) == (7, 4, 7)
-    for key in ("answer_rate", "closure_rate", "on_time_rate", "avg_handling_days", "satisfaction",
-                "recovered_amount", "period", "from", "to", "one_call_resolution", "by_subject"):
+    for key in (
+        "answer_rate",
+        "closure_rate",
+        "on_time_rate",
+        "avg_handling_days",
+        "satisfaction",
+        "recovered_amount",
+        "period",
+        "from",
+        "to",
+        "one_call_resolution",
+        "by_subject",
+    ):
         assert key in report
-    bad = subprocess.run([sys.executable, "-m", "hotline.cli", "report", "daily", "--date", "2026-11-31"],
-                         env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "report", "daily", "--date", "2026-11-31"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from sqlalchemy import select
 
 from emulator import AgentAnswers, CallerGivesUp, CallerScript, DialBehaviour, TwilioEmulator
@@ -58,14 +57,17 @@ def setup(tmp_path_factory):
     (var / "roster.yaml").write_text(ROUND_THE_CLOCK_ROSTER, encoding="utf-8")
     script = Script(var / "scripted.tsv")
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
-        service = RunningService(var, {
-            **emulator_env(twilio),
-            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-            "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
-            "HOTLINE_TEST_TRANSCRIPTS_FILE": str(script.path),
-            "HOTLINE_JOB_POLL_SECONDS": "0.1",
-            "HOTLINE_SLA_SCAN_SECONDS": "0.3",
-        })
+        service = RunningService(
+            var,
+            {
+                **emulator_env(twilio),
+                "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+                "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
+                "HOTLINE_TEST_TRANSCRIPTS_FILE": str(script.path),
+                "HOTLINE_JOB_POLL_SECONDS": "0.1",
+                "HOTLINE_SLA_SCAN_SECONDS": "0.3",
+            },
+        )
         service.start()
         try:
             yield twilio, service, script
@@ -78,9 +80,13 @@ def _caller() -> str:
 
 
 def _call(twilio: TwilioEmulator, service: RunningService, keys: list[str], say: Path | None, **options):
-    return twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=keys, say=say),
-                             from_=options.pop("from_", _caller()), status_callback=f"{service.url}/twilio/status",
-                             **options)
+    return twilio.place_call(
+        f"{service.url}/twilio/voice",
+        caller=CallerScript(keys=keys, say=say),
+        from_=options.pop("from_", _caller()),
+        status_callback=f"{service.url}/twilio/status",
+        **options,
+    )
 
 
 def _api(service: RunningService, method: str, path: str, **kwargs) -> httpx.Response:
@@ -112,8 +118,9 @@ def test_two_districts_named_go_to_the_dispatcher_not_a_guess(setup):
     assert "碑林区" in routed["note"] and "莲湖区" in routed["note"]
     # A dispatcher then decides, through the API.
     dispatcher = service.staff("dispatcher-li", "operator")
-    done = dispatcher.post(f"/api/tickets/{ticket['number']}/dispatch",
-                           json={"union_id": "xa-lianhu", "note": "公司注册地"})
+    done = dispatcher.post(
+        f"/api/tickets/{ticket['number']}/dispatch", json={"union_id": "xa-lianhu", "note": "公司注册地"}
+    )
     assert done.status_code == 200 and done.json()["status"] == "dispatched"
     assert done.json()["events"][-1]["actor"] == "dispatcher-li"  # who signed in, not who they claim to be
 
@@ -187,8 +194,12 @@ def test_the_closed_loop_through_the_api(setup):
     assert refused.status_code == 409 and "can go to" in refused.json()["detail"]
     unknown_state = _api(service, "POST", f"/api/tickets/{number}/transitions", json={"to": "solved"})
     assert unknown_state.status_code == 409 and "unknown state" in unknown_state.json()["detail"]
-    extended = _api(service, "POST", f"/api/tickets/{number}/extensions",
-                    json={"working_days": 2, "actor": "union:xa-baqiao", "reason": "等待企业提供工资表"})
+    extended = _api(
+        service,
+        "POST",
+        f"/api/tickets/{number}/extensions",
+        json={"working_days": 2, "actor": "union:xa-baqiao", "reason": "等待企业提供工资表"},
+    )
     assert extended.status_code == 200 and extended.json()["extensions"] == 1
     for state, actor in (("replied", "union:xa-baqiao"), ("callback", "operator:wang"), ("archived", "operator:wang")):
         body = {"to": state, "actor": actor, "note": "已解决"}
@@ -199,7 +210,10 @@ def test_the_closed_loop_through_the_api(setup):
     final = _api(service, "GET", f"/api/tickets/{number}").json()
     assert final["status"] == "archived" and final["recovered_amount"] == 15000 and final["closed_at"]
     assert [e["actor"] for e in final["events"] if e["kind"] in ("replied", "callback", "archived")] == [
-        "union:xa-baqiao (by test-admin)", "operator:wang (by test-admin)", "operator:wang (by test-admin)"]
+        "union:xa-baqiao (by test-admin)",
+        "operator:wang (by test-admin)",
+        "operator:wang (by test-admin)",
+    ]
 
 
 def test_the_service_escalates_an_overdue_ticket_on_its_own(setup):
@@ -236,8 +250,11 @@ def test_a_wait_past_the_limit_takes_the_caller_out_of_the_queue_to_a_callback(s
         assert any("无法接听" in h for h in report.heard)  # then offered a callback, not endless ringing
         ticket = service.ticket_of(report.call_sid)
         assert ticket["route"] == "lawyer_callback" and ticket["callback_number"] == number
-        queue_event = next(e for e in _api(service, "GET", f"/api/calls/{report.call_sid}").json()["events"]
-                           if e["kind"] == "queue_left")
+        queue_event = next(
+            e
+            for e in _api(service, "GET", f"/api/calls/{report.call_sid}").json()["events"]
+            if e["kind"] == "queue_left"
+        )
         assert queue_event["detail"]["result"] == "leave" and int(queue_event["detail"]["waited"]) >= 300
     finally:
         _api(service, "POST", "/api/lawyers/L02/sign-out")
@@ -249,8 +266,13 @@ def test_a_free_lawyer_takes_the_caller_who_waited_longest(setup):
     try:
         clip = script.clip_saying("请问试用期被辞退有没有经济补偿")
         done: dict = {}
-        caller = threading.Thread(target=lambda: done.update(report=_call(
-            twilio, service, ["1"], clip, queue=CallerGivesUp(after=3600), dial=DialBehaviour(talk_seconds=90))))
+        caller = threading.Thread(
+            target=lambda: done.update(
+                report=_call(
+                    twilio, service, ["1"], clip, queue=CallerGivesUp(after=3600), dial=DialBehaviour(talk_seconds=90)
+                )
+            )
+        )
         caller.start()
         for _ in range(200):  # the caller reaches the queue
             waiting = _api(service, "GET", "/api/queue").json()["waiting"]
@@ -270,6 +292,7 @@ def test_a_free_lawyer_takes_the_caller_who_waited_longest(setup):
         assert ticket["route"] == "lawyer_queue" and ticket["assigned_to"] == "L01"
         assert next(p for p in _api(service, "GET", "/api/lawyers").json() if p["id"] == "L01")["free"] is True
         assert _api(service, "POST", "/api/queue/take", json={"lawyer_id": "L01"}).json()["detail"] == (
-            "nobody is waiting")
+            "nobody is waiting"
+        )
     finally:
         _api(service, "POST", "/api/lawyers/L01/sign-out")

@@ -35,13 +35,16 @@ def test_a_roster_naming_an_unknown_lawyer_is_refused():
         parse_roster(yaml.safe_load("lawyers: [{id: L01, name: a, phone: '1'}]\nweekly: {mon: [L01, L99]}"))
 
 
-@pytest.mark.parametrize(("text", "union", "ambiguous"), [
-    ("我们在长安区韦曲街道一个工地干活", "xa-changan-weiqu", False),  # a township beats its district
-    ("公司在雁塔区小寨那边", "xa-yanta", False),
-    ("在户县的一个厂里", "xa-huyi", False),  # the old name of 鄠邑区
-    ("我住碑林区但是公司在莲湖区", None, True),  # two places: a dispatcher decides
-    ("老板不给工资", None, False),  # no place at all
-])
+@pytest.mark.parametrize(
+    ("text", "union", "ambiguous"),
+    [
+        ("我们在长安区韦曲街道一个工地干活", "xa-changan-weiqu", False),  # a township beats its district
+        ("公司在雁塔区小寨那边", "xa-yanta", False),
+        ("在户县的一个厂里", "xa-huyi", False),  # the old name of 鄠邑区
+        ("我住碑林区但是公司在莲湖区", None, True),  # two places: a dispatcher decides
+        ("老板不给工资", None, False),  # no place at all
+    ],
+)
 def test_directory_finds_the_local_union_or_admits_it_cannot(text, union, ambiguous):
     match = load_directory().match(text)
     assert (match.union.id if match.union else None) == union
@@ -61,11 +64,18 @@ def test_knowledge_base_answers_close_questions_and_nothing_else():
 def test_four_herders_under_different_subcontractors_on_one_project_are_one_case(migrated):
     with transaction(migrated) as session:
         tickets = []
-        for n, (caller, employer) in enumerate([("+8613800000001", "甲劳务公司"), ("+8613800000002", "乙建筑队"),
-                                                 ("+8613800000003", "丙工程队"), ("+8613800000004", "丁劳务")]):
+        for n, (caller, employer) in enumerate(
+            [
+                ("+8613800000001", "甲劳务公司"),
+                ("+8613800000002", "乙建筑队"),
+                ("+8613800000003", "丙工程队"),
+                ("+8613800000004", "丁劳务"),
+            ]
+        ):
             call, _ = record_call(session, f"CA{n:032d}", caller, "+8612351")
-            ticket = open_ticket_for_call(session, call_id=call.id, caller_number=caller, menu_choice="help",
-                                          timezone="Asia/Shanghai")
+            ticket = open_ticket_for_call(
+                session, call_id=call.id, caller_number=caller, menu_choice="help", timezone="Asia/Shanghai"
+            )
             ticket.entities = {"employer": employer, "project": "草原围栏修缮项目"}
             link_related(session, ticket, window_days=30, now=utcnow())
             tickets.append(ticket)
@@ -78,12 +88,14 @@ def test_four_herders_under_different_subcontractors_on_one_project_are_one_case
 def test_the_same_caller_again_within_the_window_is_linked_but_not_after_it(migrated):
     with transaction(migrated) as session:
         old_call, _ = record_call(session, "CA" + "a" * 32, "+8613900000009", "+8612351")
-        old = open_ticket_for_call(session, call_id=old_call.id, caller_number="+8613900000009", menu_choice="help",
-                                   timezone="Asia/Shanghai")
+        old = open_ticket_for_call(
+            session, call_id=old_call.id, caller_number="+8613900000009", menu_choice="help", timezone="Asia/Shanghai"
+        )
         old.created_at = utcnow() - timedelta(days=45)
         new_call, _ = record_call(session, "CA" + "b" * 32, "+8613900000009", "+8612351")
-        new = open_ticket_for_call(session, call_id=new_call.id, caller_number="+8613900000009", menu_choice="help",
-                                   timezone="Asia/Shanghai")
+        new = open_ticket_for_call(
+            session, call_id=new_call.id, caller_number="+8613900000009", menu_choice="help", timezone="Asia/Shanghai"
+        )
         assert link_related(session, new, window_days=30, now=utcnow()) is None
         assert link_related(session, new, window_days=60, now=utcnow()) is not None
         assert old.case_id == new.case_id

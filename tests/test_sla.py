@@ -55,8 +55,9 @@ def test_working_days_between_counts_only_working_time():
 
 def _ticket(session, handling_class: str, accepted: datetime, n: int = 1):
     call, _ = record_call(session, f"CA{n:032d}", "+8613800000000", "+8612351")
-    ticket = open_ticket_for_call(session, call_id=call.id, caller_number=call.from_number, menu_choice="help",
-                                  timezone="Asia/Shanghai")
+    ticket = open_ticket_for_call(
+        session, call_id=call.id, caller_number=call.from_number, menu_choice="help", timezone="Asia/Shanghai"
+    )
     ticket.handling_class = handling_class
     ticket.created_at = accepted
     start_clock(ticket, load_sla())

@@ -8,6 +8,7 @@ overall CER is total edits over total reference length.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -87,7 +88,7 @@ def ko_runs(ko_model: vosk.Model, tmp_path_factory: pytest.TempPathFactory) -> d
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda job: transcribe_file(ko_model, job[2], "ko"), jobs))
     runs = {row["file"]: {"ref": row["text"]} for row in rows}
-    for (name, condition, path), transcripts in zip(jobs, results):
+    for (name, condition, path), transcripts in zip(jobs, results, strict=False):
         runs[name][condition] = transcripts
         runs[name][f"{condition}_duration"] = load_channels(path).duration_s
     return runs
@@ -126,7 +127,7 @@ def test_transcripts_are_well_formed(ko_runs: dict[str, dict], condition: str) -
         assert transcript.text == " ".join(w["word"] for w in words)  # nothing lost between endpoints
         starts = [w["start"] for w in words]
         assert starts == sorted(starts) and len(set(starts)) == len(starts), name
-        for before, after in zip(words, words[1:]):
+        for before, after in itertools.pairwise(words):
             assert before["end"] <= after["start"] + 0.01, name
         for w in words:
             assert 0.0 <= w["start"] < w["end"] <= run[f"{condition}_duration"] + 0.01, (name, w)

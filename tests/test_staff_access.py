@@ -18,11 +18,14 @@ from tests.staff_client import sign_in
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, account, twilio):
-    svc = RunningService(tmp_path_factory.mktemp("var"), {
-        **emulator_env(twilio),
-        "HOTLINE_VOSK_MODEL_PATH": "/nonexistent",  # no transcripts needed here
-        "HOTLINE_JOB_POLL_SECONDS": "0.1",
-    })
+    svc = RunningService(
+        tmp_path_factory.mktemp("var"),
+        {
+            **emulator_env(twilio),
+            "HOTLINE_VOSK_MODEL_PATH": "/nonexistent",  # no transcripts needed here
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+        },
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -32,15 +35,26 @@ def service(tmp_path_factory, account, twilio):
 def ticket(twilio, service) -> dict:
     """A caller left a message for a call back: a ticket with the caller's number."""
     number = f"+86139{secrets.randbelow(10**8):08d}"
-    report = twilio.place_call(f"{service.url}/twilio/voice", caller=CallerScript(keys=["0"]), from_=number,
-                               status_callback=f"{service.url}/twilio/status", dial=DialBehaviour(answer=False))
+    report = twilio.place_call(
+        f"{service.url}/twilio/voice",
+        caller=CallerScript(keys=["0"]),
+        from_=number,
+        status_callback=f"{service.url}/twilio/status",
+        dial=DialBehaviour(answer=False),
+    )
     return service.wait_for_ticket(report.call_sid, done=("waiting_model", "transcribed", "failed", "none"))
 
 
 def _users(service: RunningService, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hotline.cli", "users", *args], input=password,
-                          env=service.env_for_child(), cwd=service.var_dir, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "users", *args],
+        input=password,
+        env=service.env_for_child(),
+        cwd=service.var_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_signed_out_requests_are_refused_and_pages_send_the_browser_to_sign_in(service):
@@ -67,8 +81,11 @@ def test_the_sign_in_form_needs_its_token_and_sets_a_session(service):
         assert forged.status_code == 403
         page = browser.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        signed = browser.post("/login", data={"username": "form-li", "password": TEST_PASSWORD,
-                                              "csrf_token": token, "next": "/api/me"}, follow_redirects=False)
+        signed = browser.post(
+            "/login",
+            data={"username": "form-li", "password": TEST_PASSWORD, "csrf_token": token, "next": "/api/me"},
+            follow_redirects=False,
+        )
         assert signed.status_code == 303 and signed.headers["location"] == "/api/me"
         me = browser.get("/api/me").json()
         assert me["username"] == "form-li" and me["role"] == "inspector"
@@ -89,8 +106,11 @@ def test_too_many_failed_sign_ins_lock_the_account_for_a_while(service):
     assert int(locked.headers["retry-after"]) > 800
     service.add_user("other-op", "operator")  # another account is not locked out
     sign_in(service.url, "other-op", TEST_PASSWORD).close()
-    failures = service.staff("audit-sup", "supervisor").get(
-        "/api/audit", params={"actor": "guess-me", "action": "login_failed"}).json()
+    failures = (
+        service.staff("audit-sup", "supervisor")
+        .get("/api/audit", params={"actor": "guess-me", "action": "login_failed"})
+        .json()
+    )
     assert len(failures) == 5
 
 
@@ -161,8 +181,16 @@ def _sample_for_qa(service: RunningService, call_sid: str) -> None:
     engine = make_engine(f"sqlite:///{service.var_dir / 'hotline.db'}")
     with transaction(make_session_factory(engine)) as session:
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-        session.add(QaSample(call_id=call.id, day=call.started_at.date(), handler=call.handler,
-                             handler_role=call.handler_role, reason="quota", reasons=["quota"]))
+        session.add(
+            QaSample(
+                call_id=call.id,
+                day=call.started_at.date(),
+                handler=call.handler,
+                handler_role=call.handler_role,
+                reason="quota",
+                reasons=["quota"],
+            )
+        )
     engine.dispose()
 
 
@@ -182,6 +210,9 @@ def test_recordings_play_in_ranges_for_inspectors_only_and_each_playback_is_audi
     assert httpx.get(f"{service.url}/api/recordings/{sid}/audio").status_code == 401
     not_theirs = service.staff("op-listen", "operator").get(f"/api/recordings/{sid}/audio")
     assert not_theirs.status_code == 403
-    plays = service.staff("audit-sup", "supervisor").get(
-        "/api/audit", params={"actor": "insp-listen", "action": "play_recording"}).json()
+    plays = (
+        service.staff("audit-sup", "supervisor")
+        .get("/api/audit", params={"actor": "insp-listen", "action": "play_recording"})
+        .json()
+    )
     assert len(plays) == 2 and plays[0]["target"] == sid  # the full fetch and the range from 0; not the tail

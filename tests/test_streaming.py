@@ -19,13 +19,13 @@ import pytest
 import vosk
 
 from speech.audio import load_channels
+from speech.evaluation import edit_distance, scoring_chars
 from speech.grammar import build_grammar, report_missing
 from speech.model import SharedModel
 from speech.streaming import LiveListener, TrackRecognizer, pcm_to_mulaw_frames
 from speech.telephone import telephone_round_trip, ulaw_decode, ulaw_encode
 from speech.transcribe import recognize_pcm
 from speech.vocabulary import model_vocabulary, unknown_word
-from speech.evaluation import edit_distance, scoring_chars
 from tests.conftest import KO_SPEECH, korean_model_path
 
 # The Korean test flow's menu: each option's phrases are words that occur in some clips and not in others.
@@ -115,11 +115,14 @@ def test_silence_gives_nothing(model, vocabulary):
         assert listener.transcript() == ""
 
 
-@pytest.mark.parametrize(("clip", "choice"), [
-    ("zeroth_104_003_0374.wav", "legal"),  # "만약 박근혜 대통령이 ..."
-    ("zeroth_104_003_0019.wav", "help"),  # "... 홍익대 교수가 ..."
-    ("zeroth_104_003_0193.wav", None),  # none of the phrases
-])
+@pytest.mark.parametrize(
+    ("clip", "choice"),
+    [
+        ("zeroth_104_003_0374.wav", "legal"),  # "만약 박근혜 대통령이 ..."
+        ("zeroth_104_003_0019.wav", "help"),  # "... 홍익대 교수가 ..."
+        ("zeroth_104_003_0193.wav", None),  # none of the phrases
+    ],
+)
 def test_a_spoken_menu_choice_is_recognised_only_when_said(model, vocabulary, clip, choice):
     listener = LiveListener(model, build_grammar("menu", KO_OPTIONS, vocabulary))
     chosen = [o.choice for o in stream(listener, telephone(clip)) if o.choice is not None]
@@ -142,8 +145,8 @@ def test_streaming_and_batch_give_the_same_text_for_the_same_audio(model):
         return recognize_pcm(model, audio[name], 8000, chunk_s=0.1).text
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        live = dict(zip(names, pool.map(streamed, names)))
-        whole = dict(zip(names, pool.map(batch, names)))
+        live = dict(zip(names, pool.map(streamed, names), strict=False))
+        whole = dict(zip(names, pool.map(batch, names), strict=False))
     refs = references()
     total = sum(len(hangul(refs[n])) for n in names)
     disagreement = sum(edits(hangul(live[n]), hangul(whole[n])) for n in names) / total
@@ -155,8 +158,12 @@ def test_a_partial_result_comes_while_the_caller_is_still_speaking(model):
     listener = LiveListener(model)
     pcm = telephone("zeroth_104_003_0374.wav")
     frames = pcm_to_mulaw_frames(pcm[: 4 * 8000])  # the first four seconds only
-    partials = [r for i in range(0, len(frames), 5) for r in listener.accept(b"".join(frames[i : i + 5])).results
-                if r.kind == "partial"]
+    partials = [
+        r
+        for i in range(0, len(frames), 5)
+        for r in listener.accept(b"".join(frames[i : i + 5])).results
+        if r.kind == "partial"
+    ]
     assert partials and "박근혜" in partials[-1].text
     final = listener.finish().results  # the caller hung up mid-sentence: what was said is kept
     assert final and final[0].kind == "final" and "박근혜" in final[0].text
@@ -167,18 +174,29 @@ def test_bench_asr_measures_any_labelled_set(tmp_path):
     clip = "zeroth_104_003_0374.wav"
     (tmp_path / "clips").mkdir()
     (tmp_path / "clips" / clip).symlink_to(KO_SPEECH / clip)
-    (tmp_path / "set.tsv").write_text(f"id\tfile\ttranscript\n0374\tclips/{clip}\t{references()[clip]}\n",
-                                      encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "hotline.cli", "bench", "asr", "--manifest",
-                           str(tmp_path / "set.tsv"), "--json"], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path())}, cwd=tmp_path)
+    (tmp_path / "set.tsv").write_text(
+        f"id\tfile\ttranscript\n0374\tclips/{clip}\t{references()[clip]}\n", encoding="utf-8"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "bench", "asr", "--manifest", str(tmp_path / "set.tsv"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path())},
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) == {"wideband", "telephone", "clips"} and result["clips"] == 1
     assert result["wideband"]["cer"] <= 0.05  # this clip is recognised exactly at 16 kHz
     assert result["telephone"]["cer"] <= 0.30
     assert 0 < result["wideband"]["rtf"] < 5 and 0 < result["telephone"]["rtf"] < 5
-    missing = subprocess.run([sys.executable, "-m", "hotline.cli", "bench", "asr", "--manifest",
-                              str(tmp_path / "none.tsv")], capture_output=True, text=True, timeout=120,
-                             env={**os.environ, "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path())}, cwd=tmp_path)
+    missing = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "bench", "asr", "--manifest", str(tmp_path / "none.tsv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path())},
+        cwd=tmp_path,
+    )
     assert missing.returncode == 1 and "cannot read" in missing.stdout

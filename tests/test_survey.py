@@ -93,11 +93,12 @@ def test_the_shipped_survey_file_asks_three_answers_and_tries_three_times():
 
 def test_a_wrong_survey_file_is_refused_with_the_reason(tmp_path):
     path = policy_file(tmp_path)
-    path.write_text(path.read_text(encoding="utf-8").replace("3\": dissatisfied", "3\": happy"), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('3": dissatisfied', '3": happy'), encoding="utf-8")
     with pytest.raises(SurveyConfigError, match="happy"):
         load_survey_policy(path)
-    path.write_text(TEST_SURVEY.replace("{next_working_day_at: \"10:00\"}", "{tomorrow: yes}") % {"first": 0},
-                    encoding="utf-8")
+    path.write_text(
+        TEST_SURVEY.replace('{next_working_day_at: "10:00"}', "{tomorrow: yes}") % {"first": 0}, encoding="utf-8"
+    )
     with pytest.raises(SurveyConfigError, match="next_working_day_at"):
         load_survey_policy(path)
 
@@ -127,8 +128,9 @@ def test_retries_after_two_hours_then_the_next_working_day_at_ten_then_none(tmp_
 
 def _replied_ticket(session, caller: str, n: int) -> Ticket:
     call, _ = record_call(session, f"CA{n:032d}", caller, "+8612351")
-    ticket = open_ticket_for_call(session, call_id=call.id, caller_number=caller, menu_choice="help",
-                                  timezone="Asia/Shanghai")
+    ticket = open_ticket_for_call(
+        session, call_id=call.id, caller_number=caller, menu_choice="help", timezone="Asia/Shanghai"
+    )
     transition(session, ticket, "dispatched", actor="dispatcher")
     transition(session, ticket, "replied", actor="union:xa-yanta", note="工资已结清")
     return ticket
@@ -215,23 +217,28 @@ class Setup:
 
     def survey(self, number: str) -> SatisfactionSurvey:
         with self.factory() as session:
-            return session.scalar(select(SatisfactionSurvey).join(Ticket, Ticket.id == SatisfactionSurvey.ticket_id)
-                                  .where(Ticket.number == number).order_by(SatisfactionSurvey.id.desc()))
+            return session.scalar(
+                select(SatisfactionSurvey)
+                .join(Ticket, Ticket.id == SatisfactionSurvey.ticket_id)
+                .where(Ticket.number == number)
+                .order_by(SatisfactionSurvey.id.desc())
+            )
 
     def ticket(self, number: str) -> tuple[Ticket, list]:
         with self.factory() as session:
             ticket = session.scalar(select(Ticket).where(Ticket.number == number))
             return ticket, [(e.kind, e.actor, e.note) for e in ticket.events]
 
-    def wait_survey(self, number: str, check, timeout: float = 20) -> SatisfactionSurvey:  # noqa: ANN001
+    def wait_survey(self, number: str, check, timeout: float = 20) -> SatisfactionSurvey:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             survey = self.survey(number)
             if survey is not None and check(survey):
                 return survey
             time.sleep(0.1)
-        raise AssertionError(f"survey of {number} never got there: {vars(survey) if survey else None}\n"
-                             f"{self.service.log()[-3000:]}")
+        raise AssertionError(
+            f"survey of {number} never got there: {vars(survey) if survey else None}\n{self.service.log()[-3000:]}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -242,16 +249,18 @@ def e2e(tmp_path_factory):
     clock.write_text(bj(2026, 11, 23, 10, 0).isoformat(), encoding="utf-8")
     with TwilioEmulator(*account) as twilio:
         service = RunningService(var, {})
-        service.env.update({
-            **emulator_env(twilio),
-            "HOTLINE_PUBLIC_URL": service.url,
-            "HOTLINE_SURVEY_FILE": str(policy_file(var)),
-            "HOTLINE_SURVEY_FROM_NUMBER": SURVEY_FROM,
-            "HOTLINE_TEST_CLOCK_FILE": str(clock),
-            "HOTLINE_SURVEY_SCAN_SECONDS": "0.2",
-            "HOTLINE_JOB_POLL_SECONDS": "0.1",
-            "HOTLINE_VOSK_MODEL_PATH": str(var / "no-model"),
-        })
+        service.env.update(
+            {
+                **emulator_env(twilio),
+                "HOTLINE_PUBLIC_URL": service.url,
+                "HOTLINE_SURVEY_FILE": str(policy_file(var)),
+                "HOTLINE_SURVEY_FROM_NUMBER": SURVEY_FROM,
+                "HOTLINE_TEST_CLOCK_FILE": str(clock),
+                "HOTLINE_SURVEY_SCAN_SECONDS": "0.2",
+                "HOTLINE_JOB_POLL_SECONDS": "0.1",
+                "HOTLINE_VOSK_MODEL_PATH": str(var / "no-model"),
+            }
+        )
         service.start()
         setup = Setup(twilio, service, clock, account[1])
         try:
@@ -265,7 +274,7 @@ def _caller() -> str:
     return f"+86139{secrets.randbelow(10**8):08d}"
 
 
-def _statuses(call) -> list[str]:  # noqa: ANN001
+def _statuses(call) -> list[str]:
     return [d.params["CallStatus"] for d in call.status_callbacks() if d.attempt == 1]
 
 

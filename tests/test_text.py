@@ -42,8 +42,10 @@ def test_spaces_between_han_characters_go_latin_and_digits_keep_theirs():
 def test_amounts_are_values_and_say_when_they_are_approximate():
     (owed,) = amounts("老板 欠 了 我们 六十多万 工资")
     assert (owed.value, owed.approximate) == (600000, True)
-    assert [(q.value, q.approximate) for q in amounts("欠了两千五百块，还有五万块钱")] == [(2500, False),
-                                                                                   (50000, False)]
+    assert [(q.value, q.approximate) for q in amounts("欠了两千五百块，还有五万块钱")] == [
+        (2500, False),
+        (50000, False),
+    ]
     assert amounts("一万二")[0].value == 12000
     assert amounts("公司欠了3万5")[0].value == 35000
     assert amounts("1.5万元")[0].value == 15000
@@ -89,9 +91,14 @@ def test_clean_transcript_gives_text_amounts_and_head_counts():
 
 
 def _start(**overrides) -> dict:
-    body = {"accountSid": ACCOUNT, "streamSid": STREAM, "callSid": CALL, "tracks": ["inbound"],
-            "customParameters": {"step": "menu"},
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}
+    body = {
+        "accountSid": ACCOUNT,
+        "streamSid": STREAM,
+        "callSid": CALL,
+        "tracks": ["inbound"],
+        "customParameters": {"step": "menu"},
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+    }
     body.update(overrides)
     return {"event": "start", "sequenceNumber": "1", "start": body, "streamSid": STREAM}
 
@@ -101,45 +108,107 @@ def test_messages_as_twilio_documents_them_parse_into_dataclasses():
     start = parse_message(json.dumps(_start()))
     assert isinstance(start, Start) and start.call_sid == CALL and start.custom_parameters == {"step": "menu"}
     audio = bytes(range(160))
-    media = parse_message(json.dumps({"event": "media", "sequenceNumber": "3", "streamSid": STREAM, "media": {
-        "track": "inbound", "chunk": "1", "timestamp": "5", "payload": base64.b64encode(audio).decode()}}))
+    media = parse_message(
+        json.dumps(
+            {
+                "event": "media",
+                "sequenceNumber": "3",
+                "streamSid": STREAM,
+                "media": {
+                    "track": "inbound",
+                    "chunk": "1",
+                    "timestamp": "5",
+                    "payload": base64.b64encode(audio).decode(),
+                },
+            }
+        )
+    )
     assert media == Media(STREAM, "inbound", 1, 5, audio, 3)
-    assert parse_message(json.dumps({"event": "dtmf", "streamSid": STREAM, "sequenceNumber": "5",
-                                     "dtmf": {"track": "inbound_track", "digit": "1"}})) == Dtmf(STREAM, "1",
-                                                                                               "inbound_track", 5)
-    assert parse_message(json.dumps({"event": "mark", "sequenceNumber": "4", "streamSid": STREAM,
-                                     "mark": {"name": "prompt-end"}})) == Mark(STREAM, "prompt-end", 4)
-    assert parse_message(json.dumps({"event": "stop", "sequenceNumber": "5", "streamSid": STREAM,
-                                     "stop": {"accountSid": ACCOUNT, "callSid": CALL}})) == Stop(STREAM, ACCOUNT,
-                                                                                                CALL, 5)
+    assert parse_message(
+        json.dumps(
+            {
+                "event": "dtmf",
+                "streamSid": STREAM,
+                "sequenceNumber": "5",
+                "dtmf": {"track": "inbound_track", "digit": "1"},
+            }
+        )
+    ) == Dtmf(STREAM, "1", "inbound_track", 5)
+    assert parse_message(
+        json.dumps({"event": "mark", "sequenceNumber": "4", "streamSid": STREAM, "mark": {"name": "prompt-end"}})
+    ) == Mark(STREAM, "prompt-end", 4)
+    assert parse_message(
+        json.dumps(
+            {
+                "event": "stop",
+                "sequenceNumber": "5",
+                "streamSid": STREAM,
+                "stop": {"accountSid": ACCOUNT, "callSid": CALL},
+            }
+        )
+    ) == Stop(STREAM, ACCOUNT, CALL, 5)
 
 
 def test_what_we_write_is_what_we_read():
-    for message in (Connected(), Start(STREAM, ACCOUNT, CALL, ("inbound",), {"a": "b"}),
-                    Media(STREAM, "inbound", 7, 120, b"\xff" * 160, 9), Dtmf(STREAM, "#", sequence_number=2),
-                    Mark(STREAM, "m", 3), Stop(STREAM, ACCOUNT, CALL, 10)):
+    for message in (
+        Connected(),
+        Start(STREAM, ACCOUNT, CALL, ("inbound",), {"a": "b"}),
+        Media(STREAM, "inbound", 7, 120, b"\xff" * 160, 9),
+        Dtmf(STREAM, "#", sequence_number=2),
+        Mark(STREAM, "m", 3),
+        Stop(STREAM, ACCOUNT, CALL, 10),
+    ):
         assert parse_message(encode(message)) == message
     assert parse_outbound(encode(Clear(STREAM))) == Clear(STREAM)
     assert parse_outbound(encode(Mark(STREAM, "x"), outbound=True)) == Mark(STREAM, "x")
 
 
-@pytest.mark.parametrize(("raw", "code"), [
-    ("not json", "not_json"),
-    ("[1, 2]", "not_an_object"),
-    ('{"event": "hello"}', "unknown_event"),
-    (json.dumps(_start(callSid="CA123")), "bad_field"),
-    (json.dumps(_start(mediaFormat={"encoding": "audio/l16", "sampleRate": 16000, "channels": 1})),
-     "unsupported_media"),
-    (json.dumps({"event": "start", "streamSid": STREAM}), "missing_field"),
-    (json.dumps({"event": "media", "streamSid": STREAM, "media": {"track": "inbound", "chunk": "1",
-                                                                  "timestamp": "0", "payload": "!!!"}}), "bad_field"),
-    (json.dumps({"event": "media", "streamSid": STREAM, "media": {"track": "inbound", "chunk": "-1",
-                                                                  "timestamp": "0", "payload": ""}}), "bad_field"),
-    (json.dumps({"event": "media", "streamSid": STREAM, "media": {"track": "sideways", "chunk": "1",
-                                                                  "timestamp": "0", "payload": ""}}), "bad_field"),
-    (json.dumps({"event": "dtmf", "streamSid": STREAM, "dtmf": {"digit": "12"}}), "bad_field"),
-    (json.dumps({"event": "stop", "streamSid": STREAM}), "missing_field"),
-])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "not_json"),
+        ("[1, 2]", "not_an_object"),
+        ('{"event": "hello"}', "unknown_event"),
+        (json.dumps(_start(callSid="CA123")), "bad_field"),
+        (
+            json.dumps(_start(mediaFormat={"encoding": "audio/l16", "sampleRate": 16000, "channels": 1})),
+            "unsupported_media",
+        ),
+        (json.dumps({"event": "start", "streamSid": STREAM}), "missing_field"),
+        (
+            json.dumps(
+                {
+                    "event": "media",
+                    "streamSid": STREAM,
+                    "media": {"track": "inbound", "chunk": "1", "timestamp": "0", "payload": "!!!"},
+                }
+            ),
+            "bad_field",
+        ),
+        (
+            json.dumps(
+                {
+                    "event": "media",
+                    "streamSid": STREAM,
+                    "media": {"track": "inbound", "chunk": "-1", "timestamp": "0", "payload": ""},
+                }
+            ),
+            "bad_field",
+        ),
+        (
+            json.dumps(
+                {
+                    "event": "media",
+                    "streamSid": STREAM,
+                    "media": {"track": "sideways", "chunk": "1", "timestamp": "0", "payload": ""},
+                }
+            ),
+            "bad_field",
+        ),
+        (json.dumps({"event": "dtmf", "streamSid": STREAM, "dtmf": {"digit": "12"}}), "bad_field"),
+        (json.dumps({"event": "stop", "streamSid": STREAM}), "missing_field"),
+    ],
+)
 def test_malformed_messages_are_refused_with_a_stable_code(raw, code):
     with pytest.raises(MediaMessageError) as caught:
         parse_message(raw)

@@ -10,16 +10,35 @@ from api.twilio_auth import is_from_twilio, public_base, signed_url
 TOKEN = "12345"
 # The known answer the twilio library itself is tested with: this URL and form, signed with token 12345.
 DOC_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
-DOC_PARAMS = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
-              "From": "+14158675309", "To": "+18005551212"}
+DOC_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+14158675309",
+    "Digits": "1234",
+    "From": "+14158675309",
+    "To": "+18005551212",
+}
 DOC_SIGNATURE = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 
 
-def _request(path: str, query: str = "", headers: dict[str, str] | None = None, scheme: str = "http",
-             host: str = "127.0.0.1:8000") -> Request:
+def _request(
+    path: str,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    scheme: str = "http",
+    host: str = "127.0.0.1:8000",
+) -> Request:
     raw = [(b"host", host.encode())] + [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    return Request({"type": "http", "method": "POST", "scheme": scheme, "path": path, "query_string": query.encode(),
-                    "headers": raw, "server": ("127.0.0.1", 8000)})
+    return Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "scheme": scheme,
+            "path": path,
+            "query_string": query.encode(),
+            "headers": raw,
+            "server": ("127.0.0.1", 8000),
+        }
+    )
 
 
 def test_known_answer_from_twilio_documentation():

@@ -43,8 +43,9 @@ def noise() -> RecogniserNoise:
 
 def check_rows() -> list[dict]:
     with open(CHECK, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t",
-                                quoting=csv.QUOTE_NONE)
+        reader = csv.DictReader(
+            (line for line in fh if not line.startswith("#")), delimiter="\t", quoting=csv.QUOTE_NONE
+        )
         return [row for row in reader if row.get("text", "").strip()]
 
 

@@ -57,13 +57,16 @@ def setup(tmp_path_factory):
     (var / "roster.yaml").write_text(round_the_clock_roster(max_wait_s=3600), encoding="utf-8")
     script = Script(var / "scripted.tsv")
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
-        service = RunningService(var, {
-            **emulator_env(twilio),
-            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-            "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
-            "HOTLINE_TEST_TRANSCRIPTS_FILE": str(script.path),
-            "HOTLINE_JOB_POLL_SECONDS": "0.1",
-        })
+        service = RunningService(
+            var,
+            {
+                **emulator_env(twilio),
+                "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+                "HOTLINE_ROSTER_FILE": str(var / "roster.yaml"),
+                "HOTLINE_TEST_TRANSCRIPTS_FILE": str(script.path),
+                "HOTLINE_JOB_POLL_SECONDS": "0.1",
+            },
+        )
         service.start()
         # The model loads in the background after start (it can take a while on a loaded machine): calls wait
         # for it, so that no webhook answers late because of it.
@@ -81,12 +84,17 @@ def _caller() -> str:
 
 
 def _call(twilio: TwilioEmulator, service: RunningService, caller: CallerScript, **options):
-    return twilio.place_call(f"{service.url}/twilio/voice", caller=caller, from_=options.pop("from_", _caller()),
-                             status_callback=f"{service.url}/twilio/status", timeout=options.pop("timeout", 60),
-                             **options)
+    return twilio.place_call(
+        f"{service.url}/twilio/voice",
+        caller=caller,
+        from_=options.pop("from_", _caller()),
+        status_callback=f"{service.url}/twilio/status",
+        timeout=options.pop("timeout", 60),
+        **options,
+    )
 
 
-def _in_background(target) -> tuple[threading.Thread, dict]:  # noqa: ANN001 - a callable
+def _in_background(target) -> tuple[threading.Thread, dict]:
     done: dict = {}
     thread = threading.Thread(target=lambda: done.update(report=target()), daemon=True)
     thread.start()
@@ -102,7 +110,7 @@ def _events(service: RunningService, call_sid: str, kind: str) -> list[dict]:
     return [e["detail"] for e in _call_view(service, call_sid).get("events", []) if e["kind"] == kind]
 
 
-def _until(what: str, check, timeout_s: float = 60):  # noqa: ANN001 - a callable
+def _until(what: str, check, timeout_s: float = 60):
     """Poll `check` until it returns something true (a generous deadline: the machine may be loaded)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -127,7 +135,7 @@ def _ticket_events(ticket: dict, kind: str) -> list[dict]:
     return [e for e in ticket["events"] if e["kind"] == kind]
 
 
-def _rest_redirects(report) -> list[dict]:  # noqa: ANN001 - a CallReport
+def _rest_redirects(report) -> list[dict]:
     return [t for t in report.timeline if t["event"] == "rest-update"]
 
 
@@ -145,11 +153,14 @@ def test_the_emergency_choice_is_data_in_the_flow_file_and_the_greeting_says_it(
     assert flow.emergency.said_in("这个 事情 不 紧急 也 没有 危险") is None  # negated: not an emergency
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d["emergency"].update(key="1"), "also option '1' of step 'menu'"),
-    (lambda d: d["emergency"].update(key="#"), "also ends the recording of step 'describe'"),
-    (lambda d: d["emergency"]["phrases"].append("律师"), "given for both 'legal' and the emergency"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["emergency"].update(key="1"), "also option '1' of step 'menu'"),
+        (lambda d: d["emergency"].update(key="#"), "also ends the recording of step 'describe'"),
+        (lambda d: d["emergency"]["phrases"].append("律师"), "given for both 'legal' and the emergency"),
+    ],
+)
 def test_an_emergency_key_or_phrase_that_means_something_else_is_refused(change, message):
     data = yaml.safe_load((Path(__file__).parents[1] / "ivr" / "flows" / "default.yaml").read_text("utf-8"))
     change(data)
@@ -214,8 +225,9 @@ def test_the_emergency_key_while_waiting_for_a_lawyer_rings_the_supervisor(setup
     assert service.api.post("/api/lawyers/L01/sign-in").status_code == 200
     try:
         clip = script.clip_saying("请问公司不给签劳动合同可以要求双倍工资吗")
-        report = _call(twilio, service, CallerScript(keys=["1"], say=clip, queue_keys="*"),
-                       queue=CallerGivesUp(after=3600))
+        report = _call(
+            twilio, service, CallerScript(keys=["1"], say=clip, queue_keys="*"), queue=CallerGivesUp(after=3600)
+        )
         assert report.enqueued == ["lawyers"] and any("您是下一位" in h for h in report.heard)
         assert report.dialled == [SUPERVISOR_PHONE]
         assert [e["step"] for e in _events(service, report.call_sid, "emergency")] == ["route:queue"]
@@ -240,11 +252,21 @@ def test_the_emergency_key_after_a_knowledge_base_answer_rings_the_supervisor(se
 def test_a_repeat_caller_reaches_the_supervisor_not_the_union(setup):
     twilio, service, script = setup
     number = _caller()
-    first = _call(twilio, service, CallerScript(keys=["2"], say=script.clip_saying(
-        "我在雁塔区小寨一家饭店打工老板两个月没发工资了一共欠我八千块")), from_=number)
+    first = _call(
+        twilio,
+        service,
+        CallerScript(
+            keys=["2"], say=script.clip_saying("我在雁塔区小寨一家饭店打工老板两个月没发工资了一共欠我八千块")
+        ),
+        from_=number,
+    )
     assert any("转交" in h for h in first.heard) and first.dialled == []  # the first call: the local union
-    second = _call(twilio, service, CallerScript(keys=["2"], say=script.clip_saying(
-        "还是雁塔区小寨那家饭店的事老板还是不给工资")), from_=number)
+    second = _call(
+        twilio,
+        service,
+        CallerScript(keys=["2"], say=script.clip_saying("还是雁塔区小寨那家饭店的事老板还是不给工资")),
+        from_=number,
+    )
     ticket = service.ticket_of(second.call_sid)
     assert "repeat" in ticket["urgency_flags"] and ticket["route"] == "supervisor"
     assert second.dialled == [SUPERVISOR_PHONE]  # where the ticket says: the supervisor's phone
@@ -258,8 +280,16 @@ def _wait_in_the_queue_then_flag_danger(twilio: TwilioEmulator, service: Running
     number = _caller()
     twilio.hold_recording_callbacks()
     try:
-        thread, done = _in_background(lambda: _call(twilio, service, CallerScript(keys=["1"], say=clip),
-                                                    from_=number, queue=CallerGivesUp(after=3600), timeout=120))
+        thread, done = _in_background(
+            lambda: _call(
+                twilio,
+                service,
+                CallerScript(keys=["1"], say=clip),
+                from_=number,
+                queue=CallerGivesUp(after=3600),
+                timeout=120,
+            )
+        )
         call_sid = _until("the call", lambda: _call_sid_from(twilio, number))
         _until("the caller waiting for a lawyer", lambda: _events(service, call_sid, "enqueued"))
         assert service.ticket_of(call_sid)["route"] == "lawyer_queue"  # routed before the words were known
@@ -297,8 +327,9 @@ def test_a_caller_who_hung_up_before_the_danger_flag_gets_an_alert_only(setup):
     twilio.hold_recording_callbacks()
     try:
         # Help, no district named (the words are not known yet): the district question, 0, the dispatcher, goodbye.
-        thread, done = _in_background(lambda: _call(twilio, service, CallerScript(keys=["2", "0"], say=clip),
-                                                    from_=number, timeout=120))
+        thread, done = _in_background(
+            lambda: _call(twilio, service, CallerScript(keys=["2", "0"], say=clip), from_=number, timeout=120)
+        )
         call_sid = _until("the call", lambda: _call_sid_from(twilio, number))
         _until("the call's end", lambda: _call_view(service, call_sid).get("ended_at"))
     finally:

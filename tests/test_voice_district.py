@@ -55,13 +55,16 @@ def service(tmp_path_factory, account, twilio):
     var = tmp_path_factory.mktemp("var")
     (var / "flow.yaml").write_text(FLOW, encoding="utf-8")
     (var / "unions.yaml").write_text(UNIONS, encoding="utf-8")
-    svc = RunningService(var, {
-        **emulator_env(twilio),
-        "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
-        "HOTLINE_FLOW_FILE": str(var / "flow.yaml"),
-        "HOTLINE_UNIONS_FILE": str(var / "unions.yaml"),
-        "HOTLINE_JOB_POLL_SECONDS": "0.1",
-    })
+    svc = RunningService(
+        var,
+        {
+            **emulator_env(twilio),
+            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+            "HOTLINE_FLOW_FILE": str(var / "flow.yaml"),
+            "HOTLINE_UNIONS_FILE": str(var / "unions.yaml"),
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+        },
+    )
     svc.start()
     deadline = time.monotonic() + 60
     while "live speech ready" not in svc.log():
@@ -79,8 +82,10 @@ def test_a_caller_who_says_the_district_is_dispatched_there(twilio, service, acc
     report = twilio.place_call(
         f"{service.url}/twilio/voice",
         caller=CallerScript(keys=["2"], say=PROBLEM, speak=[None, DISTRICT]),
-        status_callback=f"{service.url}/twilio/status", streamer=WebSocketStreamer(account[1], speed=2.0),
-        timeout=90)
+        status_callback=f"{service.url}/twilio/status",
+        streamer=WebSocketStreamer(account[1], speed=2.0),
+        timeout=90,
+    )
     assert not report.errors, report.errors
     assert report.keys == ["2"]  # the district was said, not pressed
     assert not any("请直接说出区县名称" in h for h in report.heard)  # the answer cut the question short
@@ -97,9 +102,13 @@ def test_a_caller_who_says_the_district_is_dispatched_there(twilio, service, acc
 def test_a_caller_who_stays_silent_goes_to_the_dispatcher_after_asking_twice(twilio, service, account):
     report = twilio.place_call(
         # A caller of their own: the same number again would be a repeat caller, an urgent ticket.
-        f"{service.url}/twilio/voice", caller=CallerScript(keys=["2", "", ""], say=PROBLEM), from_="+8613812340002",
-        status_callback=f"{service.url}/twilio/status", streamer=WebSocketStreamer(account[1], speed=2.0),
-        timeout=90)
+        f"{service.url}/twilio/voice",
+        caller=CallerScript(keys=["2", "", ""], say=PROBLEM),
+        from_="+8613812340002",
+        status_callback=f"{service.url}/twilio/status",
+        streamer=WebSocketStreamer(account[1], speed=2.0),
+        timeout=90,
+    )
     assert not report.errors, report.errors
     assert len([h for h in report.heard if "请直接说出区县名称" in h and "홍익대请按1" in h]) == 2
     ticket = service.ticket_of(report.call_sid)

@@ -43,11 +43,19 @@ def alert_view(session: Session, alert: Alert) -> dict:
     }
 
 
-@router.get("/alerts", summary="Alerts, newest first: the unacknowledged ones, and with `acknowledged_within_minutes` "
-                               "those acknowledged lately (who and when); `kind` may be repeated")
-def get_alerts(session: SessionDep, _user: AlertStaff, unacknowledged: bool = True,
-               acknowledged_within_minutes: int = 0, kind: Annotated[list[str] | None, Query()] = None,
-               limit: int = 200) -> list[dict]:
+@router.get(
+    "/alerts",
+    summary="Alerts, newest first: the unacknowledged ones, and with `acknowledged_within_minutes` "
+    "those acknowledged lately (who and when); `kind` may be repeated",
+)
+def get_alerts(
+    session: SessionDep,
+    _user: AlertStaff,
+    unacknowledged: bool = True,
+    acknowledged_within_minutes: int = 0,
+    kind: Annotated[list[str] | None, Query()] = None,
+    limit: int = 200,
+) -> list[dict]:
     if not 0 <= acknowledged_within_minutes <= 24 * 60:
         raise HTTPException(422, "acknowledged_within_minutes must be between 0 and 1440")
     now = utcnow()
@@ -56,15 +64,25 @@ def get_alerts(session: SessionDep, _user: AlertStaff, unacknowledged: bool = Tr
     return [alert_view(session, a) for a in alerts]
 
 
-@router.post("/alerts/{alert_id}/acknowledge", summary="I have seen this alert and take it: recorded with who and "
-                                                       "when; the consoles stop sounding it for everyone")
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    summary="I have seen this alert and take it: recorded with who and "
+    "when; the consoles stop sounding it for everyone",
+)
 def post_acknowledge(alert_id: RowId, session: SessionDep, request: Request, user: AlertStaff) -> dict:
     try:
         alert, acknowledged = acknowledge(session, alert_id, actor=user.username, now=utcnow())
     except AlertError as exc:
         raise HTTPException(404, str(exc)) from exc
     if acknowledged:
-        record(session, actor=user.username, role=user.role, action="acknowledge_alert", target=str(alert.id),
-               ip=client_ip(request), detail={"kind": alert.kind, "ticket_id": alert.ticket_id})
+        record(
+            session,
+            actor=user.username,
+            role=user.role,
+            action="acknowledge_alert",
+            target=str(alert.id),
+            ip=client_ip(request),
+            detail={"kind": alert.kind, "ticket_id": alert.ticket_id},
+        )
     session.commit()
     return {**alert_view(session, alert), "acknowledged_now": acknowledged}

@@ -47,13 +47,23 @@ def nav_for(user: StaffUser) -> list[tuple[str, str]]:
 
 def page_context(request: Request, user: StaffUser) -> dict:
     """What every console page needs: the user, their consoles, and the CSRF token for its scripts."""
-    return {"user": user, "nav": nav_for(user), "role_label": ROLE_LABELS.get(user.role, user.role),
-            "csrf": request.state.csrf, "user_json": me_view(user, request.state.csrf)}
+    return {
+        "user": user,
+        "nav": nav_for(user),
+        "role_label": ROLE_LABELS.get(user.role, user.role),
+        "csrf": request.state.csrf,
+        "user_json": me_view(user, request.state.csrf),
+    }
 
 
 def me_view(user: StaffUser, csrf: str) -> dict:
-    return {"username": user.username, "display_name": user.display_name, "role": user.role,
-            "roster_id": user.roster_id, "csrf": csrf}
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "roster_id": user.roster_id,
+        "csrf": csrf,
+    }
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -73,8 +83,15 @@ def login_page(request: Request, session: SessionDep, services: ServicesDep, nex
     user = signed_in_user(request, session, services)
     if user is not None:
         return RedirectResponse(_safe_next(next) or _home_of(user), status_code=303)
-    return render("login.html", form_token=services.signer.form_token(), next=_safe_next(next) or "",
-                  username="", error=None, user=None, csrf=None)
+    return render(
+        "login.html",
+        form_token=services.signer.form_token(),
+        next=_safe_next(next) or "",
+        username="",
+        error=None,
+        user=None,
+        csrf=None,
+    )
 
 
 class _SignedIn(NamedTuple):
@@ -83,7 +100,7 @@ class _SignedIn(NamedTuple):
     csrf: str
 
 
-async def _sign_in(services, username: str, password: str, ip: str | None) -> _SignedIn | None:  # noqa: ANN001
+async def _sign_in(services, username: str, password: str, ip: str | None) -> _SignedIn | None:
     """Limits and account lookup, the password check, then audit and session: three steps, so no database
     transaction (SQLite's one writer) is held across argon2, and nothing blocks the event loop."""
     now = utcnow()
@@ -116,7 +133,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
         except ValueError:  # malformed JSON or UTF-8
             body = None
         if not isinstance(body, dict):
-            raise HTTPException(422, "send {\"username\": ..., \"password\": ...}")
+            raise HTTPException(422, 'send {"username": ..., "password": ...}')
         username, password, target = str(body.get("username", "")), str(body.get("password", "")), None
     else:
         form = await request.form()
@@ -130,17 +147,42 @@ async def login(request: Request, services: ServicesDep) -> Response:
         headers = {"Retry-After": str(exc.retry_after_s)}
         if is_json:
             raise HTTPException(429, str(exc), headers=headers) from exc
-        return render("login.html", status_code=429, form_token=services.signer.form_token(), next=target or "",
-                      username=username, error=f"登录失败次数过多 {exc}", user=None, csrf=None)
+        return render(
+            "login.html",
+            status_code=429,
+            form_token=services.signer.form_token(),
+            next=target or "",
+            username=username,
+            error=f"登录失败次数过多 {exc}",
+            user=None,
+            csrf=None,
+        )
     if signed_in is None:
         if is_json:
             raise HTTPException(401, "wrong username or password")
-        return render("login.html", status_code=401, form_token=services.signer.form_token(), next=target or "",
-                      username=username, error="用户名或密码错误 Wrong username or password", user=None, csrf=None)
-    response: Response = (JSONResponse(me_view(signed_in.user, signed_in.csrf)) if is_json
-                          else RedirectResponse(target or _home_of(signed_in.user), status_code=303))
-    response.set_cookie(SESSION_COOKIE, signed_in.cookie, max_age=services.signer.max_age_s, httponly=True,
-                        samesite="lax", secure=services.settings.secure_cookies)
+        return render(
+            "login.html",
+            status_code=401,
+            form_token=services.signer.form_token(),
+            next=target or "",
+            username=username,
+            error="用户名或密码错误 Wrong username or password",
+            user=None,
+            csrf=None,
+        )
+    response: Response = (
+        JSONResponse(me_view(signed_in.user, signed_in.csrf))
+        if is_json
+        else RedirectResponse(target or _home_of(signed_in.user), status_code=303)
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.cookie,
+        max_age=services.signer.max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.secure_cookies,
+    )
     return response
 
 
@@ -175,15 +217,31 @@ def home(request: Request, user: Annotated[StaffUser, Depends(require_page_roles
     return render("home.html", **page_context(request, user))
 
 
-
 @router.get("/api/audit", summary="The audit log: sign-ins, tickets viewed, recordings played (newest first)")
-def audit_log(session: SessionDep, _user: Annotated[StaffUser, Depends(require_roles(SUPERVISOR))],
-              actor: str | None = None, action: str | None = None, target: str | None = None,
-              limit: int = 100) -> list[dict]:
+def audit_log(
+    session: SessionDep,
+    _user: Annotated[StaffUser, Depends(require_roles(SUPERVISOR))],
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    limit: int = 100,
+) -> list[dict]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(min(max(limit, 1), 1000))
     for column, value in ((AuditEntry.actor, actor), (AuditEntry.action, action), (AuditEntry.target, target)):
         if value is not None:
             query = query.where(column == value)
-    return masked_for(_user.role, [{"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action,
-                                    "target": e.target, "ip": e.ip, "detail": e.detail}
-                                   for e in session.scalars(query)])  # no caller number in full to masked roles
+    return masked_for(
+        _user.role,
+        [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "role": e.role,
+                "action": e.action,
+                "target": e.target,
+                "ip": e.ip,
+                "detail": e.detail,
+            }
+            for e in session.scalars(query)
+        ],
+    )  # no caller number in full to masked roles

@@ -14,10 +14,10 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
+from api.access import Allowed
 from api.deps import ServicesDep
 from api.pages import STATIC, render
 from api.routes.auth import page_context
-from api.access import Allowed
 from hotline.db import utcnow
 from reports.metrics import DEFINITIONS
 from routing.alerts import ALERT_LABELS
@@ -54,8 +54,9 @@ def vendored_plotly() -> Response:
 @router.get("/favicon.ico")
 def favicon() -> Response:
     """The browser tab's icon (工), asked for by every browser at the site's root, signed in or not."""
-    return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon",
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        STATIC / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 def _today(services: ServicesDep) -> str:
@@ -85,33 +86,49 @@ def lawyer_page(request: Request, user: LawyerPage) -> Response:
 
 @router.get("/dashboard")
 def dashboard_page(request: Request, user: SupervisorPage, services: ServicesDep) -> Response:
-    return render("dashboard.html", **page_context(request, user), timezone=services.settings.timezone,
-                  labels=ticket_labels())
+    return render(
+        "dashboard.html", **page_context(request, user), timezone=services.settings.timezone, labels=ticket_labels()
+    )
 
 
 @router.get("/reports")
 def reports_page(request: Request, user: SupervisorPage, services: ServicesDep) -> Response:
-    return render("reports.html", **page_context(request, user), today=_today(services),
-                  definitions=[[key, *text] for key, text in DEFINITIONS.items()])  # a list: tojson sorts keys
+    return render(
+        "reports.html",
+        **page_context(request, user),
+        today=_today(services),
+        definitions=[[key, *text] for key, text in DEFINITIONS.items()],
+    )  # a list: tojson sorts keys
 
 
 def ticket_labels() -> dict:
     """The words staff read for the codes a ticket carries: subjects, classes and 1155 flags (the taxonomy), states."""
     taxonomy = default_taxonomy()
-    return {"subjects": {key: spec.get("label", key) for key, spec in taxonomy.subjects.items()},
-            "classes": dict(taxonomy.handling_classes),
-            "flags": urgency_flag_labels(taxonomy),
-            "states": dict(STATE_LABELS), "kinds": dict(KIND_LABELS), "doubts": dict(DOUBT_LABELS),
-            "alerts": dict(ALERT_LABELS), "fields": dict(FIELD_LABELS)}
+    return {
+        "subjects": {key: spec.get("label", key) for key, spec in taxonomy.subjects.items()},
+        "classes": dict(taxonomy.handling_classes),
+        "flags": urgency_flag_labels(taxonomy),
+        "states": dict(STATE_LABELS),
+        "kinds": dict(KIND_LABELS),
+        "doubts": dict(DOUBT_LABELS),
+        "alerts": dict(ALERT_LABELS),
+        "fields": dict(FIELD_LABELS),
+    }
 
 
 @router.get("/tickets")
 def tickets_page(request: Request, user: DispatcherPage, services: ServicesDep) -> Response:
-    return render("tickets.html", **page_context(request, user), labels=ticket_labels(),
-                  timezone=services.settings.timezone)
+    return render(
+        "tickets.html", **page_context(request, user), labels=ticket_labels(), timezone=services.settings.timezone
+    )
 
 
 @router.get("/tickets/{number}")
 def ticket_page(number: str, request: Request, user: DispatcherPage, services: ServicesDep) -> Response:
-    return render("ticket.html", **page_context(request, user), number=number, labels=ticket_labels(),
-                  timezone=services.settings.timezone)
+    return render(
+        "ticket.html",
+        **page_context(request, user),
+        number=number,
+        labels=ticket_labels(),
+        timezone=services.settings.timezone,
+    )

@@ -59,7 +59,7 @@ POLICY_VIOLATION = 1008
 class LiveSpeech:
     """This process's live speech: the recognition pool, the menus' grammars, the REST client, what was heard."""
 
-    def __init__(self, services, workers: int | None = None) -> None:  # noqa: ANN001 - api.services.Services
+    def __init__(self, services, workers: int | None = None) -> None:
         self.services = services
         self.pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2, thread_name_prefix="asr")
         self.transcripts = LiveTranscripts()
@@ -95,15 +95,19 @@ class LiveSpeech:
             grammars[DISTRICT_STEP] = build_grammar(DISTRICT_STEP, districts, vocabulary)
             problems += report_missing(grammars[DISTRICT_STEP], model.name)
             self._grammars, self.problems = grammars, problems
-            log.info("live speech ready: model %s, %d menu grammar(s), %d missing word(s)", model.name,
-                     len(grammars), len(problems))
+            log.info(
+                "live speech ready: model %s, %d menu grammar(s), %d missing word(s)",
+                model.name,
+                len(grammars),
+                len(problems),
+            )
             return problems
 
     def grammar(self, step: str) -> MenuGrammar | None:
         self.prepare()
         return (self._grammars or {}).get(step)
 
-    def rest(self):  # noqa: ANN201 - twilio.rest.Client
+    def rest(self):
         return self.services.twilio_rest
 
     def close(self) -> None:
@@ -137,14 +141,14 @@ router = APIRouter(tags=["twilio"], lifespan=_lifespan)
 def _ws_url(url: str) -> str:
     for plain, ws in (("https://", "wss://"), ("http://", "ws://")):
         if url.startswith(plain):
-            return ws + url[len(plain):]
+            return ws + url[len(plain) :]
     return url
 
 
 def _http_url(url: str) -> str:
     for ws, plain in (("wss://", "https://"), ("ws://", "http://")):
         if url.startswith(ws):
-            return plain + url[len(ws):]
+            return plain + url[len(ws) :]
     return url
 
 
@@ -202,8 +206,9 @@ class _Stream:
         if said is None:
             return
         self.emergency_heard = True
-        self.events.put_nowait(("choice", MenuChoice(EMERGENCY, said, 1.0, True, free_text=text,
-                                                     evidence={"free_text": True}), None))
+        self.events.put_nowait(
+            ("choice", MenuChoice(EMERGENCY, said, 1.0, True, free_text=text, evidence={"free_text": True}), None)
+        )
 
 
 def _write_event(live: LiveSpeech, call_sid: str, kind: str, detail: dict) -> None:
@@ -235,9 +240,17 @@ def _choice_target(stream: _Stream, choice: MenuChoice) -> tuple[str, str | None
 def _redirect(live: LiveSpeech, stream: _Stream, choice: MenuChoice) -> None:
     """Move the live call where the choice leads, if it is still where the choice was heard."""
     action, url = _choice_target(stream, choice)
-    detail = {"stream": stream.start.stream_sid, "step": stream.step, "choice": choice.choice,
-              "phrase": choice.phrase, "confidence": choice.confidence, "confident": choice.confident,
-              "heard": choice.grammar_text, "free_text": choice.free_text, "evidence": choice.evidence}
+    detail = {
+        "stream": stream.start.stream_sid,
+        "step": stream.step,
+        "choice": choice.choice,
+        "phrase": choice.phrase,
+        "confidence": choice.confidence,
+        "confident": choice.confident,
+        "heard": choice.grammar_text,
+        "free_text": choice.free_text,
+        "evidence": choice.evidence,
+    }
     with live.services.factory() as session:
         still_there = ivr_call.at_step(session, stream.call_sid, stream.step)
     if not still_there:
@@ -248,7 +261,7 @@ def _redirect(live: LiveSpeech, stream: _Stream, choice: MenuChoice) -> None:
         return
     try:
         live.rest().calls(stream.call_sid).update(url=url, method="POST")
-    except Exception as exc:  # the REST call failing leaves the caller at the menu: keys still work
+    except Exception as exc:  # noqa: BLE001  the REST call failing leaves the caller at the menu: keys still work
         log.warning("redirecting call %s to %s failed: %s", stream.call_sid, url, exc)
         _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": action, "error": str(exc)})
         return
@@ -265,9 +278,12 @@ def _final_transcript(live: LiveSpeech, stream: _Stream, text: str, words: list[
         call = find_call(session, stream.call_sid)
         if call is None:
             return
-        recording = session.scalar(select(Recording).where(Recording.call_id == call.id,
-                                                           Recording.source == "problem")
-                                   .order_by(Recording.id.desc()).limit(1))
+        recording = session.scalar(
+            select(Recording)
+            .where(Recording.call_id == call.id, Recording.source == "problem")
+            .order_by(Recording.id.desc())
+            .limit(1)
+        )
         if recording is None:
             return  # no recording yet: the `recorded` webhook takes the snapshot when it comes
         models = session.scalars(select(Transcript.model).where(Transcript.recording_id == recording.id)).all()
@@ -277,8 +293,11 @@ def _final_transcript(live: LiveSpeech, stream: _Stream, text: str, words: list[
             if ticket is not None:
                 ticket.summary = text  # the route step classifies and routes it
         elif all(m.startswith("live:") for m in models):
-            session.execute(update(Transcript).where(Transcript.recording_id == recording.id,
-                                                     Transcript.model.like("live:%")).values(text=text, words=words))
+            session.execute(
+                update(Transcript)
+                .where(Transcript.recording_id == recording.id, Transcript.model.like("live:%"))
+                .values(text=text, words=words)
+            )
 
 
 async def _write_events(live: LiveSpeech, stream: _Stream) -> None:
@@ -345,15 +364,27 @@ async def _close(live: LiveSpeech, stream: _Stream, how: str) -> None:
     text, words = listener.transcript(), listener.words()
     live.transcripts.finished(stream.call_sid, stream.step, text, words)
     audio_s = session.audio_s
-    stats = {"how": how, "frames": session.frames, "audio_s": round(audio_s, 2),
-             "cpu_s": round(listener.cpu_s, 3), "rtf": round(listener.cpu_s / audio_s, 3) if audio_s else None,
-             "kept_up": session.lag.kept_up(), **session.lag.summary()}
+    stats = {
+        "how": how,
+        "frames": session.frames,
+        "audio_s": round(audio_s, 2),
+        "cpu_s": round(listener.cpu_s, 3),
+        "rtf": round(listener.cpu_s / audio_s, 3) if audio_s else None,
+        "kept_up": session.lag.kept_up(),
+        **session.lag.summary(),
+    }
     if not stats["kept_up"]:
         log.warning("call %s/%s: decoding fell behind real time (%s)", stream.call_sid, stream.step, stats)
     if stream.mode == "transcribe":
         cleaned = clean_transcript(text)
-        stream.note("live_transcript", text=text, readable=cleaned["text"], amounts=cleaned["amounts"],
-                    headcounts=cleaned["headcounts"], model=live.services.model.name)
+        stream.note(
+            "live_transcript",
+            text=text,
+            readable=cleaned["text"],
+            amounts=cleaned["amounts"],
+            headcounts=cleaned["headcounts"],
+            model=live.services.model.name,
+        )
         stream.events.put_nowait(("transcript", (text, words), None))
     stream.note("stream_stopped", **stats)
     stream.events.put_nowait(None)
@@ -385,8 +416,7 @@ async def media_stream(websocket: WebSocket) -> None:
                     raise MediaMessageError("not_json", "a binary frame")
                 msg = parse_message(text)
             except MediaMessageError as exc:
-                log.warning("media stream %s: message refused (%s); closing", stream and stream.start.stream_sid,
-                            exc)
+                log.warning("media stream %s: message refused (%s); closing", stream and stream.start.stream_sid, exc)
                 how = f"refused: {exc.code}"
                 await websocket.close(code=POLICY_VIOLATION)
                 break
@@ -403,8 +433,9 @@ async def media_stream(websocket: WebSocket) -> None:
                     return
                 continue
             if stream is None or msg.stream_sid != stream.start.stream_sid:
-                log.warning("media stream: %s for stream %s before its start; closing", type(msg).__name__,
-                            msg.stream_sid)
+                log.warning(
+                    "media stream: %s for stream %s before its start; closing", type(msg).__name__, msg.stream_sid
+                )
                 how = "refused: not started"
                 await websocket.close(code=POLICY_VIOLATION)
                 break

@@ -51,8 +51,9 @@ class ScoreIn(BaseModel):
 
     model_config = ConfigDict(allow_inf_nan=False)
 
-    items: dict[str, float] = Field(description="rubric item id → points, 0 to the item's max",
-                                    examples=[{"greeting": 5, "recording_notice": 0}])
+    items: dict[str, float] = Field(
+        description="rubric item id → points, 0 to the item's max", examples=[{"greeting": 5, "recording_notice": 0}]
+    )
     comments: list[CommentIn] = Field(default_factory=list, max_length=200)
     stage: Literal["inspection", "calibration"] = "inspection"
 
@@ -88,23 +89,54 @@ def _sample(session: Session, sample_id: int) -> QaSample:
 
 
 def _score_view(score: QaScore) -> dict:
-    return {"id": score.id, "inspector": score.inspector, "stage": score.stage, "rubric": score.rubric,
-            "items": score.items, "total": score.total, "critical_failed": score.critical_failed,
-            "comments": score.comments, "created_at": score.created_at.isoformat()}
+    return {
+        "id": score.id,
+        "inspector": score.inspector,
+        "stage": score.stage,
+        "rubric": score.rubric,
+        "items": score.items,
+        "total": score.total,
+        "critical_failed": score.critical_failed,
+        "comments": score.comments,
+        "created_at": score.created_at.isoformat(),
+    }
 
 
-def _feedback_view(fb: QaFeedback, score: QaScore | None = None, call_sid: str | None = None,
-                   day: date | None = None, labels: dict[str, str] | None = None) -> dict:
+def _feedback_view(
+    fb: QaFeedback,
+    score: QaScore | None = None,
+    call_sid: str | None = None,
+    day: date | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict:
     """One feedback; with the rubric's `labels`, the failed critical items also as people read them."""
     critical = score.critical_failed if score else []
-    return {"id": fb.id, "sample_id": fb.sample_id, "call_sid": call_sid, "day": day.isoformat() if day else None,
-            "handler": fb.handler, "message": fb.message, "critical": fb.critical, "created_by": fb.created_by,
-            "created_at": fb.created_at.isoformat(), "status": fb.status, "rectification": fb.rectification,
-            "rectified_at": fb.rectified_at.isoformat() if fb.rectified_at else None, "closed_by": fb.closed_by,
-            "closed_at": fb.closed_at.isoformat() if fb.closed_at else None,
-            "score": ({"total": score.total, "critical_failed": critical, "comments": score.comments,
-                       "critical_failed_labels": [(labels or {}).get(i, i) for i in critical]}
-                      if score else None)}
+    return {
+        "id": fb.id,
+        "sample_id": fb.sample_id,
+        "call_sid": call_sid,
+        "day": day.isoformat() if day else None,
+        "handler": fb.handler,
+        "message": fb.message,
+        "critical": fb.critical,
+        "created_by": fb.created_by,
+        "created_at": fb.created_at.isoformat(),
+        "status": fb.status,
+        "rectification": fb.rectification,
+        "rectified_at": fb.rectified_at.isoformat() if fb.rectified_at else None,
+        "closed_by": fb.closed_by,
+        "closed_at": fb.closed_at.isoformat() if fb.closed_at else None,
+        "score": (
+            {
+                "total": score.total,
+                "critical_failed": critical,
+                "comments": score.comments,
+                "critical_failed_labels": [(labels or {}).get(i, i) for i in critical],
+            }
+            if score
+            else None
+        ),
+    }
 
 
 @router.get("/rubric", summary="The scoring rubric: sections, items with their max points, critical items")
@@ -113,63 +145,112 @@ def get_rubric(_user: Inspector, services: ServicesDep) -> dict:
 
 
 @router.get("/samples", summary="A day's sample (default yesterday); mine=true: those given to me")
-def list_samples(user: Inspector, session: SessionDep, services: ServicesDep, day: Day | None = None,
-                 mine: bool = False) -> list[dict]:
+def list_samples(
+    user: Inspector, session: SessionDep, services: ServicesDep, day: Day | None = None, mine: bool = False
+) -> list[dict]:
     day = day or _yesterday(services)
-    query = (select(QaSample, Call).join(Call, Call.id == QaSample.call_id).where(QaSample.day == day)
-             .order_by(QaSample.id))
+    query = (
+        select(QaSample, Call).join(Call, Call.id == QaSample.call_id).where(QaSample.day == day).order_by(QaSample.id)
+    )
     if mine:
         query = query.where(QaSample.inspector == user.username)
     rows = session.execute(query).all()
     counted = {}
-    for score in session.scalars(select(QaScore).where(QaScore.sample_id.in_([s.id for s, _ in rows]),
-                                                       QaScore.stage.in_((qa.INSPECTION, qa.REVIEW)))
-                                 .order_by(QaScore.id)):
+    for score in session.scalars(
+        select(QaScore)
+        .where(QaScore.sample_id.in_([s.id for s, _ in rows]), QaScore.stage.in_((qa.INSPECTION, qa.REVIEW)))
+        .order_by(QaScore.id)
+    ):
         if score.sample_id not in counted or score.stage == qa.REVIEW:
             counted[score.sample_id] = score.total
-    return [{"id": s.id, "day": s.day.isoformat(), "call_sid": c.call_sid, "started_at": c.started_at.isoformat(),
-             "duration_s": c.duration_s, "handler": s.handler, "handler_role": s.handler_role, "reason": s.reason,
-             "reason_label": reason_label(s.reason), "reasons": s.reasons,
-             "reason_labels": [reason_label(r) for r in s.reasons or []],
-             "inspector": s.inspector, "status": s.status, "score": counted.get(s.id)}
-            for s, c in rows]
+    return [
+        {
+            "id": s.id,
+            "day": s.day.isoformat(),
+            "call_sid": c.call_sid,
+            "started_at": c.started_at.isoformat(),
+            "duration_s": c.duration_s,
+            "handler": s.handler,
+            "handler_role": s.handler_role,
+            "reason": s.reason,
+            "reason_label": reason_label(s.reason),
+            "reasons": s.reasons,
+            "reason_labels": [reason_label(r) for r in s.reasons or []],
+            "inspector": s.inspector,
+            "status": s.status,
+            "score": counted.get(s.id),
+        }
+        for s, c in rows
+    ]
 
 
-@router.get("/samples/{sample_id}", summary="One sampled call: call, recordings with transcripts, ticket, "
-                                            "rubric, scores, feedback")
-def get_sample(sample_id: RowId, user: Inspector, request: Request, session: SessionDep,
-               services: ServicesDep) -> dict:
+@router.get(
+    "/samples/{sample_id}",
+    summary="One sampled call: call, recordings with transcripts, ticket, rubric, scores, feedback",
+)
+def get_sample(sample_id: RowId, user: Inspector, request: Request, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     call = session.get(Call, sample.call_id)
     recordings = []
     for rec in session.scalars(select(Recording).where(Recording.call_id == call.id).order_by(Recording.id)):
-        texts = session.scalars(select(Transcript).where(Transcript.recording_id == rec.id)
-                                .order_by(Transcript.channel, Transcript.id))
-        recordings.append({
-            "recording_sid": rec.recording_sid, "source": rec.source, "status": rec.status,
-            "duration_s": rec.duration_s, "channels": rec.channels,
-            "audio_url": f"/api/recordings/{rec.recording_sid}/audio",
-            "transcripts": [{"channel": t.channel, "text": t.text, "words": t.words or []} for t in texts],
-        })
+        texts = session.scalars(
+            select(Transcript).where(Transcript.recording_id == rec.id).order_by(Transcript.channel, Transcript.id)
+        )
+        recordings.append(
+            {
+                "recording_sid": rec.recording_sid,
+                "source": rec.source,
+                "status": rec.status,
+                "duration_s": rec.duration_s,
+                "channels": rec.channels,
+                "audio_url": f"/api/recordings/{rec.recording_sid}/audio",
+                "transcripts": [{"channel": t.channel, "text": t.text, "words": t.words or []} for t in texts],
+            }
+        )
     ticket = session.scalar(select(Ticket).where(Ticket.call_id == call.id))
     if ticket is not None:
-        record(session, actor=user.username, role=user.role, action="view_ticket", target=ticket.number,
-               ip=client_ip(request), detail={"via": "qa_sample", "sample_id": sample.id})
+        record(
+            session,
+            actor=user.username,
+            role=user.role,
+            action="view_ticket",
+            target=ticket.number,
+            ip=client_ip(request),
+            detail={"via": "qa_sample", "sample_id": sample.id},
+        )
     feedback = session.scalars(select(QaFeedback).where(QaFeedback.sample_id == sample.id).order_by(QaFeedback.id))
     taxonomy = default_taxonomy()
     view = {
-        "id": sample.id, "day": sample.day.isoformat(), "reason": sample.reason, "reasons": sample.reasons,
+        "id": sample.id,
+        "day": sample.day.isoformat(),
+        "reason": sample.reason,
+        "reasons": sample.reasons,
         "reason_labels": [reason_label(r) for r in sample.reasons or []],
-        "inspector": sample.inspector, "status": sample.status,
-        "call": {"call_sid": call.call_sid, "caller": phone_for(user.role, call.from_number),
-                 "started_at": call.started_at.isoformat(), "duration_s": call.duration_s,
-                 "handler": call.handler, "handler_role": call.handler_role},
+        "inspector": sample.inspector,
+        "status": sample.status,
+        "call": {
+            "call_sid": call.call_sid,
+            "caller": phone_for(user.role, call.from_number),
+            "started_at": call.started_at.isoformat(),
+            "duration_s": call.duration_s,
+            "handler": call.handler,
+            "handler_role": call.handler_role,
+        },
         "recordings": recordings,
-        "ticket": ({"number": ticket.number, "subject": ticket.subject, "summary": ticket.summary,
-                    "subject_label": taxonomy.label(ticket.subject) if ticket.subject else None,
-                    "status": ticket.status, "handling_class": ticket.handling_class,
-                    "handling_class_label": taxonomy.handling_classes.get(ticket.handling_class),
-                    "urgency_flags": ticket.urgency_flags or []} if ticket else None),
+        "ticket": (
+            {
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "summary": ticket.summary,
+                "subject_label": taxonomy.label(ticket.subject) if ticket.subject else None,
+                "status": ticket.status,
+                "handling_class": ticket.handling_class,
+                "handling_class_label": taxonomy.handling_classes.get(ticket.handling_class),
+                "urgency_flags": ticket.urgency_flags or [],
+            }
+            if ticket
+            else None
+        ),
         "rubric": services.rubric.to_dict(),
         "scores": [_score_view(s) for s in qa.scores_of(session, sample.id)],
         "feedback": [_feedback_view(f, call_sid=call.call_sid, day=sample.day) for f in feedback],
@@ -186,9 +267,16 @@ def _duration(session: Session, sample: QaSample) -> float | None:
 def post_score(sample_id: RowId, body: ScoreIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     try:
-        score = qa.score_sample(session, services.rubric, sample, user.username, body.items,
-                                [c.model_dump() for c in body.comments], stage=body.stage,
-                                duration_s=_duration(session, sample))
+        score = qa.score_sample(
+            session,
+            services.rubric,
+            sample,
+            user.username,
+            body.items,
+            [c.model_dump() for c in body.comments],
+            stage=body.stage,
+            duration_s=_duration(session, sample),
+        )
     except qa.QaError as exc:
         raise _fail(exc) from None
     session.commit()
@@ -199,8 +287,15 @@ def post_score(sample_id: RowId, body: ScoreIn, user: Inspector, session: Sessio
 def post_review(sample_id: RowId, body: ReviewIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     try:
-        score = qa.review_sample(session, services.rubric, sample, user.username, body.items,
-                                 [c.model_dump() for c in body.comments], duration_s=_duration(session, sample))
+        score = qa.review_sample(
+            session,
+            services.rubric,
+            sample,
+            user.username,
+            body.items,
+            [c.model_dump() for c in body.comments],
+            duration_s=_duration(session, sample),
+        )
     except qa.QaError as exc:
         raise _fail(exc) from None
     session.commit()
@@ -225,12 +320,23 @@ def get_calibration(sample_id: RowId, _user: Inspector, session: SessionDep, ser
 
 
 @router.get("/feedback", summary="Feedback; mine=true: the feedback on calls I handled")
-def list_feedback(user: StaffDep, session: SessionDep, services: ServicesDep, mine: bool = False,
-                  status: str | None = None, handler: str | None = None) -> list[dict]:
+def list_feedback(
+    user: StaffDep,
+    session: SessionDep,
+    services: ServicesDep,
+    mine: bool = False,
+    status: str | None = None,
+    handler: str | None = None,
+) -> list[dict]:
     if status is not None and status not in FEEDBACK_STATES:
         raise HTTPException(422, f"status must be one of: {', '.join(FEEDBACK_STATES)}")
-    query = (select(QaFeedback, QaSample, Call).join(QaSample, QaSample.id == QaFeedback.sample_id)
-             .join(Call, Call.id == QaSample.call_id).order_by(QaFeedback.id.desc()).limit(500))
+    query = (
+        select(QaFeedback, QaSample, Call)
+        .join(QaSample, QaSample.id == QaFeedback.sample_id)
+        .join(Call, Call.id == QaSample.call_id)
+        .order_by(QaFeedback.id.desc())
+        .limit(500)
+    )
     if mine:
         mine_only = QaFeedback.handler == handler_id(user)
         if user.role == OPERATOR:  # the operators' desk answers its feedback together
@@ -243,11 +349,14 @@ def list_feedback(user: StaffDep, session: SessionDep, services: ServicesDep, mi
     if status is not None:
         query = query.where(QaFeedback.status == status)
     rows = session.execute(query).all()
-    scores = {s.id: s for s in session.scalars(select(QaScore).where(
-        QaScore.id.in_([f.score_id for f, _, _ in rows if f.score_id])))}
+    scores = {
+        s.id: s
+        for s in session.scalars(select(QaScore).where(QaScore.id.in_([f.score_id for f, _, _ in rows if f.score_id])))
+    }
     labels = {item_id: item.label for item_id, item in services.rubric.items.items()}
-    return masked_for(user.role, [_feedback_view(f, scores.get(f.score_id), c.call_sid, s.day, labels)
-                                  for f, s, c in rows])
+    return masked_for(
+        user.role, [_feedback_view(f, scores.get(f.score_id), c.call_sid, s.day, labels) for f, s, c in rows]
+    )
 
 
 def _feedback(session: Session, feedback_id: int) -> QaFeedback:
@@ -279,11 +388,18 @@ def post_close(feedback_id: RowId, user: Inspector, session: SessionDep) -> dict
     return _feedback_view(fb, session.get(QaScore, fb.score_id) if fb.score_id else None)
 
 
-@router.get("/people", summary="Per handler, for sampled days start..end: inspected, average score, critical "
-                               "failures, feedback, rectified, rectification rate")
-def get_people(_user: Inspector, session: SessionDep, services: ServicesDep,
-               start: Annotated[Day | None, Query(description="first sampled day (default: 30 days back)")] = None,
-               end: Annotated[Day | None, Query(description="last sampled day (default: yesterday)")] = None) -> dict:
+@router.get(
+    "/people",
+    summary="Per handler, for sampled days start..end: inspected, average score, critical "
+    "failures, feedback, rectified, rectification rate",
+)
+def get_people(
+    _user: Inspector,
+    session: SessionDep,
+    services: ServicesDep,
+    start: Annotated[Day | None, Query(description="first sampled day (default: 30 days back)")] = None,
+    end: Annotated[Day | None, Query(description="last sampled day (default: yesterday)")] = None,
+) -> dict:
     end = end or _yesterday(services)
     start = start or end - timedelta(days=29)
     if start > end:

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.deps import ServicesDep, SessionDep
 from api.access import Allowed
+from api.deps import ServicesDep, SessionDep
 from hotline.db import utcnow
 from reports.corrections import corrections_report
 from reports.corrections import to_csv as corrections_csv
@@ -24,24 +24,36 @@ Supervisor = Allowed  # supervisors (and admin): the access table, staff/access.
 
 
 @router.get("/reports/corrections", summary="How often people corrected the classifier: per subject and local week")
-def get_corrections_report(session: SessionDep, services: ServicesDep, _user: Supervisor,
-                           weeks: Annotated[int, Query(ge=1, le=260, description="local weeks back, this one "
-                                                                                   "included")] = 8,
-                           format: Annotated[str, Query(description="json or csv")] = "json") -> Response:
+def get_corrections_report(
+    session: SessionDep,
+    services: ServicesDep,
+    _user: Supervisor,
+    weeks: Annotated[int, Query(ge=1, le=260, description="local weeks back, this one included")] = 8,
+    format: Annotated[str, Query(description="json or csv")] = "json",
+) -> Response:
     if format not in ("json", "csv"):
         raise HTTPException(422, "format must be json or csv")
-    report = corrections_report(session, now=utcnow(), timezone=services.routing.timezone,
-                                taxonomy=default_taxonomy(), weeks=weeks)
+    report = corrections_report(
+        session, now=utcnow(), timezone=services.routing.timezone, taxonomy=default_taxonomy(), weeks=weeks
+    )
     if format == "csv":
-        return Response(corrections_csv(report), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="12351-corrections-{weeks}w.csv"'})
+        return Response(
+            corrections_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="12351-corrections-{weeks}w.csv"'},
+        )
     return JSONResponse(report)
 
 
 @router.get("/reports/{kind}", summary="The daily, weekly or monthly report (JSON, CSV or HTML)")
-def get_report(kind: str, session: SessionDep, services: ServicesDep, user: Supervisor,
-               date: Annotated[str, Query(description="a day of the period, YYYY-MM-DD (local time)")],
-               format: Annotated[str, Query(description="json, csv or html")] = "json") -> Response:
+def get_report(
+    kind: str,
+    session: SessionDep,
+    services: ServicesDep,
+    user: Supervisor,
+    date: Annotated[str, Query(description="a day of the period, YYYY-MM-DD (local time)")],
+    format: Annotated[str, Query(description="json, csv or html")] = "json",
+) -> Response:
     if kind not in KINDS:
         raise HTTPException(404, f"no {kind!r} report: reports are {', '.join(KINDS)}")
     if format not in FORMATS:
@@ -53,8 +65,11 @@ def get_report(kind: str, session: SessionDep, services: ServicesDep, user: Supe
     # Numbers anywhere in the figures (hot spots, employers' names) as the role may see them, in every format.
     report = masked_for(user.role, build_report(session, period, services.routing.sla.calendar, utcnow()))
     if format == "csv":
-        return Response(to_csv(report), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="12351-{kind}-{period.first.isoformat()}.csv"'})
+        return Response(
+            to_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="12351-{kind}-{period.first.isoformat()}.csv"'},
+        )
     if format == "html":
         return HTMLResponse(to_html(report))
     return JSONResponse(report)

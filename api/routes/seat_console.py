@@ -43,8 +43,9 @@ HISTORY_LIMIT = 20
 
 class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000, examples=["已告知可申请劳动仲裁，时效一年"])
-    call_sid: str | None = Field(default=None, max_length=64,
-                                 description="the call the note is about (default: my current call)")
+    call_sid: str | None = Field(
+        default=None, max_length=64, description="the call the note is about (default: my current call)"
+    )
 
 
 class TicketIn(BaseModel):
@@ -57,9 +58,14 @@ def _current_call_sid(session: Session, seat: str) -> tuple[str | None, bool]:
     presence = session.get(LawyerPresence, seat)
     if presence is not None and presence.on_call_sid:
         return presence.on_call_sid, True
-    last = session.scalar(select(QueueEntry).where(QueueEntry.lawyer_id == seat, QueueEntry.outcome == "bridged",
-                                                   QueueEntry.left_at >= utcnow() - RECENT_CALL)
-                          .order_by(QueueEntry.left_at.desc(), QueueEntry.id.desc()).limit(1))
+    last = session.scalar(
+        select(QueueEntry)
+        .where(
+            QueueEntry.lawyer_id == seat, QueueEntry.outcome == "bridged", QueueEntry.left_at >= utcnow() - RECENT_CALL
+        )
+        .order_by(QueueEntry.left_at.desc(), QueueEntry.id.desc())
+        .limit(1)
+    )
     return (last.call_sid, False) if last is not None else (None, False)
 
 
@@ -77,52 +83,106 @@ def _my_call(session: Session, seat: str, call_sid: str | None) -> Call:
 
 def _transcripts(session: Session, call: Call) -> list[dict]:
     """Every transcript of the call, oldest first: live ones (`live:` model) while the caller speaks, then batch."""
-    rows = session.execute(select(Transcript, Recording.source, Recording.recording_sid)
-                           .join(Recording, Recording.id == Transcript.recording_id)
-                           .where(Recording.call_id == call.id).order_by(Transcript.id)).all()
-    return [{"recording_sid": sid, "source": source, "channel": t.channel, "text": t.text,
-             "live": t.model.startswith("live:"), "model": t.model, "words": len(t.words or [])}
-            for t, source, sid in rows]
+    rows = session.execute(
+        select(Transcript, Recording.source, Recording.recording_sid)
+        .join(Recording, Recording.id == Transcript.recording_id)
+        .where(Recording.call_id == call.id)
+        .order_by(Transcript.id)
+    ).all()
+    return [
+        {
+            "recording_sid": sid,
+            "source": source,
+            "channel": t.channel,
+            "text": t.text,
+            "live": t.model.startswith("live:"),
+            "model": t.model,
+            "words": len(t.words or []),
+        }
+        for t, source, sid in rows
+    ]
 
 
 def _live_speech(call: Call) -> list[dict]:
     """What the live recognizer wrote as call events while the caller spoke (partial and final)."""
-    return [{"at": e.at.isoformat(), "kind": e.kind, "text": (e.detail or {}).get("readable") or
-             (e.detail or {}).get("text", "")} for e in call.events if e.kind in ("speech_partial", "speech_final")]
+    return [
+        {
+            "at": e.at.isoformat(),
+            "kind": e.kind,
+            "text": (e.detail or {}).get("readable") or (e.detail or {}).get("text", ""),
+        }
+        for e in call.events
+        if e.kind in ("speech_partial", "speech_final")
+    ]
 
 
 def _brief(ticket: Ticket) -> dict:
-    return {"number": ticket.number, "created_at": ticket.created_at.isoformat(), "status": ticket.status,
-            "subject": ticket.subject, "kind": ticket.kind, "route": ticket.route, "summary": ticket.summary,
-            "assigned_to": ticket.assigned_to}
+    return {
+        "number": ticket.number,
+        "created_at": ticket.created_at.isoformat(),
+        "status": ticket.status,
+        "subject": ticket.subject,
+        "kind": ticket.kind,
+        "route": ticket.route,
+        "summary": ticket.summary,
+        "assigned_to": ticket.assigned_to,
+    }
 
 
 def _classification(ticket: Ticket) -> dict:
-    return {"subject": ticket.subject, "kind": ticket.kind, "handling_class": ticket.handling_class,
-            "urgency_flags": list(ticket.urgency_flags or []), "entities": ticket.entities or {},
-            "evidence": ticket.evidence or {}}
+    return {
+        "subject": ticket.subject,
+        "kind": ticket.kind,
+        "handling_class": ticket.handling_class,
+        "urgency_flags": list(ticket.urgency_flags or []),
+        "entities": ticket.entities or {},
+        "evidence": ticket.evidence or {},
+    }
 
 
 def _notes(session: Session, ticket: Ticket | None, reader: StaffUser) -> list[dict]:
     """The consultation notes on the ticket that `reader` may read: their own (supervisors and admins: all)."""
     if ticket is None:
         return []
-    return [{"at": e.at.isoformat(), "actor": e.actor, "text": e.note} for e in session.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "note")
-        .order_by(TicketEvent.id)) if may_read_note(reader, e.actor)]
+    return [
+        {"at": e.at.isoformat(), "actor": e.actor, "text": e.note}
+        for e in session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "note")
+            .order_by(TicketEvent.id)
+        )
+        if may_read_note(reader, e.actor)
+    ]
 
 
 def _caller_view(session: Session, call: Call, live: bool, reader: StaffUser) -> dict:
     ticket = ticket_for_call(session, call.id)
-    history = session.scalars(select(Ticket).where(Ticket.caller_number == call.from_number,  # NULL call_id: made by hand
-                                                   or_(Ticket.call_id.is_(None), Ticket.call_id != call.id))
-                              .order_by(Ticket.created_at.desc()).limit(HISTORY_LIMIT)) if call.from_number else []
-    return {"call_sid": call.call_sid, "live": live, "caller": call.from_number,  # lawyers call back: full number
-            "started_at": call.started_at.isoformat(), "ended_at": call.ended_at.isoformat() if call.ended_at else None,
-            "menu_choice": call.menu_choice, "transcripts": _transcripts(session, call),
-            "live_speech": _live_speech(call),
-            "ticket": {**_brief(ticket), "classification": _classification(ticket)} if ticket else None,
-            "notes": _notes(session, ticket, reader), "history": [_brief(t) for t in history]}
+    history = (
+        session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.caller_number == call.from_number,  # NULL call_id: made by hand
+                or_(Ticket.call_id.is_(None), Ticket.call_id != call.id),
+            )
+            .order_by(Ticket.created_at.desc())
+            .limit(HISTORY_LIMIT)
+        )
+        if call.from_number
+        else []
+    )
+    return {
+        "call_sid": call.call_sid,
+        "live": live,
+        "caller": call.from_number,  # lawyers call back: full number
+        "started_at": call.started_at.isoformat(),
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        "menu_choice": call.menu_choice,
+        "transcripts": _transcripts(session, call),
+        "live_speech": _live_speech(call),
+        "ticket": {**_brief(ticket), "classification": _classification(ticket)} if ticket else None,
+        "notes": _notes(session, ticket, reader),
+        "history": [_brief(t) for t in history],
+    }
 
 
 @router.get("/state", summary="My seat: on duty now, signed in, on a call")
@@ -132,10 +192,14 @@ def seat_state(user: Lawyer, session: SessionDep, services: ServicesDep, lawyer_
     person = routing.roster.lawyers.get(seat)
     on_duty = any(p.id == seat for p in routing.roster.on_duty(utcnow(), routing.timezone))
     presence = session.get(LawyerPresence, seat)
-    return {"lawyer_id": seat, "name": person.name if person else user.display_name, "on_duty": on_duty,
-            "signed_in": bool(presence and presence.signed_in),
-            "on_call_sid": presence.on_call_sid if presence else None,
-            "hours": {"start": routing.roster.start.strftime("%H:%M"), "end": routing.roster.end.strftime("%H:%M")}}
+    return {
+        "lawyer_id": seat,
+        "name": person.name if person else user.display_name,
+        "on_duty": on_duty,
+        "signed_in": bool(presence and presence.signed_in),
+        "on_call_sid": presence.on_call_sid if presence else None,
+        "hours": {"start": routing.roster.start.strftime("%H:%M"), "end": routing.roster.end.strftime("%H:%M")},
+    }
 
 
 @router.get("/current", summary="My current (or last) caller: transcripts, classification, history, notes")
@@ -148,8 +212,15 @@ def current_caller(user: Lawyer, request: Request, session: SessionDep, lawyer_i
     view = _caller_view(session, call, live, user)
     shown = [t["number"] for t in [view["ticket"], *view["history"]] if t is not None]
     for number in not_viewed_lately(session, user.username, shown):  # every ticket shown is in the audit log
-        record(session, actor=user.username, role=user.role, action="view_ticket", target=number,
-               ip=client_ip(request), detail={"via": "lawyer_console", "call_sid": call.call_sid})
+        record(
+            session,
+            actor=user.username,
+            role=user.role,
+            action="view_ticket",
+            target=number,
+            ip=client_ip(request),
+            detail={"via": "lawyer_console", "call_sid": call.call_sid},
+        )
     session.commit()
     return {"call": masked_for(user.role, view)}  # lawyers call back: full numbers; an admin's are masked
 
@@ -170,15 +241,21 @@ def post_note(body: NoteIn, user: Lawyer, session: SessionDep, lawyer_id: SeatPa
 
 
 @router.post("/ticket", summary="Make a ticket for my caller's call when it has none (idempotent)")
-def post_ticket(body: TicketIn, user: Lawyer, session: SessionDep, services: ServicesDep,
-                lawyer_id: SeatParam = None) -> dict:
+def post_ticket(
+    body: TicketIn, user: Lawyer, session: SessionDep, services: ServicesDep, lawyer_id: SeatParam = None
+) -> dict:
     seat = lawyer_seat(user, lawyer_id)
     call = _my_call(session, seat, body.call_sid)
     existing = ticket_for_call(session, call.id)
     if existing is not None:  # a retry, or the voice menu opened one: the same ticket, unchanged
         return {**_brief(existing), "created": False, "classification": _classification(existing)}
-    ticket = open_ticket_for_call(session, call_id=call.id, caller_number=call.from_number,
-                                  menu_choice=call.menu_choice, timezone=services.routing.timezone)
+    ticket = open_ticket_for_call(
+        session,
+        call_id=call.id,
+        caller_number=call.from_number,
+        menu_choice=call.menu_choice,
+        timezone=services.routing.timezone,
+    )
     route_ticket(session, ticket, body.summary.strip(), services.routing, utcnow())
     ticket.assigned_to = seat
     add_event(session, ticket, "lawyer_ticket", f"made by the lawyer seat {seat}", actor=user.username)
@@ -189,10 +266,24 @@ def post_ticket(body: TicketIn, user: Lawyer, session: SessionDep, services: Ser
 @router.get("/callbacks", summary="Callbacks due: lawyer-callback tickets for me or nobody, not yet replied")
 def callbacks_due(user: Lawyer, session: SessionDep, lawyer_id: SeatParam = None) -> list[dict]:
     seat = lawyer_seat(user, lawyer_id)
-    tickets = session.scalars(select(Ticket).where(
-        Ticket.route == "lawyer_callback", Ticket.status.in_(OPEN_STATES),
-        or_(Ticket.assigned_to == seat, Ticket.assigned_to.is_(None)))
-        .order_by(Ticket.reply_due_at.is_(None), Ticket.reply_due_at, Ticket.id).limit(200))
-    return masked_for(user.role, [{**_brief(t), "callback_number": t.callback_number or t.caller_number,
-                                   "reply_due_at": t.reply_due_at.isoformat() if t.reply_due_at else None}
-                                  for t in tickets])
+    tickets = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.route == "lawyer_callback",
+            Ticket.status.in_(OPEN_STATES),
+            or_(Ticket.assigned_to == seat, Ticket.assigned_to.is_(None)),
+        )
+        .order_by(Ticket.reply_due_at.is_(None), Ticket.reply_due_at, Ticket.id)
+        .limit(200)
+    )
+    return masked_for(
+        user.role,
+        [
+            {
+                **_brief(t),
+                "callback_number": t.callback_number or t.caller_number,
+                "reply_due_at": t.reply_due_at.isoformat() if t.reply_due_at else None,
+            }
+            for t in tickets
+        ],
+    )

@@ -46,8 +46,9 @@ def lawyer_seat(user: StaffUser, lawyer_id: str | None = None) -> str:
             return user.roster_id
         raise HTTPException(422, "say which lawyer seat to act for: ?lawyer_id=L01 (your account has no seat)")
     if not user.roster_id:
-        raise HTTPException(403, "your account is not linked to a roster seat: ask an admin "
-                                 "(hotline users add ... --roster-id L01)")
+        raise HTTPException(
+            403, "your account is not linked to a roster seat: ask an admin (hotline users add ... --roster-id L01)"
+        )
     if lawyer_id not in (None, user.roster_id):
         raise HTTPException(403, f"you can act only for your own seat {user.roster_id}, not {lawyer_id}")
     return user.roster_id
@@ -83,9 +84,15 @@ def get_lawyers(session: SessionDep, services: ServicesDep, _user: Staff) -> lis
     roster, tz, now = services.routing.roster, services.routing.timezone, utcnow()
     free = {p.id for p in available_lawyers(session, roster, now, tz)}
     presence = {p.lawyer_id: p for p in session.scalars(select(LawyerPresence))}
-    return [{**vars(p), "signed_in": bool(presence.get(p.id) and presence[p.id].signed_in),
-             "on_call_sid": presence[p.id].on_call_sid if p.id in presence else None, "free": p.id in free}
-            for p in roster.on_duty(now, tz)]
+    return [
+        {
+            **vars(p),
+            "signed_in": bool(presence.get(p.id) and presence[p.id].signed_in),
+            "on_call_sid": presence[p.id].on_call_sid if p.id in presence else None,
+            "free": p.id in free,
+        }
+        for p in roster.on_duty(now, tz)
+    ]
 
 
 @router.post("/lawyers/{lawyer_id}/sign-in", summary="A lawyer takes their seat")
@@ -111,8 +118,10 @@ def post_sign_out(lawyer_id: str, session: SessionDep, user: SeatStaff) -> dict:
 def get_queue(session: SessionDep, _user: SeatStaff) -> dict:
     state, now = queue_state(session), utcnow()
     return {
-        "waiting": [{"position": n, "call_sid": e.call_sid, "waited_s": round((now - e.entered_at).total_seconds())}
-                    for n, e in enumerate(state.waiting, 1)],
+        "waiting": [
+            {"position": n, "call_sid": e.call_sid, "waited_s": round((now - e.entered_at).total_seconds())}
+            for n, e in enumerate(state.waiting, 1)
+        ],
         "avg_wait_s": state.avg_wait_s,
     }
 
@@ -137,8 +146,9 @@ def post_take(body: TakeIn, request: Request, session: SessionDep, services: Ser
     # The caller's live call leaves the queue for the lawyer's phone (Twilio REST), after the commit.
     base = public_base(request, services.settings.public_url)
     try:
-        services.twilio_rest.calls(entry.call_sid).update(url=f"{base}/twilio/seat/bridge?lawyer={lawyer_id}",
-                                                          method="POST")
+        services.twilio_rest.calls(entry.call_sid).update(
+            url=f"{base}/twilio/seat/bridge?lawyer={lawyer_id}", method="POST"
+        )
     except Exception as exc:  # the caller hung up meanwhile, or Twilio is unreachable: the lawyer is free again
         set_on_call(session, lawyer_id, None)
         session.commit()
@@ -147,9 +157,15 @@ def post_take(body: TakeIn, request: Request, session: SessionDep, services: Ser
 
 
 def _operator_view(seat: operator_seats.OperatorSeat) -> dict:
-    return {"username": seat.username, "name": seat.display_name, "phone": seat.phone, "signed_in": seat.signed_in,
-            "on_call_sid": seat.on_call_sid, "free": seat.free,
-            "since": seat.since.isoformat() if seat.since else None}
+    return {
+        "username": seat.username,
+        "name": seat.display_name,
+        "phone": seat.phone,
+        "signed_in": seat.signed_in,
+        "on_call_sid": seat.on_call_sid,
+        "free": seat.free,
+        "since": seat.since.isoformat() if seat.since else None,
+    }
 
 
 @router.get("/operators", summary="Operators: who takes calls, who is on a call, who is free (idle since)")
@@ -183,4 +199,3 @@ def post_operator_sign_out(session: SessionDep, user: Operator) -> dict:
 def get_unions(services: ServicesDep, _user: Staff) -> dict:
     directory = services.routing.directory
     return {"city": directory.city, "unions": [vars(u) for u in directory.unions]}
-

@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from api.access import Allowed, may_read_call, may_read_ticket, reach
 from api.deps import RowId, ServicesDep, SessionDep
-from api.staff_auth import client_ip
 from api.schemas import CorrectionIn, DispatchIn, ExtensionIn, MergeIn, ReviewConfirmationIn, TransitionIn
+from api.staff_auth import client_ip
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
 from hotline.db import utcnow
 from recordings.calls import find_call
@@ -40,22 +40,36 @@ def _view(session: SessionDep, ticket: Ticket, user: StaffUser) -> dict:
 def _readable(session: SessionDep, request: Request, user: StaffUser, ticket: Ticket) -> Ticket:
     """The ticket, if it is within the signed-in role's reach (a lawyer's own, an inspector's sampled calls)."""
     if not may_read_ticket(session, user, reach(request), ticket):
-        raise HTTPException(403, f"ticket {ticket.number} is not one of yours: as {user.role} you read only "
-                                 + ("the tickets of sampled calls" if reach(request) == "sampled"
-                                    else "your callers' tickets and your callbacks"))
+        raise HTTPException(
+            403,
+            f"ticket {ticket.number} is not one of yours: as {user.role} you read only "
+            + (
+                "the tickets of sampled calls"
+                if reach(request) == "sampled"
+                else "your callers' tickets and your callbacks"
+            ),
+        )
     return ticket
 
 
-def _audit_view(session: SessionDep, request: Request, user: StaffUser, tickets: list[Ticket], *,
-                listed: bool = False) -> None:
+def _audit_view(
+    session: SessionDep, request: Request, user: StaffUser, tickets: list[Ticket], *, listed: bool = False
+) -> None:
     """Every ticket shown to someone is written down (who, which, when, from where); a ticket shown again in a
     refreshed list within a few minutes is not written twice."""
     numbers = [t.number for t in tickets]
     if listed:
         numbers = not_viewed_lately(session, user.username, numbers)
     for number in numbers:
-        record(session, actor=user.username, role=user.role, action="view_ticket", target=number,
-               ip=client_ip(request), detail={"path": request.url.path})
+        record(
+            session,
+            actor=user.username,
+            role=user.role,
+            action="view_ticket",
+            target=number,
+            ip=client_ip(request),
+            detail={"path": request.url.path},
+        )
     session.commit()
 
 
@@ -85,18 +99,32 @@ def deadline_condition(deadline: str, sla: SlaPolicy, now: datetime) -> ColumnEl
     is_open = and_(Ticket.status.in_(OPEN_STATES), Ticket.reply_due_at.is_not(None))
     if deadline == "overdue":
         return and_(is_open, Ticket.reply_due_at < now)
-    within_reminder = [and_(Ticket.handling_class == name, Ticket.reply_due_at <= now + timedelta(hours=rule.remind_before_hours))
-                       for name, rule in sla.classes.items()]
+    within_reminder = [
+        and_(Ticket.handling_class == name, Ticket.reply_due_at <= now + timedelta(hours=rule.remind_before_hours))
+        for name, rule in sla.classes.items()
+    ]
     return and_(is_open, Ticket.reply_due_at >= now, or_(*within_reminder) if within_reminder else false())
 
 
-@router.get("/tickets", summary="Tickets, newest first (soonest deadline first with `deadline`), filtered; "
-                                "the header X-Total-Count counts every match")
-def list_tickets(session: SessionDep, services: ServicesDep, request: Request, response: Response, user: Reader,
-                 limit: int = 50, needs_human: bool | None = None, needs_review: bool | None = None,
-                 status: str | None = None,
-                 route: str | None = None, deadline: Literal["near", "overdue"] | None = None,
-                 q: str | None = None) -> list[dict]:
+@router.get(
+    "/tickets",
+    summary="Tickets, newest first (soonest deadline first with `deadline`), filtered; "
+    "the header X-Total-Count counts every match",
+)
+def list_tickets(
+    session: SessionDep,
+    services: ServicesDep,
+    request: Request,
+    response: Response,
+    user: Reader,
+    limit: int = 50,
+    needs_human: bool | None = None,
+    needs_review: bool | None = None,
+    status: str | None = None,
+    route: str | None = None,
+    deadline: Literal["near", "overdue"] | None = None,
+    q: str | None = None,
+) -> list[dict]:
     if status is not None and status not in STATES:
         raise HTTPException(422, f"status must be one of: {', '.join(STATES)}")
     conditions = []
@@ -112,8 +140,9 @@ def list_tickets(session: SessionDep, services: ServicesDep, request: Request, r
         conditions.append(deadline_condition(deadline, services.routing.sla, utcnow()))
     if q is not None and q.strip():  # a number (or its tail) or words of what the caller said
         words = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(or_(Ticket.number.like(f"%{words}%", escape="\\"),
-                              Ticket.summary.like(f"%{words}%", escape="\\")))
+        conditions.append(
+            or_(Ticket.number.like(f"%{words}%", escape="\\"), Ticket.summary.like(f"%{words}%", escape="\\"))
+        )
     order = (Ticket.reply_due_at.asc(), Ticket.id.asc()) if deadline else (Ticket.id.desc(),)
     query = select(Ticket).where(*conditions).order_by(*order).limit(min(max(limit, 1), 500))
     tickets = session.scalars(query).all()
@@ -131,8 +160,11 @@ def get_ticket(number: str, session: SessionDep, request: Request, user: Reader)
     return view
 
 
-@router.get("/tickets/{number}/options", summary="What may be done with a ticket now: its next states, and "
-                                                 "the unions of the places the caller named (dispatch suggestions)")
+@router.get(
+    "/tickets/{number}/options",
+    summary="What may be done with a ticket now: its next states, and "
+    "the unions of the places the caller named (dispatch suggestions)",
+)
 def get_options(number: str, session: SessionDep, services: ServicesDep, _user: Reader) -> dict:
     ticket = _ticket(session, number)
     directory = services.routing.directory
@@ -154,7 +186,14 @@ def get_options(number: str, session: SessionDep, services: ServicesDep, _user: 
 def post_transition(number: str, body: TransitionIn, session: SessionDep, user: Handler) -> dict:
     ticket = _ticket(session, number)
     try:
-        transition(session, ticket, body.to, actor=_actor(body.actor, user), note=body.note, recovered_amount=body.recovered_amount)
+        transition(
+            session,
+            ticket,
+            body.to,
+            actor=_actor(body.actor, user),
+            note=body.note,
+            recovered_amount=body.recovered_amount,
+        )
     except TransitionError as exc:
         raise _refused(exc) from exc
     session.commit()
@@ -165,7 +204,14 @@ def post_transition(number: str, body: TransitionIn, session: SessionDep, user: 
 def post_extension(number: str, body: ExtensionIn, session: SessionDep, services: ServicesDep, user: Handler) -> dict:
     ticket = _ticket(session, number)
     try:
-        extend(session, ticket, body.working_days, actor=_actor(body.actor, user), reason=body.reason, sla=services.routing.sla)
+        extend(
+            session,
+            ticket,
+            body.working_days,
+            actor=_actor(body.actor, user),
+            reason=body.reason,
+            sla=services.routing.sla,
+        )
     except TransitionError as exc:
         raise _refused(exc) from exc
     session.commit()
@@ -189,8 +235,14 @@ def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: 
     if union is None:
         raise HTTPException(422, f"no union {body.union_id!r} in the directory: see GET /api/unions")
     try:
-        transition(session, ticket, "dispatched", actor=_actor(body.actor, user),
-                   note=f"to {union.contact} ({union.district}{union.township or ''})" + (f": {body.note}" if body.note else ""))
+        transition(
+            session,
+            ticket,
+            "dispatched",
+            actor=_actor(body.actor, user),
+            note=f"to {union.contact} ({union.district}{union.township or ''})"
+            + (f": {body.note}" if body.note else ""),
+        )
     except TransitionError as exc:
         raise _refused(exc) from exc
     ticket.union_id, ticket.district, ticket.assigned_to = union.id, union.district, union.id
@@ -199,35 +251,63 @@ def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: 
     return _view(session, ticket, user)
 
 
-@router.post("/tickets/{number}/corrections", summary="Correct what the machine understood: subject, kind (consult/"
-                                                      "help), urgency flags; recorded with who and when")
-def post_correction(number: str, body: CorrectionIn, session: SessionDep, services: ServicesDep, request: Request,
-                    user: Corrector) -> dict:
+@router.post(
+    "/tickets/{number}/corrections",
+    summary="Correct what the machine understood: subject, kind (consult/"
+    "help), urgency flags; recorded with who and when",
+)
+def post_correction(
+    number: str, body: CorrectionIn, session: SessionDep, services: ServicesDep, request: Request, user: Corrector
+) -> dict:
     ticket = _ticket(session, number)
     try:
-        changes = correct_ticket(session, ticket, actor=user.username, taxonomy=default_taxonomy(), now=utcnow(),
-                                 subject=body.subject, kind=body.kind, urgency_flags=body.urgency_flags,
-                                 note=body.note, sla=services.routing.sla)
+        changes = correct_ticket(
+            session,
+            ticket,
+            actor=user.username,
+            taxonomy=default_taxonomy(),
+            now=utcnow(),
+            subject=body.subject,
+            kind=body.kind,
+            urgency_flags=body.urgency_flags,
+            note=body.note,
+            sla=services.routing.sla,
+        )
     except CorrectionError as exc:
         raise HTTPException(422, str(exc)) from exc
-    record(session, actor=user.username, role=user.role, action="correct_ticket", target=ticket.number,
-           ip=client_ip(request), detail={"changes": [{"field": c.field, "old": c.old, "new": c.new} for c in changes]})
+    record(
+        session,
+        actor=user.username,
+        role=user.role,
+        action="correct_ticket",
+        target=ticket.number,
+        ip=client_ip(request),
+        detail={"changes": [{"field": c.field, "old": c.old, "new": c.new} for c in changes]},
+    )
     session.commit()
     session.refresh(ticket)
     return _view(session, ticket, user)
 
 
 @router.post("/tickets/{number}/review-confirmation", summary="The machine was right: clear a ticket's mark for review")
-def post_review_confirmation(number: str, body: ReviewConfirmationIn, session: SessionDep, request: Request,
-                             user: Corrector) -> dict:
+def post_review_confirmation(
+    number: str, body: ReviewConfirmationIn, session: SessionDep, request: Request, user: Corrector
+) -> dict:
     ticket = _ticket(session, number)
     reasons = list(ticket.review_reasons or [])
     try:
         confirm_ticket(session, ticket, actor=user.username, note=body.note)
     except CorrectionError as exc:
         raise HTTPException(409, str(exc)) from exc
-    record(session, actor=user.username, role=user.role, action="confirm_ticket", target=ticket.number,
-           ip=client_ip(request), detail={"reasons": reasons})
+    record(
+        session,
+        actor=user.username,
+        role=user.role,
+        action="confirm_ticket",
+        target=ticket.number,
+        ip=client_ip(request),
+        detail={"reasons": reasons},
+    )
     session.commit()
     session.refresh(ticket)
     return _view(session, ticket, user)
@@ -241,8 +321,16 @@ def get_case(case_id: RowId, session: SessionDep, request: Request, user: Reader
     tickets = session.scalars(select(Ticket).where(Ticket.case_id == case_id).order_by(Ticket.id)).all()
     views = [_view(session, t, user) for t in tickets]
     _audit_view(session, request, user, list(tickets))
-    return masked_for(user.role, {"id": case.id, "employer": case.employer, "project": case.project,
-                                  "created_at": case.created_at.isoformat(), "tickets": views})
+    return masked_for(
+        user.role,
+        {
+            "id": case.id,
+            "employer": case.employer,
+            "project": case.project,
+            "created_at": case.created_at.isoformat(),
+            "tickets": views,
+        },
+    )
 
 
 @router.get("/calls/{call_sid}", summary="A call, its events and its ticket")
@@ -251,8 +339,11 @@ def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader)
     if call is None:
         raise HTTPException(404, f"no call {call_sid}")
     if not may_read_call(session, user, reach(request), call):
-        raise HTTPException(403, f"call {call_sid} is not one of yours: as {user.role} you read only "
-                                 + ("sampled calls" if reach(request) == "sampled" else "the calls you took"))
+        raise HTTPException(
+            403,
+            f"call {call_sid} is not one of yours: as {user.role} you read only "
+            + ("sampled calls" if reach(request) == "sampled" else "the calls you took"),
+        )
     ticket = ticket_of_call(session, call_sid)
     view = {
         "call_sid": call.call_sid,

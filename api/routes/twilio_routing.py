@@ -32,10 +32,12 @@ def queue_key(request: Request, form: TwilioForm, session: SessionDep, services:
     return twiml_response(session, route_calls.queue_key(session, _route_desk(request, services), form))
 
 
-@router.post("/urgent", summary="Take the caller to the supervisor now: their emergency, or an urgent flag found "
-                                "after routing")
-def urgent(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, why: str = "",
-           at: str = "") -> Response:
+@router.post(
+    "/urgent", summary="Take the caller to the supervisor now: their emergency, or an urgent flag found after routing"
+)
+def urgent(
+    request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, why: str = "", at: str = ""
+) -> Response:
     desk = _route_desk(request, services)
     return twiml_response(session, route_calls.to_supervisor(session, desk, form, why, at[:64]))
 
@@ -58,8 +60,14 @@ def route_dialled(request: Request, form: TwilioForm, session: SessionDep, servi
 
 
 @router.post("/route/district", summary="The caller chose the district by key, or said it (`said`: the key)")
-def district(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
-             attempt: int = 1, said: str | None = None) -> Response:
+def district(
+    request: Request,
+    form: TwilioForm,
+    session: SessionDep,
+    services: ServicesDep,
+    attempt: int = 1,
+    said: str | None = None,
+) -> Response:
     if not stray.has_ticket(session, form["CallSid"]):  # no ticket to dispatch
         return apology(services)
     desk = _route_desk(request, services)
@@ -72,16 +80,16 @@ def more(request: Request, form: TwilioForm, session: SessionDep, services: Serv
 
 
 @router.post("/seat/bridge", summary="A lawyer took the caller from the queue: ring the lawyer")
-def seat_bridge(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
-                lawyer: str) -> Response:
+def seat_bridge(
+    request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, lawyer: str
+) -> Response:
     if lawyer not in services.routing.roster.lawyers:  # not on the roster: nobody to ring or free
         return apology(services)
     return twiml_response(session, route_calls.seat_bridge(session, _route_desk(request, services), form, lawyer))
 
 
 @router.post("/seat/done", summary="The lawyer's line ended")
-def seat_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
-              lawyer: str) -> Response:
+def seat_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, lawyer: str) -> Response:
     if lawyer not in services.routing.roster.lawyers:  # not on the roster: nobody to ring or free
         return apology(services)
     return twiml_response(session, route_calls.seat_done(session, _route_desk(request, services), form, lawyer))

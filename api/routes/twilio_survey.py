@@ -24,20 +24,28 @@ def _desk(services: ServicesDep) -> SurveyDesk:
 
 
 @router.post("/{survey_id}/call", summary="The caller picked up the survey call: the question")
-def survey_call(survey_id: RowId, attempt: Attempt, form: TwilioForm, session: SessionDep,
-                services: ServicesDep) -> Response:
+def survey_call(
+    survey_id: RowId, attempt: Attempt, form: TwilioForm, session: SessionDep, services: ServicesDep
+) -> Response:
     return twiml_response(session, ivr_survey.answer_call(session, _desk(services), form, survey_id, attempt))
 
 
 @router.post("/{survey_id}/keys", summary="The key the caller pressed: the answer")
-def survey_keys(survey_id: RowId, attempt: Attempt, form: TwilioForm, session: SessionDep, services: ServicesDep,
-                tries: Annotated[int, Query(ge=1)] = 1) -> Response:
+def survey_keys(
+    survey_id: RowId,
+    attempt: Attempt,
+    form: TwilioForm,
+    session: SessionDep,
+    services: ServicesDep,
+    tries: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
     return twiml_response(session, ivr_survey.pressed(session, _desk(services), form, survey_id, attempt, tries))
 
 
 @router.post("/{survey_id}/status", summary="The survey call's status changed", status_code=204)
-def survey_status(survey_id: RowId, attempt: Attempt, form: TwilioForm, session: SessionDep,
-                  services: ServicesDep) -> Response:
+def survey_status(
+    survey_id: RowId, attempt: Attempt, form: TwilioForm, session: SessionDep, services: ServicesDep
+) -> Response:
     ivr_survey.call_status(session, _desk(services), form, survey_id, attempt)
     session.commit()
     return Response(status_code=204)

@@ -32,8 +32,9 @@ def call_desk(request: Request, services: ServicesDep) -> CallDesk:
     live = getattr(request.app.state, "live_speech", None)  # set up by api.routes.media_stream
     if live is None or not live.listening():
         return CallDesk(services.flow, settings.timezone, base)
-    return CallDesk(services.flow, settings.timezone, base, media_stream_url(base), live.transcripts,
-                    services.model.name)
+    return CallDesk(
+        services.flow, settings.timezone, base, media_stream_url(base), live.transcripts, services.model.name
+    )
 
 
 @router.post("/voice", summary="A call comes in: the greeting and the menu")
@@ -51,16 +52,24 @@ def step(step: str, request: Request, form: TwilioForm, session: SessionDep, ser
 
 
 @router.post("/step/{step}/keys", summary="The caller's keys at a menu")
-def keys(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
-         attempt: int = 1) -> Response:
+def keys(
+    step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, attempt: int = 1
+) -> Response:
     if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
         return apology(services)
     return twiml_response(session, ivr_call.menu_keys(session, call_desk(request, services), form, step, attempt))
 
 
 @router.post("/step/{step}/spoken", summary="The caller said a menu choice (a live redirect)")
-def spoken(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep,
-           confidence: float | None = None) -> Response:
+def spoken(
+    step: str,
+    choice: str,
+    request: Request,
+    form: TwilioForm,
+    session: SessionDep,
+    services: ServicesDep,
+    confidence: float | None = None,
+) -> Response:
     if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
         return apology(services)
     desk = call_desk(request, services)
@@ -68,8 +77,15 @@ def spoken(step: str, choice: str, request: Request, form: TwilioForm, session: 
 
 
 @router.post("/step/{step}/confirm", summary="Ask the caller to confirm a choice heard with little confidence")
-def confirm(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep,
-            services: ServicesDep, attempt: int = 1) -> Response:
+def confirm(
+    step: str,
+    choice: str,
+    request: Request,
+    form: TwilioForm,
+    session: SessionDep,
+    services: ServicesDep,
+    attempt: int = 1,
+) -> Response:
     if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
         return apology(services)
     desk = call_desk(request, services)
@@ -77,8 +93,15 @@ def confirm(step: str, choice: str, request: Request, form: TwilioForm, session:
 
 
 @router.post("/step/{step}/confirmed", summary="The caller's answer to the confirmation")
-def confirmed(step: str, choice: str, request: Request, form: TwilioForm, session: SessionDep,
-              services: ServicesDep, attempt: int = 1) -> Response:
+def confirmed(
+    step: str,
+    choice: str,
+    request: Request,
+    form: TwilioForm,
+    session: SessionDep,
+    services: ServicesDep,
+    attempt: int = 1,
+) -> Response:
     if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
         return apology(services)
     desk = call_desk(request, services)

@@ -21,8 +21,9 @@ MIN_PER_SUBJECT = 20  # fewer labelled examples than this for a subject: say so,
 def classify(
     text: Annotated[str, typer.Argument(help="what the caller said, typed or as recognised")],
     menu: Annotated[str | None, typer.Option(help="the caller's menu choice: legal, help, policy, operator")] = None,
-    model: Annotated[Path | None, typer.Option(help="a trained model file (default: the hotline's own, "
-                                                    "else the shipped one)")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="a trained model file (default: the hotline's own, else the shipped one)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Classify one text, show each decision with the words that drove it, and the route the service would take.
@@ -42,9 +43,15 @@ def classify(
         raise typer.Exit(2)
     trained = load_model(model) if model else default_model(settings.var_dir)
     try:
-        data = load_routing_data(roster=settings.roster_file, unions=settings.unions_file, sla=settings.sla_file,
-                                 knowledge=settings.knowledge_file, timezone=settings.timezone,
-                                 case_window_days=settings.case_window_days, var_dir=settings.var_dir)
+        data = load_routing_data(
+            roster=settings.roster_file,
+            unions=settings.unions_file,
+            sla=settings.sla_file,
+            knowledge=settings.knowledge_file,
+            timezone=settings.timezone,
+            case_window_days=settings.case_window_days,
+            var_dir=settings.var_dir,
+        )
     except (OSError, ValueError, KeyError) as exc:
         console.print(f"[red]the routing files cannot be read[/]: {exc}")
         raise typer.Exit(1) from exc
@@ -53,11 +60,22 @@ def classify(
     if as_json:
         understood = result.to_dict()
         # `route` is the service's route (decide_route), as a ticket would get it; `route_reasons` says why.
-        out = {**{k: understood.pop(k) for k in ("subject", "kind", "handling_class")}, "route": decision.route,
-               **understood, "route_reasons": list(decision.reasons)}
-        out["union"] = ({"id": decision.union.id, "district": decision.union.district,
-                         "township": decision.union.township, "contact": decision.union.contact}
-                        if decision.union else None)
+        out = {
+            **{k: understood.pop(k) for k in ("subject", "kind", "handling_class")},
+            "route": decision.route,
+            **understood,
+            "route_reasons": list(decision.reasons),
+        }
+        out["union"] = (
+            {
+                "id": decision.union.id,
+                "district": decision.union.district,
+                "township": decision.union.township,
+                "contact": decision.union.contact,
+            }
+            if decision.union
+            else None
+        )
         out["answer"] = decision.answer.entry.id if decision.answer else None
         out["evidence"]["route"] = {"value": decision.route, "words": list(decision.reasons), "source": "decide_route"}
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
@@ -85,21 +103,43 @@ def classify(
 
 @classifier_app.command("train")
 def train(
-    data: Annotated[Path | None, typer.Option(help="labelled TSV with a header: text, subject, kind (consult/help)",
-                                              exists=True, dir_okay=False)] = None,
-    out: Annotated[Path | None, typer.Option(help="where to write the model (default: var/classifier.json.gz; "
-                                                  "with --shipped, the shipped model)")]
-    = None,
-    from_tickets: Annotated[bool, typer.Option("--from-tickets", help="learn from the tickets people corrected or "
-                                               "confirmed, merged with the shipped examples; replace the hotline's "
-                                               "model only when better on a held-back part")] = False,
-    held_back: Annotated[float, typer.Option(help="--from-tickets: the share of checked tickets held back to judge",
-                                             min=0.05, max=0.5)] = 0.2,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="labelled TSV with a header: text, subject, kind (consult/help)", exists=True, dir_okay=False
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="where to write the model (default: var/classifier.json.gz; with --shipped, the shipped model)"
+        ),
+    ] = None,
+    from_tickets: Annotated[
+        bool,
+        typer.Option(
+            "--from-tickets",
+            help="learn from the tickets people corrected or "
+            "confirmed, merged with the shipped examples; replace the hotline's "
+            "model only when better on a held-back part",
+        ),
+    ] = False,
+    held_back: Annotated[
+        float, typer.Option(help="--from-tickets: the share of checked tickets held back to judge", min=0.05, max=0.5)
+    ] = 0.2,
     seed: Annotated[int, typer.Option(help="--from-tickets: the seed that picks the held-back tickets")] = 12351,
-    min_held_back: Annotated[int, typer.Option(help="--from-tickets: fewer held-back tickets than this: too few to "
-                                                    "judge, the model is kept", min=1)] = 5,
-    shipped: Annotated[bool, typer.Option("--shipped", help="rebuild the shipped model from every shipped example "
-                                          "file (routing/data/training*.tsv)")] = False,
+    min_held_back: Annotated[
+        int,
+        typer.Option(
+            help="--from-tickets: fewer held-back tickets than this: too few to judge, the model is kept", min=1
+        ),
+    ] = 5,
+    shipped: Annotated[
+        bool,
+        typer.Option(
+            "--shipped", help="rebuild the shipped model from every shipped example file (routing/data/training*.tsv)"
+        ),
+    ] = False,
 ) -> None:
     """Train the classifier on labelled texts (the project's examples, or a hotline's own ticket history)."""
     from routing.classifier_model import read_examples, train_file
@@ -136,13 +176,16 @@ def train(
     model.save(out)
     counts = Counter(ex.subject for ex in examples)
     kinds = Counter(ex.kind for ex in examples)
-    console.print(f"trained on {len(examples)} texts from {data} "
-                  f"({kinds['consult']} consult, {kinds['help']} help); {len(model.vocabulary)} features")
+    console.print(
+        f"trained on {len(examples)} texts from {data} "
+        f"({kinds['consult']} consult, {kinds['help']} help); {len(model.vocabulary)} features"
+    )
     console.print(f"model written to {out} ({out.stat().st_size / 1024:.0f} KiB)")
     thin = [s for s in taxonomy.subjects if counts[s] < MIN_PER_SUBJECT]
     if thin:
-        console.print("[yellow]few examples[/] (the model will be weak on these): "
-                      + ", ".join(f"{s} {counts[s]}" for s in thin))
+        console.print(
+            "[yellow]few examples[/] (the model will be weak on these): " + ", ".join(f"{s} {counts[s]}" for s in thin)
+        )
 
 
 def train_shipped(out: Path | None) -> None:
@@ -154,8 +197,10 @@ def train_shipped(out: Path | None) -> None:
     out = out or shipped_model_path()
     model = train_files(paths, cues=default_taxonomy().model_cues())
     model.save(out)
-    console.print(f"trained on {model.source['rows']} texts from {', '.join(p.name for p in paths)}; "
-                  f"{len(model.vocabulary)} features")
+    console.print(
+        f"trained on {model.source['rows']} texts from {', '.join(p.name for p in paths)}; "
+        f"{len(model.vocabulary)} features"
+    )
     console.print(f"model written to {out} ({out.stat().st_size / 1024:.0f} KiB)")
 
 
@@ -167,17 +212,23 @@ def train_from_tickets(out: Path | None, held_back: float, seed: int, min_held_b
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from hotline.db import make_engine, make_session_factory
+    from routing.classifier_model import shipped_training_paths
     from routing.classifier_model import train as fit
     from routing.classify import default_model, default_taxonomy
-    from routing.classifier_model import shipped_training_paths
     from routing.retrain import checked_tickets, hold_back, score, shipped_examples, verdict
 
     settings = get_settings()
     taxonomy = default_taxonomy()
     out = out or settings.var_dir / "classifier.json.gz"
     own = settings.var_dir / "classifier.json.gz"
-    steps = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                     TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console)
+    steps = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
     with steps:
         reading = steps.add_task("读取人工更正的工单 reading checked tickets", total=2)
         engine = make_engine(settings.db_url)
@@ -196,35 +247,49 @@ def train_from_tickets(out: Path | None, held_back: float, seed: int, min_held_b
         learn, judge = hold_back(tickets, held_back, seed)
         if len(judge) < min_held_back:
             steps.stop()
-            console.print(f"[yellow]too few checked tickets to judge a new model[/]: {len(tickets)} corrected or "
-                          f"confirmed, {len(judge)} would be held back (at least {min_held_back} needed). "
-                          "Correct more tickets on /tickets/{number}, or lower --min-held-back. The model is kept.")
+            console.print(
+                f"[yellow]too few checked tickets to judge a new model[/]: {len(tickets)} corrected or "
+                f"confirmed, {len(judge)} would be held back (at least {min_held_back} needed). "
+                "Correct more tickets on /tickets/{number}, or lower --min-held-back. The model is kept."
+            )
             raise typer.Exit(1)
         current = default_model(settings.var_dir)  # the one the service uses now
         scoring = steps.add_task("评估当前模型 scoring the current model", total=1)
         before = score(current, judge, taxonomy)
         steps.advance(scoring)
-        training = steps.add_task(f"训练新模型 training on {len(shipped)} shipped + {len(learn)} ticket examples",
-                                  total=1)
+        training = steps.add_task(
+            f"训练新模型 training on {len(shipped)} shipped + {len(learn)} ticket examples", total=1
+        )
         files = [p.name for p in shipped_training_paths()]
-        model = fit([*shipped, *(t.example() for t in learn)], cues=taxonomy.model_cues(),
-                    source={"files": files, "shipped_rows": len(shipped), "ticket_rows": len(learn),
-                            "held_back": len(judge), "seed": seed})
+        model = fit(
+            [*shipped, *(t.example() for t in learn)],
+            cues=taxonomy.model_cues(),
+            source={
+                "files": files,
+                "shipped_rows": len(shipped),
+                "ticket_rows": len(learn),
+                "held_back": len(judge),
+                "seed": seed,
+            },
+        )
         steps.advance(training)
         scoring_new = steps.add_task("评估新模型 scoring the new model", total=1)
         after = score(model, judge, taxonomy)
         steps.advance(scoring_new)
 
-    table = Table(title=f"留出的 {len(judge)} 张工单上 on {len(judge)} held-back tickets (seed {seed})",
-                  header_style="bold")
+    table = Table(
+        title=f"留出的 {len(judge)} 张工单上 on {len(judge)} held-back tickets (seed {seed})", header_style="bold"
+    )
     for column in ("model", "tickets", "subject accuracy 事项准确率", "kind accuracy 咨询/求助准确率"):
         table.add_column(column, justify="right" if column != "model" else "left")
     current_name = "current (hotline's own)" if own.exists() else "current (shipped)"
     table.add_row(current_name, str(before.n), f"{before.accuracy:.3f}", f"{before.kind_accuracy:.3f}")
     table.add_row("new", str(after.n), f"{after.accuracy:.3f}", f"{after.kind_accuracy:.3f}")
     console.print(table)
-    console.print(f"checked tickets: {len(tickets)} ({len(learn)} learned from, {len(judge)} held back); "
-                  f"shipped examples: {len(shipped)} from {', '.join(files)}")
+    console.print(
+        f"checked tickets: {len(tickets)} ({len(learn)} learned from, {len(judge)} held back); "
+        f"shipped examples: {len(shipped)} from {', '.join(files)}"
+    )
     better, why = verdict(after, before)
     if not better:
         console.print(f"[yellow]kept the current model[/]: the new one is not better ({why}); nothing written")
@@ -232,5 +297,7 @@ def train_from_tickets(out: Path | None, held_back: float, seed: int, min_held_b
     tmp = out.with_name(out.name + ".tmp")
     model.save(tmp)
     os.replace(tmp, out)  # whole or not at all: the service never reads half a model
-    console.print(f"[green]new model written to {out}[/] ({why}). "
-                  "Restart the service (hotline serve) to use it: it reads the model when it starts.")
+    console.print(
+        f"[green]new model written to {out}[/] ({why}). "
+        "Restart the service (hotline serve) to use it: it reads the model when it starts."
+    )

@@ -20,8 +20,10 @@ console = console_for()
 
 @qa_app.command("sample")
 def sample(
-    day: Annotated[str | None, typer.Option("--date", help="the local day whose calls are sampled, YYYY-MM-DD "
-                                                          "(default: yesterday)")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="the local day whose calls are sampled, YYYY-MM-DD (default: yesterday)"),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (default: the one in the sampling file)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the picks as one JSON list")] = False,
 ) -> None:
@@ -56,13 +58,20 @@ def sample(
     for column in ("call", "handler", "role", "reason", "all reasons", "inspector"):
         table.add_column(column)
     for p in result.picks:
-        table.add_row(p.call_sid, p.handler or "(voice menu)", p.handler_role or "", reason_label(p.reason),
-                      "、".join(map(reason_label, p.reasons)), p.inspector or "[yellow]unassigned[/]")
+        table.add_row(
+            p.call_sid,
+            p.handler or "(voice menu)",
+            p.handler_role or "",
+            reason_label(p.reason),
+            "、".join(map(reason_label, p.reasons)),
+            p.inspector or "[yellow]unassigned[/]",
+        )
     console.print(table)
     if result.existing:
         console.print("this day was sampled before: these are the stored picks (nothing added)")
     else:
-        console.print(f"{len(result.picks)} of {result.candidates} calls picked; "
-                      f"{result.dropped} quota picks beyond the inspectors' capacity left out, "
-                      f"{result.unassigned} mandatory picks unassigned")
-
+        console.print(
+            f"{len(result.picks)} of {result.candidates} calls picked; "
+            f"{result.dropped} quota picks beyond the inspectors' capacity left out, "
+            f"{result.unassigned} mandatory picks unassigned"
+        )

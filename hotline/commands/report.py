@@ -12,12 +12,20 @@ from hotline.settings import get_settings
 
 
 def report(
-    kind: Annotated[str, typer.Argument(help="daily (the day), weekly (Monday-Sunday holding the date), monthly, "
-                                             "or corrections (how often people corrected the classifier)")],
-    date_: Annotated[str | None, typer.Option("--date", help="a day of the period, YYYY-MM-DD (local time; "
-                                                             "default: today)")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="table (default, to read), json, csv or html "
-                                                             "(corrections: table, json or csv)")] = None,
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="daily (the day), weekly (Monday-Sunday holding the date), monthly, "
+            "or corrections (how often people corrected the classifier)"
+        ),
+    ],
+    date_: Annotated[
+        str | None, typer.Option("--date", help="a day of the period, YYYY-MM-DD (local time; default: today)")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="table (default, to read), json, csv or html (corrections: table, json or csv)"),
+    ] = None,
     output: Annotated[Path | None, typer.Option(help="write to this file instead of printing")] = None,
     weeks: Annotated[int, typer.Option(help="corrections: how many local weeks back, this one included")] = 8,
 ) -> None:
@@ -74,16 +82,20 @@ def _print_table(figures: dict, output: Path | None) -> None:
     from routing.classify import default_taxonomy
 
     taxonomy = default_taxonomy()
-    table = Table(title=f"12351 {TITLES.get(figures['period'], figures['period'])} {figures['label']}",
-                  caption=f"{figures['from']} – {figures['to']} · 截至 {as_of(figures)} ({figures['timezone']})",
-                  header_style="bold")
+    table = Table(
+        title=f"12351 {TITLES.get(figures['period'], figures['period'])} {figures['label']}",
+        caption=f"{figures['from']} – {figures['to']} · 截至 {as_of(figures)} ({figures['timezone']})",
+        header_style="bold",
+    )
     table.add_column("指标 figure", no_wrap=True)
     table.add_column("数值 value", justify="right", no_wrap=True)
     for key, (label, _definition) in DEFINITIONS.items():
         table.add_row(label, shown(key, figures.get(key)))
-    breakdowns = (("诉求类别", figures["by_subject"], taxonomy.label),
-                  ("处理类别", figures["by_class"], lambda k: taxonomy.handling_classes.get(k, k)),
-                  ("属地", figures["by_district"], str))
+    breakdowns = (
+        ("诉求类别", figures["by_subject"], taxonomy.label),
+        ("处理类别", figures["by_class"], lambda k: taxonomy.handling_classes.get(k, k)),
+        ("属地", figures["by_district"], str),
+    )
     for title, counts, label in breakdowns:
         rows = list(counts.items())
         for n, (key, tickets) in enumerate(rows):
@@ -105,7 +117,8 @@ def corrections_report(fmt: str, weeks: int, output: Path | None) -> None:
 
     from hotline.console import console_for
     from hotline.db import make_engine, make_session_factory, utcnow
-    from reports.corrections import FORMATS, corrections_report as build, to_csv
+    from reports.corrections import FORMATS, to_csv
+    from reports.corrections import corrections_report as build
     from routing.classify import default_taxonomy
 
     settings = get_settings()
@@ -131,12 +144,29 @@ def corrections_report(fmt: str, weeks: int, output: Path | None) -> None:
             table.add_column(column, justify="left" if column in ("周（周一）", "事项") else "right", no_wrap=True)
         for week in data["weeks"]:
             for row in (r for r in data["rows"] if r["week"] == week["week"]):
-                table.add_row(row["first_day"], row["subject_label"], str(row["tickets"]), str(row["corrected"]),
-                              str(row["subject_corrected"]), str(row["kind_corrected"]),
-                              str(row["urgency_flags_corrected"]), f"{row['rate'] * 100:.1f}%")
+                table.add_row(
+                    row["first_day"],
+                    row["subject_label"],
+                    str(row["tickets"]),
+                    str(row["corrected"]),
+                    str(row["subject_corrected"]),
+                    str(row["kind_corrected"]),
+                    str(row["urgency_flags_corrected"]),
+                    f"{row['rate'] * 100:.1f}%",
+                )
             rate = "—" if week["rate"] is None else f"{week['rate'] * 100:.1f}%"
-            table.add_row(week["first_day"], "合计", str(week["tickets"]), str(week["corrected"]), "", "", "", rate,
-                          style="bold", end_section=True)
+            table.add_row(
+                week["first_day"],
+                "合计",
+                str(week["tickets"]),
+                str(week["corrected"]),
+                "",
+                "",
+                "",
+                rate,
+                style="bold",
+                end_section=True,
+            )
         if output is None:
             console_for().print(table)
         else:

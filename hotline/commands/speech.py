@@ -55,8 +55,10 @@ def model_check() -> None:
     with console.status("reading the model's vocabulary…"):
         vocabulary = model_vocabulary(path)
     if vocabulary is None:
-        console.print("  [yellow]vocabulary    unreadable[/] (no graph/words.txt, no symbols in the graph):"
-                      " menu phrases cannot be checked")
+        console.print(
+            "  [yellow]vocabulary    unreadable[/] (no graph/words.txt, no symbols in the graph):"
+            " menu phrases cannot be checked"
+        )
     else:
         console.print(f"  vocabulary    {len(vocabulary)} words; unknown-word symbol {unknown_word(vocabulary)}")
     try:
@@ -65,8 +67,11 @@ def model_check() -> None:
         console.print(f"  [red]flow file[/]: {exc}")
         raise typer.Exit(1) from exc
     # Every menu hears its options' phrases and the emergency phrases (ivr.flow.Flow.spoken_options).
-    spoken = {f"menu {step.name!r}": flow.spoken_options(step) for step in flow.steps.values()
-              if step.kind == "menu" and flow.spoken_options(step)}
+    spoken = {
+        f"menu {step.name!r}": flow.spoken_options(step)
+        for step in flow.steps.values()
+        if step.kind == "menu" and flow.spoken_options(step)
+    }
     spoken["the district question"] = load_directory(settings.unions_file).district_phrases()
     if flow.emergency is not None and flow.emergency.phrases:
         spoken["the district question"]["emergency"] = list(flow.emergency.phrases)
@@ -76,14 +81,20 @@ def model_check() -> None:
         for column in ("choice", "phrase", "as model words", "missing"):
             table.add_column(column)
         for phrase in grammar.phrases:
-            table.add_row(phrase.choice, phrase.text, " ".join(phrase.words),
-                          f"[red]{' '.join(phrase.missing)}[/]" if phrase.missing else "")
+            table.add_row(
+                phrase.choice,
+                phrase.text,
+                " ".join(phrase.words),
+                f"[red]{' '.join(phrase.missing)}[/]" if phrase.missing else "",
+            )
         console.print(table)
         if grammar.missing:
             failed = True
-            console.print(f"  [red]{len(grammar.missing)} word(s) of {title} are not in the model's "
-                          "vocabulary[/]: those phrases are left out of voice navigation. Say them with other "
-                          "words in the flow or union directory file, or use a model that has them.")
+            console.print(
+                f"  [red]{len(grammar.missing)} word(s) of {title} are not in the model's "
+                "vocabulary[/]: those phrases are left out of voice navigation. Say them with other "
+                "words in the flow or union directory file, or use a model that has them."
+            )
     if failed:
         raise typer.Exit(1)
     console.print("[green]speech model ok[/]")
@@ -102,8 +113,7 @@ def bench_asr(
     try:
         clips = read_manifest(manifest)
         model = SharedModel(settings.vosk_model_path)
-        with console.status(f"loading the model, then recognising {len(clips)} clips twice (wideband, "
-                            "telephone)…"):
+        with console.status(f"loading the model, then recognising {len(clips)} clips twice (wideband, telephone)…"):
             results = evaluate(model.get(), clips)
     except (ManifestError, ModelMissing) as exc:
         console.print(f"[red]{exc}[/]")
@@ -115,8 +125,7 @@ def bench_asr(
     table = Table(title=f"{len(clips)} clips, model {model.name}")
     for column in ("condition", "CER", "RTF", "audio s"):
         table.add_column(column)
-    for name, label in (("wideband", "wideband (own rate, batch)"),
-                        ("telephone", "telephone (8 kHz μ-law, live)")):
+    for name, label in (("wideband", "wideband (own rate, batch)"), ("telephone", "telephone (8 kHz μ-law, live)")):
         result = results[name]
         table.add_row(label, f"{result.cer:.1%}", f"{result.rtf:.3f}", f"{result.audio_s:.1f}")
     console.print(table)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from hotline.console import console_for
 from hotline.settings import get_settings
 
-users_app = typer.Typer(help="Staff accounts: operators, lawyers, inspectors, supervisors, admins",
-                        no_args_is_help=True)
+users_app = typer.Typer(
+    help="Staff accounts: operators, lawyers, inspectors, supervisors, admins", no_args_is_help=True
+)
 console = console_for()
 
 
@@ -41,7 +42,7 @@ def _read_password(from_stdin: bool) -> str:
     return typer.prompt("password", hide_input=True, confirmation_prompt=True)
 
 
-def _existing_user(session: Session, username: str):  # noqa: ANN202 - a staff.tables.StaffUser
+def _existing_user(session: Session, username: str):
     """The account of that name; otherwise say so and stop."""
     from staff.tables import StaffUser
 
@@ -92,8 +93,7 @@ def users_add(
     password = _read_password(password_stdin)
     try:
         with _database() as session:
-            user = create_user(session, username, role, password, display_name=name, roster_id=roster_id,
-                               phone=phone)
+            user = create_user(session, username, role, password, display_name=name, roster_id=roster_id, phone=phone)
             console.print(f"added {user.username} ({user.role})")
     except (AccountError, WeakPassword) as exc:
         console.print(f"[red]{exc}[/]")
@@ -110,8 +110,15 @@ def users_list() -> None:
     table = Table("username", "name", "role", "roster", "phone", "active", "created")
     with _database() as session:
         for user in session.scalars(select(StaffUser).order_by(StaffUser.username)):
-            table.add_row(user.username, user.display_name, user.role, user.roster_id or "", user.phone or "",
-                          "yes" if user.active else "no", local_day(user.created_at, zone).isoformat())
+            table.add_row(
+                user.username,
+                user.display_name,
+                user.role,
+                user.roster_id or "",
+                user.phone or "",
+                "yes" if user.active else "no",
+                local_day(user.created_at, zone).isoformat(),
+            )
     console.print(table)
 
 
