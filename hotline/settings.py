@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,25 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_api_url: str | None = Field(None, description="Twilio REST base; default Twilio's, or the local emulator's")
     emulator_port: int = Field(8070, description="where `hotline call` runs its Twilio emulator in development")
+    carrier: Literal["twilio", "asterisk"] = Field(
+        "twilio",
+        description="who carries the calls: twilio (webhooks and TwiML) or asterisk (a PBX of the centre's own, "
+        "driven over ARI)",
+    )
+    ari_url: str = Field("http://127.0.0.1:8088/ari", description="Asterisk's REST Interface (http.conf's address)")
+    ari_user: str = Field("hotline", description="the ARI user in ari.conf")
+    ari_password: str | None = Field(None, description="that user's password in ari.conf")
+    ari_app: str = Field("hotline12351", description="the Stasis application extensions.conf sends the calls to")
+    ari_media_dir: Path | None = Field(
+        None,
+        description="a folder Asterisk can read, where the service puts the prompt audio it plays; default "
+        "var_dir/asterisk-media",
+    )
+    ari_media_dir_on_pbx: str | None = Field(
+        None,
+        description="that folder as Asterisk sees it, when it runs in a container or chroot with another root; "
+        "default the same path",
+    )
     vosk_model_path: Path | None = None
     flow_file: Path | None = Field(None, description="call flow YAML; default the one shipped in ivr/flows")
     route_prompts_file: Path | None = Field(

@@ -1,0 +1,215 @@
+"""One caller's channel in our Stasis application: play prompts, collect keys, record, hang up, over ARI.
+
+The edge's event loop hands this object the events of its channel (`deliver`); the call's own thread waits
+on them. Every id we give Asterisk (playbacks, recordings) is derived from the channel's id and a step name,
+so a repeated request after a lost answer names the same thing.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TypeVar
+
+from asterisk.ari import (
+    AriClient,
+    AriConflict,
+    AriNotFound,
+    Channel,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    Event,
+    PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
+    StasisEnd,
+)
+
+T = TypeVar("T")
+
+
+_ABANDON = Event("Abandon", "", {})  # our own marker in a call's queue: the service is stopping
+
+
+def _gone(channel_id: str) -> Channel:
+    return Channel(channel_id, "", "Down", "", "")
+
+
+class CallerHungUp(Exception):
+    """The caller hung up (or the channel left our application): the call's steps stop here."""
+
+
+class EdgeStopped(Exception):
+    """The service is stopping: the call's steps stop here and its channel is left to the next start."""
+
+
+@dataclass(frozen=True)
+class PbxMedia:
+    """The folder of audio Asterisk plays for us, as the service sees it (`local_dir`) and as Asterisk sees it
+    (`dir_on_pbx`: another root when Asterisk runs in a container or chroot)."""
+
+    local_dir: Path
+    dir_on_pbx: str
+
+    def uri(self, path: Path) -> str:
+        """The ARI media URI of a WAV file in the folder (`sound:` takes the path without its extension)."""
+        relative = Path(path).resolve().relative_to(self.local_dir.resolve())
+        return "sound:" + str(PurePosixPath(self.dir_on_pbx) / relative.with_suffix(""))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A finished recording of the caller: Asterisk's name for it, how it ended, its length if known."""
+
+    name: str
+    ended_by: str  # "key" (the finish key), "max_length", "silence" or "hangup"
+    duration_s: int | None
+
+
+class CallChannel:
+    """The hotline's side of one call (an ARI channel in our application), driven step by step."""
+
+    def __init__(self, client: AriClient, channel_id: str, media: PbxMedia) -> None:
+        self.client = client
+        self.id = channel_id
+        self.media = media
+        self.hung_up = False
+        self._events: queue.Queue[Event] = queue.Queue()
+        self._keys: list[str] = []  # keys pressed and not yet taken by a step (type-ahead)
+        self._playing: str | None = None  # the playback a step waits for
+        self._recording: str | None = None  # the recording a step waits for
+
+    def deliver(self, event: Event) -> None:
+        """An event about this channel, from the edge's event loop."""
+        self._events.put(event)
+
+    def resync(self) -> None:
+        """After the event stream was down: ask Asterisk how things stand, since events were lost. A channel
+        that is gone hung up; a playback or recording that is no longer running finished."""
+        if self.client.channel(self.id) is None:
+            self.deliver(StasisEnd("StasisEnd", self.client.app, {"channel": {"id": self.id}}, _gone(self.id)))
+            return
+        playing, recording = self._playing, self._recording
+        if playing and not self.client.playback_running(playing):
+            self.deliver(
+                PlaybackFinished("PlaybackFinished", self.client.app, {}, playing, "", f"channel:{self.id}", "done")
+            )
+        if recording and not self.client.recording_running(recording):
+            self.deliver(
+                RecordingFinished(
+                    "RecordingFinished", self.client.app, {}, recording, f"channel:{self.id}", "done", None, ""
+                )
+            )
+
+    def abandon(self) -> None:
+        """Stop the call's steps where they are, without touching the channel (the service is stopping)."""
+        self._events.put(_ABANDON)
+
+    def _next_event(self, timeout_s: float) -> Event | None:
+        try:
+            event = self._events.get(timeout=max(0.0, timeout_s))
+        except queue.Empty:
+            return None
+        if event is _ABANDON:
+            raise EdgeStopped(self.id)
+        if isinstance(event, StasisEnd | ChannelDestroyed | ChannelHangupRequest):
+            self.hung_up = True
+            raise CallerHungUp(self.id)
+        if isinstance(event, ChannelDtmfReceived):
+            self._keys.append(event.digit)
+        return event
+
+    def _call(self, action: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """An ARI request on this channel; a channel that is gone means the caller hung up."""
+        if self.hung_up:
+            raise CallerHungUp(self.id)
+        try:
+            return action(*args, **kwargs)
+        except AriNotFound as exc:
+            if self.client.channel(self.id) is None:
+                self.hung_up = True
+                raise CallerHungUp(self.id) from exc
+            raise
+
+    def answer(self) -> None:
+        """Answer the call."""
+        self._call(self.client.answer, self.id)
+
+    def play(self, files: list[Path], *, step: str, stop_on_key: bool = False) -> str | None:
+        """Play audio files one after another and wait until they end; with `stop_on_key` a key pressed
+        meanwhile stops them (a caller who knows the menu need not hear it out), and is returned."""
+        if not files:
+            return None
+        playback_id = f"{self.id}-{step}"
+        media = [self.media.uri(path) for path in files]
+        self._playing = playback_id
+        try:
+            self._call(self.client.play, self.id, media, playback_id=playback_id)
+        except AriConflict:
+            pass  # already playing: asked again after a lost answer
+        try:
+            while True:
+                if stop_on_key and self._keys:
+                    self.client.stop_playback(playback_id)
+                    return self._keys[0]
+                event = self._next_event(3600)
+                if isinstance(event, PlaybackFinished) and event.playback_id == playback_id:
+                    return self._keys[0] if stop_on_key and self._keys else None
+        finally:
+            self._playing = None
+
+    def collect_key(self, timeout_s: float) -> str | None:
+        """The next key the caller presses (one already pressed counts), or None after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while not self._keys:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self._next_event(left)
+        return self._keys.pop(0)
+
+    def record(self, *, step: str, max_length_s: int, silence_s: int = 0, finish_on_key: str = "#") -> Recorded:
+        """Record what the caller says until the finish key, `max_length_s`, `silence_s` of silence, or the
+        caller hanging up (the recording is kept then too)."""
+        name = f"{self.id}-{step}"
+        self._keys.clear()
+        self._recording = name
+        try:
+            self._call(
+                self.client.record,
+                self.id,
+                name,
+                max_duration_s=max_length_s,
+                max_silence_s=silence_s,
+                terminate_on=finish_on_key or "none",
+            )
+        except AriConflict:
+            pass  # a recording of that name is already running: asked again after a lost answer
+        try:
+            while True:
+                event = self._next_event(3600)
+                if isinstance(event, RecordingFinished | RecordingFailed) and event.name == name:
+                    if isinstance(event, RecordingFailed):
+                        raise RuntimeError(f"Asterisk could not record the caller: {event.cause or event.state}")
+                    if finish_on_key and finish_on_key in self._keys:
+                        ended_by = "key"
+                    elif silence_s and event.duration is not None and event.duration < max_length_s - 1:
+                        ended_by = "silence"
+                    else:
+                        ended_by = "max_length"
+                    self._keys.clear()
+                    return Recorded(name, ended_by, event.duration)
+        except CallerHungUp:
+            self.client.stop_recording(name)  # keep what the caller said before hanging up
+            return Recorded(name, "hangup", None)
+        finally:
+            self._recording = None
+
+    def hangup(self) -> None:
+        """Hang up (nothing happens when the caller already has)."""
+        self.client.hangup(self.id)
+        self.hung_up = True
