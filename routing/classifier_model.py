@@ -18,11 +18,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from routing.heard import RecogniserNoise, toneless
 from routing.normalise import normalise
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 FORMAT = "hotline12351-linear-text/2"
 FORMATS = ("hotline12351-linear-text/1", FORMAT)  # /1: no pinyin n-grams, no calibration
@@ -37,6 +41,10 @@ SVM_C = 0.3
 PINYIN_NGRAMS = (2,)
 HEARD_COPIES = (0.2,)
 KIND_BALANCED = True
+# The kind head learns as if this share of callers were in a dispute (help): most calls to the hotline are
+# questions (DOMAIN.md: 2,065 tickets from 23,933 calls, 11,000 from 63,000), while the own examples are 59 % help;
+# 0.4, not the tickets' 10-20 %, because a dispute misread as a question loses its ticket. Overrides KIND_BALANCED.
+KIND_PRIOR = {"consult": 0.6, "help": 0.4}
 URGENT_C = 4.0
 NO_LABEL = "none"  # the 1155 head's class for no flag
 URGENT_MIN_EXAMPLES = 20  # fewer flagged examples than this: no 1155 head
@@ -86,7 +94,7 @@ def grams(
     return out
 
 
-_CUE_INDEXES: dict[int, tuple[dict, dict[str, list[tuple[str, list[str]]]]]] = {}
+_CUE_INDEXES: dict[int, tuple[dict[str, list[str]], dict[str, list[tuple[str, list[str]]]]]] = {}
 
 
 def _cue_index(cues: dict[str, list[str]]) -> dict[str, list[tuple[str, list[str]]]]:
@@ -135,7 +143,7 @@ class LinearTextModel:
         vocabulary: list[str],
         idf: np.ndarray,
         heads: dict[str, Head],
-        source: dict,
+        source: dict[str, Any],  # where the model came from (training file, its checksum, settings): free-form JSON
         cues: dict[str, list[str]] | None = None,
         pinyin: tuple[int, ...] = (),
     ):
@@ -234,7 +242,8 @@ class LinearTextModel:
 
     # --- storing ------------------------------------------------------------------------------------------
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
+        """The model as plain JSON (what `save` writes)."""
         return {
             "format": FORMAT,
             "ngrams": list(NGRAMS),
@@ -269,7 +278,8 @@ class LinearTextModel:
             out.write(data)
 
     @classmethod
-    def from_json(cls, data: dict) -> LinearTextModel:
+    def from_json(cls, data: dict[str, Any]) -> LinearTextModel:
+        """A model from its JSON; refuses another format."""
         if data.get("format") not in FORMATS:
             raise ValueError(f"not a classifier model of format {FORMAT}: {data.get('format')!r}")
         heads = {
@@ -315,14 +325,15 @@ def _spans(
     if not per_char.any():
         return ()
     floor = 0.2 * per_char.max()
-    runs, start = [], None
+    runs: list[tuple[float, int, int]] = []
+    run_start: int | None = None
     for i, v in enumerate([*per_char.tolist(), 0.0]):
-        if v > floor and start is None:
-            start = i
-        elif v <= floor and start is not None:
-            if i - start >= 2 or per_char[start] > 0.6 * per_char.max():
-                runs.append((float(per_char[start:i].sum()), start, i))
-            start = None
+        if v > floor and run_start is None:
+            run_start = i
+        elif v <= floor and run_start is not None:
+            if i - run_start >= 2 or per_char[run_start] > 0.6 * per_char.max():
+                runs.append((float(per_char[run_start:i].sum()), run_start, i))
+            run_start = None
     runs.sort(key=lambda r: -r[0])
     return tuple(text[s:e] for _, s, e in runs[:limit])
 
@@ -357,7 +368,7 @@ def read_examples(path: Path) -> list[Example]:
         ]
 
 
-def _flags(row: dict) -> tuple[str, ...] | None:
+def _flags(row: dict[str, str]) -> tuple[str, ...] | None:
     """The row's 1155 flags: its `flags` column; else none when `urgent` is 0; else unknown (urgent, no flag said)."""
     if (row.get("flags") or "").strip():
         return tuple(f.strip() for f in row["flags"].split(",") if f.strip())
@@ -374,7 +385,7 @@ def _asr_style(text: str) -> str:
 def train(
     examples: Sequence[Example],
     *,
-    source: dict | None = None,
+    source: dict[str, Any] | None = None,
     cues: dict[str, list[str]] | None = None,
     c: float = 4.0,
     kind_c: float = 8.0,
@@ -385,6 +396,8 @@ def train(
     kind_balanced: bool = KIND_BALANCED,
     urgent_head: bool = True,
     urgent_c: float = URGENT_C,
+    example_weights: Sequence[float] | None = None,
+    kind_prior: dict[str, float] | None = KIND_PRIOR,
 ) -> LinearTextModel:
     """Fit the vocabulary, idf and both heads on the examples (and their unpunctuated and heard forms);
     deterministic.
@@ -394,7 +407,9 @@ def train(
     subject head is a class-balanced linear SVM (`subject_head="svm"`, C `svm_c`) whose margins are calibrated
     into probabilities by a sigmoid per class, fitted on held-out folds of whole examples; or logistic regression
     (`"lr"`, C `c`). `kind_c` is weaker regularisation than the subject's: consult-or-help turns on a few words
-    (a refusal, a question) in otherwise long texts, which a strongly shrunk head underweights. Each choice was
+    (a refusal, a question) in otherwise long texts, which a strongly shrunk head underweights; it learns as if
+    `kind_prior` were the share of each kind among callers (None: `kind_balanced`). `example_weights`, one per
+    example, weigh the subject and kind heads' examples (e.g. by source), not the 1155 head's. Each choice was
     measured (bench/RESULTS.md)."""
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
@@ -402,6 +417,7 @@ def train(
 
     noises = [RecogniserNoise(rate, SEED + i, (ex.text for ex in examples)) for i, rate in enumerate(heard)]
     texts, subjects, kinds, groups, said, urgency = [], [], [], [], [], []
+    per_example = list(example_weights) if example_weights is not None else [1.0] * len(examples)
     for number, ex in enumerate(examples):
         clean = normalise(ex.text)
         forms = dict.fromkeys((clean, _asr_style(ex.text)))
@@ -432,22 +448,25 @@ def train(
             cols.append(i)
             vals.append(v)
     matrix = csr_matrix((vals, (rows, cols)), shape=(n_docs, len(vocabulary)))
+    sample_weight = np.array([per_example[g] for g in groups], dtype=np.float64)
     heads = {}
     # One BLAS thread: the same sums in the same order on every machine (and no thread contention on small data).
     with threadpool_limits(limits=1):
         if subject_head == "svm" and len(set(subjects)) > 2:
             try:
-                heads["subject"] = _calibrated_svm(matrix, subjects, groups, svm_c)
+                heads["subject"] = _calibrated_svm(matrix, subjects, groups, svm_c, sample_weight)
             except ValueError:  # too few examples of a subject to calibrate on held-out folds: the plain head
                 pass
         for name, labels in (("subject", subjects), ("kind", kinds)):
             if name in heads:
                 continue
-            weight = "balanced" if name == "kind" and kind_balanced else None
+            weight: str | dict[str, float] | None = "balanced" if name == "kind" and kind_balanced else None
+            if name == "kind" and kind_prior:  # balanced, then each kind's share of the hotline's callers
+                weight = {k: kind_prior.get(k, 0.5) * len(labels) / n for k, n in Counter(labels).items()}
             model = LogisticRegression(
                 C=c if name == "subject" else kind_c, max_iter=1000, random_state=SEED, class_weight=weight
             )
-            model.fit(matrix, labels)
+            model.fit(matrix, labels, sample_weight=sample_weight)
             heads[name] = Head([str(x) for x in model.classes_], model.coef_.copy(), model.intercept_.copy())
         # The 1155 head: which flag (the row's first) or none, learned where the rows say; it only ever adds a
         # flag or a doubt above a high probability (routing/classify.py), the rules stay first.
@@ -459,7 +478,9 @@ def train(
     return LinearTextModel(vocabulary, idf, heads, source or {}, cues, pinyin)
 
 
-def _calibrated_svm(matrix, labels: list[str], groups: list[int], c: float) -> Head:
+def _calibrated_svm(
+    matrix: csr_matrix, labels: list[str], groups: list[int], c: float, sample_weight: np.ndarray
+) -> Head:
     """A class-balanced linear SVM, its margins calibrated per class (sigmoid) on held-out folds of whole examples
     (an example's typed, unpunctuated and heard forms stay in one fold), folded into one linear head."""
     from sklearn.calibration import CalibratedClassifierCV
@@ -473,7 +494,7 @@ def _calibrated_svm(matrix, labels: list[str], groups: list[int], c: float) -> H
     splits = list(StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=SEED).split(matrix, labels, groups))
     svm = LinearSVC(C=c, class_weight="balanced", random_state=SEED, max_iter=5000)
     model = CalibratedClassifierCV(svm, method="sigmoid", cv=splits, ensemble=False)
-    model.fit(matrix, labels)
+    model.fit(matrix, labels, sample_weight=sample_weight)
     fitted = model.calibrated_classifiers_[0]
     calibration = np.array([[cal.a_, cal.b_] for cal in fitted.calibrators], dtype=np.float64)
     return Head(

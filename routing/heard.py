@@ -122,7 +122,8 @@ def _numerals(digits: str) -> str:
     import cn2an
 
     try:
-        return cn2an.an2cn(digits, "low")
+        said: str = cn2an.an2cn(digits, "low")  # cn2an ships no type information
+        return said
     except (ValueError, KeyError):
         return digits
 
@@ -142,17 +143,20 @@ _DIGIT_SOUNDS = {
     "ji": "几",
 }
 _UNIT_SOUNDS = {"shi": "十", "bai": "百", "qian": "千", "wan": "万", "ge": "个"}
+_COUNTED_SOUNDS = {"ren": "人", "ming": "名", "wei": "位"}  # what a head-count counts ("十二个任" was 十二个人)
 
 
 def restore_numerals(text: str) -> str:
     """Numerals the recogniser wrote as homophones, put back where a numeral stands next to them: "三时个工人" →
     "三十个工人", "山十万" → "三十万". Only a unit's sound after a numeral (十 百 千 万 个) and a digit's sound before
-    十 百 千 万, so that "是个" or "把五千" stay as they are."""
+    十 百 千 万, so that "是个" or "把五千" stay as they are; and the people a head-count counts (人 名 位) by their
+    sound after its numeral and measure word ("十八哥忍" → "十八个人"), unless the heard character or the restored
+    one begins an everyday word ("十几个任务", "五百韧事": a sum, then 人事)."""
     if not any(ch in _NUMERALS for ch in text):
         return text
     chars = list(text)
     for _ in range(2):  # a restored numeral can reveal the next ("六时多晚" → "六十多晚" → "六十多万")
-        near = {j for i, ch in enumerate(chars) if ch in _NUMERALS for j in (i - 1, i + 1, i + 2)}
+        near = {j for i, ch in enumerate(chars) if ch in _NUMERALS for j in (i - 1, i + 1, i + 2, i + 3)}
         for i in sorted(j for j in near if 0 <= j < len(chars)):
             ch = chars[i]
             if ch in _NUMERALS or not toneless(ch):
@@ -169,4 +173,21 @@ def restore_numerals(text: str) -> str:
                 chars[i] = _UNIT_SOUNDS[sound]
             elif sound in _DIGIT_SOUNDS and after in "十百千万":
                 chars[i] = _DIGIT_SOUNDS[sound]
+            elif (
+                sound in _COUNTED_SOUNDS
+                and ch != _COUNTED_SOUNDS[sound]
+                and _counts_people_at(chars, i, sound)
+                and not (after and (is_common_word(ch + after) or is_common_word(_COUNTED_SOUNDS[sound] + after)))
+            ):
+                chars[i] = _COUNTED_SOUNDS[sound]
     return "".join(chars)
+
+
+def _counts_people_at(chars: list[str], i: int, sound: str) -> bool:
+    """Whether place i follows a numeral, its 多/余/来 and (before 人) a measure word: where 人, 名 or 位 stands."""
+    j = i - 1
+    if sound == "ren" and j >= 0 and chars[j] in "个名位":
+        j -= 1
+    if j >= 0 and chars[j] in "多余来":
+        j -= 1
+    return j >= 0 and chars[j] in _NUMERALS

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hotline.cli import app
+from cli.app import app
 from routing.classifier_model import (
     grams,
     read_examples,
@@ -206,6 +206,20 @@ def test_training_is_deterministic():
     assert first.vocabulary == second.vocabulary
     for name, head in first.heads.items():
         assert np.abs(second.heads[name].coef - head.coef).max() < 1e-9
+
+
+def test_the_kind_head_learns_the_hotlines_share_of_disputes():
+    # most callers ask a question (classifier_model.KIND_PRIOR): the same examples with a smaller share of help
+    # make the same words less likely to be read as a dispute, whatever the examples' own mix
+    examples = [ex for path in shipped_training_paths() for ex in read_examples(path)][::12]
+    said = "我被公司辞退了补偿按几个月算"
+    help_share = {
+        share: train(examples, cues=default_taxonomy().model_cues(), kind_prior={"consult": 1 - share, "help": share})
+        .predict(said, "kind")
+        .probabilities["help"]
+        for share in (0.2, 0.5)
+    }
+    assert help_share[0.2] < help_share[0.5] - 0.05
 
 
 def test_subject_and_kind_come_with_calibrated_confidence_and_doubts():

@@ -147,6 +147,27 @@ def test_numerals_heard_as_homophones_are_restored_next_to_numerals_only():
     assert restore_numerals("我是个包工头") == "我是个包工头"
 
 
+def test_a_head_count_whose_people_were_misheard_is_still_many_workers():
+    # 人 heard as 任/忍/认, 名 as 明, after a numeral and its measure word: still a crowd of workers
+    assert restore_numerals("我们十八哥忍在这边干活") == "我们十八个人在这边干活"
+    assert restore_numerals("三百多明员工") == "三百多名员工"
+    assert "mass" in classify(None, "厂里八十余认的工资停发了").flags
+    heard = classify(None, "我们装修队十二个任干了两个月老板一分钱没给").decisions["flag:mass"]
+    assert heard.source == "rule" and heard.words == ("十二个人",)  # the rules' words, not the learned head's guess
+    # an everyday word after the numeral is what was said: no crowd
+    assert restore_numerals("还有十几个任务没完成") == "还有十几个任务没完成"
+    assert "mass" not in classify(None, "我手上还有十几个任务没完成老板就不给我结工资").flags
+
+
+def test_a_numeral_whose_unit_the_phone_dropped_is_still_a_crowd_or_a_large_sum():
+    # "三多名" and "三多万" are no Chinese: the phone lost the 十 or 百 (三十多 / 三百多)
+    assert "mass" in classify(None, "公司三多名员工的工资都被拖欠了").flags
+    assert "large" in classify(None, "老板欠我们工程款三多万一直不给").flags
+    # as said, a handful of workers and a small sum raise nothing
+    typed = classify(None, "公司三名员工的工资被拖欠了三千多")
+    assert "mass" not in typed.flags and "large" not in typed.flags
+
+
 def test_a_flag_the_rules_missed_comes_from_the_learned_head_and_asks_a_person():
     # no cue word of the rules here: someone who collapsed at work
     result = classify(None, "车间里有个人干着干着就倒下去了")
