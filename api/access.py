@@ -79,7 +79,7 @@ def lawyer_took(session: Session, seat: str | None, call: Call | None) -> bool:
     )
 
 
-def may_read_call(session: Session, user: StaffUser, scope: str, call: Call) -> bool:
+def may_read_call(session: Session, user: StaffUser, scope: str | None, call: Call) -> bool:
     """Within the role's reach: all calls; own (calls they took or handled); sampled (QA sample only)."""
     if scope not in (ALL, OWN, SAMPLED):
         return False
@@ -92,7 +92,7 @@ def may_read_call(session: Session, user: StaffUser, scope: str, call: Call) -> 
     return handles(user, call.handler)
 
 
-def may_read_ticket(session: Session, user: StaffUser, scope: str, ticket: Ticket) -> bool:
+def may_read_ticket(session: Session, user: StaffUser, scope: str | None, ticket: Ticket) -> bool:
     """Within the role's reach: all tickets; sampled (the ticket of a sampled call); own (a lawyer's: assigned
     to their seat, a lawyer callback nobody has taken, or the ticket of a call they took)."""
     if scope not in (ALL, OWN, SAMPLED):

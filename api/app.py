@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.access import enforce_access
-from api.errors import invalid_request
+from api.errors import Refusal, invalid_request, refused
 from api.forwarded import TrustedProxyHeaders
 from api.pages import STATIC, render
 from api.routes import (
@@ -98,7 +98,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.mount("/static/api-docs", StaticFiles(directory=API_DOCS_FILES), name="api-docs")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    app.add_exception_handler(RequestValidationError, invalid_request)  # 422 even for NaN or undecodable input
+    app.exception_handler(RequestValidationError)(invalid_request)  # 422 even for NaN or undecodable input
+    app.exception_handler(Refusal)(refused)  # Chinese words for people, a code for scripts
 
     @app.exception_handler(PageRefused)
     async def page_refused(request: Request, exc: PageRefused) -> Response:

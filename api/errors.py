@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -27,3 +27,17 @@ def _printable(value):
 async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 (each error with where and why), but never a 500 because the input was NaN or bad bytes."""
     return JSONResponse(status_code=422, content={"detail": _printable(exc.errors())})
+
+
+class Refusal(HTTPException):
+    """A request refused with a message a person reads (Chinese) and a stable code scripts read: the answer is
+    `{"detail": "…", "code": "…"}`."""
+
+    def __init__(self, status_code: int, detail: str, code: str) -> None:
+        super().__init__(status_code, detail)
+        self.code = code
+
+
+async def refused(_request: Request, exc: Refusal) -> JSONResponse:
+    """The answer to a Refusal: its words and its code."""
+    return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail, "code": exc.code})

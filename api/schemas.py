@@ -76,3 +76,38 @@ class ReviewConfirmationIn(BaseModel):
     """A person checked a ticket marked for review and found the machine right."""
 
     note: str = Field("", max_length=2000)
+
+
+class CompletionIn(BaseModel):
+    """A person completes a ticket marked for a person: what the caller said and what it is (then it is routed)."""
+
+    summary: str = Field(
+        min_length=1,
+        max_length=4000,
+        examples=["我在雁塔区小寨一家饭店打工，老板两个月没发工资"],
+        description="来电人反映的问题",
+    )
+    subject: str = Field(max_length=32, examples=["wage_arrears"], description="a taxonomy subject code")
+    kind: str = Field(max_length=16, examples=["help"], description="consult (咨询) or help (求助)")
+    urgency_flags: list[Annotated[str, Field(max_length=16)]] = Field(
+        default_factory=list,
+        max_length=10,
+        examples=[[]],
+        description="1155 flags: danger, mass, repeat, large, hidden",
+    )
+    note: str = Field("", max_length=2000)
+
+
+class CallbackAttemptIn(BaseModel):
+    """A lawyer called the caller back: reached or not, and what happened."""
+
+    reached: bool = Field(
+        description="true: the caller answered (已接通); false: no answer, busy, switched off (未接通)"
+    )
+    note: str = Field("", max_length=2000, examples=["无人接听，明天上午再打"])
+
+
+class CallbackReplyIn(BaseModel):
+    """The lawyer's reply to the caller: closes the callback (the ticket is replied to)."""
+
+    text: str = Field(min_length=1, max_length=4000, examples=["已告知可申请劳动仲裁，时效一年"])

@@ -8,8 +8,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recordings.pipeline import STATUS_LABELS as RECORDING_STATUS_LABELS
 from recordings.tables import Call, Recording, Transcript
-from routing.corrections import corrections_of, doubt_label
+from routing.classify import default_taxonomy
+from routing.corrections import KIND_LABELS, corrections_of, doubt_label, urgency_flag_labels
+from routing.decide import route_label
+from routing.entities import ENTITY_LABELS
+from routing.lifecycle import STATE_LABELS, actor_label, event_label
+from routing.survey import RESULT_LABELS
 from routing.tables import Ticket
 from staff.access import NOTE_READERS
 from staff.roles import masked_for, phone_for
@@ -82,7 +88,14 @@ def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = N
         "transcript_status": transcript_status,
         "recordings": recordings,
         "events": [
-            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "note": e.note}
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "actor_label": actor_label(e.actor),
+                "kind": e.kind,
+                "kind_label": event_label(e.kind),
+                "note": e.note,
+            }
             for e in ticket.events
             if e.kind != "note" or viewer_role is None or viewer_role in NOTE_READERS or e.actor == viewer
         ],
@@ -96,8 +109,28 @@ def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = N
             for c in corrections_of(session, ticket)
         ],
     }
-    # Numbers anywhere else (an event note "same caller +86…", the caller's words) as the role may see them.
+    view.update(code_labels(ticket))
+    view["transcript_status_label"] = RECORDING_STATUS_LABELS.get(transcript_status, transcript_status)
+    # Numbers anywhere else (an event note "同一来电人 +86…", the caller's words) as the role may see them.
     return masked_for(viewer_role, view) if viewer_role else view
+
+
+def code_labels(ticket: Ticket) -> dict:
+    """The words staff read for a ticket's codes, as `*_label` fields next to them (the codes stay)."""
+    taxonomy = default_taxonomy()
+    flags = urgency_flag_labels(taxonomy)
+    return {
+        "status_label": STATE_LABELS.get(ticket.status, ticket.status),
+        "subject_label": taxonomy.label(ticket.subject) if ticket.subject else "未分类",
+        "handling_class_label": taxonomy.handling_classes.get(
+            ticket.handling_class or "", ticket.handling_class or "未分类"
+        ),
+        "kind_label": KIND_LABELS.get(ticket.kind or "", ticket.kind or "未分类"),
+        "route_label": route_label(ticket.route),
+        "urgency_flag_labels": [flags.get(f, f) for f in ticket.urgency_flags or []],
+        "entity_labels": {name: ENTITY_LABELS.get(name, name) for name in ticket.entities or {}},
+        "satisfaction_label": RESULT_LABELS.get(ticket.satisfaction or "", ticket.satisfaction),
+    }
 
 
 def _iso(moment) -> str | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from twilio.request_validator import RequestValidator
 
 
-def signed_url(request: Request, public_url: str | None) -> str:
+def signed_url(request: HTTPConnection, public_url: str | None) -> str:
     """The URL Twilio called: the configured public base, else the request's own scheme and host.
 
     Behind a trusted proxy those are the proxy's forwarded ones (api.forwarded); a client's own
@@ -18,7 +18,7 @@ def signed_url(request: Request, public_url: str | None) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{path}"
 
 
-def public_base(request: Request, public_url: str | None) -> str:
+def public_base(request: HTTPConnection, public_url: str | None) -> str:
     """The service's base URL as Twilio reaches it, for absolute callback URLs."""
     url = signed_url(request, public_url)
     return url[: len(url) - len(request.url.path + (f"?{request.url.query}" if request.url.query else ""))]
@@ -27,7 +27,7 @@ def public_base(request: Request, public_url: str | None) -> str:
 REPLAY_PREFIX = "replay."  # query fields carrying a step's form through a pause-and-redirect (api.app.busy_answer)
 
 
-def with_replayed_fields(request: Request, form: dict[str, str]) -> dict[str, str]:
+def with_replayed_fields(request: HTTPConnection, form: dict[str, str]) -> dict[str, str]:
     """The form, plus the fields a pause-and-redirect carried in its query (call only after the signature
     check: Twilio signed the URL, query included, so these are the service's own words back)."""
     replayed = {k[len(REPLAY_PREFIX) :]: v for k, v in request.query_params.items() if k.startswith(REPLAY_PREFIX)}

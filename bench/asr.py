@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(os.environ.get("HOTLINE_TEST_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 KO_SPEECH = SHARED / "data" / "speech" / "ko"
 if str(REPO) not in sys.path:  # run as `python bench/asr.py`: the repo's packages first
     sys.path.insert(0, str(REPO))
@@ -304,13 +304,15 @@ class _Service:
         }
         self.log = open(folder / "service.log", "wb")  # noqa: SIM115 - the child's whole life
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hotline.cli", "serve", "--port", str(self.port), "--log-level", "INFO"],
+            [sys.executable, "-m", "cli", "serve", "--port", str(self.port), "--log-level", "INFO"],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=folder,
         )
         self.folder = folder
+        self.env, self.cwd = env, folder  # for `hotline users add` against the same database
+        self._reader = None
 
     def wait_ready(self, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s
@@ -334,11 +336,16 @@ class _Service:
         return call_sid
 
     def events(self, call_sid: str) -> list[dict]:
-        import httpx
+        """The call's events as staff read them (a staff session is needed since the roles came)."""
+        from bench.webhook import sign_in_reader
 
-        return httpx.get(f"{self.url}/api/calls/{call_sid}", timeout=30).json()["events"]
+        if self._reader is None:
+            self._reader = sign_in_reader(self)
+        return self._reader.get(f"/api/calls/{call_sid}").json()["events"]
 
     def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         self.process.terminate()
         try:
             self.process.wait(20)
@@ -542,6 +549,7 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="print the bench/RESULTS.md section")
     parser.add_argument("--max-streams", type=int, default=STREAM_COUNTS[-1])
     parser.add_argument("--navigation-only", action="store_true", help="only the voice-navigation part (JSON)")
+    parser.add_argument("--clips", type=int, default=0, help="only the first N clips (a smoke run; 0 = all)")
     args = parser.parse_args()
     path = model_path()
     model = vosk.Model(str(path))
@@ -551,7 +559,7 @@ def main() -> int:
         summary = report(results, len(clips))
         print(json.dumps(summary) if args.json else json.dumps(summary, indent=2))
         return 0
-    clips = korean_clips()
+    clips = korean_clips()[: args.clips or None]
     if args.navigation_only:
         print(json.dumps(navigation(model, clips, path), indent=2))
         return 0

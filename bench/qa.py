@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import cli.schema  # noqa: F401  every table registered, so foreign keys across packages resolve
 from hotline.db import make_engine, make_session_factory
 from hotline.migrate import upgrade
 from reports import dashboard as dash

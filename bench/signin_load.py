@@ -4,7 +4,7 @@
     .venv/bin/python bench/signin_load.py --json
     .venv/bin/python bench/signin_load.py --tree /tmp/h4-before   # the same, against another checkout
 
-Starts the real service (`python -m hotline.cli serve`, SQLite in a temp folder, no speech model), creates
+Starts the real service (`python -m cli serve`, SQLite in a temp folder, no speech model), creates
 staff accounts with `hotline users add`, signs one operator in for the ticket reads, then releases all the
 requests together from one thread each: sign-ins (half of them fail: wrong passwords and unknown users, as an
 attacker's would), `POST /twilio/voice` for new calls signed with the account's auth token, and
@@ -81,7 +81,7 @@ class Service:
     def start(self) -> None:
         with open(self.var_dir / "service.log", "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hotline.cli", "serve", "--port", str(self.port), "--log-level", "WARNING"],
+                [sys.executable, "-m", "cli", "serve", "--port", str(self.port), "--log-level", "WARNING"],
                 env=self.env,
                 cwd=self.var_dir,
                 stdout=log,
@@ -102,7 +102,7 @@ class Service:
 
     def add_user(self, username: str, role: str) -> None:
         done = subprocess.run(
-            [sys.executable, "-m", "hotline.cli", "users", "add", username, "--role", role, "--password-stdin"],
+            [sys.executable, "-m", "cli", "users", "add", username, "--role", role, "--password-stdin"],
             input=PASSWORD + "\n",
             env=self.env,
             cwd=self.var_dir,

@@ -4,7 +4,7 @@
     .venv/bin/python bench/webhook.py --calls 20 --json
     .venv/bin/python bench/calls_load.py         # the same with 100 calls (issue 12's load test)
 
-Starts, as child processes, the real service (`python -m hotline.cli serve`, SQLite in a temp folder, the
+Starts, as child processes, the real service (`python -m cli serve`, SQLite in a temp folder, the
 Korean Vosk model so transcriptions run in the background as in production) and a bare FastAPI app on the
 same kind of server (uvicorn, one worker) that answers every POST with a fixed TwiML document. After a few
 warm-up calls, N calls ring the service at once (threads released together); the emulator times every
@@ -327,7 +327,7 @@ def sign_in_reader(service: Child):
 
     password = secrets.token_urlsafe(18)
     made = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
+        [sys.executable, "-m", "cli", "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
         input=password + "\n",
         env=service.env,
         cwd=service.cwd,
@@ -432,7 +432,7 @@ def bench(
         var = Path(tmp)
         service = Child(
             "hotline serve",
-            [sys.executable, "-m", "hotline.cli", "serve", "--log-level", "INFO", "--port"],
+            [sys.executable, "-m", "cli", "serve", "--log-level", "INFO", "--port"],
             child_env(
                 {
                     "HOTLINE_VAR_DIR": str(var / "var"),

@@ -13,12 +13,13 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from hotline.commands.classify import classifier_app, classify
-from hotline.commands.qa import qa_app
-from hotline.commands.report import report
-from hotline.commands.speech import bench_app, model_check
-from hotline.commands.users import users_app
-from hotline.console import console_for
+import cli.schema  # noqa: F401  every table registered, so foreign keys across packages resolve
+from cli.commands.classify import classifier_app, classify
+from cli.commands.qa import qa_app
+from cli.commands.report import report
+from cli.commands.speech import bench_app, model_check
+from cli.commands.users import users_app
+from cli.console import console_for
 from hotline.private_files import PRIVATE_UMASK, tighten
 from hotline.settings import Settings, get_settings
 
@@ -124,7 +125,10 @@ def call(
     ] = None,
     from_: Annotated[str, typer.Option("--from", help="caller's number")] = "+8613812341234",
     hang_up_during_record: Annotated[bool, typer.Option(help="hang up instead of pressing #")] = False,
-    wait: Annotated[float, typer.Option(help="seconds to wait for the ticket's transcript")] = 60.0,
+    wait: Annotated[
+        float,
+        typer.Option(help="seconds to wait for the ticket's transcript, and for the service to fetch the recordings"),
+    ] = 60.0,
     time_scale: Annotated[float, typer.Option(help="real seconds per second of call (1 = real time)")] = 0.05,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     stream: Annotated[
@@ -166,7 +170,14 @@ def call(
             timeout=300 if stream else 30,
         )
         ticket = _wait_for_ticket(report.call_sid, wait)
-    result = {**report.to_dict(), "ticket": ticket["number"] if ticket else None, "ticket_detail": ticket}
+        # The recordings exist only in this emulator: it serves them until the service has fetched each one.
+        missed = [rec.sid for rec in emulator.wait_for_downloads(wait)]
+    result = {
+        **report.to_dict(),
+        "ticket": ticket["number"] if ticket else None,
+        "ticket_detail": ticket,
+        "recordings_not_fetched": missed,
+    }
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -181,6 +192,11 @@ def call(
         )
     for err in report.errors:
         console.print(f"  [red]error[/]  {err}")
+    for sid in missed:
+        console.print(
+            f"  [yellow]recording {sid} was not fetched by the service within {wait:g} s[/]: it is lost with the "
+            "emulator (see the service's log; a longer --wait gives it more time)"
+        )
     if ticket:
         _print_ticket(ticket)
     else:

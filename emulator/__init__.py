@@ -3,6 +3,7 @@
 with TwilioEmulator(account_sid, auth_token) as twilio:
     report = twilio.place_call("http://127.0.0.1:8000/twilio/voice",
                                caller=CallerScript(keys=["1"], say=Path("complaint.wav")))
+    twilio.wait_for_downloads(60)  # its recordings exist only here: serve them until the service has them
 """
 
 from emulator.account import RECORDING_FAULTS, TwilioEmulator

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from types import TracebackType
 from typing import Self
 
@@ -169,6 +170,18 @@ class TwilioEmulator:
         """A call placed through this account (live or over)."""
         with self._lock:
             return self._calls.get(call_sid)
+
+    def wait_for_downloads(self, timeout: float) -> list[Recording]:
+        """Wait, at most `timeout` seconds, until the service has downloaded every finished recording it was told
+        about (the emulator is the only place they exist: stopping it earlier loses them); returns those it has
+        not downloaded by then."""
+        deadline = time.monotonic() + timeout
+        waiting = [r for r in self.recordings.all() if r.announced]
+        if self.recording_fault is not None:  # the media is refused on purpose: nothing will be downloaded
+            return [r for r in waiting if not r.downloaded.is_set()]
+        for rec in waiting:
+            rec.downloaded.wait(max(0.0, deadline - time.monotonic()))
+        return [r for r in waiting if not r.downloaded.is_set()]
 
     def recording(self, recording_sid: str) -> Recording | None:
         """A recording of this account."""

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -22,8 +23,10 @@ from emulator.streams import StreamInfo
 from speech.media_messages import (
     FRAME_BYTES,
     FRAME_MS,
+    Clear,
     Connected,
     Dtmf,
+    Inbound,
     Mark,
     Media,
     MediaMessageError,
@@ -64,7 +67,7 @@ class _Stream:
         self.sender = threading.Thread(target=self._send_loop, name=f"stream-{info.sid[:8]}", daemon=True)
         self.reader = threading.Thread(target=self._read_loop, name=f"stream-read-{info.sid[:8]}", daemon=True)
 
-    def _send(self, message: object, outbound: bool = False) -> None:
+    def _send(self, message: Inbound | Clear, outbound: bool = False) -> None:
         self.connection.send(encode(message, outbound=outbound))
 
     def _next(self) -> int:
@@ -183,7 +186,7 @@ class WebSocketStreamer:
         from websockets.sync.client import connect
 
         headers = {SIGNATURE_HEADER: sign(self.auth_token, stream.url, {}), "User-Agent": USER_AGENT}
-        options = {
+        options: dict[str, Any] = {  # keyword arguments of websockets' connect(), whichever version is installed
             "additional_headers": headers,
             "open_timeout": self.connect_timeout,
             "compression": None,

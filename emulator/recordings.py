@@ -33,6 +33,18 @@ class Recording:
     status_callback_events: list[str] = field(default_factory=lambda: ["completed"])
     end_offset: float | None = None
     callbacks: list[Delivery] = field(default_factory=list)
+    # Set once the media has been served in full (GET): what `TwilioEmulator.wait_for_downloads` waits for.
+    downloaded: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    @property
+    def announced(self) -> bool:
+        """True when the service knows this finished recording is there to download: a <Record> recording reached
+        it with the action request, a full-call one with a `completed` status callback it accepted."""
+        if self.status != "completed" or self.media is None:
+            return False
+        if self.source == "RecordVerb":
+            return True
+        return any(d.ok and d.params.get("RecordingStatus") == "completed" for d in self.callbacks)
 
     @property
     def path(self) -> str:
@@ -99,3 +111,8 @@ class RecordingStore:
         """Recordings of one call, oldest first."""
         with self._lock:
             return [r for r in self._items.values() if r.call_sid == call_sid]
+
+    def all(self) -> list[Recording]:
+        """Every recording of the account, oldest first."""
+        with self._lock:
+            return list(self._items.values())

@@ -147,6 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, WRONG_CONTENT_BODY, "text/html; charset=utf-8")
             return
         self._send(200, rec.media, WAV_CONTENT_TYPE)
+        if self.command == "GET":
+            rec.downloaded.set()  # the whole file went out: the emulator may now stop serving it
 
     def _calls(self, match: re.Match, path: str) -> None:
         if self.command == "GET":
@@ -263,7 +265,7 @@ class RestServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="twilio-emulator-api", daemon=True
         )
-        self.host, self.port = self._server.server_address[0], self._server.server_address[1]
+        self.host, self.port = str(self._server.server_address[0]), int(self._server.server_address[1])
 
     @property
     def url(self) -> str:

@@ -34,7 +34,8 @@ class CallerScript:
 
     def spoken(self, index: int) -> Path | None:
         """The file said at the `index`-th <Gather>, if any."""
-        return Path(self.speak[index]) if index < len(self.speak) and self.speak[index] else None
+        said = self.speak[index] if index < len(self.speak) else None
+        return Path(said) if said else None
 
     def clip(self, index: int) -> Path | None:
         """The file said at the `index`-th <Record> (one path is said every time; a list is used in turn)."""

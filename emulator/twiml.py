@@ -286,8 +286,9 @@ def _dial(el: ET.Element) -> Dial:
             value = _text(child)
         if kind in {"number", "client", "queue", "sip", "conference"}:
             targets.append(DialTarget(kind, value, child.get("url"), _method(child.get("method"))))
-        if (child.tail or "").strip():
-            targets.append(DialTarget("number", child.tail.strip()))
+        tail = (child.tail or "").strip()
+        if tail:
+            targets.append(DialTarget("number", tail))
     return Dial(
         targets=targets,
         action=el.get("action"),

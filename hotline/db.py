@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -9,10 +10,23 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    DateTime,
+    Dialect,
+    Engine,
+    Executable,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from hotline.private_files import private_dir, private_file
 
@@ -36,7 +50,7 @@ class DatabaseBusy(TimeoutError):
     """The database stayed locked by another writer past this request's wait: answer without it, or retry."""
 
 
-def wait_for_database(seconds: float) -> Token:
+def wait_for_database(seconds: float) -> Token[float | None]:
     """Bound how long the current request (this context, and threads it starts) waits for SQLite's writer lock.
 
     A webhook must answer Twilio within 15 s whatever a slow writer does: past its bound a transaction
@@ -45,7 +59,7 @@ def wait_for_database(seconds: float) -> Token:
     return _wait_until.set(time.monotonic() + seconds)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A moment stored in UTC and read back timezone-aware, on every database.
 
     SQLite keeps no timezone: without this, a deadline computed in Beijing time would be stored with its
@@ -55,14 +69,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass a timezone-aware moment")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -78,6 +92,12 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Now, timezone-aware in UTC: every stored time is UTC."""
     return datetime.now(UTC)
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the session; how many rows it changed (a conditional update's claim)."""
+    # Session.execute is typed as returning Result; for a DML statement it is a CursorResult, which has rowcount.
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
 
 
 def make_engine(url: str) -> Engine:
@@ -103,7 +123,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
     lock = threading.Lock()
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None  # transactions are begun below, not by the driver
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -112,7 +132,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn) -> None:
+    def _begin(conn: Connection) -> None:
         # Both waits (our lock, then SQLite's busy timeout for another process's writer) end at the
         # request's deadline, if it has one: a webhook never waits past its bound.
         deadline = _wait_until.get()
@@ -131,7 +151,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
                 raise DatabaseBusy("the database is locked by another process's writer") from exc
             raise
 
-    def _end(conn) -> None:
+    def _end(conn: Connection) -> None:
         if conn.info.pop("holds_write_lock", False):
             lock.release()
 

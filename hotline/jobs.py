@@ -12,12 +12,13 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from hotline.db import Base, utcnow
+from hotline.db import Base, rows_changed, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(48))
     key: Mapped[str] = mapped_column(String(160), unique=True)
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
     priority: Mapped[int] = mapped_column(Integer, default=NORMAL, server_default=str(NORMAL))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -56,11 +57,11 @@ class WaitForResource(Exception):
     """The job needs something that is missing (the speech model); park it until `wake_waiting`."""
 
 
-Handler = Callable[[dict, int], None]  # (payload, attempt number from 1)
+Handler = Callable[[dict[str, Any], int], None]  # (payload, attempt number from 1)
 
 
 def enqueue(
-    session: Session, kind: str, key: str, payload: dict, *, delay_s: float = 0, priority: int = NORMAL
+    session: Session, kind: str, key: str, payload: dict[str, Any], *, delay_s: float = 0, priority: int = NORMAL
 ) -> bool:
     """Add a job unless one with the same key exists; True when added. Runs in the caller's transaction."""
     if session.scalar(select(Job.id).where(Job.key == key)) is not None:
@@ -77,17 +78,16 @@ def enqueue(
 def requeue_interrupted(factory: sessionmaker[Session]) -> int:
     """Jobs a crashed process left running go back to the queue; returns how many."""
     with factory() as session, session.begin():
-        result = session.execute(update(Job).where(Job.status == RUNNING).values(status=QUEUED))
-        return result.rowcount or 0
+        return rows_changed(session, update(Job).where(Job.status == RUNNING).values(status=QUEUED))
 
 
 def wake_waiting(factory: sessionmaker[Session], kind: str) -> int:
     """Parked jobs of a kind are queued again (the resource they waited for is here)."""
     with factory() as session, session.begin():
-        result = session.execute(
-            update(Job).where(Job.status == WAITING, Job.kind == kind).values(status=QUEUED, run_after=utcnow())
+        return rows_changed(
+            session,
+            update(Job).where(Job.status == WAITING, Job.kind == kind).values(status=QUEUED, run_after=utcnow()),
         )
-        return result.rowcount or 0
 
 
 def claim_next(factory: sessionmaker[Session], max_priority: int | None = None) -> Job | None:
@@ -99,12 +99,13 @@ def claim_next(factory: sessionmaker[Session], max_priority: int | None = None) 
             query = query.where(Job.priority <= max_priority)
         candidates = session.scalars(query.order_by(Job.priority, Job.id).limit(5)).all()
         for job in candidates:
-            taken = session.execute(
+            taken = rows_changed(
+                session,
                 update(Job)
                 .where(Job.id == job.id, Job.status == QUEUED)
-                .values(status=RUNNING, attempts=Job.attempts + 1)
+                .values(status=RUNNING, attempts=Job.attempts + 1),
             )
-            if taken.rowcount == 1:
+            if taken == 1:
                 session.refresh(job)
                 return job
     return None
@@ -195,7 +196,8 @@ class JobRunner:
         return True
 
     def _loop(self, max_priority: int | None) -> None:
-        _yield_cpu_to_webhooks()
+        if max_priority is None:  # the urgent lane's jobs are short REST calls a live call waits on: full priority
+            _yield_cpu_to_webhooks()
         while not self._stop.is_set():
             try:
                 if self.run_once(max_priority):

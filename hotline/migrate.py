@@ -8,14 +8,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-import hotline.jobs  # noqa: F401 - registers the jobs table
-import recordings.qa_tables
-import recordings.tables  # noqa: F401 - registers calls, recordings, transcripts
-import routing.tables  # noqa: F401 - registers tickets
-import staff.tables  # noqa: F401 - registers staff accounts and the audit log
-from hotline.db import Base
-
-target_metadata = Base.metadata
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

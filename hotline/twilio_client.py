@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from hotline.credentials import TwilioCredentials
@@ -16,7 +19,7 @@ class _RebasedHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout)
         self._base_url = base_url.rstrip("/")
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if url.startswith(TWILIO_API_URL):
             url = self._base_url + url[len(TWILIO_API_URL) :]
         return super().request(method, url, *args, **kwargs)

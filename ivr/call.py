@@ -7,7 +7,7 @@ when Twilio retries the same request: the call, its recordings and its ticket ex
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,18 +31,21 @@ from ivr.twiml import (
 from recordings.calls import add_call_event, find_call, record_call
 from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING, START_CALL_RECORDING
 from recordings.tables import Call, CallEvent, Recording, Transcript
+from routing.tables import Ticket
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
 from staff.accounts import DESK_PREFIX
 from staff.roles import OPERATOR
 from staff.seats import OPERATOR_SEATS, claim_free_operator, release, sign_out
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+# Why the ticket of a call put through to a person asks for one: nobody but the operator heard the problem.
+PUT_THROUGH = "来电人已转接话务员：请根据通话内容补全工单"
 
 
 class LiveText(Protocol):
     """What was heard live on a call's stream for a step (speech.streaming.LiveTranscripts)."""
 
-    def snapshot(self, call_sid: str, step: str) -> tuple[str, list[dict]] | None: ...
+    def snapshot(self, call_sid: str, step: str) -> tuple[str, list[dict[str, Any]]] | None: ...
 
 
 @dataclass(frozen=True)
@@ -86,14 +89,26 @@ def play(
     *,
     leaving: Step | None = None,
     listen: bool | None = None,
+    wrong_key: bool = False,
 ) -> str:
     """The TwiML of a step, with the call's ticket number at hand for prompts that read it out.
 
     A listening step starts its stream on its first attempt (or when `listen` says so); `leaving` is the step
-    the call comes from, whose stream is stopped when the call moves to another step.
+    the call comes from, whose stream is stopped when the call moves to another step. A dial step makes the
+    call's ticket first if it has none: the caller is told its number before being put through. `wrong_key`:
+    a menu played again after a key that is no option.
     """
     context = {"ticket_digits": ""}
     ticket = ticket_for_call(session, call.id)
+    if ticket is None and step.kind == "dial":
+        ticket = open_ticket_for_call(
+            session,
+            call_id=call.id,
+            caller_number=call.from_number,
+            menu_choice=call.menu_choice,
+            timezone=desk.timezone,
+            needs_human_reason=PUT_THROUGH,
+        )
     if ticket is not None:
         context["ticket_digits"] = spoken_digits(ticket.number)
     add_call_event(session, call, "step", step=step.name, attempt=attempt)
@@ -109,6 +124,7 @@ def play(
         context=context,
         listen_url=listen_url,
         stop_stream=_stream_to_stop(desk, leaving, step),
+        wrong_key=wrong_key,
     )
 
 
@@ -137,7 +153,7 @@ def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name:
     outcome = menu_outcome(step, digits, attempt)
     add_call_event(session, call, "menu_input", step=step.name, digits=digits, attempt=attempt, choice=outcome.choice)
     if outcome.retry:
-        return play(session, desk, call, step, attempt + 1)
+        return play(session, desk, call, step, attempt + 1, wrong_key=bool(digits))
     if outcome.choice is not None:
         call.menu_choice = outcome.choice
     elif call.menu_choice is None:
@@ -243,7 +259,7 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     call = known_call(session, form)
     step = desk.flow.step(step_name)
     recording_sid = form.get("RecordingSid")
-    reason = None if recording_sid else "the caller left no recording: call them back"
+    reason = None if recording_sid else "来电人没有留言录音：请回电"
     ticket = open_ticket_for_call(
         session,
         call_id=call.id,
@@ -275,7 +291,7 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
 
 
 def _use_live_transcript(
-    session: Session, desk: CallDesk, call: Call, step: Step, recording: Recording, ticket
+    session: Session, desk: CallDesk, call: Call, step: Step, recording: Recording, ticket: Ticket
 ) -> None:
     """What the live stream heard while the caller spoke becomes the ticket's text now; the batch transcript
     of the recording replaces it later (the pipeline rewrites the recording's transcripts)."""
@@ -373,9 +389,9 @@ def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
     if call.menu_choice is None or ticket_for_call(session, call.id) is not None:
         return
     if call.menu_choice == "operator":
-        reason = "the caller was put through to an operator: complete this ticket from the conversation"
+        reason = PUT_THROUGH  # hung up before the dial step made the ticket
     else:
-        reason = "the caller hung up before describing the problem: call them back"
+        reason = "来电人没说问题就挂断了：请回电"
     open_ticket_for_call(
         session,
         call_id=call.id,
@@ -402,8 +418,8 @@ def _note_recording(session: Session, call: Call, sid: str, source: str, url: st
             with session.begin_nested():
                 session.add(recording)
                 session.flush()
-        except IntegrityError:  # the record action and the status callback arrived together
-            recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+        except IntegrityError:  # the record action and the status callback arrived together: theirs is there
+            recording = session.execute(select(Recording).where(Recording.recording_sid == sid)).scalar_one()
     elif url and not recording.source_url:
         recording.source_url = url
     return recording

@@ -38,7 +38,8 @@ class Step:
     prompts: tuple[str, ...] = ()
     prompt: str = ""
     intro: tuple[str, ...] = ()
-    retry_prompt: str = ""
+    retry_prompt: str = ""  # said before the menu again after silence (and after a wrong key, if no invalid_prompt)
+    invalid_prompt: str = ""  # said before the menu again after a key that is no option
     timeout_s: int = 6
     retries: int = 1
     on_fail: str | None = None
@@ -70,7 +71,9 @@ class Emergency:
 
     def pressed(self, digits: str | None) -> bool:
         """True when the keys a step collected hold the emergency key (one key, or a number being typed)."""
-        return bool(digits) and self.key in digits
+        if not digits:
+            return False
+        return self.key in digits
 
     def said_in(self, text: str) -> str | None:
         """The emergency phrase in free speech (spaces ignored), unless negated (不紧急, 没有危险); else None."""
@@ -225,6 +228,7 @@ def _parse_step(name: str, raw: object, where: str) -> Step:
         for k in (
             "prompt",
             "retry_prompt",
+            "invalid_prompt",
             "timeout_s",
             "retries",
             "on_fail",

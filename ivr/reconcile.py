@@ -19,6 +19,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
 
 from hotline.db import transaction, utcnow
 from ivr import call as ivr_call
@@ -54,7 +55,7 @@ class Reconciler:
     in progress longer than `quiet_after` (a live call still sends webhooks; a lost end does not)."""
 
     factory: sessionmaker[Session]
-    twilio_rest: object  # twilio.rest.Client (Twilio's, or the emulator's)
+    twilio_rest: Client  # Twilio's, or the emulator's
     desk: CallDesk
     recordings_url: str  # {REST base}/2010-04-01/Accounts/{AccountSid}/Recordings: what a callback's RecordingUrl is
     quiet_after: timedelta

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -21,11 +22,13 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.db import utcnow
 from ivr.call import CallDesk, known_call, play
+from ivr.callback_number import MAX_KEYS, international, national_number, spoken_number
 from ivr.twiml import (
     CALLER_KEY,
     CALLER_VOICE,
     ROUTE_PATH,
     URGENT_FLAG,
+    SayParent,
     end_stream,
     render_urgent_redirect,
     say_in_voice,
@@ -60,6 +63,16 @@ SUPERVISOR_STEP = "route:supervisor"
 QUEUE_STEP = "route:queue"  # waiting for a lawyer (the emergency key works there too)
 
 
+VIA_LABELS = {"key": "按键", "voice": "语音"}
+# Twilio's DialCallStatus as staff read it on the ticket.
+DIAL_STATUS_LABELS = {"busy": "占线", "no-answer": "无人接听", "failed": "呼叫失败", "canceled": "已取消"}
+
+
+def dial_status_label(status: str) -> str:
+    """A dialled phone's outcome in words (the code itself when Twilio sends one we do not know)."""
+    return DIAL_STATUS_LABELS.get(status, status)
+
+
 def district_url(attempt: int, said: str | None = None) -> str:
     """Where the district answer goes: a key (`Digits`), or `said`, the key of the district heard aloud."""
     return f"{ROUTE_PATH}/district?attempt={attempt}" + (f"&said={said}" if said is not None else "")
@@ -69,14 +82,17 @@ TRANSCRIPT_DONE = ("transcribed", "failed", "waiting_model")
 
 
 @lru_cache(maxsize=4)
-def load_route_prompts(path: Path | None = None) -> dict:
-    """The prompts of the routing steps (ivr/flows/route_prompts.yaml unless another file is given)."""
-    text = (
-        Path(path).read_text(encoding="utf-8")
-        if path
-        else resources.files("ivr.flows").joinpath("route_prompts.yaml").read_text(encoding="utf-8")
-    )
-    return yaml.safe_load(text)
+def load_route_prompts(path: Path | None = None) -> dict[str, Any]:
+    """The prompts of the routing steps (ivr/flows/route_prompts.yaml unless another file is given).
+
+    A hotline's own file is laid over the shipped one: a prompt it lacks (one added since it was written) is
+    said as shipped rather than failing the call.
+    """
+    text = resources.files("ivr.flows").joinpath("route_prompts.yaml").read_text(encoding="utf-8")
+    shipped: dict[str, Any] = yaml.safe_load(text)
+    if not path:
+        return shipped
+    return {**shipped, **(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})}
 
 
 @dataclass(frozen=True)
@@ -85,9 +101,10 @@ class RouteDesk:
 
     desk: CallDesk
     data: RoutingData
-    prompts: dict
+    prompts: dict[str, Any]  # route_prompts.yaml as loaded: prompt key -> text
 
-    def say(self, parent, key: str, **values: object) -> None:
+    def say(self, parent: SayParent, key: str, **values: object) -> None:
+        """Add the prompt `key`, filled with `values`, in the flow's voice."""
         say_in_voice(parent, self.desk.flow.voice, str(self.prompts[key]).format(**values))
 
 
@@ -149,7 +166,7 @@ def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> s
             rd.data,
             reason=decide.CALLER_EMERGENCY,
             flags=["danger"],
-            note=f"the caller said {said} while describing the problem",
+            note=f"来电人陈述问题时说了“{said}”",
         )
         decision = decide.RouteDecision(decide.SUPERVISOR, [f"{decide.CALLER_EMERGENCY}: {said}"])
     add_call_event(session, call, "routed", route=decision.route, ticket=ticket.number, emergency_phrase=said)
@@ -167,9 +184,9 @@ def _play_route(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, dec
         rule = rd.data.sla.rule(ticket.handling_class)
         rd.say(response, "dispatched", contact=decision.union.contact, reply_days=rule.reply_days, ticket_digits=digits)
     elif decision.route == decide.DISPATCHER:
-        if "no district" in " ".join(decision.reasons):
+        if decision.district_unknown:
             return _district_question(session, rd, call, ticket, attempt=1)
-        rd.say(response, "to_dispatcher", ticket_digits=digits)
+        _to_dispatcher(rd, response, ticket)
     elif decision.route == decide.KNOWLEDGE_BASE and decision.answer is not None:
         rd.say(response, "knowledge_answer", answer=decision.answer.entry.answer)
         gather = Gather(input="dtmf", num_digits=1, timeout=5, action="/twilio/route/more", method="POST")
@@ -181,12 +198,18 @@ def _play_route(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, dec
             return play(session, rd.desk, call, rd.desk.flow.step_of_kind("dial"))
         # The operators' line was busy and the caller left their problem: an operator calls back.
         ticket.callback_number = call.from_number
-        add_event(session, ticket, "callback_requested", f"operators busy: call back {call.from_number}")
+        add_event(session, ticket, "callback_requested", f"话务员忙：请回电 {call.from_number}")
         rd.say(response, "operator_callback", ticket_digits=digits)
     else:
-        rd.say(response, "to_dispatcher", ticket_digits=digits)
+        _to_dispatcher(rd, response, ticket)
     response.hangup()
     return _xml(response)
+
+
+def _to_dispatcher(rd: RouteDesk, response: VoiceResponse, ticket: Ticket) -> None:
+    """Tell the caller a dispatcher sends the ticket on: within how many working days, and its number."""
+    reply_days = rd.data.sla.rule(ticket.handling_class).reply_days
+    rd.say(response, "to_dispatcher", reply_days=reply_days, ticket_digits=spoken_digits(ticket.number))
 
 
 def _operator_missed(call: Call) -> bool:
@@ -204,9 +227,11 @@ def _to_lawyers(session: Session, rd: RouteDesk, call: Call, ticket: Ticket) -> 
     staffed = signed_in_on_duty(session, rd.data.roster, now, tz)
     waiting = len(queue_state(session).waiting)
     if not staffed or waiting >= limits.max_waiting:
-        reason = "no lawyer on duty" if not staffed else f"queue full ({waiting} waiting)"
-        add_call_event(session, call, "queue_skipped", reason=reason)
-        add_event(session, ticket, "queue_skipped", reason)
+        code = "no_lawyer_on_duty" if not staffed else "queue_full"
+        add_call_event(session, call, "queue_skipped", reason=code, waiting=waiting)
+        add_event(
+            session, ticket, "queue_skipped", "无值班律师在线" if not staffed else f"排队已满（{waiting} 人等待）"
+        )
         return _callback_offer(rd)
     enter_queue(session, call.call_sid, ticket.id)
     add_call_event(session, call, "enqueued", queue=LAWYER_QUEUE_NAME)
@@ -286,6 +311,7 @@ def _expected_minutes(
     position: int, twilio_avg: str | None, our_avg: float | None, lawyers: int, assumed_talk_s: int
 ) -> int:
     """Minutes to announce: Twilio's average wait, else ours, else the queue ahead shared by the lawyers."""
+    seconds: float
     if twilio_avg and twilio_avg.isdigit() and int(twilio_avg) > 0:
         seconds = int(twilio_avg)
     elif our_avg:
@@ -310,7 +336,7 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
         leave_queue(session, call.call_sid, "bridged", lawyer_id)
         if ticket is not None and lawyer_id:
             ticket.assigned_to = lawyer_id
-            add_event(session, ticket, "lawyer_answered", f"consulted lawyer {lawyer_id}", actor=lawyer_id)
+            add_event(session, ticket, "lawyer_answered", f"律师 {lawyer_id} 接听咨询", actor=lawyer_id)
         return _xml(_hangup())
     if result == "hangup":
         leave_queue(session, call.call_sid, "hangup")
@@ -324,32 +350,162 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     return _callback_offer(rd)
 
 
-def _callback_offer(rd: RouteDesk) -> str:
-    response = VoiceResponse()
+CALLBACK_TYPED_PATH = "/twilio/callback/confirm"  # the keys typed at the offer, or typed again
+CALLBACK_CHECK_PATH = "/twilio/callback/check"  # the answer to the number read back
+CALLBACK_STEP = "route:callback"
+
+
+def callback_typed_url(tries: int, refused: int) -> str:
+    """Where a typed callback number goes: `tries` numbers typed so far with this one, `refused` of them refused."""
+    return f"{CALLBACK_TYPED_PATH}?tries={tries}&refused={refused}"
+
+
+def callback_check_url(number: str, tries: int, refused: int, asked: int) -> str:
+    """Where the answer to the read-back goes: the number read back, and how often it was (`asked`)."""
+    return f"{CALLBACK_CHECK_PATH}?number={number}&tries={tries}&refused={refused}&asked={asked}"
+
+
+def _number_question(rd: RouteDesk, response: VoiceResponse, keys: list[str], tries: int, refused: int) -> str:
+    """Ask for a number (the prompts `keys`, then the keys up to #); silence comes to the same handler."""
     gather = Gather(
         input="dtmf",
         timeout=8,
         finish_on_key="#",
-        action="/twilio/callback/confirm",
+        action=callback_typed_url(tries, refused),
         method="POST",
         action_on_empty_result=True,
     )
-    rd.say(gather, "callback_offer")
+    for key in keys:
+        rd.say(gather, key)
     response.append(gather)
-    response.redirect("/twilio/callback/confirm", method="POST")
+    response.redirect(callback_typed_url(tries, refused), method="POST")
     return _xml(response)
 
 
-def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
-    """The caller confirmed a callback number: a callback ticket goes to the next lawyer on duty."""
+def _callback_offer(rd: RouteDesk) -> str:
+    """Offer a lawyer's callback: 1 for this phone, or a number typed then #."""
+    return _number_question(rd, VoiceResponse(), ["callback_offer"], tries=1, refused=0)
+
+
+def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], tries: int = 1, refused: int = 0) -> str:
+    """The caller answered the callback offer (or typed a number again): 1 at the offer is this phone; a valid
+    number is read back to confirm; a refused one is asked for once more; silence, or a second refusal, and the
+    caller ID is used, which the caller is told."""
     call = known_call(session, form)
-    if _emergency_key(rd, form.get("Digits", "")):
-        return _emergency_at(session, rd, call, "route:callback", form.get("Digits", ""))
+    keys = form.get("Digits", "")
+    if _emergency_key(rd, keys):
+        return _emergency_at(session, rd, call, CALLBACK_STEP, keys)
     ticket = ticket_for_call(session, call.id)
-    digits = form.get("Digits", "").rstrip("#")
-    number = digits if len(digits) >= 7 else call.from_number
-    when = _assign_callback(session, rd, ticket, number, "no lawyer could take the call")
+    if ticket is None:  # the webhook checks first; a call without a ticket has nothing to call back about
+        return _goodbye(rd)
+    keys = keys.rstrip("#")
+    tries, refused = max(tries, 1), max(refused, 0)  # counts from our own URLs; an odd one cannot loop
+    if tries <= 1 and keys == "1":
+        add_call_event(session, call, "callback_number", chosen="caller_id", tries=tries)
+        return _callback_booked(session, rd, ticket, call.from_number, [], "no lawyer could take the call")
+    if not keys:
+        add_call_event(session, call, "callback_number", chosen="caller_id", why="no_input", tries=tries)
+        return _callback_booked(
+            session,
+            rd,
+            ticket,
+            call.from_number,
+            ["callback_caller_id"],
+            "no lawyer could take the call; no number typed",
+        )
+    national = national_number(keys)
+    add_call_event(
+        session,
+        call,
+        "callback_number",
+        typed=keys[:MAX_KEYS],
+        chars=len(keys),
+        valid=national is not None,
+        tries=tries,
+    )
+    if national is None:
+        if refused < 1 and tries < _max_tries(rd):
+            return _number_question(
+                rd, VoiceResponse(), ["callback_invalid", "callback_ask_again"], tries=tries + 1, refused=refused + 1
+            )
+        return _callback_booked(
+            session,
+            rd,
+            ticket,
+            call.from_number,
+            ["callback_invalid", "callback_caller_id"],
+            "no lawyer could take the call; the number typed was refused",
+        )
+    return _read_back(rd, national, tries, refused, asked=1)
+
+
+def _read_back(rd: RouteDesk, national: str, tries: int, refused: int, asked: int) -> str:
+    """Read the typed number back digit by digit: 1 confirms it, 2 types it again."""
+    action = callback_check_url(national, tries, refused, asked)
     response = VoiceResponse()
+    gather = Gather(input="dtmf", num_digits=1, timeout=6, action=action, method="POST", action_on_empty_result=True)
+    rd.say(gather, "callback_readback", number_digits=spoken_number(national))
+    response.append(gather)
+    response.redirect(action, method="POST")
+    return _xml(response)
+
+
+def callback_check(
+    session: Session, rd: RouteDesk, form: dict[str, str], number: str, tries: int, refused: int, asked: int
+) -> str:
+    """The caller's answer to the number read back: 1 books the callback to it, 2 types it again (up to
+    `callback_max_tries` numbers in all, then the caller ID); silence or another key reads it back once more,
+    then the number the caller typed and did not reject is used."""
+    call = known_call(session, form)
+    keys = form.get("Digits", "")
+    if _emergency_key(rd, keys):
+        return _emergency_at(session, rd, call, CALLBACK_STEP, keys)
+    ticket = ticket_for_call(session, call.id)
+    if ticket is None:  # the webhook checks first; a call without a ticket has nothing to call back about
+        return _goodbye(rd)
+    tries, refused, asked = max(tries, 1), max(refused, 0), max(asked, 1)
+    national = national_number(number)  # the URL is checked again: a forged one gets the caller ID
+    add_call_event(session, call, "callback_readback", digits=keys[:1], tries=tries, asked=asked)
+    if national is None:
+        return _callback_booked(
+            session, rd, ticket, call.from_number, ["callback_caller_id"], "no lawyer could take the call"
+        )
+    if keys[:1] == "2":
+        if tries < _max_tries(rd):
+            return _number_question(rd, VoiceResponse(), ["callback_retype"], tries=tries + 1, refused=refused)
+        return _callback_booked(
+            session,
+            rd,
+            ticket,
+            call.from_number,
+            ["callback_caller_id"],
+            "no lawyer could take the call; the caller rejected every number typed",
+        )
+    if keys[:1] != "1" and asked < 2:
+        return _read_back(rd, national, tries, refused, asked + 1)
+    return _callback_booked(
+        session, rd, ticket, international(national), [], "no lawyer could take the call; the caller typed the number"
+    )
+
+
+def _goodbye(rd: RouteDesk) -> str:
+    """Thank the caller and end the call."""
+    response = VoiceResponse()
+    rd.say(response, "goodbye")
+    response.hangup()
+    return _xml(response)
+
+
+def _max_tries(rd: RouteDesk) -> int:
+    return int(rd.prompts.get("callback_max_tries", 3))
+
+
+def _callback_booked(session: Session, rd: RouteDesk, ticket: Ticket, number: str, before: list[str], why: str) -> str:
+    """Give the callback to the next lawyer on duty and tell the caller when (after the prompts `before`)."""
+    when = _assign_callback(session, rd, ticket, number, why)
+    response = VoiceResponse()
+    for key in before:
+        rd.say(response, key)
     rd.say(response, "callback_confirmed", when=when, ticket_digits=spoken_digits(ticket.number))
     response.hangup()
     return _xml(response)
@@ -363,8 +519,7 @@ def _assign_callback(session: Session, rd: RouteDesk, ticket: Ticket, number: st
         session,
         ticket,
         "callback_requested",
-        f"{why}: call back {number}; assigned to {lawyers[0].name} ({lawyers[0].id}) from "
-        f"{local_time(start, rd.data.timezone)}",
+        f"{why}：请回电 {number}；交给 {lawyers[0].name}（{lawyers[0].id}），{local_time(start, rd.data.timezone)} 起",
     )
     local = start.astimezone(ZoneInfo(rd.data.timezone))
     today = utcnow().astimezone(ZoneInfo(rd.data.timezone)).date()
@@ -408,14 +563,14 @@ def to_supervisor(session: Session, rd: RouteDesk, form: dict[str, str], why: st
         timezone=rd.desk.timezone,
     )
     if why in (CALLER_KEY, CALLER_VOICE):
-        how = "pressed" if why == CALLER_KEY else "said"
+        how = "按了" if why == CALLER_KEY else "说了"
         decide.to_supervisor_now(
             session,
             ticket,
             rd.data,
             reason=decide.CALLER_EMERGENCY,
             flags=["danger"],
-            note=f"the caller {how} the emergency choice at {at}",
+            note=f"来电人在 {at} 步{how}紧急选项",
         )
     elif why != URGENT_FLAG:
         why = URGENT_FLAG  # an unknown code from a forged or stale URL: the ticket's own route decides
@@ -448,7 +603,9 @@ def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
         call.handler, call.handler_role = supervisors[0].id, "supervisor"
     response = VoiceResponse()
     if status != "completed" and ticket is not None:
-        add_event(session, ticket, "supervisor_unreached", f"the supervisor's line: {status}; call back")
+        add_event(
+            session, ticket, "supervisor_unreached", f"班长/主管电话未接通（{dial_status_label(status)}）：请回电"
+        )
         rd.say(response, "urgent_no_answer", ticket_digits=spoken_digits(ticket.number))
     response.hangup()
     return _xml(response)
@@ -484,6 +641,8 @@ def district_choice(
         return _emergency_at(
             session, rd, call, DISTRICT_STEP, digits, stop_stream=DISTRICT_STREAM if rd.desk.media_url else None
         )
+    if ticket is None:  # the webhook checks first; a call without a ticket has nothing to dispatch
+        return _goodbye(rd)
     options = rd.data.directory.district_menu()
     response = VoiceResponse()
     if rd.desk.media_url:
@@ -497,7 +656,13 @@ def district_choice(
             union.id,
             decide.LOCAL_UNION,
         )
-        transition(session, ticket, "dispatched", actor="caller-ivr", note=f"caller chose {union.district} by {via}")
+        transition(
+            session,
+            ticket,
+            "dispatched",
+            actor="caller-ivr",
+            note=f"来电人{VIA_LABELS.get(via, via)}选择了{union.district}",
+        )
         rd.say(
             response,
             "dispatched",
@@ -508,8 +673,8 @@ def district_choice(
     elif digits in ("", "*") and attempt < 2:
         return _district_question(session, rd, call, ticket, attempt + 1)
     else:
-        add_event(session, ticket, "dispatcher_queue", "the caller could not name the district: a dispatcher decides")
-        rd.say(response, "to_dispatcher", ticket_digits=spoken_digits(ticket.number))
+        add_event(session, ticket, "dispatcher_queue", "来电人未能说出区县：由派单员决定")
+        _to_dispatcher(rd, response, ticket)
     response.hangup()
     return _xml(response)
 
@@ -522,7 +687,7 @@ def knowledge_more(session: Session, rd: RouteDesk, form: dict[str, str]) -> str
     if form.get("Digits") == "0":
         ticket = ticket_for_call(session, call.id)
         if ticket is not None:
-            add_event(session, ticket, "asked_for_person", "the caller wanted a person after the answer")
+            add_event(session, ticket, "asked_for_person", "来电人听完答复后要求人工服务")
         return play(session, rd.desk, call, rd.desk.flow.step_of_kind("dial"))
     response = VoiceResponse()
     rd.say(response, "goodbye")
@@ -553,7 +718,9 @@ def seat_done(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: 
     if status != "completed":
         ticket = ticket_for_call(session, call.id)
         if ticket is not None:
-            add_event(session, ticket, "lawyer_unreached", f"{lawyer_id}'s phone: {status}")
+            add_event(
+                session, ticket, "lawyer_unreached", f"律师 {lawyer_id} 电话未接通（{dial_status_label(status)}）"
+            )
         return _callback_offer(rd)
     return _xml(_hangup())
 

@@ -7,6 +7,8 @@ a ticket or a job.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -18,7 +20,7 @@ from routing.tickets import ticket_for_call
 APOLOGY_PROMPT = "cannot_continue"  # in route_prompts.yaml; a hotline's own file without it says `goodbye`
 
 
-def apology(flow: Flow, prompts: dict) -> str:
+def apology(flow: Flow, prompts: dict[str, Any]) -> str:
     """TwiML: an apology in the flow's voice, then hang up."""
     response = VoiceResponse()
     say_in_voice(response, flow.voice, str(prompts.get(APOLOGY_PROMPT) or prompts["goodbye"]))

@@ -13,11 +13,9 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.flow import Voice
-from ivr.twiml import say_in_voice, spoken_digits
+from ivr.twiml import SayParent, say_in_voice, spoken_digits
 from routing.calendar import WorkingCalendar
 from routing.survey import (
-    ANSWERED,
-    CALLING,
     RESULT_LABELS,
     SurveyPolicy,
     call_placed,
@@ -26,6 +24,7 @@ from routing.survey import (
     record_no_answer,
 )
 from routing.survey_calls import SURVEY_PATH, Clock
+from routing.survey_request import ANSWERED, CALLING
 from routing.tables import SatisfactionSurvey, Ticket
 
 TERMINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
@@ -47,7 +46,7 @@ def keys_path(survey_id: int, attempt: int, tries: int) -> str:
 # ----- TwiML ----------------------------------------------------------------------------------------------
 
 
-def _say(policy: SurveyPolicy, parent, text: str) -> None:
+def _say(policy: SurveyPolicy, parent: SayParent, text: str) -> None:
     if text:
         say_in_voice(parent, Voice(policy.language, policy.voice), text)
 
@@ -99,10 +98,10 @@ def answer_call(session: Session, desk: SurveyDesk, form: dict[str, str], survey
     survey = _survey_for(session, survey_id, attempt)
     if survey is None or survey.status not in (CALLING, ANSWERED):
         return render_goodbye(desk.policy, "")
-    if survey.status == ANSWERED:  # a retried webhook after the answer
+    if survey.result is not None:  # a retried webhook after the answer (ANSWERED comes with its result)
         return _thanks(desk.policy, survey.result)
     call_placed(session, survey, attempt, form.get("CallSid", ""))
-    ticket = session.get(Ticket, survey.ticket_id)
+    ticket = session.get_one(Ticket, survey.ticket_id)  # the survey goes with its ticket (ON DELETE CASCADE)
     intro = desk.policy.prompts["intro"].format(ticket_digits=spoken_digits(ticket.number))
     return render_question(desk.policy, survey_id, attempt, 1, lead=intro)
 
@@ -113,7 +112,7 @@ def pressed(session: Session, desk: SurveyDesk, form: dict[str, str], survey_id:
     survey = _survey_for(session, survey_id, attempt)
     if survey is None or survey.status not in (CALLING, ANSWERED):
         return render_goodbye(desk.policy, "")
-    if survey.status == ANSWERED:  # Twilio retried this webhook: the same thanks, nothing recorded twice
+    if survey.result is not None:  # answered: Twilio retried this webhook, the same thanks, nothing recorded twice
         return _thanks(desk.policy, survey.result)
     digits = form.get("Digits", "")
     result = desk.policy.result_for(digits)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 from urllib.parse import quote
 
 from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
 from ivr.flow import Flow, Step, Voice
+
+# What a `<Say>` can go into: the whole response, or a `<Gather>` (so the caller can key in over the prompt).
+SayParent: TypeAlias = VoiceResponse | Gather
 
 # Digits as read over a phone line in Mandarin: 1 is 幺 (yāo) so it cannot be heard as 7 (qī).
 _SPOKEN_DIGITS = dict(zip("0123456789", "零幺二三四五六七八九", strict=True))
@@ -118,11 +123,13 @@ def render_step(
     context: dict[str, str] | None = None,
     listen_url: str | None = None,
     stop_stream: str | None = None,
+    wrong_key: bool = False,
 ) -> str:
     """The TwiML document that plays `step` (the `attempt`-th time, for menus).
 
     `stop_stream` ends the stream of the step the call leaves; `listen_url` starts this step's stream there
-    (for a step that `listens`).
+    (for a step that `listens`). `wrong_key`: the menu is played again because the caller pressed a key that is
+    no option (its `invalid_prompt` then, rather than the `retry_prompt` said after silence).
     """
     response = VoiceResponse()
     if stop_stream:
@@ -139,7 +146,7 @@ def render_step(
             method="POST",
             action_on_empty_result=True,
         )
-        lines = step.intro if attempt == 1 else (step.retry_prompt,) if step.retry_prompt else ()
+        lines = step.intro if attempt == 1 else (_retry_line(step, wrong_key),)
         for line in (*lines, step.prompt):
             say(gather, line)
         response.append(gather)
@@ -180,6 +187,11 @@ def render_step(
     return str(response)
 
 
+def _retry_line(step: Step, wrong_key: bool) -> str:
+    """What is said before a menu played again: why it is played again (empty: nothing)."""
+    return (step.invalid_prompt if wrong_key else "") or step.retry_prompt
+
+
 def render_confirm(flow: Flow, step: Step, choice: str, attempt: int, *, stop_stream: str | None = None) -> str:
     """Ask whether a choice heard with little confidence is right: 1 confirms, anything else goes back."""
     label = flow.label_of(step, choice)
@@ -210,7 +222,7 @@ def render_redirect(step: str) -> str:
     return str(response)
 
 
-def say_in_voice(parent, voice: Voice, text: str) -> None:
+def say_in_voice(parent: SayParent, voice: Voice, text: str) -> None:
     """Add a `<Say>` in the flow's language and voice."""
     kwargs = {"language": voice.language}
     if voice.voice:
@@ -218,8 +230,8 @@ def say_in_voice(parent, voice: Voice, text: str) -> None:
     parent.say(text, **kwargs)
 
 
-def _sayer(flow: Flow, context: dict[str, str]):
-    def say(parent, text: str) -> None:
+def _sayer(flow: Flow, context: dict[str, str]) -> Callable[[SayParent, str], None]:
+    def say(parent: SayParent, text: str) -> None:
         if text:
             say_in_voice(parent, flow.voice, text.format(**context))
 

@@ -11,14 +11,17 @@ a person (a lawyer, an operator, the supervisor) is not cut off.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
 
 from hotline.db import transaction
-from hotline.jobs import URGENT, RetryLater, enqueue
+from hotline.jobs import URGENT, Handler, RetryLater, enqueue
 from ivr.flow import Flow
 from ivr.route_calls import DISTRICT_STEP, QUEUE_STEP, SUPERVISOR_STEP
 from ivr.twiml import URGENT_FLAG, urgent_url
@@ -39,7 +42,7 @@ WITH_A_PERSON = "with_a_person"
 _MOVABLE = ("route", DISTRICT_STEP, QUEUE_STEP, "route:knowledge", "route:callback")
 
 
-def after_words(flow: Flow, data: RoutingData):
+def after_words(flow: Flow, data: RoutingData) -> Callable[[Session, Call, Ticket, str], None]:
     """The pipeline's hook once the caller's words were understood anew, the call perhaps still going on."""
 
     def hook(session: Session, call: Call, ticket: Ticket, text: str) -> None:
@@ -52,7 +55,7 @@ def after_words(flow: Flow, data: RoutingData):
                 data,
                 reason=decide.CALLER_EMERGENCY,
                 flags=["danger"],
-                note=f"the caller said {said} (the recording's transcript)",
+                note=f"来电人说了“{said}”（录音转写）",
             )
         request_move(session, call, ticket)
 
@@ -125,7 +128,7 @@ class SupervisorMover:
     def __init__(
         self,
         factory: sessionmaker[Session],
-        twilio_rest,
+        twilio_rest: Client,  # Twilio's, or the emulator's
         public_url: str | None,
         attempts: int = 3,
         backoff_s: float = 1.0,
@@ -136,11 +139,11 @@ class SupervisorMover:
         self._attempts = attempts
         self._backoff_s = backoff_s
 
-    def handlers(self) -> dict:
+    def handlers(self) -> dict[str, Handler]:
         """Job kind → handler, for the JobRunner."""
         return {MOVE_TO_SUPERVISOR: self.move}
 
-    def move(self, payload: dict, attempt: int) -> None:
+    def move(self, payload: dict[str, Any], attempt: int) -> None:
         """Redirect the call, unless it ended, is with a person, or is at the supervisor already."""
         call_sid = payload["call_sid"]
         with transaction(self._factory) as session:
@@ -160,17 +163,15 @@ class SupervisorMover:
                 else "not_movable"
             )
             base = _base_url(session, call, self._public_url)
-            if skip is None and base is None:
-                skip = "no_public_url"
-            if skip is not None:
-                add_call_event(session, call, "supervisor_move_skipped", reason=skip, at=place)
+            if skip is not None or base is None:
+                add_call_event(session, call, "supervisor_move_skipped", reason=skip or "no_public_url", at=place)
                 return
         url = base + urgent_url(URGENT_FLAG, place)
         try:
             self._twilio.calls(call_sid).update(url=url, method="POST")
         except TwilioRestException as exc:
             with transaction(self._factory) as session:
-                call = find_call(session, call_sid)
+                call = _call_again(session, call_sid)
                 # Twilio refuses to redirect a call that is over (21220): the caller hung up meanwhile.
                 reason = "hung_up" if exc.code == 21220 else "twilio_refused"
                 add_call_event(session, call, "supervisor_move_skipped", reason=reason, at=place, error=str(exc))
@@ -183,10 +184,13 @@ class SupervisorMover:
             log.error("could not move call %s to the supervisor: %s", call_sid, exc)
             return
         with transaction(self._factory) as session:
-            call = find_call(session, call_sid)
+            call = _call_again(session, call_sid)
             add_call_event(session, call, "moved_to_supervisor", at=place, why=URGENT_FLAG)
             ticket = ticket_for_call(session, call.id)
             if ticket is not None:
-                add_event(
-                    session, ticket, "moved_to_supervisor", f"the caller was at {place}: moved to the supervisor's line"
-                )
+                add_event(session, ticket, "moved_to_supervisor", f"来电人在 {place} 步：已转至班长/主管电话")
+
+
+def _call_again(session: Session, call_sid: str) -> Call:
+    """The call the job found in its first transaction, read again in a later one (calls are never deleted)."""
+    return session.execute(select(Call).where(Call.call_sid == call_sid)).scalar_one()

@@ -25,7 +25,10 @@ def record_call(session: Session, call_sid: str, from_number: str, to_number: st
             session.add(call)
             session.flush()
     except IntegrityError:  # a concurrent retry created it
-        return find_call(session, call_sid), False
+        created = find_call(session, call_sid)
+        if created is None:  # not that: another constraint failed, which must not pass as "no call"
+            raise
+        return created, False
     return call, True
 
 

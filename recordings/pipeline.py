@@ -10,20 +10,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
 
 from hotline.credentials import TwilioCredentials
 from hotline.db import transaction, utcnow
-from hotline.jobs import BACKGROUND, URGENT, RetryLater, WaitForResource, enqueue
+from hotline.jobs import BACKGROUND, URGENT, Handler, RetryLater, WaitForResource, enqueue
 from recordings.calls import add_call_event, find_call
 from recordings.store import recording_path, store_recording
-from recordings.tables import Recording, Transcript
+from recordings.tables import Call, Recording, Transcript
 from routing.config import RoutingData
 from routing.service import is_routed, route_ticket
+from routing.tables import Ticket
 from routing.tickets import flag_for_person, ticket_for_call
 from speech.audio import load_channels
 from speech.errors import AudioError
@@ -40,6 +43,15 @@ TRANSCRIBE_RECORDING = "transcribe_recording"
 
 # Recording statuses, in the order a healthy recording passes through them.
 PENDING, STORED, WAITING_MODEL, TRANSCRIBED, FAILED = "pending", "stored", "waiting_model", "transcribed", "failed"
+# A recording's status as staff read it (the ticket page's "转写" line); the status stays the code in the JSON.
+STATUS_LABELS = {
+    PENDING: "等待下载录音",
+    STORED: "录音已保存，等待转写",
+    WAITING_MODEL: "等待语音识别模型",
+    TRANSCRIBED: "已转写",
+    FAILED: "转写失败",
+    "none": "没有录音",
+}
 AUDIO_TYPES = ("audio/", "application/octet-stream")
 
 
@@ -55,7 +67,7 @@ class PipelineConfig:
     scripted: ScriptedRecognizer | None = None  # tests only: known audio → scripted Mandarin text
     # The IVR's hook (ivr.urgent.after_words) when the words changed what is understood of a routed ticket: the
     # caller, if still on the line, is taken where the final route says (the supervisor's phone).
-    after_words: Callable[[Session, object, object, str], None] | None = None
+    after_words: Callable[[Session, Call, Ticket, str], None] | None = None
 
 
 class RecordingPipeline:
@@ -65,7 +77,7 @@ class RecordingPipeline:
         self,
         factory: sessionmaker[Session],
         credentials: TwilioCredentials,
-        twilio_rest,
+        twilio_rest: Client,
         model: SharedModel,
         config: PipelineConfig,
     ) -> None:
@@ -75,7 +87,7 @@ class RecordingPipeline:
         self._model = model
         self._config = config
 
-    def handlers(self) -> dict:
+    def handlers(self) -> dict[str, Handler]:
         """Job kind → handler, for the JobRunner."""
         return {
             START_CALL_RECORDING: self.start_call_recording,
@@ -84,11 +96,11 @@ class RecordingPipeline:
         }
 
     def _backoff(self, attempt: int) -> float:
-        return self._config.backoff_s * 2 ** (attempt - 1)
+        return self._config.backoff_s * 2.0 ** (attempt - 1)
 
     # --- full-call recording -------------------------------------------------------------------
 
-    def start_call_recording(self, payload: dict, attempt: int) -> None:
+    def start_call_recording(self, payload: dict[str, Any], attempt: int) -> None:
         """Ask Twilio to record the whole call, both sides on their own channel."""
         call_sid = payload["call_sid"]
         try:
@@ -115,7 +127,7 @@ class RecordingPipeline:
 
     # --- download and store --------------------------------------------------------------------
 
-    def fetch_recording(self, payload: dict, attempt: int) -> None:
+    def fetch_recording(self, payload: dict[str, Any], attempt: int) -> None:
         """Download a finished recording with the account's credentials, store it, check it decodes."""
         sid = payload["recording_sid"]
         with self._factory() as session:
@@ -141,7 +153,7 @@ class RecordingPipeline:
         except AudioError as exc:
             problem = f"{exc.code}: {exc}"
         with transaction(self._factory) as session:
-            recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+            recording = session.execute(select(Recording).where(Recording.recording_sid == sid)).scalar_one()
             recording.path, recording.sha256 = stored.relative_path, stored.sha256
             recording.duration_s, recording.channels = duration, channels
             add_call_event(
@@ -170,7 +182,7 @@ class RecordingPipeline:
 
     # --- transcription ---------------------------------------------------------------------------
 
-    def transcribe_recording(self, payload: dict, attempt: int) -> None:
+    def transcribe_recording(self, payload: dict[str, Any], attempt: int) -> None:
         """Transcribe every channel with Vosk; the problem recording's words go into the ticket."""
         sid = payload["recording_sid"]
         with self._factory() as session:
@@ -184,14 +196,14 @@ class RecordingPipeline:
                 transcripts = transcribe_file(self._model.get(), path, self._model.name)
         except ModelMissing as exc:
             with transaction(self._factory) as session:
-                recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+                recording = session.execute(select(Recording).where(Recording.recording_sid == sid)).scalar_one()
                 recording.status = WAITING_MODEL
             raise WaitForResource(str(exc)) from exc
         except AudioError as exc:
             self._fail(sid, f"the recording cannot be transcribed: {exc.code}: {exc}")
             return
         with transaction(self._factory) as session:
-            recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+            recording = session.execute(select(Recording).where(Recording.recording_sid == sid)).scalar_one()
             session.execute(delete(Transcript).where(Transcript.recording_id == recording.id))
             for t in transcripts:
                 session.add(
@@ -206,14 +218,14 @@ class RecordingPipeline:
                 if not text:
                     flag_for_person(session, ticket, "no speech was recognised in the caller's recording: listen to it")
 
-    def _scripted(self, path: Path) -> list[Transcript] | None:
+    def _scripted(self, path: Path) -> list[SpeechTranscript] | None:
         """Tests only: the scripted text of known audio, in place of the (unavailable) Mandarin model."""
         if self._config.scripted is None:
             return None
         text = self._config.scripted.text_for(load_channels(path).channels[0])
         return None if text is None else [SpeechTranscript(text=text, words=[], model="scripted-test", channel=None)]
 
-    def _understand(self, session: Session, ticket, text: str, *, call) -> None:
+    def _understand(self, session: Session, ticket: Ticket, text: str, *, call: Call) -> None:
         """The caller's words are in: route the ticket if the live call could not (the caller hung up early)."""
         call_over = call.ended_at is not None
         if self._config.routing is None:
@@ -231,7 +243,7 @@ class RecordingPipeline:
         """The recording is unusable: keep the error, and put the call's ticket in front of a person."""
         log.warning("recording %s: %s", recording_sid, error)
         with transaction(self._factory) as session:
-            recording = session.scalar(select(Recording).where(Recording.recording_sid == recording_sid))
+            recording = session.execute(select(Recording).where(Recording.recording_sid == recording_sid)).scalar_one()
             recording.status, recording.error = FAILED, error
             add_call_event(session, recording.call, "recording_failed", recording_sid=recording_sid, error=error)
             ticket = ticket_for_call(session, recording.call_id)

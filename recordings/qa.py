@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,35 +45,27 @@ class NotFound(QaError):
     """No such sample or feedback (404)."""
 
 
-def check_comments(comments: object, duration_s: float | None = None) -> list[dict]:
+def check_comments(comments: object, duration_s: float | None = None) -> list[dict[str, Any]]:
     """Comments pinned to moments in the call: [{"at_s": 12.5, "channel": 0|1, "text": "..."}]."""
     if comments is None:
         return []
     if not isinstance(comments, list):
-        raise InvalidInput("评语格式不对 — comments must be a list of {at_s, channel, text}")
+        raise InvalidInput("评语格式不对：应为评语列表（时间、声道、内容）")
     checked = []
     for n, c in enumerate(comments, 1):
         if not isinstance(c, dict):
-            raise InvalidInput(f"第 {n} 条评语格式不对 — comment {n}: must be an object {{at_s, channel, text}}")
+            raise InvalidInput(f"第 {n} 条评语格式不对：应写明时间、声道和内容")
         at_s, channel, text = c.get("at_s"), c.get("channel"), c.get("text")
         if isinstance(at_s, bool) or not isinstance(at_s, (int, float)) or at_s < 0:
-            raise InvalidInput(
-                f"第 {n} 条评语的时间须 ≥ 0 秒 — comment {n}: at_s must be seconds from the start of the call (≥ 0)"
-            )
+            raise InvalidInput(f"第 {n} 条评语的时间须是从通话开始算起的秒数（不小于 0）")
         if duration_s is not None and at_s > duration_s + 1:
             raise InvalidInput(
-                f"第 {n} 条评语的时间 {at_s:g} 秒超出通话时长 {duration_s:g} 秒 — "
-                f"comment {n}: at_s {at_s:g} s is past the end of the call ({duration_s:g} s)"
+                f"第 {n} 条评语的时间 {at_s:g} 秒超出通话时长 {duration_s:g} 秒，请在通话时长之内添加评语"
             )
         if channel not in (0, 1) or isinstance(channel, bool):
-            raise InvalidInput(
-                f"第 {n} 条评语须指明来电人或坐席 — comment {n}: channel must be 0 (caller) or 1 (staff)"
-            )
+            raise InvalidInput(f"第 {n} 条评语须指明来电人或坐席")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT_CHARS:
-            raise InvalidInput(
-                f"第 {n} 条评语须为 1 到 {MAX_COMMENT_CHARS} 个字 — "
-                f"comment {n}: text must be 1 to {MAX_COMMENT_CHARS} characters"
-            )
+            raise InvalidInput(f"第 {n} 条评语须为 1 到 {MAX_COMMENT_CHARS} 个字")
         checked.append({"at_s": float(at_s), "channel": channel, "text": text.strip()})
     return sorted(checked, key=lambda c: (c["at_s"], c["channel"]))
 
@@ -80,7 +73,7 @@ def check_comments(comments: object, duration_s: float | None = None) -> list[di
 def get_sample(session: Session, sample_id: int) -> QaSample:
     sample = session.get(QaSample, sample_id)
     if sample is None:
-        raise NotFound(f"没有抽样 {sample_id} — no sample {sample_id}")
+        raise NotFound(f"没有编号为 {sample_id} 的抽样，请回到抽样列表重新选择")
     return sample
 
 
@@ -106,7 +99,7 @@ def _save(
     sample: QaSample,
     who: str,
     stage: str,
-    items: dict,
+    items: dict[str, Any],
     comments: object,
     duration_s: float | None,
 ) -> QaScore:
@@ -132,7 +125,7 @@ def score_sample(
     rubric: Rubric,
     sample: QaSample,
     inspector: str,
-    items: dict,
+    items: dict[str, Any],
     comments: object = None,
     *,
     stage: str = INSPECTION,
@@ -144,24 +137,17 @@ def score_sample(
     A handler never scores their own call.
     """
     if stage not in (INSPECTION, CALIBRATION):
-        raise InvalidInput(
-            "只能提交质检或校准评分 — stage must be inspection or calibration (a review is posted to review)"
-        )
+        raise InvalidInput("只能提交质检或校准评分；调整他人的评分请提交复核")
     if sample.handler is not None and inspector == sample.handler:
-        raise NotAllowed("这通电话是您接的，请由他人质检 — you handled this call: someone else inspects it")
+        raise NotAllowed("这通电话是您接的，请由他人质检")
     if stage == INSPECTION:
         if sample.status == "closed":
-            raise Conflict("该抽样已结案 — this sample is closed")
+            raise Conflict("该抽样已结案，不能再评分")
         other = [s for s in scores_of(session, sample.id, INSPECTION) if s.inspector != inspector]
         if other:
-            raise Conflict(
-                f"{other[0].inspector} 已质检过这通电话，如需调整请提交复核 — "
-                f"{other[0].inspector} has inspected this call already: post a review to adjust it"
-            )
+            raise Conflict(f"{other[0].inspector} 已质检过这通电话，如需调整请提交复核")
         if scores_of(session, sample.id, REVIEW):
-            raise Conflict(
-                "这通电话已复核，质检评分不能再改 — this call has been reviewed: its inspection can no longer change"
-            )
+            raise Conflict("这通电话已复核，质检评分不能再改")
     row = _save(session, rubric, sample, inspector, stage, items, comments, duration_s)
     if stage == INSPECTION and sample.status == "open":
         sample.status = "scored"
@@ -173,7 +159,7 @@ def review_sample(
     rubric: Rubric,
     sample: QaSample,
     reviewer: str,
-    items: dict,
+    items: dict[str, Any],
     comments: object = None,
     *,
     duration_s: float | None = None,
@@ -181,16 +167,13 @@ def review_sample(
     """A second inspector or a supervisor adjusts the inspection; the review's score counts from now on."""
     inspections = scores_of(session, sample.id, INSPECTION)
     if not inspections:
-        raise Conflict("这通电话还没有质检评分，无法复核 — nothing to review: this call has not been inspected yet")
+        raise Conflict("这通电话还没有质检评分，无法复核：请先提交质检评分")
     if reviewer == inspections[0].inspector:
-        raise NotAllowed(
-            "这通电话是您质检的，请由另一位质检员或班长复核 — "
-            "you inspected this call: a second inspector or a supervisor reviews it"
-        )
+        raise NotAllowed("这通电话是您质检的，请由另一位质检员或班长复核")
     if sample.handler is not None and reviewer == sample.handler:
-        raise NotAllowed("这通电话是您接的，请由他人复核 — you handled this call: someone else reviews it")
+        raise NotAllowed("这通电话是您接的，请由他人复核")
     if sample.status == "closed":
-        raise Conflict("该抽样已结案 — this sample is closed")
+        raise Conflict("该抽样已结案，不能再评分")
     row = _save(session, rubric, sample, reviewer, REVIEW, items, comments, duration_s)
     sample.status = "reviewed"
     return row
@@ -199,17 +182,12 @@ def review_sample(
 def give_feedback(session: Session, sample: QaSample, by: str, message: str) -> QaFeedback:
     """Feedback to the person who handled the call; it stays open until they answer with a rectification."""
     if sample.handler is None:
-        raise Conflict(
-            "这通电话只经过语音导航，没有经办人可以反馈 — "
-            "this call was handled by the voice menu alone: there is nobody to give feedback to"
-        )
+        raise Conflict("这通电话只经过语音导航，没有经办人可以反馈")
     if not isinstance(message, str) or not message.strip():
-        raise InvalidInput(
-            "请填写反馈：哪里不对、应当怎样做 — write the feedback: what was wrong and what to do differently"
-        )
+        raise InvalidInput("请填写反馈：哪里不对、应当怎样做")
     score = effective_score(session, sample.id)
     if score is None:
-        raise Conflict("请先为这通电话评分，再发送反馈 — score the call first: feedback follows the inspection")
+        raise Conflict("请先为这通电话评分，再发送反馈")
     feedback = QaFeedback(
         sample_id=sample.id,
         score_id=score.id,
@@ -226,21 +204,18 @@ def give_feedback(session: Session, sample: QaSample, by: str, message: str) -> 
 def get_feedback(session: Session, feedback_id: int) -> QaFeedback:
     feedback = session.get(QaFeedback, feedback_id)
     if feedback is None:
-        raise NotFound(f"没有反馈 {feedback_id} — no feedback {feedback_id}")
+        raise NotFound(f"没有编号为 {feedback_id} 的反馈")
     return feedback
 
 
 def rectify(session: Session, feedback: QaFeedback, handler: str, text: str) -> QaFeedback:
     """The handler answers the feedback with what they changed (整改); they may amend it until it is closed."""
     if handler != feedback.handler:
-        raise NotAllowed(
-            f"只有这通电话的经办人（{feedback.handler}）才能整改 — "
-            f"only the person who handled the call ({feedback.handler}) answers this feedback"
-        )
+        raise NotAllowed(f"只有这通电话的经办人（{feedback.handler}）才能整改")
     if feedback.status == "closed":
-        raise Conflict("该反馈已关闭 — this feedback is closed")
+        raise Conflict("该反馈已关闭，不能再整改")
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("请填写整改情况 — write the rectification: what you changed")
+        raise InvalidInput("请填写整改情况：改了什么")
     feedback.rectification, feedback.rectified_at, feedback.status = text.strip(), utcnow(), "answered"
     session.flush()
     return feedback
@@ -251,11 +226,9 @@ def close_feedback(session: Session, feedback: QaFeedback, by: str) -> QaFeedbac
     if feedback.status == "closed":
         return feedback  # a retried close changes nothing
     if feedback.status != "answered":
-        raise Conflict(
-            "经办人还没有整改，不能关闭 — the handler has not answered with a rectification yet: it cannot be closed"
-        )
+        raise Conflict("经办人还没有整改，不能关闭：请等经办人填写整改情况")
     if by == feedback.handler:
-        raise NotAllowed("经办人不能关闭自己的反馈 — the handler cannot close their own feedback")
+        raise NotAllowed("经办人不能关闭自己的反馈")
     feedback.status, feedback.closed_by, feedback.closed_at = "closed", by, utcnow()
     session.flush()
     still_open = session.scalar(
@@ -273,7 +246,7 @@ class Spread:
     max: float
     stdev: float  # population standard deviation of the scores given
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"n": self.n, "min": self.min, "max": self.max, "stdev": self.stdev}
 
 
@@ -281,7 +254,7 @@ def _spread(values: list[float]) -> Spread:
     return Spread(len(values), min(values), max(values), round(statistics.pstdev(values), 3))
 
 
-def calibration(session: Session, rubric: Rubric, sample_id: int) -> dict:
+def calibration(session: Session, rubric: Rubric, sample_id: int) -> dict[str, Any]:
     """How far apart the inspectors' calibration scores of one call are: per item and in total."""
     scores = scores_of(session, sample_id, CALIBRATION)
     if not scores:
@@ -300,7 +273,7 @@ def calibration(session: Session, rubric: Rubric, sample_id: int) -> dict:
     }
 
 
-def people_figures(session: Session, start: date, end: date) -> list[dict]:
+def people_figures(session: Session, start: date, end: date) -> list[dict[str, Any]]:
     """Per handler, for the samples of days start..end (inclusive): calls inspected, average score, critical
     failures, feedback given, rectified (answered or closed), rectification rate."""
     samples = {
@@ -320,9 +293,9 @@ def people_figures(session: Session, start: date, end: date) -> list[dict]:
         if held is None or held.stage == INSPECTION or score.stage == REVIEW:
             counted[score.sample_id] = score  # a review outranks the inspection; the latest review counts
     feedback = list(session.scalars(select(QaFeedback).where(QaFeedback.sample_id.in_(ids))))
-    people: dict[str, dict] = {}
+    people: dict[str, dict[str, Any]] = {}
 
-    def person(handler: str, role: str | None) -> dict:
+    def person(handler: str, role: str | None) -> dict[str, Any]:
         return people.setdefault(
             handler,
             {
@@ -338,6 +311,7 @@ def people_figures(session: Session, start: date, end: date) -> list[dict]:
 
     for sample_id, score in counted.items():
         sample = samples[sample_id]
+        assert sample.handler is not None  # the samples read above are handled calls only
         row = person(sample.handler, sample.handler_role)
         row["calls_inspected"] += 1
         row["total_points"] += score.total

@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-import yaml
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.data_files import Clock, DataFileError, DataModel, Wrong, check, load_yaml
 from recordings.qa_tables import QaSample
 from recordings.tables import Call, Recording
 from routing.tables import Ticket
@@ -50,8 +52,8 @@ def reason_label(reason: str) -> str:
     return REASON_LABELS.get(reason, reason)
 
 
-class SamplingConfigError(ValueError):
-    """The sampling file is wrong; the message names the setting."""
+class SamplingConfigError(DataFileError):
+    """The sampling file is wrong; the message names the setting and what to fix."""
 
 
 @dataclass(frozen=True)
@@ -93,76 +95,95 @@ class SamplingConfig:
         return self.quota.get(role or DEFAULT_ROLE) or self.quota.get(DEFAULT_ROLE)
 
 
-def _quota(role: str, spec: object) -> Quota:
-    where = f"quota.{role}"
-    if not isinstance(spec, dict):
-        raise SamplingConfigError(f"{where}: write {{count: N}} or {{share: 0.1, min: N}}")
-    unknown = set(spec) - {"count", "share", "min", "max"}
-    if unknown:
-        raise SamplingConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    if ("count" in spec) == ("share" in spec):
-        raise SamplingConfigError(f"{where}: give either count or share, not both or neither")
-    count, share = spec.get("count"), spec.get("share")
-    if count is not None and (not isinstance(count, int) or count < 0):
-        raise SamplingConfigError(f"{where}.count must be a whole number ≥ 0, not {count!r}")
-    if share is not None and (not isinstance(share, (int, float)) or not 0 < share <= 1):
-        raise SamplingConfigError(f"{where}.share must be a fraction in (0, 1], not {share!r}")
-    low, high = spec.get("min", 0), spec.get("max")
-    if not isinstance(low, int) or low < 0 or (high is not None and (not isinstance(high, int) or high < low)):
-        raise SamplingConfigError(f"{where}: min must be a whole number ≥ 0 and max ≥ min")
-    return Quota(count=count, share=float(share) if share is not None else None, min=low, max=high)
+Reason = Literal[
+    "urgent", "low_satisfaction", "download_failed", "failed_transcription", "short_call", "long_call", "quota"
+]
+Whole = Annotated[int, Field(ge=0)]
 
 
-def parse_sampling(data: dict) -> SamplingConfig:
-    """A sampling configuration from the parsed YAML, checked."""
-    if not isinstance(data, dict) or not isinstance(data.get("quota"), dict) or not data["quota"]:
-        raise SamplingConfigError("quota: give at least one role, e.g. operator: {count: 3}")
-    quota = {str(role): _quota(str(role), spec) for role, spec in data["quota"].items()}
-    special = data.get("special") or {}
-    priority = tuple(data.get("priority") or REASONS)
-    if sorted(priority) != sorted(REASONS):
-        raise SamplingConfigError(f"priority must list each reason once: {', '.join(REASONS)}")
-    mandatory = tuple(data.get("mandatory") or (URGENT, LOW_SATISFACTION))
-    bad = [m for m in mandatory if m not in REASONS or m == QUOTA]
-    if bad:
-        raise SamplingConfigError(f"mandatory: {', '.join(map(str, bad))} is not a special reason")
-    cap = data.get("inspector_daily_cap", 25)
-    if not isinstance(cap, int) or cap < 1:
-        raise SamplingConfigError(f"inspector_daily_cap must be a whole number ≥ 1, not {cap!r}")
-    try:
-        hours, minutes = str(data.get("run_after", "06:00")).split(":")
-        run_after = time(int(hours), int(minutes))
-    except ValueError:
-        raise SamplingConfigError(f"run_after must be HH:MM, not {data.get('run_after')!r}") from None
-    try:
-        short_s, long_s = int(special.get("short_handled_call_s", 20)), int(special.get("long_call_s", 1800))
-        seed = int(data.get("seed", 0))
-    except (TypeError, ValueError) as exc:
-        raise SamplingConfigError(f"special durations and seed are whole numbers: {exc}") from None
-    return SamplingConfig(
-        quota=quota,
-        low_satisfaction=tuple(special.get("low_satisfaction", ["dissatisfied"])),
-        urgent_routes=tuple(special.get("urgent_routes", ["supervisor"])),
-        audio_problem_reasons=tuple(s.lower() for s in special.get("audio_problem_reasons", [])),
-        short_handled_call_s=short_s,
-        long_call_s=long_s,
-        priority=priority,
-        mandatory=mandatory,
-        inspector_daily_cap=cap,
-        run_after=run_after,
-        seed=seed,
-    )
+class _Quota(DataModel):
+    count: Whole | None = None
+    share: Annotated[float, Field(gt=0, le=1)] | None = None  # a fraction of the person's calls
+    min: Whole = 0
+    max: Whole | None = None
+
+    @model_validator(mode="after")
+    def _count_or_share(self) -> _Quota:
+        if (self.count is None) == (self.share is None):
+            raise Wrong("give either count or share, not both or neither, e.g. {count: 3} or {share: 0.1, min: 2}")
+        if self.max is not None and self.max < self.min:
+            raise Wrong(f"must be at least min ({self.min}), not {self.max}", "max")
+        return self
+
+
+class _Special(DataModel):
+    low_satisfaction: tuple[str, ...] = ("dissatisfied",)
+    urgent_routes: tuple[str, ...] = ("supervisor",)
+    audio_problem_reasons: tuple[str, ...] = ()
+    short_handled_call_s: Whole = 20
+    long_call_s: Whole = 1800
+
+
+class SamplingFile(DataModel):
+    """The sampling file (recordings/data/qa.yaml) as written."""
+
+    run_after: Clock = time(6, 0)
+    seed: int = 0
+    quota: dict[str, _Quota]
+    special: _Special = _Special()
+    priority: tuple[Reason, ...] | None = None  # empty: the order of REASONS
+    mandatory: tuple[Reason, ...] | None = None  # empty: urgent and low_satisfaction
+    inspector_daily_cap: Annotated[int, Field(ge=1)] = 25
+
+    @field_validator("quota")
+    @classmethod
+    def _some_role(cls, quota: dict[str, _Quota]) -> dict[str, _Quota]:
+        if not quota:
+            raise Wrong("give at least one role, e.g. operator: {count: 3}")
+        return quota
+
+    @field_validator("priority")
+    @classmethod
+    def _each_reason_once(cls, priority: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if priority and sorted(priority) != sorted(REASONS):
+            raise Wrong(f"must list each reason once: {', '.join(REASONS)}")
+        return priority
+
+    @field_validator("mandatory")
+    @classmethod
+    def _special_reasons(cls, mandatory: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for n, reason in enumerate(mandatory or ()):
+            if reason == QUOTA:
+                raise Wrong("quota is not a special reason: only special reasons can be mandatory", n)
+        return mandatory
+
+    def config(self) -> SamplingConfig:
+        """The sampling configuration this file describes."""
+        special = self.special
+        return SamplingConfig(
+            quota={role: Quota(count=q.count, share=q.share, min=q.min, max=q.max) for role, q in self.quota.items()},
+            low_satisfaction=special.low_satisfaction,
+            urgent_routes=special.urgent_routes,
+            audio_problem_reasons=tuple(s.lower() for s in special.audio_problem_reasons),
+            short_handled_call_s=special.short_handled_call_s,
+            long_call_s=special.long_call_s,
+            priority=self.priority or REASONS,
+            mandatory=self.mandatory or (URGENT, LOW_SATISFACTION),
+            inspector_daily_cap=self.inspector_daily_cap,
+            run_after=self.run_after,
+            seed=self.seed,
+        )
+
+
+def parse_sampling(data: object, file: str = "sampling data") -> SamplingConfig:
+    """A sampling configuration from the parsed YAML (`file` names it in errors), checked."""
+    return check(SamplingFile, data, file, SamplingConfigError).config()
 
 
 @lru_cache(maxsize=4)
 def load_sampling(path: Path | None = None) -> SamplingConfig:
     """The sampling file (default: the shipped recordings/data/qa.yaml)."""
-    text = (
-        Path(path).read_text(encoding="utf-8")
-        if path
-        else resources.files("recordings.data").joinpath("qa.yaml").read_text(encoding="utf-8")
-    )
-    return parse_sampling(yaml.safe_load(text))
+    return load_yaml(SamplingFile, path, ("recordings.data", "qa.yaml"), SamplingConfigError).config()
 
 
 @dataclass
@@ -178,7 +199,8 @@ class Pick:
     inspector: str | None
     day: date
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON for the API and the command line."""
         return {
             "call_sid": self.call_sid,
             "handler": self.handler,
@@ -235,7 +257,31 @@ class _Candidate:
     reasons: tuple[str, ...]
 
 
-def _special_reasons(row, config: SamplingConfig) -> list[str]:
+class _CallFacts(Protocol):
+    """What `_special_reasons` reads of a call: a row of `_candidates`' query (the ticket's columns are None for
+    a call without one: an outer join)."""
+
+    @property
+    def urgency_flags(self) -> list[str] | None: ...
+    @property
+    def route(self) -> str | None: ...
+    @property
+    def satisfaction(self) -> str | None: ...
+    @property
+    def needs_human(self) -> bool | None: ...
+    @property
+    def needs_human_reason(self) -> str | None: ...
+    @property
+    def failed_download(self) -> bool: ...
+    @property
+    def failed_transcription(self) -> bool: ...
+    @property
+    def duration_s(self) -> int | None: ...
+    @property
+    def handler(self) -> str | None: ...
+
+
+def _special_reasons(row: _CallFacts, config: SamplingConfig) -> list[str]:
     found = []
     if row.urgency_flags or (row.route is not None and row.route in config.urgent_routes):
         found.append(URGENT)
@@ -443,7 +489,7 @@ def sample_due(
     return result
 
 
-def daily_sampling_round(factory: sessionmaker[Session], config: SamplingConfig, tz: str):
+def daily_sampling_round(factory: sessionmaker[Session], config: SamplingConfig, tz: str) -> Callable[[], None]:
     """One round of the daily job for a `hotline.jobs.PeriodicTask`: samples yesterday when it is due."""
     from hotline.db import utcnow
 

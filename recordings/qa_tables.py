@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,7 +22,7 @@ class QaSample(Base):
     handler: Mapped[str | None] = mapped_column(String(64), index=True)
     handler_role: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(32))  # the first reason: quota, low_satisfaction, urgent, ...
-    reasons: Mapped[list] = mapped_column(JSON, default=list)  # every reason that applied
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)  # every reason that applied
     inspector: Mapped[str | None] = mapped_column(String(64), index=True)
     seed: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, scored, reviewed, closed
@@ -39,10 +40,11 @@ class QaScore(Base):
     inspector: Mapped[str] = mapped_column(String(64))
     stage: Mapped[str] = mapped_column(String(16), default="inspection")
     rubric: Mapped[str] = mapped_column(String(64))
-    items: Mapped[dict] = mapped_column(JSON, default=dict)  # item id -> points given
+    items: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)  # item id -> points given
     total: Mapped[float] = mapped_column(Float, default=0.0)
-    critical_failed: Mapped[list] = mapped_column(JSON, default=list)  # ids of critical items failed
-    comments: Mapped[list] = mapped_column(JSON, default=list)  # [{"at_s": 12.5, "channel": 0, "text": "..."}]
+    critical_failed: Mapped[list[str]] = mapped_column(JSON, default=list)  # ids of critical items failed
+    # [{"at_s": 12.5, "channel": 0, "text": "..."}]
+    comments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

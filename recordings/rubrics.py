@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import BeforeValidator, Field, model_validator
+
+from hotline.data_files import DataFileError, DataModel, Wrong, check, load_yaml
 
 
-class RubricError(ValueError):
-    """The rubric file is wrong; the message names the item."""
+class RubricError(DataFileError):
+    """The rubric file is wrong; the message names the item and what to fix."""
 
 
 class ScoreError(ValueError):
@@ -38,7 +40,8 @@ class Item:
     section: str
     critical: Critical | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON for the API (the scoring form)."""
         crit = None
         if self.critical:
             crit = {"fail_below": self.critical.fail_below, "on_fail": self.critical.on_fail, "cap": self.critical.cap}
@@ -78,28 +81,21 @@ class Rubric:
         """Check the points (every item, none unknown, 0 ≤ points ≤ max) and total them."""
         items = self.items
         if not isinstance(points, dict):
-            raise ScoreError("评分格式不对 — items must be an object: item id → points")
+            raise ScoreError("评分格式不对：应为每个评分项的分数")
         unknown = sorted(set(points) - set(items))
         if unknown:
-            raise ScoreError(
-                f"评分表里没有这些项 — unknown rubric item(s): {', '.join(unknown)}; the items are: {', '.join(items)}"
-            )
+            raise ScoreError(f"评分表里没有这些项：{'、'.join(unknown)}；请按评分表 {self.name} 评分")
         missing = [i for i in items if i not in points]
         if missing:
             labels = "、".join(items[i].label for i in missing)
-            raise ScoreError(f"请为每一项评分，未评：{labels} — score every item; missing: {', '.join(missing)}")
+            raise ScoreError(f"请为每一项评分，未评：{labels}")
         checked: dict[str, float] = {}
         for item_id, value in points.items():
             item = items[item_id]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ScoreError(
-                    f"「{item.label}」须填数字 — {item_id} ({item.label}): points must be a number, not {value!r}"
-                )
+                raise ScoreError(f"「{item.label}」须填数字")
             if not 0 <= value <= item.max:
-                raise ScoreError(
-                    f"「{item.label}」的分数须在 0 到 {item.max:g} 之间 — "
-                    f"{item_id} ({item.label}): {value:g} points is outside 0 to {item.max:g}"
-                )
+                raise ScoreError(f"「{item.label}」的分数须在 0 到 {item.max:g} 之间（填的是 {value:g}）")
             checked[item_id] = float(value)
         raw = sum(checked.values())
         total, failed = raw, []
@@ -109,7 +105,8 @@ class Rubric:
                 total = 0.0 if item.critical.on_fail == "zero" else min(total, item.critical.cap or 0.0)
         return Scored(checked, round(raw, 2), round(total, 2), failed)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON for the API (the scoring form)."""
         return {
             "id": self.id,
             "name": self.name,
@@ -121,81 +118,99 @@ class Rubric:
         }
 
 
-def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RubricError(f"{where} must be a number, not {value!r}")
-    return float(value)
+Name = Annotated[str, Field(min_length=1)]
 
 
-def _critical(spec: object, item_max: float, where: str) -> Critical | None:
-    if spec in (None, False):
+class _Critical(DataModel):
+    on_fail: Literal["zero", "cap"] = "zero"
+    cap: float | None = None  # the highest score the call can get, with on_fail cap
+    fail_below: Annotated[float, Field(gt=0)] | None = None  # default: the item's max (any deduction fails it)
+
+    @model_validator(mode="after")
+    def _cap_given(self) -> _Critical:
+        if self.on_fail == "cap" and self.cap is None:
+            raise Wrong("on_fail cap needs cap: N (the highest score the call can get)", "cap")
+        return self
+
+
+def _critical_shorthand(value: object) -> object:
+    """`critical: true` is `{on_fail: zero}`; `false` is not critical."""
+    if value is True:
+        return {}
+    if value is False:
         return None
-    if spec is True:
-        spec = {}
-    if not isinstance(spec, dict):
-        raise RubricError(f"{where}.critical: write true or {{on_fail: zero}} / {{on_fail: cap, cap: 60}}")
-    on_fail = spec.get("on_fail", "zero")
-    if on_fail not in ("zero", "cap"):
-        raise RubricError(f"{where}.critical.on_fail must be zero or cap, not {on_fail!r}")
-    cap = _number(spec["cap"], f"{where}.critical.cap") if on_fail == "cap" and "cap" in spec else None
-    if on_fail == "cap" and cap is None:
-        raise RubricError(f"{where}.critical: on_fail cap needs cap: N (the highest score the call can get)")
-    fail_below = _number(spec.get("fail_below", item_max), f"{where}.critical.fail_below")
-    if not 0 < fail_below <= item_max:
-        raise RubricError(f"{where}.critical.fail_below must be in (0, {item_max:g}]")
-    return Critical(fail_below, on_fail, cap)
+    if not isinstance(value, dict):
+        raise Wrong("write true, or {on_fail: zero}, or {on_fail: cap, cap: 60}")
+    return value
 
 
-def parse_rubric(data: object) -> Rubric:
+class _Item(DataModel):
+    id: Name
+    label: Name
+    max: Annotated[float, Field(gt=0)]
+    critical: Annotated[_Critical | None, BeforeValidator(_critical_shorthand)] = None
+
+    @model_validator(mode="after")
+    def _fail_below_within_max(self) -> _Item:
+        crit = self.critical
+        if crit is not None and crit.fail_below is not None and crit.fail_below > self.max:
+            raise Wrong(f"must be in (0, {self.max:g}], the item's points", "critical", "fail_below")
+        return self
+
+    def item(self, section: str) -> Item:
+        crit = self.critical
+        if crit is None:
+            return Item(self.id, self.label, self.max, section)
+        fail_below = crit.fail_below if crit.fail_below is not None else self.max
+        return Item(
+            self.id,
+            self.label,
+            self.max,
+            section,
+            Critical(fail_below, crit.on_fail, crit.cap if crit.on_fail == "cap" else None),
+        )
+
+
+class _Section(DataModel):
+    id: Name
+    label: str | None = None
+    items: Annotated[tuple[_Item, ...], Field(min_length=1)]
+
+
+class RubricFile(DataModel):
+    """The rubric file (recordings/data/rubric.yaml) as written."""
+
+    id: Name
+    name: Name
+    total: float = 100
+    pass_score: float | None = None
+    sections: Annotated[tuple[_Section, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _items_add_up(self) -> RubricFile:
+        seen: set[str] = set()
+        for m, section in enumerate(self.sections):
+            for n, item in enumerate(section.items):
+                if item.id in seen:
+                    raise Wrong("the id is used twice", "sections", m, "items", n)
+                seen.add(item.id)
+        summed = sum(i.max for s in self.sections for i in s.items)
+        if abs(summed - self.total) > 1e-9:
+            raise Wrong(f"the items' max points add up to {summed:g}, not the total {self.total:g}", "total")
+        return self
+
+    def rubric(self) -> Rubric:
+        """The rubric this file describes."""
+        sections = tuple(Section(s.id, s.label or s.id, tuple(i.item(s.id) for i in s.items)) for s in self.sections)
+        return Rubric(self.id, self.name, self.total, self.pass_score, sections)
+
+
+def parse_rubric(data: object, file: str = "rubric data") -> Rubric:
     """A rubric from the parsed YAML, checked: unique ids, positive max points adding up to the total."""
-    if not isinstance(data, dict):
-        raise RubricError("a rubric is a mapping with id, name, total and sections")
-    for key in ("id", "name", "sections"):
-        if not data.get(key):
-            raise RubricError(f"the rubric needs {key}")
-    total = _number(data.get("total", 100), "total")
-    pass_score = _number(data["pass_score"], "pass_score") if data.get("pass_score") is not None else None
-    sections, seen = [], set()
-    for n, sec in enumerate(data["sections"], 1):
-        if not isinstance(sec, dict) or not sec.get("id") or not sec.get("items"):
-            raise RubricError(f"section {n}: needs an id and items")
-        items = []
-        for m, spec in enumerate(sec["items"], 1):
-            where = f"section {sec['id']} item {spec.get('id', m) if isinstance(spec, dict) else m}"
-            if not isinstance(spec, dict) or not spec.get("id") or not spec.get("label"):
-                raise RubricError(f"{where}: needs an id and a label")
-            item_id = str(spec["id"])
-            if item_id in seen:
-                raise RubricError(f"item {item_id}: the id is used twice")
-            seen.add(item_id)
-            unknown = set(spec) - {"id", "label", "max", "critical"}
-            if unknown:
-                raise RubricError(f"item {item_id}: unknown key(s) {', '.join(sorted(unknown))}")
-            top = _number(spec.get("max"), f"item {item_id}: max")
-            if top <= 0:
-                raise RubricError(f"item {item_id}: max must be more than 0, not {top:g}")
-            items.append(
-                Item(
-                    item_id,
-                    str(spec["label"]),
-                    top,
-                    str(sec["id"]),
-                    _critical(spec.get("critical"), top, f"item {item_id}"),
-                )
-            )
-        sections.append(Section(str(sec["id"]), str(sec.get("label", sec["id"])), tuple(items)))
-    summed = sum(i.max for s in sections for i in s.items)
-    if abs(summed - total) > 1e-9:
-        raise RubricError(f"the items' max points add up to {summed:g}, not the total {total:g}")
-    return Rubric(str(data["id"]), str(data["name"]), total, pass_score, tuple(sections))
+    return check(RubricFile, data, file, RubricError).rubric()
 
 
 @lru_cache(maxsize=4)
 def load_rubric(path: Path | None = None) -> Rubric:
     """The rubric file (default: the shipped recordings/data/rubric.yaml)."""
-    text = (
-        Path(path).read_text(encoding="utf-8")
-        if path
-        else resources.files("recordings.data").joinpath("rubric.yaml").read_text(encoding="utf-8")
-    )
-    return parse_rubric(yaml.safe_load(text))
+    return load_yaml(RubricFile, path, ("recordings.data", "rubric.yaml"), RubricError).rubric()

@@ -7,6 +7,7 @@ import csv
 import io
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,7 +45,9 @@ def _week_name(first: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def corrections_report(session: Session, *, now: datetime, timezone: str, taxonomy: Taxonomy, weeks: int = 8) -> dict:
+def corrections_report(
+    session: Session, *, now: datetime, timezone: str, taxonomy: Taxonomy, weeks: int = 8
+) -> dict[str, Any]:
     """Per week and subject the machine gave: tickets, tickets a person corrected (and per field), the share."""
     if weeks < 1 or weeks > 260:
         raise ValueError("weeks must be between 1 and 260")
@@ -66,7 +69,7 @@ def corrections_report(session: Session, *, now: datetime, timezone: str, taxono
         week = period_of("weekly", local_day(created_at, timezone), timezone).first
         fields = corrected.get(ticket_id, {})
         machine_subject = fields.get("subject", subject) or "other"
-        cell = counts[(week, machine_subject)]
+        cell = counts[(week, str(machine_subject))]  # a subject code; old_value is JSON
         cell["tickets"] += 1
         if fields:
             cell["corrected"] += 1
@@ -77,7 +80,7 @@ def corrections_report(session: Session, *, now: datetime, timezone: str, taxono
     for period in periods:
         week_total = {"tickets": 0, "corrected": 0}
         for subject in [*taxonomy.subjects, *sorted({s for w, s in counts if s not in taxonomy.subjects})]:
-            cell = counts.get((period.first, subject))
+            cell = counts.get((period.first, subject), {})
             if not cell:
                 continue
             rows.append(
@@ -113,7 +116,7 @@ def corrections_report(session: Session, *, now: datetime, timezone: str, taxono
     }
 
 
-def to_csv(report: dict) -> str:
+def to_csv(report: dict[str, Any]) -> str:
     """One row per week and subject."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -17,10 +17,11 @@ Windows are bounded by indexed times (`calls.started_at`, `tickets.created_at`, 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from reports.metrics import OPEN_STATES, SATISFIED, call_figures, day_bounds, ratio
@@ -33,13 +34,13 @@ from routing.tickets import local_day
 LIST_LIMIT = 50  # rows in each deadline list; the counts are exact
 
 
-def calls_today(session: Session, now: datetime, timezone: str) -> dict:
+def calls_today(session: Session, now: datetime, timezone: str) -> dict[str, Any]:
     """Today's calls so far (local day)."""
     start, end = day_bounds(local_day(now, timezone), timezone)
     return call_figures(session, start, end)
 
 
-def queue_now(session: Session, now: datetime) -> dict:
+def queue_now(session: Session, now: datetime) -> dict[str, Any]:
     """Callers waiting for a lawyer now, oldest first."""
     waiting = session.execute(
         select(QueueEntry.call_sid, QueueEntry.entered_at)
@@ -53,7 +54,7 @@ def queue_now(session: Session, now: datetime) -> dict:
     }
 
 
-def lawyers_now(session: Session, data: RoutingData, now: datetime) -> dict:
+def lawyers_now(session: Session, data: RoutingData, now: datetime) -> dict[str, Any]:
     """Who is on duty now, signed in, free."""
     on_duty = data.roster.on_duty(now, data.timezone)
     rows = (
@@ -87,7 +88,7 @@ def lawyers_now(session: Session, data: RoutingData, now: datetime) -> dict:
     }
 
 
-def tickets_by(session: Session, now: datetime, window_days: int = 30) -> dict:
+def tickets_by(session: Session, now: datetime, window_days: int = 30) -> dict[str, Any]:
     """Tickets accepted in the last `window_days` days, by subject, handling class and state (one query)."""
     rows = session.execute(
         select(Ticket.subject, Ticket.handling_class, Ticket.status, func.count())
@@ -105,8 +106,10 @@ def tickets_by(session: Session, now: datetime, window_days: int = 30) -> dict:
     }
 
 
-def _deadline_row(ticket: tuple, now: datetime) -> dict:
+def _deadline_row(ticket: Row[str, str, str, str, str | None, datetime | None], now: datetime) -> dict[str, Any]:
     number, subject, handling_class, status, district, due = ticket
+    if due is None:  # never: the queries keep tickets with a reply deadline
+        raise ValueError(f"ticket {number} has no reply deadline")
     return {
         "number": number,
         "subject": subject,
@@ -118,7 +121,7 @@ def _deadline_row(ticket: tuple, now: datetime) -> dict:
     }
 
 
-def deadlines(session: Session, sla: SlaPolicy, now: datetime, limit: int = LIST_LIMIT) -> dict:
+def deadlines(session: Session, sla: SlaPolicy, now: datetime, limit: int = LIST_LIMIT) -> dict[str, Any]:
     """Open tickets near their deadline (临期) and overdue (超期): lists soonest first, and exact counts."""
     columns = (
         Ticket.number,
@@ -129,7 +132,7 @@ def deadlines(session: Session, sla: SlaPolicy, now: datetime, limit: int = LIST
         Ticket.reply_due_at,
     )
     is_open = Ticket.status.in_(OPEN_STATES)
-    overdue_count = session.scalar(select(func.count()).where(is_open, Ticket.reply_due_at < now))
+    overdue_count = session.execute(select(func.count()).where(is_open, Ticket.reply_due_at < now)).scalar_one()
     # One query per open state, so each reads the (status, reply_due_at) index in order and stops at `limit`
     # (an IN over the states would walk the deadline index through every archived ticket).
     overdue = sorted(
@@ -170,20 +173,22 @@ def deadlines(session: Session, sla: SlaPolicy, now: datetime, limit: int = LIST
     }
 
 
-def satisfaction_trend(session: Session, now: datetime, timezone: str, days: int = 30) -> list[dict]:
+def satisfaction_trend(session: Session, now: datetime, timezone: str, days: int = 30) -> list[dict[str, Any]]:
     """Per local day of the last `days` days (today included): surveys answered and the satisfied share."""
     tz = ZoneInfo(timezone)
     today = now.astimezone(tz).date()
     first = today - timedelta(days=days - 1)
     start, _ = day_bounds(first, timezone)
-    answered: dict = defaultdict(int)
-    pleased: dict = defaultdict(int)
+    answered: dict[date, int] = defaultdict(int)
+    pleased: dict[date, int] = defaultdict(int)
     rows = session.execute(
         select(SatisfactionSurvey.answered_at, SatisfactionSurvey.result).where(
             SatisfactionSurvey.status == "answered", SatisfactionSurvey.answered_at >= start
         )
     ).all()
     for at, result in rows:
+        if at is None:  # never: the query keeps answered surveys, which have their time
+            continue
         day = at.astimezone(tz).date()
         answered[day] += 1
         pleased[day] += result in SATISFIED
@@ -204,7 +209,7 @@ def hot_spots(
     case_window_days: int = 30,
     min_repeats: int = 2,
     limit: int = 20,
-) -> dict:
+) -> dict[str, Any]:
     """Where the problems are: subject by district, and employers with repeated complaints."""
     cells = session.execute(
         select(Ticket.district, Ticket.subject, func.count())
@@ -231,10 +236,10 @@ def hot_spots(
     }
 
 
-def dashboard(session: Session, data: RoutingData, now: datetime, window_days: int = 30) -> dict:
+def dashboard(session: Session, data: RoutingData, now: datetime, window_days: int = 30) -> dict[str, Any]:
     """Every live figure at once, as GET /api/dashboard answers it."""
     return {
-        "as_of": now.isoformat(),
+        "as_of": now.astimezone(UTC).isoformat(),  # JSON keeps UTC; pages show local time
         "timezone": data.timezone,
         "calls_today": calls_today(session, now, data.timezone),
         "queue": queue_now(session, now),

@@ -32,11 +32,12 @@ Rates are fractions 0..1, None (JSON null) when there is nothing to divide.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from recordings.tables import Call
 from reports.periods import Period
@@ -130,7 +131,7 @@ class WorkingClock:
         return seconds / self._day_s
 
 
-def call_figures(session: Session, start: datetime, end: datetime) -> dict:
+def call_figures(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
     """calls_total, calls_answered and answer_rate of the calls that came in between start and end."""
     answered = and_(
         Call.menu_choice.is_not(None),
@@ -146,7 +147,7 @@ def call_figures(session: Session, start: datetime, end: datetime) -> dict:
     return {"calls_total": int(total), "calls_answered": int(served), "answer_rate": ratio(served, total)}
 
 
-def satisfaction_figures(session: Session, start: datetime, end: datetime) -> dict:
+def satisfaction_figures(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
     """Surveys answered between start and end, by result, and the satisfied share."""
     rows = dict(
         session.execute(
@@ -168,18 +169,20 @@ def satisfaction_figures(session: Session, start: datetime, end: datetime) -> di
     }
 
 
-def _breakdown(session: Session, column, cohort) -> dict[str, int]:
+def _breakdown(
+    session: Session, column: QueryableAttribute[str | None], cohort: tuple[ColumnElement[bool], ...]
+) -> dict[str, int]:
     rows = session.execute(
         select(column, func.count()).where(*cohort).group_by(column).order_by(func.count().desc(), column)
     ).all()
     return {(key if key is not None else "unknown"): int(n) for key, n in rows}
 
 
-def _questions():
+def _questions() -> ColumnElement[bool]:
     return or_(Ticket.kind == "consult", Ticket.route.in_(QUESTION_ROUTES))
 
 
-def _resolved_in_call():
+def _resolved_in_call() -> ColumnElement[bool]:
     asked_for_person = exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "asked_for_person")
     lawyer_took_it = exists().where(QueueEntry.ticket_id == Ticket.id, QueueEntry.outcome == "bridged")
     return or_(
@@ -188,7 +191,9 @@ def _resolved_in_call():
     )
 
 
-def ticket_figures(session: Session, start: datetime, end: datetime, now: datetime, calendar: WorkingCalendar) -> dict:
+def ticket_figures(
+    session: Session, start: datetime, end: datetime, now: datetime, calendar: WorkingCalendar
+) -> dict[str, Any]:
     """The ticket figures of the tickets accepted between start and end, as they stand at `now`."""
     cohort = (Ticket.created_at >= start, Ticket.created_at < end)
     total, done, questions, resolved, late_open = session.execute(
@@ -228,26 +233,27 @@ def ticket_figures(session: Session, start: datetime, end: datetime, now: dateti
     }
 
 
-def recovered_figures(session: Session, start: datetime, end: datetime) -> dict:
+def recovered_figures(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
     """Money recovered on the tickets archived between start and end."""
     amount, count = session.execute(
         select(func.coalesce(func.sum(Ticket.recovered_amount), 0.0), func.count(Ticket.recovered_amount)).where(
             Ticket.closed_at >= start, Ticket.closed_at < end
         )
     ).one()
-    return {"recovered_amount": round(float(amount), 2), "tickets_with_recovery": int(count)}
+    # coalesce() makes the sum never None, but SQLAlchemy types it as may-be-None
+    return {"recovered_amount": round(float(amount or 0.0), 2), "tickets_with_recovery": int(count)}
 
 
-def build_report(session: Session, period: Period, calendar: WorkingCalendar, now: datetime) -> dict:
+def build_report(session: Session, period: Period, calendar: WorkingCalendar, now: datetime) -> dict[str, Any]:
     """One report: every figure, the period it covers, and when it was made (see the module's definitions)."""
     start, end = period.start, period.end
-    report: dict = {
+    report: dict[str, Any] = {
         "period": period.kind,
         "label": period.label,
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
         "timezone": period.timezone,
-        "as_of": now.isoformat(),
+        "as_of": now.astimezone(UTC).isoformat(),  # JSON keeps UTC; pages show local time
     }
     report.update(call_figures(session, start, end))
     report.update(ticket_figures(session, start, end, now, calendar))

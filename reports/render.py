@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from html import escape
+from typing import Any
 
+from reports.labels import class_label, district_label, subject_label
 from reports.metrics import DEFINITIONS
 from routing.classify import default_taxonomy
 from routing.tickets import local_time
@@ -17,7 +20,7 @@ RATES = {"answer_rate", "closure_rate", "on_time_rate", "satisfaction", "one_cal
 TITLES = {"daily": "日报 daily report", "weekly": "周报 weekly report", "monthly": "月报 monthly report"}
 
 
-def to_json(report: dict) -> str:
+def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2)
 
 
@@ -30,7 +33,7 @@ def csv_value(key: str, value: object) -> object:
     return value
 
 
-def to_csv(report: dict) -> str:
+def to_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -38,7 +41,7 @@ def to_csv(report: dict) -> str:
     return out.getvalue()
 
 
-def shown(key: str, value: object) -> str:
+def shown(key: str, value: float | str | None) -> str:
     """A figure as people read it: rates in per cent, money with two decimals, missing as a dash."""
     if value is None:
         return "—"
@@ -49,11 +52,11 @@ def shown(key: str, value: object) -> str:
     return str(value)
 
 
-def _breakdown_table(title: str, counts: dict[str, int], label) -> str:
+def _breakdown_table(title: str, counts: dict[str, int], label: Callable[[str], str]) -> str:
     rows = "".join(f"<tr><td>{escape(label(k))}</td><td class=n>{n}</td></tr>" for k, n in counts.items())
     return (
-        f"<h2>{escape(title)}</h2><table><tr><th>{escape(title)}</th><th>tickets</th></tr>"
-        f"{rows or '<tr><td colspan=2>none</td></tr>'}</table>"
+        f"<h2>{escape(title)}</h2><table><tr><th>{escape(title)}</th><th>工单数</th></tr>"
+        f"{rows or '<tr><td colspan=2>无</td></tr>'}</table>"
     )
 
 
@@ -64,15 +67,14 @@ _STYLE = (
 )
 
 
-def as_of(report: dict) -> str:
+def as_of(report: dict[str, Any]) -> str:
     """When the figures were read, in the hotline's local time (the JSON keeps UTC with its offset)."""
     return local_time(report["as_of"], report["timezone"])
 
 
-def to_html(report: dict) -> str:
+def to_html(report: dict[str, Any]) -> str:
     """The report as one page with no external assets: figures, their definitions, and the breakdowns."""
     taxonomy = default_taxonomy()
-    classes = taxonomy.handling_classes
     figures = "".join(
         f"<tr><td>{escape(label)}</td><td class=n>{escape(shown(key, report.get(key)))}</td>"
         f"<td><small>{escape(definition)}</small></td></tr>"
@@ -85,14 +87,14 @@ def to_html(report: dict) -> str:
         f"<p>{escape(report['from'])} – {escape(report['to'])} ({escape(report['timezone'])}); "
         f"截至 {escape(as_of(report))} · figures as of that local time</p>"
         f"<table><tr><th>figure</th><th>value</th><th>definition</th></tr>{figures}</table>"
-        + _breakdown_table("subject 诉求类别", report["by_subject"], lambda k: f"{taxonomy.label(k)} ({k})")
-        + _breakdown_table("handling class 处理类别", report["by_class"], lambda k: f"{classes.get(k, k)} ({k})")
-        + _breakdown_table("district 属地", report["by_district"], str)
+        + _breakdown_table("诉求类别", report["by_subject"], lambda k: subject_label(taxonomy, k))
+        + _breakdown_table("处理类别", report["by_class"], lambda k: class_label(taxonomy, k))
+        + _breakdown_table("属地", report["by_district"], district_label)
         + "</body></html>\n"
     )
 
 
-def render(report: dict, fmt: str) -> str:
+def render(report: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return to_json(report)
     if fmt == "csv":

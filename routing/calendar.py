@@ -34,7 +34,7 @@ class WorkingCalendar:
         if day in self.extra_holidays:
             return False
         try:
-            return chinese_calendar.is_workday(day)
+            return bool(chinese_calendar.is_workday(day))  # chinese_calendar ships no type information
         except NotImplementedError:
             if day.year not in _warned_years:
                 _warned_years.add(day.year)

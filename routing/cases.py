@@ -19,12 +19,12 @@ from routing.tickets import add_event
 def related_reason(ticket: Ticket, other: Ticket) -> str | None:
     """Why two tickets belong together, or None."""
     if ticket.caller_number and ticket.caller_number == other.caller_number:
-        return f"same caller {ticket.caller_number}"
+        return f"同一来电人 {ticket.caller_number}"
     mine, theirs = ticket.entities or {}, other.entities or {}
     if same_name(mine.get("project"), theirs.get("project")):
-        return f"same project {theirs.get('project')}"
+        return f"同一项目 {theirs.get('project')}"
     if same_name(mine.get("employer"), theirs.get("employer")):
-        return f"same employer {theirs.get('employer')}"
+        return f"同一单位 {theirs.get('employer')}"
     return None
 
 
@@ -47,13 +47,13 @@ def link_related(session: Session, ticket: Ticket, *, window_days: int, now: dat
     for other, reason in matches:
         if other.case_id is None:
             other.case_id = case.id
-            add_event(session, other, "linked", f"case {case.id}: {reason} (ticket {ticket.number})")
+            add_event(session, other, "linked", f"案件 {case.id}：{reason}（工单 {ticket.number}）")
     ticket.case_id = case.id
     add_event(
         session,
         ticket,
         "linked",
-        f"case {case.id}: " + "; ".join(f"{reason} (ticket {other.number})" for other, reason in matches),
+        f"案件 {case.id}：" + "；".join(f"{reason}（工单 {other.number}）" for other, reason in matches),
     )
     if "repeat" not in (ticket.urgency_flags or []):
         ticket.urgency_flags = [*(ticket.urgency_flags or []), "repeat"]
@@ -70,7 +70,7 @@ def merge_tickets(session: Session, ticket: Ticket, other: Ticket, *, actor: str
     for t in (ticket, other):
         if t.case_id != case.id:
             t.case_id = case.id
-    why = f": {note}" if note else ""
-    add_event(session, ticket, "merged", f"with {other.number} in case {case.id}{why}", actor=actor)
-    add_event(session, other, "merged", f"with {ticket.number} in case {case.id}{why}", actor=actor)
+    why = f"：{note}" if note else ""
+    add_event(session, ticket, "merged", f"与 {other.number} 并入案件 {case.id}{why}", actor=actor)
+    add_event(session, other, "merged", f"与 {ticket.number} 并入案件 {case.id}{why}", actor=actor)
     return case

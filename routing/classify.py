@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -41,11 +42,12 @@ DOUBTS = (
 class Taxonomy:
     """The hotline's classes, subjects, menu meanings and rules (routing/data/taxonomy.yaml)."""
 
-    subjects: dict[str, dict]
-    menu_choices: dict[str, dict]
+    # Each entry's spec is the YAML mapping as the hotline wrote it (label, keywords, legal, route, ...).
+    subjects: dict[str, dict[str, Any]]
+    menu_choices: dict[str, dict[str, Any]]
     handling_classes: dict[str, str]
-    urgency: dict[str, dict] = field(default_factory=dict)
-    complex_rules: dict = field(default_factory=dict)
+    urgency: dict[str, dict[str, Any]] = field(default_factory=dict)
+    complex_rules: dict[str, list[str]] = field(default_factory=dict)  # words: [...], subjects: [...]
     min_subject_confidence: float = 0.0
     cues: dict[str, list[str]] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)  # below these a person confirms (doubts)
@@ -84,13 +86,15 @@ class Taxonomy:
         return cues
 
     def label(self, subject: str) -> str:
-        return self.subjects.get(subject, {}).get("label", subject)
+        """The subject's Chinese label for staff (its code if the taxonomy gives none)."""
+        return str(self.subjects.get(subject, {}).get("label", subject))
 
     def is_legal(self, subject: str) -> bool:
         """Whether a consultation on this subject is a legal question (lawyer seats)."""
         return bool(self.subjects.get(subject, {}).get("legal", False))
 
-    def menu(self, choice: str | None) -> dict:
+    def menu(self, choice: str | None) -> dict[str, Any]:
+        """What a menu choice means (subject, handling class, route); no choice or an unknown one: the operator's."""
         return self.menu_choices.get(choice or "", self.menu_choices["operator"])
 
 
@@ -103,8 +107,9 @@ class Decision:
     confidence: float | None = None
     source: str = "model"
 
-    def to_dict(self) -> dict:
-        out = {"value": self.value, "words": list(self.words), "source": self.source}
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON for the ticket's evidence."""
+        out: dict[str, Any] = {"value": self.value, "words": list(self.words), "source": self.source}
         if self.confidence is not None:
             out["confidence"] = round(self.confidence, 3)
         return out
@@ -129,7 +134,7 @@ class Classification:
     def urgent(self) -> bool:
         return self.handling_class == "urgent"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON for the ticket and `hotline classify --json` (which adds decide_route's route)."""
         return {
             "subject": self.subject,

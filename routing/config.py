@@ -1,12 +1,17 @@
-"""The routing data a hotline edits, loaded together: roster, union directory, deadlines, knowledge base."""
+"""The routing data a hotline edits, loaded together: roster, union directory, deadlines, knowledge base.
+
+Each file is read and checked by its own module (through `hotline.data_files`); here the files are checked
+against each other: the SLA file must give deadlines for every handling class of the taxonomy.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotline.data_files import DataFileError, Problem
 from routing.classifier_model import LinearTextModel
-from routing.classify import default_model
+from routing.classify import default_model, default_taxonomy
 from routing.directory import UnionDirectory, load_directory
 from routing.knowledge import KnowledgeBase, load_knowledge
 from routing.roster import DutyRoster, load_roster
@@ -38,12 +43,27 @@ def load_routing_data(
 ) -> RoutingData:
     """Load every routing file (the shipped defaults where a path is None) and the classifier model
     (the hotline's own, trained into `var_dir` by `hotline classifier train`, else the shipped one)."""
+    deadlines = load_sla(sla, timezone)
+    _check_deadlines_cover_classes(deadlines, str(sla) if sla else "routing/data/sla.yaml")
     return RoutingData(
         load_roster(roster),
         load_directory(unions),
-        load_sla(sla, timezone),
+        deadlines,
         load_knowledge(knowledge),
         timezone,
         case_window_days,
         default_model(var_dir),
     )
+
+
+def _check_deadlines_cover_classes(sla: SlaPolicy, file: str) -> None:
+    """A ticket of a class without deadlines could never be accepted: refuse such an SLA file at start-up."""
+    missing = [name for name in default_taxonomy().handling_classes if name not in sla.classes]
+    if missing:
+        raise DataFileError.about(
+            file,
+            [
+                Problem(f"classes.{name}", "missing: the taxonomy has this handling class; give its deadlines")
+                for name in missing
+            ],
+        )

@@ -43,8 +43,8 @@ class Change:
     """One field a person changed: from what, to what."""
 
     field: str
-    old: str | list | None
-    new: str | list | None
+    old: str | list[str] | None  # a list for urgency_flags, else a code
+    new: str | list[str] | None
 
 
 def urgency_flag_labels(taxonomy: Taxonomy) -> dict[str, str]:
@@ -70,8 +70,8 @@ def mark_for_review(ticket: Ticket, doubts: Iterable[str]) -> None:
 
 
 def checked_by_person(ticket: Ticket) -> bool:
-    """Whether a person corrected or confirmed what the machine understood of this ticket."""
-    return any(e.kind in ("corrected", "review_confirmed") for e in ticket.events)
+    """Whether a person corrected, confirmed or completed what the machine understood of this ticket."""
+    return any(e.kind in ("corrected", "review_confirmed", "completed") for e in ticket.events)
 
 
 def handling_class_after(ticket: Ticket, taxonomy: Taxonomy) -> str:
@@ -87,11 +87,17 @@ def handling_class_after(ticket: Ticket, taxonomy: Taxonomy) -> str:
     return ticket.handling_class
 
 
-def _say(field: str, value: str | list | None, taxonomy: Taxonomy) -> str:
+def _codes(value: str | list[str] | None) -> list[str]:
+    """The urgency flag codes of a changed value (a field other than urgency_flags has none)."""
+    return value if isinstance(value, list) else []
+
+
+def _say(field: str, value: str | list[str] | None, taxonomy: Taxonomy) -> str:
     if field == "subject":
-        return taxonomy.label(value) if value else "无"
+        return taxonomy.label(value) if isinstance(value, str) and value else "无"
     if field == "kind":
-        return KIND_LABELS.get(value or "", value or "无")
+        code = value if isinstance(value, str) else None
+        return KIND_LABELS.get(code or "", code or "无")
     known = urgency_flag_labels(taxonomy)
     labels = [known.get(f, f) for f in (value or [])]
     return "、".join(labels) or "无"
@@ -114,15 +120,15 @@ def correct_ticket(
     the review mark cleared; a newly added urgency flag alerts supervisors at once. Refuses unknown values and
     a correction that changes nothing (CorrectionError)."""
     if subject is not None and subject not in taxonomy.subjects:
-        raise CorrectionError(f"unknown subject {subject!r}: one of {', '.join(taxonomy.subjects)}")
+        raise CorrectionError(f"没有这个事项：{subject}，请从列表中选择")
     if kind is not None and kind not in KINDS:
-        raise CorrectionError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise CorrectionError(f"没有这个性质：{kind}，请选择“咨询”或“求助”")
     flags = None
     if urgency_flags is not None:
         known = urgency_flag_labels(taxonomy)
         unknown = [f for f in urgency_flags if f not in known]
         if unknown:
-            raise CorrectionError(f"unknown urgency flag(s) {', '.join(unknown)}: one of {', '.join(known)}")
+            raise CorrectionError(f"没有这个紧急标记：{'、'.join(unknown)}；可选：{'、'.join(known.values())}")
         flags = [f for f in known if f in urgency_flags]  # the taxonomy's order, each once
     wanted = {"subject": subject, "kind": kind, "urgency_flags": flags}
     changes = []
@@ -137,8 +143,8 @@ def correct_ticket(
         changes.append(Change(field, old, new))
     if not changes:
         raise CorrectionError(
-            "nothing to correct: the subject, kind and urgency flags are as given "
-            "(to confirm the machine was right, POST .../review-confirmation)"
+            "没有要更正的：事项、性质和紧急标记都和现在一样（机器理解正确请点“确认无误”，"
+            "即 POST .../review-confirmation）"
         )
     for change in changes:
         session.add(
@@ -156,7 +162,7 @@ def correct_ticket(
     )
     add_event(session, ticket, "corrected", said + (f"。{note}" if note else ""), actor=actor)
     mark_for_review(ticket, ())
-    added = [f for c in changes if c.field == "urgency_flags" for f in c.new if f not in c.old]
+    added = [f for c in changes if c.field == "urgency_flags" for f in _codes(c.new) if f not in _codes(c.old)]
     if added:
         labels = "、".join(urgency_flag_labels(taxonomy).get(f, f) for f in added)
         words = (ticket.summary or "")[:80]
@@ -175,7 +181,7 @@ def correct_ticket(
 def confirm_ticket(session: Session, ticket: Ticket, *, actor: str, note: str = "") -> None:
     """A person looked at a ticket marked for review and found the machine right: the mark is cleared."""
     if not ticket.needs_review:
-        raise CorrectionError(f"ticket {ticket.number} is not marked for review")
+        raise CorrectionError(f"工单 {ticket.number} 没有标记为待人工确认")
     reasons = "、".join(doubt_label(c) for c in ticket.review_reasons or [])
     add_event(
         session, ticket, "review_confirmed", f"人工确认无误（{reasons}）" + (f"。{note}" if note else ""), actor=actor
@@ -192,9 +198,10 @@ def corrections_of(session: Session, ticket: Ticket) -> list[TicketCorrection]:
     )
 
 
-def machine_value(ticket: Ticket, field: str, corrections: Sequence[TicketCorrection]):
+def machine_value(ticket: Ticket, field: str, corrections: Sequence[TicketCorrection]) -> str | list[str] | None:
     """What the machine said before anyone corrected it: the first correction's old value, else the field now."""
     for c in corrections:
         if c.field == field:
             return c.old_value
-    return getattr(ticket, field)
+    current: str | list[str] | None = getattr(ticket, field)  # one of CORRECTED_FIELDS
+    return current

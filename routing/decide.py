@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from routing.cases import link_related
+from routing.classify import default_taxonomy
 from routing.config import RoutingData
-from routing.corrections import mark_for_review
+from routing.corrections import mark_for_review, urgency_flag_labels
 from routing.directory import Union
 from routing.knowledge import KnowledgeMatch
-from routing.lifecycle import start_clock, transition
+from routing.lifecycle import event_label, start_clock, transition
 from routing.tables import Alert, Ticket
 from routing.tickets import add_event
 
@@ -29,6 +30,24 @@ LAWYER_QUEUE, SUPERVISOR, LOCAL_UNION, DISPATCHER, KNOWLEDGE_BASE, OPERATOR = (
     "knowledge_base",
     "operator",
 )
+LAWYER_CALLBACK = "lawyer_callback"  # routing.callbacks: a lawyer calls the caller back
+# Each route as staff read it (the ticket's `route` stays the code in the JSON).
+ROUTE_LABELS = {
+    LAWYER_QUEUE: "律师坐席",
+    LAWYER_CALLBACK: "律师回电",
+    SUPERVISOR: "班长/主管",
+    LOCAL_UNION: "属地工会",
+    DISPATCHER: "派单员",
+    KNOWLEDGE_BASE: "知识库答复",
+    OPERATOR: "话务员",
+}
+
+
+def route_label(route: str | None) -> str:
+    """A route as staff read it: 律师回电 for lawyer_callback; no route yet reads 未分派."""
+    return ROUTE_LABELS.get(route or "", f"其他去向（{route}）") if route else "未分派"
+
+
 # Why a ticket went to the supervisor out of the usual order (ticket event kinds; stable codes).
 CALLER_EMERGENCY = "caller_emergency"  # the caller pressed or said the emergency choice
 URGENT_LATER = "urgent_later"  # an urgent flag found after the first route (the recording's transcript, say)
@@ -41,8 +60,8 @@ class Understanding(Protocol):
     kind: str
     handling_class: str
     urgency_flags: list[str]
-    entities: dict
-    evidence: dict
+    entities: dict[str, Any]
+    evidence: dict[str, Any]
     legal: bool
 
 
@@ -54,34 +73,37 @@ class RouteDecision:
     reasons: list[str] = field(default_factory=list)
     union: Union | None = None
     answer: KnowledgeMatch | None = None
+    district_unknown: bool = False  # a local matter whose district nobody named: the caller may be asked for it
 
 
 def decide_route(menu_choice: str | None, understood: Understanding, text: str, data: RoutingData) -> RouteDecision:
     """Urgent first; then what the caller asked for by key; then the subject's own path."""
     if understood.urgency_flags:
-        return RouteDecision(SUPERVISOR, [f"urgent: {', '.join(understood.urgency_flags)}"])
+        return RouteDecision(SUPERVISOR, [f"紧急：{_flags(understood.urgency_flags)}"])
     if menu_choice == "operator":
-        return RouteDecision(OPERATOR, ["the caller asked for a person"])
+        return RouteDecision(OPERATOR, ["来电人要求转人工"])
     if menu_choice == "legal" or (understood.kind == "consult" and understood.legal):
-        why = "pressed 1 for legal consultation" if menu_choice == "legal" else f"legal question ({understood.subject})"
+        why = "来电人按1选择法律咨询" if menu_choice == "legal" else f"法律问题（{_subject(understood.subject)}）"
         return RouteDecision(LAWYER_QUEUE, [why])
     if understood.kind == "consult" or menu_choice == "policy":
         answer = data.knowledge.best(text)
         if answer is not None:
             return RouteDecision(
-                KNOWLEDGE_BASE, [f"answered by {answer.entry.id} (words: {', '.join(answer.words)})"], answer=answer
+                KNOWLEDGE_BASE,
+                [f"知识库答复“{answer.entry.question}”（关键词：{'、'.join(answer.words)}）"],
+                answer=answer,
             )
         if menu_choice == "policy":
-            return RouteDecision(OPERATOR, ["policy question without an answer in the knowledge base"])
+            return RouteDecision(OPERATOR, ["政策咨询，知识库中没有答案"])
     place = data.directory.match(text, understood.entities.get("district"))
     if place.union is not None:
         return RouteDecision(
-            LOCAL_UNION, [f"place: {', '.join(place.words)} → {place.union.contact}"], union=place.union
+            LOCAL_UNION, [f"地点：{'、'.join(place.words)} → {place.union.contact}"], union=place.union
         )
     if place.ambiguous:
         names = "、".join(f"{u.district}{u.township or ''}" for u in place.candidates)
-        return RouteDecision(DISPATCHER, [f"several places named ({names}): a dispatcher decides"])
-    return RouteDecision(DISPATCHER, ["no district or township named: ask the caller, or a dispatcher decides"])
+        return RouteDecision(DISPATCHER, [f"说到多个地点（{names}）：由派单员决定"])
+    return RouteDecision(DISPATCHER, ["没有说出区县或乡镇街道：问来电人，或由派单员决定"], district_unknown=True)
 
 
 def apply_decision(
@@ -102,11 +124,11 @@ def apply_decision(
     ticket.entities, ticket.evidence = dict(understood.entities), dict(understood.evidence)
     ticket.urgency_flags = _merged(ticket.urgency_flags, understood.urgency_flags)
     if ticket.urgency_flags and decision.route != SUPERVISOR:
-        decision = RouteDecision(SUPERVISOR, [f"urgent: {', '.join(ticket.urgency_flags)}"])
+        decision = RouteDecision(SUPERVISOR, [f"紧急：{_flags(ticket.urgency_flags)}"])
     ticket.handling_class = "urgent" if ticket.urgency_flags else understood.handling_class
     ticket.route = decision.route
     start_clock(ticket, data.sla)
-    add_event(session, ticket, "routed", f"{decision.route}: {'; '.join(decision.reasons)}")
+    add_event(session, ticket, "routed", f"{route_label(decision.route)}：{'；'.join(decision.reasons)}")
     if decision.route == SUPERVISOR:
         session.add(
             Alert(
@@ -126,11 +148,11 @@ def apply_decision(
             ticket,
             "dispatched",
             actor="system",
-            note=f"to {decision.union.contact} ({decision.union.district}{decision.union.township or ''})",
+            note=f"派至{decision.union.contact}（{decision.union.district}{decision.union.township or ''}）",
         )
     elif decision.route == KNOWLEDGE_BASE and decision.answer is not None and ticket.status == "accepted":
         # Answered on the spot from the knowledge base: one-call resolution, still called back later.
-        transition(session, ticket, "replied", actor="system", note=f"answered from {decision.answer.entry.id}")
+        transition(session, ticket, "replied", actor="system", note=f"知识库答复：{decision.answer.entry.question}")
     return decision
 
 
@@ -143,6 +165,16 @@ def link_before_deciding(
     link_related(session, ticket, window_days=data.case_window_days, now=now)
     if "repeat" in (ticket.urgency_flags or []) and "repeat" not in understood.urgency_flags:
         understood.urgency_flags = [*understood.urgency_flags, "repeat"]
+
+
+def _flags(codes: list[str]) -> str:
+    """1155 flags as a note says them: 人数众多、重复来电."""
+    labels = urgency_flag_labels(default_taxonomy())
+    return "、".join(labels.get(code, code) for code in codes)
+
+
+def _subject(code: str) -> str:
+    return default_taxonomy().label(code)
 
 
 def _merged(kept: list[str] | None, found: list[str]) -> list[str]:
@@ -167,7 +199,12 @@ def to_supervisor_now(
     ticket.route = SUPERVISOR
     if not routed:
         start_clock(ticket, data.sla)
-    add_event(session, ticket, "routed", f"{SUPERVISOR}: urgent: {', '.join(ticket.urgency_flags)} ({reason})")
+    add_event(
+        session,
+        ticket,
+        "routed",
+        f"{route_label(SUPERVISOR)}：紧急：{_flags(ticket.urgency_flags)}（{event_label(reason)}）",
+    )
     session.add(
         Alert(
             kind="urgent",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
-import yaml
+from pydantic import Field, model_validator
+
+from hotline.data_files import DataModel, Wrong, check, load_yaml
 
 
 @dataclass(frozen=True)
@@ -81,27 +83,52 @@ class UnionDirectory:
         return PlaceMatch(None, tuple(found), words)
 
 
-def parse_directory(data: dict) -> UnionDirectory:
-    unions = tuple(
-        Union(
-            str(u["id"]),
-            str(u["district"]),
-            u.get("township"),
-            str(u["contact"]),
-            str(u["phone"]),
-            tuple(u.get("aliases") or ()),
-        )
-        for u in data["unions"]
-    )
-    return UnionDirectory(str(data.get("city", "")), unions, str((data.get("dispatcher") or {}).get("phone", "")))
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Union(DataModel):
+    id: Text
+    district: Text
+    township: str | None = None
+    contact: str
+    phone: Text
+    aliases: tuple[str, ...] = ()
+
+    def union(self) -> Union:
+        return Union(self.id, self.district, self.township, self.contact, self.phone, self.aliases)
+
+
+class _Dispatcher(DataModel):
+    name: str = ""
+    phone: str = ""
+
+
+class DirectoryFile(DataModel):
+    """The union directory file (routing/data/unions.yaml) as written."""
+
+    city: str = ""
+    dispatcher: _Dispatcher = _Dispatcher()
+    unions: Annotated[tuple[_Union, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _ids_once(self) -> DirectoryFile:
+        ids = [u.id for u in self.unions]
+        for n, union_id in enumerate(ids):
+            if union_id in ids[:n]:
+                raise Wrong(f"the id {union_id} is used twice", "unions", n)
+        return self
+
+    def directory(self) -> UnionDirectory:
+        """The directory this file describes."""
+        return UnionDirectory(self.city, tuple(u.union() for u in self.unions), self.dispatcher.phone)
+
+
+def parse_directory(data: object, file: str = "union directory data") -> UnionDirectory:
+    """A union directory from parsed YAML (`file` names it in errors)."""
+    return check(DirectoryFile, data, file).directory()
 
 
 @lru_cache(maxsize=4)
 def load_directory(path: Path | None = None) -> UnionDirectory:
     """The directory file (default: the shipped routing/data/unions.yaml)."""
-    text = (
-        Path(path).read_text(encoding="utf-8")
-        if path
-        else resources.files("routing.data").joinpath("unions.yaml").read_text(encoding="utf-8")
-    )
-    return parse_directory(yaml.safe_load(text))
+    return load_yaml(DirectoryFile, path, ("routing.data", "unions.yaml")).directory()

@@ -7,9 +7,11 @@ Works on recognised speech without punctuation and with Chinese numerals ("十�
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -494,6 +496,19 @@ class Quantity:
     text: str
 
 
+# Each entity's name as staff read it (the JSON keeps the names: amount, workers, ...).
+ENTITY_LABELS = {
+    "amount": "金额",
+    "workers": "人数",
+    "employer": "单位",
+    "project": "项目",
+    "city": "城市",
+    "district": "区县",
+    "township": "乡镇街道",
+    "unpaid": "欠薪时长",
+}
+
+
 @dataclass(frozen=True)
 class Entities:
     """The facts of a dispute that staff need first; None where the caller did not say."""
@@ -507,9 +522,9 @@ class Entities:
     township: str | None = None  # 镇 / 乡 / 街道
     unpaid: Quantity | None = None  # how long unpaid, in months
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON: strings, and {value, approximate, text} for the quantities; absent ones left out."""
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in asdict(self).items():
             if isinstance(value, dict) and float(value["value"]).is_integer():
                 out[key] = {**value, "value": int(value["value"])}
@@ -543,7 +558,10 @@ class Entities:
 def place_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
     text = resources.files("routing.data").joinpath("places.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    by_length = lambda names: tuple(sorted(set(names), key=len, reverse=True))  # noqa: E731
+
+    def by_length(names: list[str]) -> tuple[str, ...]:
+        return tuple(sorted(set(names), key=len, reverse=True))
+
     return by_length(data["provinces"]), by_length(data["cities"])
 
 
@@ -690,7 +708,9 @@ def _suffix_hits(text: str, suffixes: tuple[str, ...], not_after: tuple[str, ...
     return hits
 
 
-def _longest_name(text: str, suffixes, not_after, stops: list[tuple[int, int]]) -> str | None:
+def _longest_name(
+    text: str, suffixes: tuple[str, ...], not_after: tuple[str, ...], stops: list[tuple[int, int]]
+) -> str | None:
     """The longest name ending in one of `suffixes` (公司, 项目, ...), read leftwards from the suffix."""
     names = [
         name
@@ -772,7 +792,7 @@ def _admin(
     suffixes: tuple[str, ...],
     spans: list[tuple[int, int]],
     *,
-    forbid_before: set[str] = frozenset(),
+    forbid_before: Container[str] = frozenset(),
     forbid: tuple[str, ...] = (),
     cut_after: str = "省市",
 ) -> tuple[str, tuple[int, int]] | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
-import yaml
+from pydantic import Field, model_validator
 from rapidfuzz import fuzz
+
+from hotline.data_files import DataModel, Wrong, load_yaml
 
 FUZZY_KEYWORD_SCORE = 90.0  # a longer keyword heard with one character wrong still counts
 
@@ -54,15 +56,32 @@ def _heard(keyword: str, text: str) -> bool:
     return len(keyword) >= 3 and fuzz.partial_ratio(keyword, text) >= FUZZY_KEYWORD_SCORE
 
 
+class _Entry(DataModel):
+    id: Annotated[str, Field(min_length=1)]
+    question: str
+    keywords: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
+    answer: Annotated[str, Field(min_length=1)]
+
+
+class KnowledgeFile(DataModel):
+    """The knowledge file (routing/data/knowledge.yaml) as written."""
+
+    entries: tuple[_Entry, ...]
+
+    @model_validator(mode="after")
+    def _ids_once(self) -> KnowledgeFile:
+        ids = [e.id for e in self.entries]
+        for n, entry_id in enumerate(ids):
+            if entry_id in ids[:n]:
+                raise Wrong(f"the id {entry_id} is used twice", "entries", n)
+        return self
+
+    def knowledge(self) -> KnowledgeBase:
+        """The knowledge base this file describes."""
+        return KnowledgeBase(tuple(Answer(e.id, e.question, e.keywords, e.answer) for e in self.entries))
+
+
 @lru_cache(maxsize=4)
 def load_knowledge(path: Path | None = None) -> KnowledgeBase:
     """The knowledge file (default: the shipped routing/data/knowledge.yaml)."""
-    text = (
-        Path(path).read_text(encoding="utf-8")
-        if path
-        else resources.files("routing.data").joinpath("knowledge.yaml").read_text(encoding="utf-8")
-    )
-    data = yaml.safe_load(text)
-    return KnowledgeBase(
-        tuple(Answer(str(e["id"]), str(e["question"]), tuple(e["keywords"]), str(e["answer"])) for e in data["entries"])
-    )
+    return load_yaml(KnowledgeFile, path, ("routing.data", "knowledge.yaml")).knowledge()

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
+from pydantic import Field, model_validator
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from hotline.data_files import ClockOrMidnight, DataFileError, DataModel, Wrong, check, load_yaml
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class RosterError(ValueError):
-    """The roster file is not usable; the message says why."""
+class RosterError(DataFileError):
+    """The roster file is not usable, or names no such lawyer; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -75,43 +78,68 @@ class DutyRoster:
             raise RosterError(f"no lawyer {lawyer_id!r} in the roster") from None
 
 
-def _person(raw: dict) -> Person:
-    return Person(str(raw["id"]), str(raw["name"]), str(raw["phone"]))
+Phone = Annotated[str, Field(min_length=1)]
 
 
-def _clock(text: str) -> time:
-    """`08:00`; `24:00` is the end of the day (a seat staffed round the clock)."""
-    hours, minutes = str(text).split(":")
-    if (int(hours), int(minutes)) == (24, 0):
-        return time.max
-    return time(int(hours), int(minutes))
+class _Person(DataModel):
+    id: Annotated[str, Field(min_length=1)]
+    name: str
+    phone: Phone
+
+    def person(self) -> Person:
+        return Person(self.id, self.name, self.phone)
 
 
-def parse_roster(data: dict) -> DutyRoster:
-    """A roster from parsed YAML, refusing unknown lawyers in the rotation."""
-    lawyers = {p.id: p for p in map(_person, data.get("lawyers") or [])}
-    weekly = {day: tuple(data.get("weekly", {}).get(day) or ()) for day in WEEKDAYS}
-    for day, ids in weekly.items():
-        unknown = [i for i in ids if i not in lawyers]
-        if unknown:
-            raise RosterError(f"roster: {day} names {', '.join(unknown)}, who are not in `lawyers`")
-    hours = data.get("hours") or {}
-    return DutyRoster(
-        lawyers=lawyers,
-        weekly=weekly,
-        start=_clock(hours.get("start", "08:00")),
-        end=_clock(hours.get("end", "20:00")),
-        supervisors=tuple(map(_person, data.get("supervisors") or [])),
-        queue=QueueLimits(**(data.get("queue") or {})),
-    )
+class _Hours(DataModel):
+    start: ClockOrMidnight = time(8, 0)
+    end: ClockOrMidnight = time(20, 0)
+
+
+class _Queue(DataModel):
+    max_waiting: Annotated[int, Field(ge=0)] = QueueLimits.max_waiting
+    max_wait_s: Annotated[int, Field(ge=0)] = QueueLimits.max_wait_s
+    assumed_talk_s: Annotated[int, Field(ge=0)] = QueueLimits.assumed_talk_s
+
+
+class RosterFile(DataModel):
+    """The roster file (routing/data/roster.yaml) as written."""
+
+    hours: _Hours = _Hours()
+    queue: _Queue = _Queue()
+    lawyers: tuple[_Person, ...] = ()
+    weekly: dict[Weekday, tuple[str, ...] | None] = Field(default_factory=dict)
+    supervisors: tuple[_Person, ...] = ()
+
+    @model_validator(mode="after")
+    def _rotation_names_lawyers(self) -> RosterFile:
+        ids = [p.id for p in self.lawyers]
+        for n, lawyer_id in enumerate(ids):
+            if lawyer_id in ids[:n]:
+                raise Wrong(f"the id {lawyer_id} is used twice", "lawyers", n)
+        for day, names in self.weekly.items():
+            unknown = [i for i in names or () if i not in ids]
+            if unknown:
+                raise Wrong(f"names {', '.join(unknown)}, who are not in `lawyers`", "weekly", day)
+        return self
+
+    def roster(self) -> DutyRoster:
+        """The duty roster this file describes."""
+        return DutyRoster(
+            lawyers={p.id: p.person() for p in self.lawyers},
+            weekly={day: tuple(self.weekly.get(day) or ()) for day in WEEKDAYS},
+            start=self.hours.start,
+            end=self.hours.end,
+            supervisors=tuple(p.person() for p in self.supervisors),
+            queue=QueueLimits(self.queue.max_waiting, self.queue.max_wait_s, self.queue.assumed_talk_s),
+        )
+
+
+def parse_roster(data: object, file: str = "roster data") -> DutyRoster:
+    """A roster from parsed YAML (`file` names it in errors), refusing unknown lawyers in the rotation."""
+    return check(RosterFile, data, file, RosterError).roster()
 
 
 @lru_cache(maxsize=4)
 def load_roster(path: Path | None = None) -> DutyRoster:
     """The roster file (default: the shipped routing/data/roster.yaml)."""
-    text = (
-        Path(path).read_text(encoding="utf-8")
-        if path
-        else resources.files("routing.data").joinpath("roster.yaml").read_text(encoding="utf-8")
-    )
-    return parse_roster(yaml.safe_load(text))
+    return load_yaml(RosterFile, path, ("routing.data", "roster.yaml"), RosterError).roster()

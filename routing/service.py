@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from routing.classifier_model import LinearTextModel
-from routing.classify import Classification, classify
+from routing.classify import Classification, classify, default_taxonomy
 from routing.config import RoutingData
-from routing.corrections import checked_by_person, mark_for_review
+from routing.corrections import KIND_LABELS, checked_by_person, mark_for_review, urgency_flag_labels
 from routing.decide import (
     SUPERVISOR,
     URGENT_LATER,
@@ -30,8 +31,8 @@ class _Understood:
     kind: str
     handling_class: str
     urgency_flags: list[str] = field(default_factory=list)
-    entities: dict = field(default_factory=dict)
-    evidence: dict = field(default_factory=dict)
+    entities: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
     legal: bool = False
     doubts: tuple[str, ...] = ()  # the classifier's doubt codes: the ticket is marked for a person to confirm
 
@@ -56,6 +57,25 @@ def understood_from(result: Classification) -> _Understood:
     )
 
 
+def _understood(understood: _Understood) -> str:
+    """What the machine understood, as a ticket event's note says it: 事项：欠薪（拖欠、工资）；性质：求助；…"""
+    taxonomy = default_taxonomy()
+
+    def words(name: str) -> str:
+        found = (understood.evidence.get(name) or {}).get("words") or []
+        return f"（{'、'.join(found)}）" if found else ""
+
+    parts = [
+        f"事项：{taxonomy.label(understood.subject)}{words('subject')}",
+        f"性质：{KIND_LABELS.get(understood.kind, understood.kind)}{words('kind')}",
+        f"类别：{taxonomy.handling_classes.get(understood.handling_class, understood.handling_class)}",
+    ]
+    if understood.urgency_flags:
+        labels = urgency_flag_labels(taxonomy)
+        parts.append("紧急：" + "、".join(labels.get(f, f) + words(f"flag:{f}") for f in understood.urgency_flags))
+    return "；".join(parts)
+
+
 def is_routed(ticket: Ticket) -> bool:
     """True once a routing decision was written on the ticket."""
     return any(e.kind == "routed" for e in ticket.events)
@@ -67,11 +87,7 @@ def route_ticket(session: Session, ticket: Ticket, text: str, data: RoutingData,
     ticket.summary = text
     if is_routed(ticket):
         return _update_routed(session, ticket, understood, data)
-    why = "; ".join(
-        f"{name}: {d['value']}" + (f" ({'、'.join(d['words'])})" if d.get("words") else "")
-        for name, d in understood.evidence.items()
-    )
-    add_event(session, ticket, "classified", why or f"subject {understood.subject}, kind {understood.kind}")
+    add_event(session, ticket, "classified", _understood(understood))
     link_before_deciding(session, ticket, understood, data, now)
     decision = decide_route(ticket.menu_choice, understood, text, data)
     return apply_decision(session, ticket, understood, decision, data, now)
@@ -85,7 +101,7 @@ def _update_routed(session: Session, ticket: Ticket, understood: _Understood, da
         mark_for_review(ticket, understood.doubts)
     ticket.entities, ticket.evidence = dict(understood.entities), dict(understood.evidence)
     new_flags = [f for f in understood.urgency_flags if f not in (ticket.urgency_flags or [])]
-    add_event(session, ticket, "reclassified", f"subject {understood.subject}, kind {understood.kind}")
+    add_event(session, ticket, "reclassified", _understood(understood))
     if new_flags and ticket.route == SUPERVISOR:
         ticket.urgency_flags = [*(ticket.urgency_flags or []), *new_flags]  # already with the supervisor
     elif new_flags:
@@ -97,7 +113,8 @@ def _update_routed(session: Session, ticket: Ticket, understood: _Understood, da
             data,
             reason=URGENT_LATER,
             flags=new_flags,
-            note=f"the caller's words show {', '.join(new_flags)}: a supervisor takes it",
+            note=f"来电人的话显示{'、'.join(urgency_flag_labels(default_taxonomy()).get(f, f) for f in new_flags)}："
+            "转班长/主管处理",
         )
     decision = RouteDecision(ticket.route, ["already routed"])
     if ticket.union_id:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
-import yaml
+from pydantic import Field, model_validator
 
+from hotline.data_files import Clock, DataModel, Wrong, check, load_yaml
 from routing.calendar import WorkingCalendar
 
 
@@ -52,34 +53,56 @@ class SlaPolicy:
             raise ValueError(f"no deadlines for handling class {handling_class!r} in the SLA file") from None
 
 
-def _time(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
+class _WorkingHours(DataModel):
+    start: Clock = time(8, 30)
+    end: Clock = time(17, 30)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> _WorkingHours:
+        if self.start >= self.end:
+            raise Wrong(f"{self.end:%H:%M} must be after start {self.start:%H:%M}", "end")
+        return self
 
 
-def parse_sla(data: dict, timezone: str) -> SlaPolicy:
-    """An SLA policy from the parsed YAML."""
-    hours = data.get("working_hours", {})
-    calendar = WorkingCalendar(
-        timezone=timezone,
-        day_start=_time(hours.get("start", "08:30")),
-        day_end=_time(hours.get("end", "17:30")),
-        extra_holidays=frozenset(date.fromisoformat(str(d)) for d in data.get("extra_holidays") or []),
-        extra_workdays=frozenset(date.fromisoformat(str(d)) for d in data.get("extra_workdays") or []),
-    )
-    classes = {
-        name: ClassDeadlines(float(spec["dispatch_hours"]), int(spec["reply_days"]), float(spec["remind_before_hours"]))
-        for name, spec in data["classes"].items()
-    }
-    return SlaPolicy(calendar, classes)
+class _Class(DataModel):
+    dispatch_hours: Annotated[float, Field(ge=0)]
+    reply_days: Annotated[int, Field(ge=0)]
+    remind_before_hours: Annotated[float, Field(ge=0)]
+
+
+class SlaFile(DataModel):
+    """The SLA file (routing/data/sla.yaml) as written."""
+
+    working_hours: _WorkingHours = _WorkingHours()
+    classes: Annotated[dict[str, _Class], Field(min_length=1)]
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+    def policy(self, timezone: str) -> SlaPolicy:
+        """The deadlines this file describes, on the working calendar of `timezone`."""
+        calendar = WorkingCalendar(
+            timezone=timezone,
+            day_start=self.working_hours.start,
+            day_end=self.working_hours.end,
+            extra_holidays=frozenset(self.extra_holidays),
+            extra_workdays=frozenset(self.extra_workdays),
+        )
+        classes = {
+            name: ClassDeadlines(spec.dispatch_hours, spec.reply_days, spec.remind_before_hours)
+            for name, spec in self.classes.items()
+        }
+        return SlaPolicy(calendar, classes)
+
+
+SHIPPED = ("routing.data", "sla.yaml")
+
+
+def parse_sla(data: object, timezone: str, file: str = "SLA data") -> SlaPolicy:
+    """An SLA policy from the parsed YAML (`file` names it in errors)."""
+    return check(SlaFile, data, file).policy(timezone)
 
 
 @lru_cache(maxsize=4)
 def load_sla(path: Path | None = None, timezone: str = "Asia/Shanghai") -> SlaPolicy:
     """The SLA file (default: the shipped routing/data/sla.yaml)."""
-    text = (
-        Path(path).read_text(encoding="utf-8")
-        if path
-        else resources.files("routing.data").joinpath("sla.yaml").read_text(encoding="utf-8")
-    )
-    return parse_sla(yaml.safe_load(text), timezone)
+    return load_yaml(SlaFile, path, SHIPPED).policy(timezone)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from routing.lifecycle import STATE_LABELS
 from routing.sla import SlaPolicy
 from routing.tables import Alert, Ticket
 from routing.tickets import add_event, local_time
@@ -34,6 +35,8 @@ def scan(session: Session, sla: SlaPolicy, now: datetime) -> ScanResult:
         select(Ticket).where(Ticket.status.in_(OPEN_STATES), Ticket.reply_due_at.is_not(None))
     ).all()
     for ticket in tickets:
+        if ticket.reply_due_at is None:  # never: the query keeps tickets with a deadline
+            continue
         due = _aware(ticket.reply_due_at, now)
         due_text = local_time(due, sla.calendar.timezone)  # notes and alerts are read by people
         if now > due and ticket.escalated_at is None:
@@ -43,18 +46,18 @@ def scan(session: Session, sla: SlaPolicy, now: datetime) -> ScanResult:
                     session,
                     ticket,
                     "supervised",
-                    f"{ticket.status} → supervised: overdue since {due_text}",
+                    f"{STATE_LABELS[ticket.status]} → 督办：{due_text} 起超期",
                     actor="sla",
                 )
                 ticket.status = "supervised"
-            add_event(session, ticket, "escalated", f"超期督办: the reply was due {due_text}", actor="sla")
+            add_event(session, ticket, "escalated", f"超期督办：办结期限是 {due_text}", actor="sla")
             session.add(
                 Alert(kind="overdue", ticket_id=ticket.id, message=f"{ticket.number} is overdue (due {due_text})")
             )
             result.escalated.append(ticket.number)
         elif now >= sla.remind_at(ticket.handling_class, due) and ticket.reminded_at is None and now <= due:
             ticket.reminded_at = now
-            add_event(session, ticket, "reminded", f"临期提醒: reply due {due_text}", actor="sla")
+            add_event(session, ticket, "reminded", f"临期提醒：办结期限 {due_text}", actor="sla")
             session.add(Alert(kind="near_deadline", ticket_id=ticket.id, message=f"{ticket.number} is due {due_text}"))
             result.reminded.append(ticket.number)
         if (
@@ -63,7 +66,7 @@ def scan(session: Session, sla: SlaPolicy, now: datetime) -> ScanResult:
             and now > _aware(ticket.dispatch_due_at, now)
             and not any(e.kind == "dispatch_late" for e in ticket.events)
         ):
-            add_event(session, ticket, "dispatch_late", "not dispatched within the time allowed", actor="sla")
+            add_event(session, ticket, "dispatch_late", "未在派单期限内派单", actor="sla")
             session.add(Alert(kind="dispatch_late", ticket_id=ticket.id, message=f"{ticket.number} waits for dispatch"))
             result.dispatch_late.append(ticket.number)
     return result

@@ -11,34 +11,36 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
-from sqlalchemy import func, select
+from pydantic import Field, field_validator, model_validator
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.data_files import Clock, DataFileError, DataModel, Wrong, load_yaml
 from routing import lifecycle
 from routing.calendar import WorkingCalendar
+from routing.survey_request import ACTOR, ANSWERED, CALLING, CANCELLED, PENDING, UNREACHABLE
 from routing.tables import Alert, SatisfactionSurvey, Ticket
 from routing.tickets import add_event
 
 RESULTS = ("satisfied", "basic", "dissatisfied")
 RESULT_LABELS = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
-PENDING, CALLING, ANSWERED, UNREACHABLE, CANCELLED = "pending", "calling", "answered", "unreachable", "cancelled"
-ACTOR = "survey"
+
 # Call outcomes that end an attempt without an answer, in the caller's words on the ticket.
 OUTCOME_LABELS = {
-    "no-answer": "无人接听 no answer",
-    "busy": "占线 busy",
-    "failed": "呼叫失败 call failed",
-    "canceled": "呼叫取消 canceled",
-    "completed": "未按键挂机 hung up without a key",
-    "no-status": "无呼叫结果 no word about the call",
+    "no-answer": "无人接听",
+    "busy": "占线",
+    "failed": "呼叫失败",
+    "canceled": "呼叫取消",
+    "completed": "接听后未按键挂机",
+    "no-status": "没有收到呼叫结果",
 }
 
 
-class SurveyConfigError(ValueError):
-    """The survey file is not usable; the message says where and why."""
+class SurveyConfigError(DataFileError):
+    """The survey file is not usable; the message names the key and what to fix."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,100 @@ class SurveyPolicy:
 
 
 PROMPTS = ("intro", "question", "invalid", "no_key", "thanks", "thanks_reopened", "goodbye_unanswered")
+Result = Literal["satisfied", "basic", "dissatisfied"]
+Minutes = Annotated[float, Field(ge=0)]
+
+
+class _Voice(DataModel):
+    language: str = "zh-CN"
+    voice: str | None = None
+
+
+class _CallingHours(DataModel):
+    start: Clock = time(9, 0)
+    end: Clock = time(20, 0)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> _CallingHours:
+        if self.start >= self.end:
+            raise Wrong(f"{self.end:%H:%M} must be after start {self.start:%H:%M}", "end")
+        return self
+
+
+class _FirstCall(DataModel):
+    after_minutes: Minutes = 0
+
+
+class _Retry(DataModel):
+    after_minutes: Minutes | None = None
+    next_working_day_at: Clock | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> _Retry:
+        if (self.after_minutes is None) == (self.next_working_day_at is None):
+            raise Wrong('a retry is {after_minutes: N} or {next_working_day_at: "10:00"}, one of the two')
+        return self
+
+
+class SurveyFile(DataModel):
+    """The survey file (ivr/flows/survey.yaml) as written."""
+
+    voice: _Voice = _Voice()
+    channel: Literal["voice"] = "voice"  # only voice callbacks are supported
+    keys: dict[str, Result]
+    reopen: tuple[Result, ...] = ()
+    calling_hours: _CallingHours = _CallingHours()
+    working_days_only: bool = True
+    first_call: _FirstCall = _FirstCall()
+    retries: tuple[_Retry, ...] = ()
+    ring_timeout_s: Annotated[int, Field(ge=0)] = 30
+    answer_timeout_s: Annotated[int, Field(ge=0)] = 8
+    status_wait_minutes: Minutes = 30
+    reasks: Annotated[int, Field(ge=0)] = 2
+    prompts: dict[str, str]
+
+    @field_validator("keys")
+    @classmethod
+    def _single_keys(cls, keys: dict[str, str]) -> dict[str, str]:
+        if not keys:
+            raise Wrong(f'give at least one key, e.g. "1": satisfied; the answers are {", ".join(RESULTS)}')
+        for key in keys:
+            if len(key) != 1 or key not in "0123456789*#":
+                raise Wrong("a key is one of 0-9, * or # (in quotes)", key)
+        return keys
+
+    @field_validator("prompts")
+    @classmethod
+    def _every_prompt(cls, prompts: dict[str, str]) -> dict[str, str]:
+        for name in PROMPTS:
+            if not prompts.get(name):
+                raise Wrong("missing: write what the caller hears here", name)
+        return prompts
+
+    def policy(self) -> SurveyPolicy:
+        """The policy this file describes."""
+        return SurveyPolicy(
+            keys=dict(self.keys),
+            prompts=dict(self.prompts),
+            language=self.voice.language,
+            voice=self.voice.voice,
+            reopen=frozenset(self.reopen),
+            hours_start=self.calling_hours.start,
+            hours_end=self.calling_hours.end,
+            working_days_only=self.working_days_only,
+            first_after=timedelta(minutes=self.first_call.after_minutes),
+            retries=tuple(
+                RetryRule(after=timedelta(minutes=r.after_minutes))
+                if r.after_minutes is not None
+                else RetryRule(at=r.next_working_day_at)
+                for r in self.retries
+            ),
+            ring_timeout_s=self.ring_timeout_s,
+            answer_timeout_s=self.answer_timeout_s,
+            status_wait=timedelta(minutes=self.status_wait_minutes),
+            reasks=self.reasks,
+            channel=self.channel,
+        )
 
 
 def default_survey_file() -> Path:
@@ -88,75 +184,7 @@ def default_survey_file() -> Path:
 
 def load_survey_policy(path: Path | None = None) -> SurveyPolicy:
     """Read and check the survey file (the shipped one when `path` is None)."""
-    path = path or default_survey_file()
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SurveyConfigError(f"{path}: cannot read the survey file: {exc}") from exc
-    where = str(path)
-    keys = {str(k): str(v) for k, v in (data.get("keys") or {}).items()}
-    bad = {k: v for k, v in keys.items() if v not in RESULTS or len(k) != 1 or k not in "0123456789*#"}
-    if not keys or bad:
-        raise SurveyConfigError(
-            f"{where}: keys must map single keys to {', '.join(RESULTS)}; wrong: {bad or 'none given'}"
-        )
-    prompts = {str(k): str(v) for k, v in (data.get("prompts") or {}).items()}
-    missing = [p for p in PROMPTS if not prompts.get(p)]
-    if missing:
-        raise SurveyConfigError(f"{where}: prompts missing: {', '.join(missing)}")
-    reopen = frozenset(data.get("reopen") or [])
-    if not reopen <= set(RESULTS):
-        raise SurveyConfigError(f"{where}: reopen lists answers that do not exist: {sorted(reopen - set(RESULTS))}")
-    hours = data.get("calling_hours") or {}
-    start, end = _clock(hours.get("start", "09:00"), where), _clock(hours.get("end", "20:00"), where)
-    if start >= end:
-        raise SurveyConfigError(f"{where}: calling_hours start {start} must be before end {end}")
-    retries = tuple(_retry(rule, where) for rule in data.get("retries") or [])
-    voice = data.get("voice") or {}
-    channel = str(data.get("channel", "voice"))
-    if channel != "voice":
-        raise SurveyConfigError(f"{where}: channel {channel!r}: only voice callbacks are supported")
-    return SurveyPolicy(
-        keys=keys,
-        prompts=prompts,
-        language=str(voice.get("language", "zh-CN")),
-        voice=voice.get("voice"),
-        reopen=reopen,
-        hours_start=start,
-        hours_end=end,
-        working_days_only=bool(data.get("working_days_only", True)),
-        first_after=timedelta(minutes=_number((data.get("first_call") or {}).get("after_minutes", 0), where)),
-        retries=retries,
-        ring_timeout_s=int(_number(data.get("ring_timeout_s", 30), where)),
-        answer_timeout_s=int(_number(data.get("answer_timeout_s", 8), where)),
-        status_wait=timedelta(minutes=_number(data.get("status_wait_minutes", 30), where)),
-        reasks=int(_number(data.get("reasks", 2), where)),
-        channel=channel,
-    )
-
-
-def _clock(value: object, where: str) -> time:
-    try:
-        hour, minute = str(value).split(":")
-        return time(int(hour), int(minute))
-    except ValueError as exc:
-        raise SurveyConfigError(f"{where}: {value!r} is not a time of day like 09:00") from exc
-
-
-def _number(value: object, where: str) -> float:
-    if not isinstance(value, (int, float)) or value < 0:
-        raise SurveyConfigError(f"{where}: {value!r} must be a number of at least 0")
-    return float(value)
-
-
-def _retry(rule: object, where: str) -> RetryRule:
-    if isinstance(rule, dict) and set(rule) == {"after_minutes"}:
-        return RetryRule(after=timedelta(minutes=_number(rule["after_minutes"], where)))
-    if isinstance(rule, dict) and set(rule) == {"next_working_day_at"}:
-        return RetryRule(at=_clock(rule["next_working_day_at"], where))
-    raise SurveyConfigError(
-        f'{where}: a retry is {{after_minutes: N}} or {{next_working_day_at: "10:00"}}, not {rule!r}'
-    )
+    return load_yaml(SurveyFile, path, ("ivr", "flows/survey.yaml"), SurveyConfigError).policy()
 
 
 # ----- the schedule ---------------------------------------------------------------------------------------
@@ -192,46 +220,11 @@ def next_attempt_time(
     day = last_attempt_at.astimezone(tz).date() + timedelta(days=1)
     while not calendar.is_workday(day):
         day += timedelta(days=1)
+    assert rule.at is not None, "a retry has `after` or `at`: the survey file's model checks it"
     return earliest_call_time(policy, calendar, datetime.combine(day, rule.at, tz))
 
 
 # ----- the survey's life ----------------------------------------------------------------------------------
-
-
-def schedule_survey(session: Session, ticket: Ticket) -> SatisfactionSurvey | None:
-    """A ticket was replied to: ask its caller. The round (`due_calls`) decides when; None without a number.
-
-    A survey still open for the ticket is kept rather than doubled.
-    """
-    open_one = session.scalar(
-        select(SatisfactionSurvey).where(
-            SatisfactionSurvey.ticket_id == ticket.id, SatisfactionSurvey.status.in_((PENDING, CALLING))
-        )
-    )
-    if open_one is not None:
-        return open_one
-    number = (ticket.callback_number or ticket.caller_number or "").strip()
-    if not number:
-        add_event(session, ticket, "survey_skipped", "回访: no number to call back", actor=ACTOR)
-        return None
-    asked = (
-        session.scalar(
-            select(func.count()).select_from(SatisfactionSurvey).where(SatisfactionSurvey.ticket_id == ticket.id)
-        )
-        or 0
-    )
-    survey = SatisfactionSurvey(
-        ticket_id=ticket.id,
-        round=asked + 1,
-        channel="voice",
-        to_number=number,
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=None,
-    )
-    session.add(survey)
-    session.flush()
-    return survey
 
 
 @dataclass
@@ -277,7 +270,7 @@ def due_calls(session: Session, policy: SurveyPolicy, calendar: WorkingCalendar,
                 session,
                 ticket,
                 "survey_cancelled",
-                f"回访 round {survey.round} not needed: the ticket is {ticket.status}",
+                f"第{survey.round}轮回访不再需要：工单已是“{lifecycle.STATE_LABELS.get(ticket.status, ticket.status)}”",
                 actor=ACTOR,
             )
             result.cancelled.append(survey.id)
@@ -320,13 +313,13 @@ def record_answer(
         raise ValueError(f"unknown survey result {result!r}")
     if survey.status == ANSWERED or survey.result is not None:
         return False
-    ticket = session.get(Ticket, survey.ticket_id)
+    ticket = session.get_one(Ticket, survey.ticket_id)  # the survey goes with its ticket (ON DELETE CASCADE)
     survey.status, survey.result, survey.answered_at, survey.next_attempt_at = ANSWERED, result, now, None
     if call_sid and survey.call_sid is None:
         survey.call_sid = call_sid
     ticket.satisfaction = result
     label = RESULT_LABELS[result]
-    note = f"回访 round {survey.round}, attempt {survey.attempts}: {label} ({result})"
+    note = f"第{survey.round}轮回访第{survey.attempts}次呼叫：{label}"
     if ticket.status == "replied":
         lifecycle.transition(session, ticket, "callback", actor=ACTOR, note=note, now=now)
     else:  # moved on while we called: keep the answer, leave the state to the people handling it
@@ -338,7 +331,7 @@ def record_answer(
             "supervised",
             actor=ACTOR,
             now=now,
-            note=f"caller {label} in the satisfaction callback: handle again",
+            note=f"来电人回访评价“{label}”：重新督办",
         )
         session.add(
             Alert(
@@ -365,7 +358,7 @@ def record_no_answer(
     was already dealt with (a retried status callback, or an answer came)."""
     if survey.status != CALLING or survey.attempts != attempt:
         return False
-    ticket = session.get(Ticket, survey.ticket_id)
+    ticket = session.get_one(Ticket, survey.ticket_id)  # the survey goes with its ticket (ON DELETE CASCADE)
     what = OUTCOME_LABELS.get(outcome, outcome)
     following = next_attempt_time(policy, calendar, attempt, now)
     if following is None:
@@ -374,7 +367,7 @@ def record_no_answer(
             session,
             ticket,
             "survey_unreachable",
-            f"回访 round {survey.round}: unreachable after {attempt} attempt(s); last: {what}",
+            f"第{survey.round}轮回访呼叫 {attempt} 次未接通；最后一次：{what}",
             actor=ACTOR,
         )
         return True
@@ -384,7 +377,7 @@ def record_no_answer(
         session,
         ticket,
         "survey_attempt",
-        f"回访 round {survey.round}, attempt {attempt}: {what}; next attempt {local:%Y-%m-%d %H:%M}",
+        f"第{survey.round}轮回访第{attempt}次呼叫：{what}；下次呼叫 {local:%Y-%m-%d %H:%M}",
         actor=ACTOR,
     )
     return True

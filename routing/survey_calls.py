@@ -12,13 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
 
 from hotline.db import transaction, utcnow
-from hotline.jobs import NORMAL, RetryLater, enqueue
+from hotline.jobs import NORMAL, Handler, RetryLater, enqueue
+from hotline.settings import Settings
 from routing.calendar import WorkingCalendar
 from routing.survey import (
     SurveyPolicy,
@@ -75,7 +78,7 @@ class SurveyCaller:
         factory: sessionmaker[Session],
         policy: SurveyPolicy,
         calendar: WorkingCalendar,
-        twilio_rest,
+        twilio_rest: Client,
         *,
         from_number: str,
         base_url: str,
@@ -95,7 +98,7 @@ class SurveyCaller:
         self._backoff_s = backoff_s
         self._wake = wake
 
-    def handlers(self) -> dict:
+    def handlers(self) -> dict[str, Handler]:
         """Job kind → handler, for the JobRunner."""
         return {PLACE_SURVEY_CALL: self.place_call}
 
@@ -117,7 +120,7 @@ class SurveyCaller:
             if self._wake is not None:
                 self._wake()
 
-    def place_call(self, payload: dict, attempt: int) -> None:
+    def place_call(self, payload: dict[str, Any], attempt: int) -> None:
         """Ring the caller (Twilio REST Calls create); safe to run twice: a placed call is not placed again."""
         survey_id, call_attempt = int(payload["survey_id"]), int(payload["attempt"])
         with self.factory() as session:
@@ -168,7 +171,7 @@ DEV_BASE_URL = "http://127.0.0.1:8000"  # `hotline serve`'s default address, whe
 
 
 def build_survey_caller(
-    settings, factory: sessionmaker[Session], calendar: WorkingCalendar, twilio_rest
+    settings: Settings, factory: sessionmaker[Session], calendar: WorkingCalendar, twilio_rest: Client
 ) -> SurveyCaller:
     """The survey caller for these settings; fails fast on a bad survey file or a test clock in production."""
     clock: Clock = utcnow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,9 +34,9 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # What was understood from the caller, with the words that decided it (shown to staff).
     kind: Mapped[str | None] = mapped_column(String(16))  # consult / help
-    urgency_flags: Mapped[list] = mapped_column(JSON, default=list)
-    entities: Mapped[dict] = mapped_column(JSON, default=dict)
-    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    urgency_flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # flag codes
+    entities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # Entities.to_dict()
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Where it went.
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     district: Mapped[str | None] = mapped_column(String(64))
@@ -53,7 +54,7 @@ class Ticket(Base):
     satisfaction: Mapped[str | None] = mapped_column(String(16))  # the latest survey's answer
     # The classifier was unsure: a person confirms or corrects (reasons are its doubt codes, e.g. subject_unsure).
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
-    review_reasons: Mapped[list | None] = mapped_column(JSON)
+    review_reasons: Mapped[list[str] | None] = mapped_column(JSON)
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
 
@@ -135,8 +136,8 @@ class TicketCorrection(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(64))
     field: Mapped[str] = mapped_column(String(24))  # subject, kind, urgency_flags
-    old_value: Mapped[str | list | None] = mapped_column(JSON)
-    new_value: Mapped[str | list | None] = mapped_column(JSON)
+    old_value: Mapped[str | list[str] | None] = mapped_column(JSON)  # a list for urgency_flags
+    new_value: Mapped[str | list[str] | None] = mapped_column(JSON)
 
 
 class TicketCounter(Base):

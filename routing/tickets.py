@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.db import utcnow
+from hotline.db import rows_changed, utcnow
 from routing.classify import classify
 from routing.tables import Ticket, TicketCounter, TicketEvent
 
@@ -36,11 +36,11 @@ def next_serial(session: Session, day: date) -> int:
 
 def _bump(session: Session, day: date) -> int:
     for _ in range(3):
-        bumped = session.execute(
-            update(TicketCounter).where(TicketCounter.day == day).values(last=TicketCounter.last + 1)
+        bumped = rows_changed(
+            session, update(TicketCounter).where(TicketCounter.day == day).values(last=TicketCounter.last + 1)
         )
-        if bumped.rowcount == 1:
-            return session.scalar(select(TicketCounter.last).where(TicketCounter.day == day))
+        if bumped == 1:
+            return session.execute(select(TicketCounter.last).where(TicketCounter.day == day)).scalar_one()
         try:
             with session.begin_nested():
                 session.add(TicketCounter(day=day, last=1))
@@ -66,6 +66,16 @@ def local_time(moment: datetime | str, timezone: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# The voice menu's choices (a call's `menu_choice`, routing/data/taxonomy.yaml `menu`) as a ticket's note says them.
+MENU_LABELS = {
+    "legal": "法律咨询",
+    "help": "维权求助",
+    "policy": "政策咨询",
+    "operator": "转人工",
+    "emergency": "紧急求助",
+}
 
 
 def add_event(session: Session, ticket: Ticket, kind: str, note: str = "", actor: str = "system") -> None:
@@ -111,8 +121,11 @@ def open_ticket_for_call(
             session.add(ticket)
             session.flush()
     except IntegrityError:  # the same call's retried webhook opened it a moment ago
-        return ticket_for_call(session, call_id)
-    add_event(session, ticket, "accepted", f"opened from call; menu choice: {menu_choice or 'none'}")
+        opened = ticket_for_call(session, call_id)
+        if opened is None:  # not that: another constraint failed, which must not pass as "no ticket"
+            raise
+        return opened
+    add_event(session, ticket, "accepted", f"来电受理；菜单选择：{MENU_LABELS.get(menu_choice or '', '没有选择')}")
     if needs_human_reason:
         add_event(session, ticket, "needs_human", needs_human_reason)
     return ticket

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
@@ -64,13 +65,13 @@ class Sounds:
 
 
 @lru_cache(maxsize=65536)
-def _sound(ch: str) -> frozenset:
+def _sound(ch: str) -> frozenset[str]:
     """A heard character's commonest toneless reading, as a set (empty for anything not Han): a recogniser writes a
     character for the sound it is mostly read with (its rare readings made 查了 sound like 炸了)."""
     return frozenset(toneless(ch)[:1])
 
 
-def _cue_sounds(word: str) -> list[frozenset]:
+def _cue_sounds(word: str) -> list[frozenset[str]]:
     """Each character of a cue as said in it, and its commonest reading (流血: liu, xue/xie), not rare ones."""
     said = lazy_pinyin(word, style=Style.NORMAL, errors="ignore")
     if len(said) != len(word):
@@ -85,7 +86,7 @@ class CueMatcher:
         self.words = list(dict.fromkeys(w for w in words if w))
         self.everyday = set(everyday)  # words of a labour call that sound like a cue but are what was said
         # Pattern: (cue, the cue's characters as heard, their syllables); an inner one left out where dropped.
-        self.patterns: list[tuple[str, str, tuple[frozenset, ...]]] = []
+        self.patterns: list[tuple[str, str, tuple[frozenset[str], ...]]] = []
         self.index: dict[tuple[str, str], list[int]] = defaultdict(list)  # by the first two syllables
         for word in self.words:
             if not all(HAN.fullmatch(ch) for ch in word) or len(word) < 2:
@@ -100,7 +101,7 @@ class CueMatcher:
         plain = sorted((w for w in self.words if not any(p[0] == w for p in self.patterns)), key=len, reverse=True)
         self.plain = re.compile("(?=(" + "|".join(map(re.escape, plain)) + "))") if plain else None
 
-    def _add(self, word: str, chars: str, sounds: tuple[frozenset, ...]) -> None:
+    def _add(self, word: str, chars: str, sounds: tuple[frozenset[str], ...]) -> None:
         number = len(self.patterns)
         self.patterns.append((word, chars, sounds))
         for first in sounds[0]:
@@ -143,12 +144,12 @@ class CueMatcher:
                     hits.setdefault((word, first), Hit(word, first, last, heard))
         # By its characters at a place, a cue is not also found there by sound (a dropped syllable, say).
         exact = [h for h in hits.values() if h.heard == h.cue]
-        heard = [
+        by_sound = [
             h
             for h in hits.values()
             if h.heard != h.cue and not any(e.cue == h.cue and e.start <= h.start < e.end for e in exact)
         ]
-        return sorted(exact + heard, key=lambda h: (h.start, -len(h.cue)))
+        return sorted(exact + by_sound, key=lambda h: (h.start, -len(h.cue)))
 
 
 def _explained(text: str, first: int, last: int, chars: str) -> bool:
@@ -163,10 +164,10 @@ def _explained(text: str, first: int, last: int, chars: str) -> bool:
     return False
 
 
-_MATCHERS: dict[int, tuple[dict, CueMatcher]] = {}
+_MATCHERS: dict[int, tuple[dict[str, Any], CueMatcher]] = {}
 
 
-def _matcher(rules: dict) -> CueMatcher:
+def _matcher(rules: dict[str, Any]) -> CueMatcher:
     """One matcher for every word of the urgency rules, built once per rules (the taxonomy's do not change)."""
     cached = _MATCHERS.get(id(rules))
     if cached is None or cached[0] is not rules:
@@ -201,7 +202,7 @@ def _hits(found: list[Hit], words: list[str], unless: list[str]) -> list[Hit]:
 
 
 @lru_cache(maxsize=256)
-def _pattern(pattern: str) -> re.Pattern:
+def _pattern(pattern: str) -> re.Pattern[str]:
     """A taxonomy pattern, compiled once."""
     return re.compile(pattern)
 
@@ -218,7 +219,7 @@ def _first_words(hits: list[Hit]) -> list[str]:
     return list(dict.fromkeys(h.word for h in hits))
 
 
-def urgency_flags(text: str, entities: Entities, rules: dict, kind: str = "help") -> list[Flag]:
+def urgency_flags(text: str, entities: Entities, rules: dict[str, Any], kind: str = "help") -> list[Flag]:
     """The flags that `rules` (the taxonomy's `urgency` section) raise for this text and its entities.
 
     Per flag: `words` raise it, and `patterns` (regular expressions over the characters: "打了三次"); `help_words`

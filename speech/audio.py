@@ -16,11 +16,15 @@ import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from speech.errors import AudioError
 from speech.telephone import ulaw_decode
+
+if TYPE_CHECKING:
+    from pydub import AudioSegment  # imported late at run time: pydub warns at import when ffmpeg is missing
 
 TARGET_RATE = 16000
 # A channel whose loudest 50 ms frame has an RMS below this many dB relative to full scale (32768) holds
@@ -182,7 +186,8 @@ def _load_wav(path: Path) -> tuple[int, list[np.ndarray]]:
         from pydub import AudioSegment  # imported late: pydub warns at import when ffmpeg is missing
 
         try:
-            segment = AudioSegment.from_wav(str(path))
+            with open(path, "rb") as fh:  # our own handle: pydub leaves the files it opens to the collector
+                segment = AudioSegment.from_wav(fh)
         except Exception as exc:  # pydub raises assorted errors on damaged files
             raise AudioError("corrupt", f"{path}: {exc}") from exc
         return _segment_channels(segment)
@@ -227,7 +232,7 @@ def _first_line(exc: Exception) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def _segment_channels(segment) -> tuple[int, list[np.ndarray]]:
+def _segment_channels(segment: AudioSegment) -> tuple[int, list[np.ndarray]]:
     """A pydub AudioSegment's samples as int16 arrays, one per channel."""
     width, channels = segment.sample_width, segment.channels
     raw = segment.raw_data

@@ -14,6 +14,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import vosk
@@ -59,7 +60,7 @@ class ConditionResult:
         """Decoding seconds per second of audio, one stream on one core."""
         return self.decode_s / self.audio_s if self.audio_s else 0.0
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {"cer": round(self.cer, 4), "rtf": round(self.rtf, 4)}
 
 
@@ -94,7 +95,7 @@ def _script(texts: list[str]) -> str:
             counts["han"] += 1
         elif ch.isalnum():
             counts["other"] += 1
-    return max(counts, key=counts.get)
+    return max(counts, key=counts.__getitem__)
 
 
 def scoring_chars(text: str, script: str) -> str:
@@ -156,6 +157,6 @@ def evaluate(model: vosk.Model, clips: list[Clip]) -> dict[str, ConditionResult]
     return results
 
 
-def report(results: dict[str, ConditionResult], clips: int) -> dict:
+def report(results: dict[str, ConditionResult], clips: int) -> dict[str, Any]:
     """The JSON of `hotline bench asr --json`."""
     return {"wideband": results["wideband"].summary(), "telephone": results["telephone"].summary(), "clips": clips}

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from speech.vocabulary import is_word, unknown_word
 
@@ -88,7 +89,7 @@ class MenuChoice:
     confident: bool
     grammar_text: str = ""
     free_text: str = ""
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 def _jieba_cut(text: str) -> list[str]:
@@ -105,10 +106,10 @@ def _fewest_words(token: str, vocabulary: frozenset[str]) -> list[str] | None:
     best[0] = []
     for end in range(1, n + 1):
         for start in range(max(0, end - _MAX_WORD_CHARS), end):
-            piece = token[start:end]
-            if best[start] is not None and piece in vocabulary:
-                candidate = best[start] + [piece]
-                if best[end] is None or len(candidate) < len(best[end]):
+            piece, prefix, shortest = token[start:end], best[start], best[end]
+            if prefix is not None and piece in vocabulary:
+                candidate = [*prefix, piece]
+                if shortest is None or len(candidate) < len(shortest):
                     best[end] = candidate
     return best[n]
 
@@ -148,7 +149,7 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _grammar_hits(grammar: MenuGrammar, words: list[dict]) -> list[tuple[Phrase, float]]:
+def _grammar_hits(grammar: MenuGrammar, words: list[dict[str, Any]]) -> list[tuple[Phrase, float]]:
     """Every phrase found (as consecutive words) in the grammar recognizer's words, with its mean confidence."""
     tokens = [w["word"] for w in words]
     hits = []
@@ -168,12 +169,12 @@ def _grammar_hits(grammar: MenuGrammar, words: list[dict]) -> list[tuple[Phrase,
     return hits
 
 
-def decide(grammar: MenuGrammar, grammar_words: list[dict], free_text: str) -> MenuChoice | None:
+def decide(grammar: MenuGrammar, grammar_words: list[dict[str, Any]], free_text: str) -> MenuChoice | None:
     """The caller's choice from one answer: the grammar recognizer's words and the free recognizer's text."""
     hits = _grammar_hits(grammar, grammar_words)
     heard = " ".join(w["word"] for w in grammar_words if is_word(w["word"]))
     squashed = _squash(free_text)
-    said = {}
+    said: dict[str, Phrase] = {}
     for phrase in grammar.usable:
         if phrase.key and phrase.key in squashed:
             said.setdefault(phrase.choice, phrase)

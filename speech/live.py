@@ -50,7 +50,7 @@ class StreamSession:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._closing = False
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._final: ListenOutcome | None = None
 
     def start(self) -> None:

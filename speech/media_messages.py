@@ -11,8 +11,9 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field
+from typing import Any, Literal
 
 MULAW = "audio/x-mulaw"
 MULAW_RATE = 8000
@@ -126,13 +127,13 @@ Outbound = Media | Mark | Clear
 # --- parsing -------------------------------------------------------------------------------------------
 
 
-def _object(value: object, where: str) -> dict:
+def _object(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MediaMessageError("missing_field" if value is None else "bad_field", f"{where} must be an object")
     return value
 
 
-def _text(obj: dict, key: str, where: str, pattern: re.Pattern | None = None) -> str:
+def _text(obj: dict[str, Any], key: str, where: str, pattern: re.Pattern[str] | None = None) -> str:
     if key not in obj:
         raise MediaMessageError("missing_field", f"{where}.{key} is missing")
     value = obj[key]
@@ -141,7 +142,7 @@ def _text(obj: dict, key: str, where: str, pattern: re.Pattern | None = None) ->
     return value
 
 
-def _count(obj: dict, key: str, where: str) -> int:
+def _count(obj: dict[str, Any], key: str, where: str) -> int:
     """A non-negative integer that Twilio sends as a string of digits (an int is accepted too)."""
     if key not in obj:
         raise MediaMessageError("missing_field", f"{where}.{key} is missing")
@@ -154,11 +155,11 @@ def _count(obj: dict, key: str, where: str) -> int:
     return number
 
 
-def _sequence(obj: dict) -> int:
+def _sequence(obj: dict[str, Any]) -> int:
     return _count(obj, "sequenceNumber", "message") if "sequenceNumber" in obj else 0
 
 
-def _parse_start(msg: dict) -> Start:
+def _parse_start(msg: dict[str, Any]) -> Start:
     body = _object(msg.get("start"), "start")
     stream_sid = _text(body, "streamSid", "start", _SID["stream"])
     if "streamSid" in msg and msg["streamSid"] != stream_sid:
@@ -170,8 +171,8 @@ def _parse_start(msg: dict) -> Start:
     if not isinstance(params, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
         raise MediaMessageError("bad_field", "start.customParameters must map names to strings")
     fmt = _object(body.get("mediaFormat"), "start.mediaFormat")
-    media_format = MediaFormat(fmt.get("encoding"), fmt.get("sampleRate"), fmt.get("channels"))
-    if media_format != MediaFormat():
+    media_format = MediaFormat()
+    if (fmt.get("encoding"), fmt.get("sampleRate"), fmt.get("channels")) != astuple(media_format):
         raise MediaMessageError("unsupported_media", f"expected 8 kHz mono {MULAW}, got {fmt}")
     return Start(
         stream_sid=stream_sid,
@@ -184,7 +185,7 @@ def _parse_start(msg: dict) -> Start:
     )
 
 
-def _parse_media(msg: dict) -> Media:
+def _parse_media(msg: dict[str, Any]) -> Media:
     body = _object(msg.get("media"), "media")
     track = _text(body, "track", "media")
     if track not in TRACKS:
@@ -203,7 +204,7 @@ def _parse_media(msg: dict) -> Media:
     )
 
 
-def _parse_dtmf(msg: dict) -> Dtmf:
+def _parse_dtmf(msg: dict[str, Any]) -> Dtmf:
     body = _object(msg.get("dtmf"), "dtmf")
     digit = _text(body, "digit", "dtmf")
     if len(digit) != 1 or digit not in DTMF_DIGITS:
@@ -216,12 +217,12 @@ def _parse_dtmf(msg: dict) -> Dtmf:
     )
 
 
-def _parse_mark(msg: dict) -> Mark:
+def _parse_mark(msg: dict[str, Any]) -> Mark:
     body = _object(msg.get("mark"), "mark")
     return Mark(_text(msg, "streamSid", "message", _SID["stream"]), _text(body, "name", "mark"), _sequence(msg))
 
 
-def _parse_stop(msg: dict) -> Stop:
+def _parse_stop(msg: dict[str, Any]) -> Stop:
     body = _object(msg.get("stop"), "stop")
     return Stop(
         stream_sid=_text(msg, "streamSid", "message", _SID["stream"]),
@@ -231,11 +232,11 @@ def _parse_stop(msg: dict) -> Stop:
     )
 
 
-def _parse_connected(msg: dict) -> Connected:
+def _parse_connected(msg: dict[str, Any]) -> Connected:
     return Connected(_text(msg, "protocol", "connected"), _text(msg, "version", "connected"))
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict[str, Any]], Inbound]] = {
     "connected": _parse_connected,
     "start": _parse_start,
     "media": _parse_media,
@@ -245,7 +246,7 @@ _PARSERS = {
 }
 
 
-def _load(raw: str | bytes) -> dict:
+def _load(raw: str | bytes) -> dict[str, Any]:
     try:
         msg = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -289,7 +290,7 @@ def parse_outbound(raw: str | bytes) -> Outbound:
 def encode(message: Inbound | Clear, *, outbound: bool = False) -> str:
     """JSON text of a message as it travels on the socket; `outbound=True` for the service → Twilio forms."""
     if isinstance(message, Connected):
-        body: dict = {"event": "connected", "protocol": message.protocol, "version": message.version}
+        body: dict[str, Any] = {"event": "connected", "protocol": message.protocol, "version": message.version}
     elif isinstance(message, Start):
         body = {
             "event": "start",

@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
 import cn2an
 
@@ -98,7 +98,7 @@ class Quantity:
     start: int
     end: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "approximate": self.approximate, "kind": self.kind, "text": self.text}
 
 

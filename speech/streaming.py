@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import vosk
@@ -30,13 +30,13 @@ class SpeechResult:
 
     kind: Literal["partial", "final"]
     text: str
-    words: list[dict] = field(default_factory=list)
+    words: list[dict[str, Any]] = field(default_factory=list)
     start: float | None = None
     end: float | None = None
     audio_s: float = 0.0
     source: Literal["free", "grammar"] = "free"
 
-    def to_detail(self) -> dict:
+    def to_detail(self) -> dict[str, Any]:
         """The call-event detail of this result."""
         detail = {"text": self.text, "audio_s": round(self.audio_s, 3), "source": self.source}
         if self.start is not None:
@@ -223,7 +223,7 @@ class LiveListener:
         with self._lock:
             return self.free.text()
 
-    def words(self) -> list[dict]:
+    def words(self) -> list[dict[str, Any]]:
         """Timed words of the free-speech finals so far."""
         with self._lock:
             return [w for f in self.free.finals for w in f.words if is_word(w["word"])]
@@ -261,7 +261,7 @@ class LagMeter:
         self._behind = behind
         return started
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """For the stream's closing call event."""
         mean = self.total_lag_s / self.batches if self.batches else 0.0
         p95 = float(np.percentile(self.lags, 95)) if self.lags else 0.0
@@ -290,14 +290,14 @@ class LiveTranscripts:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._live: dict[tuple[str, str], LiveListener] = {}
-        self._done: dict[tuple[str, str], tuple[str, list[dict]]] = {}
+        self._done: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {}
 
     def add(self, call_sid: str, step: str, listener: LiveListener) -> None:
         with self._lock:
             self._live[(call_sid, step)] = listener
             self._done.pop((call_sid, step), None)
 
-    def finished(self, call_sid: str, step: str, text: str, words: list[dict]) -> None:
+    def finished(self, call_sid: str, step: str, text: str, words: list[dict[str, Any]]) -> None:
         """The stream ended: keep its final text a while for a webhook that asks late."""
         with self._lock:
             self._live.pop((call_sid, step), None)
@@ -305,7 +305,7 @@ class LiveTranscripts:
             while len(self._done) > 1000:
                 self._done.pop(next(iter(self._done)))
 
-    def snapshot(self, call_sid: str, step: str) -> tuple[str, list[dict]] | None:
+    def snapshot(self, call_sid: str, step: str) -> tuple[str, list[dict[str, Any]]] | None:
         """(text, words) heard so far on the call's stream for `step`, or None if there is none."""
         with self._lock:
             listener = self._live.get((call_sid, step))

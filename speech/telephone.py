@@ -22,7 +22,8 @@ def ulaw_encode(pcm: np.ndarray) -> bytes:
     for e in range(1, 8):
         exponent[magnitude >= (0x80 << e)] = e
     mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+    codes: bytes = (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()  # np.where gives Any
+    return codes
 
 
 def ulaw_decode(codes: bytes) -> np.ndarray:
@@ -38,7 +39,8 @@ def _lowpass(cutoff_hz: float, rate: int, taps: int = 255) -> np.ndarray:
     fc = cutoff_hz / rate
     n = np.arange(taps) - (taps - 1) / 2
     h = 2 * fc * np.sinc(2 * fc * n) * np.kaiser(taps, 8.0)
-    return h / h.sum()
+    taps_out: np.ndarray = h / h.sum()  # numpy's stubs type the division of these arrays as Any
+    return taps_out
 
 
 def downsample_to_8k(pcm: np.ndarray, rate: int) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # Han ideographs (basic, extension A, compatibility, extensions B+), CJK punctuation and full-width forms;
 # not Hangul or kana, whose words are written with spaces.
@@ -16,7 +17,7 @@ def normalize_transcript(text: str) -> str:
     return _SPACE_BETWEEN_CJK.sub("", _WHITESPACE.sub(" ", text).strip())
 
 
-def clean_transcript(text: str) -> dict:
+def clean_transcript(text: str) -> dict[str, Any]:
     """Recognizer text made readable: no spaces between Han characters, numerals as digits, plus the amounts
     ("六十多万" → about 600000) and head-counts ("十三个人" → 13) found in it."""
     from speech.numbers import find_quantities, numerals_to_digits

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import vosk
@@ -18,7 +19,7 @@ class Transcript:
     """What was said on one channel: normalized text and Vosk's words with times in seconds."""
 
     text: str
-    words: list[dict] = field(default_factory=list)  # {"word", "start", "end", "conf"}
+    words: list[dict[str, Any]] = field(default_factory=list)  # {"word", "start", "end", "conf"}
     model: str = ""
     channel: int | None = None
 
@@ -65,7 +66,7 @@ def transcribe_file(model: vosk.Model, path: Path, model_name: str) -> list[Tran
     return transcripts
 
 
-def merge_by_time(transcripts: list[Transcript]) -> list[dict]:
+def merge_by_time(transcripts: list[Transcript]) -> list[dict[str, Any]]:
     """All channels' words in order of start time, each with its `channel`."""
     merged = [{**word, "channel": t.channel} for t in transcripts for word in t.words]
     merged.sort(key=lambda w: (w["start"], w["end"], -1 if w["channel"] is None else w["channel"]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 _FST_MAGIC = 2125659606
 _SYMBOLS_MAGIC = 2125658996
@@ -25,20 +26,22 @@ class VocabularyError(ValueError):
 
 
 class _Reader:
-    def __init__(self, fh) -> None:
+    def __init__(self, fh: BinaryIO) -> None:
         self._fh = fh
 
     def take(self, n: int) -> bytes:
-        data = self._fh.read(n)
+        data: bytes = self._fh.read(n)
         if len(data) != n:
             raise VocabularyError("the file ends inside its header or symbol table")
         return data
 
     def int32(self) -> int:
-        return struct.unpack("<i", self.take(4))[0]
+        value: int = struct.unpack("<i", self.take(4))[0]
+        return value
 
     def int64(self) -> int:
-        return struct.unpack("<q", self.take(8))[0]
+        value: int = struct.unpack("<q", self.take(8))[0]
+        return value
 
     def string(self) -> bytes:
         n = self.int32()

@@ -88,6 +88,7 @@ ACCESS: dict[str, Access] = {
     "POST /twilio/queue/key": twilio("a key pressed while waiting in the queue"),
     "POST /twilio/urgent": twilio("an urgent caller put through"),
     "POST /twilio/callback/confirm": twilio("confirm a callback"),
+    "POST /twilio/callback/check": twilio("the callback number read back"),
     "POST /twilio/route/dialled": twilio("a routed dial ended"),
     "POST /twilio/route/district": twilio("the caller's district"),
     "POST /twilio/route/more": twilio("more routing"),
@@ -115,6 +116,7 @@ ACCESS: dict[str, Access] = {
     "POST /api/tickets/{number}/dispatch": api("dispatch a ticket to a union", **DISPATCH),
     "POST /api/tickets/{number}/corrections": api("correct what the machine understood", **DISPATCH),
     "POST /api/tickets/{number}/review-confirmation": api("confirm a ticket marked for review", **DISPATCH),
+    "POST /api/tickets/{number}/completion": api("complete a ticket marked for a person, and route it", **DISPATCH),
     "GET /api/cases/{case_id}": api("a case and its tickets", **DISPATCH),
     "GET /api/calls/{call_sid}": api("a call, its events and its ticket", **DISPATCH, lawyer=OWN, inspector=SAMPLED),
     # Lawyer seats, the queue, operator seats, the union directory, alerts.
@@ -137,6 +139,8 @@ ACCESS: dict[str, Access] = {
     "POST /api/seat/notes": api("write a consultation note", lawyer=OWN),
     "POST /api/seat/ticket": api("make a ticket for my caller", lawyer=OWN),
     "GET /api/seat/callbacks": api("my callbacks due", lawyer=OWN),
+    "POST /api/seat/callbacks/{number}/attempts": api("record a call back (reached or not)", lawyer=OWN),
+    "POST /api/seat/callbacks/{number}/reply": api("reply to a callback's caller (closes it)", lawyer=OWN),
     # Recordings, quality inspection.
     "GET /api/recordings/{recording_sid}/audio": api(
         "play a recording", operator=OWN, lawyer=OWN, inspector=SAMPLED, supervisor=ALL
@@ -162,7 +166,7 @@ ACCESS: dict[str, Access] = {
     # Console pages (signed out: sent to /login).
     "GET /": page("home: the consoles I may open", **EVERYONE),
     "GET /tickets": page("工单 tickets console", **DISPATCH),
-    "GET /tickets/{number}": page("工单 one ticket", **DISPATCH),
+    "GET /tickets/{number}": page("工单 one ticket", **DISPATCH, lawyer=OWN),
     "GET /lawyer": page("律师座席 lawyer seat console", lawyer=OWN),
     "GET /feedback": page("质检反馈 my feedback", operator=OWN, lawyer=OWN),
     "GET /qa": page("质检 quality inspection console", **INSPECTION),

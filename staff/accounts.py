@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from hotline.db import utcnow
@@ -116,7 +116,7 @@ class SignInAttempt:
     password_hash: str
 
 
-def _failures(session: Session, since: datetime, *where) -> tuple[int, datetime | None]:
+def _failures(session: Session, since: datetime, *where: ColumnElement[bool]) -> tuple[int, datetime | None]:
     """How many failed sign-ins match, and the oldest of them."""
     count, oldest = session.execute(
         select(func.count(), func.min(AuditEntry.at)).where(

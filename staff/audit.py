@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ def record(
     action: str,
     target: str | None = None,
     ip: str | None = None,
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
     """Write one entry in the caller's transaction (so an access is logged exactly when it happens)."""

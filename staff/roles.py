@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any, overload
 
 OPERATOR, LAWYER, INSPECTOR, SUPERVISOR, ADMIN = "operator", "lawyer", "inspector", "supervisor", "admin"
 ROLES = (OPERATOR, LAWYER, INSPECTOR, SUPERVISOR, ADMIN)
@@ -17,6 +18,14 @@ CALLBACK_ROLES = frozenset({OPERATOR, LAWYER})
 def role_allows(role: str, allowed: tuple[str, ...] | frozenset[str]) -> bool:
     """Admin passes every check; other roles only where listed."""
     return role == ADMIN or role in allowed
+
+
+@overload
+def mask_phone(number: str) -> str: ...
+@overload
+def mask_phone(number: None) -> None: ...
+@overload
+def mask_phone(number: str | None) -> str | None: ...
 
 
 def mask_phone(number: str | None) -> str | None:
@@ -56,14 +65,14 @@ _NUMBER_IN_TEXT = re.compile(
 def mask_text(text: str) -> str:
     """Free text with every caller number in it masked as mask_phone does."""
 
-    def masked(match: re.Match) -> str:
+    def masked(match: re.Match[str]) -> str:
         number = match.group(0).replace(" ", "").replace("-", "")
         return mask_phone("+" + number if number.startswith("86") else number)
 
     return _NUMBER_IN_TEXT.sub(masked, text)
 
 
-def masked_for(role: str, data):
+def masked_for(role: str, data: Any) -> Any:
     """A whole JSON-ready answer (dicts, lists, strings) as this role may read it: every string masked for
     roles that get masked numbers, so a number in a note, an event or an export cannot slip through."""
     if role in CALLBACK_ROLES:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hotline.db import utcnow
+from hotline.db import rows_changed, utcnow
 from staff.roles import OPERATOR, role_allows
 from staff.tables import OperatorPresence, StaffUser
 
@@ -106,16 +106,19 @@ def claim_free_operator(session: Session, call_sid: str) -> Claimed | None:
         .order_by(OperatorPresence.updated_at, OperatorPresence.username)
     ).all()
     for username, phone in candidates:
-        taken = session.execute(
+        if phone is None:  # never: the query keeps only operators with a phone (this narrows the column's type)
+            continue
+        taken = rows_changed(
+            session,
             update(OperatorPresence)
             .where(
                 OperatorPresence.username == username,
                 OperatorPresence.signed_in.is_(True),
                 OperatorPresence.on_call_sid.is_(None),
             )
-            .values(on_call_sid=call_sid, updated_at=utcnow())
+            .values(on_call_sid=call_sid, updated_at=utcnow()),
         )
-        if taken.rowcount == 1:
+        if taken == 1:
             return Claimed(username, phone)
     return None
 

@@ -150,4 +150,5 @@ def session_secret(configured: str | None, var_dir: Path, *, production: bool) -
             pass
         finally:
             tmp.unlink()
-    return json.loads(path.read_text())["secret"]
+    secret: str = json.loads(path.read_text())["secret"]  # the file this function wrote
+    return secret

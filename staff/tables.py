@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,7 +54,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32), index=True)  # login, login_failed, view_ticket, play_recording
     target: Mapped[str | None] = mapped_column(String(64))  # ticket number, recording sid, call sid
     ip: Mapped[str | None] = mapped_column(String(64), index=True)  # the sign-in limits count failures by address
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class StaffSessionRecord(Base):

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import cli.schema  # noqa: F401  every table registered, so foreign keys across packages resolve
 from hotline.db import make_engine, make_session_factory
 from hotline.migrate import upgrade
 

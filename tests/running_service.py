@@ -51,16 +51,16 @@ class RunningService:
         """The environment the service runs with (for other `hotline` commands against the same setup)."""
         return {**os.environ, **self.env, "HOTLINE_VAR_DIR": str(self.var_dir)}
 
-    def start(self, timeout_s: float = 30) -> None:
+    def start(self, timeout_s: float = 120) -> None:
         env = self.env_for_child()
-        log = open(self.var_dir / "service.log", "ab")  # noqa: SIM115 - kept open for the child's life
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hotline.cli", "serve", "--port", str(self.port), "--log-level", "INFO"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.var_dir,
-        )
+        with open(self.var_dir / "service.log", "ab") as log:  # the child keeps its own copy of the handle
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cli", "serve", "--port", str(self.port), "--log-level", "INFO"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.var_dir,
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -80,6 +80,9 @@ class RunningService:
             self.process.wait(10)
 
     def stop(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -101,7 +104,7 @@ class RunningService:
         password: str = TEST_PASSWORD,
     ) -> None:
         """Create a staff account with `hotline users add`, as an administrator would."""
-        command = [sys.executable, "-m", "hotline.cli", "users", "add", username, "--role", role, "--password-stdin"]
+        command = [sys.executable, "-m", "cli", "users", "add", username, "--role", role, "--password-stdin"]
         if roster_id:
             command += ["--roster-id", roster_id]
         if phone:
@@ -141,7 +144,7 @@ class RunningService:
         return self.operator.get(f"/api/calls/{call_sid}").json()["ticket"]
 
     def wait_for_ticket(
-        self, call_sid: str, done: tuple[str, ...] = ("transcribed", "failed"), timeout_s: float = 60
+        self, call_sid: str, done: tuple[str, ...] = ("transcribed", "failed"), timeout_s: float = 240
     ) -> dict:
         """The call's ticket once its problem recording reached one of `done` states."""
         deadline = time.monotonic() + timeout_s

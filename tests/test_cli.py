@@ -18,7 +18,7 @@ KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"
 
 def _hotline(service: RunningService, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "hotline.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         env=service.env_for_child(),

@@ -29,7 +29,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 def _hotline(env: dict[str, str], cwd, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "hotline.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -211,7 +211,7 @@ def test_model_check_shows_what_it_is_doing_in_a_terminal(var):
     tmp_path, env, _ = var
     primary, secondary = os.openpty()  # a terminal, as a person running the command has
     process = subprocess.Popen(
-        [sys.executable, "-m", "hotline.cli", "model", "check"],
+        [sys.executable, "-m", "cli", "model", "check"],
         stdout=secondary,
         stderr=secondary,
         cwd=tmp_path,

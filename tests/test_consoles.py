@@ -22,6 +22,8 @@ from emulator import CallerGivesUp, CallerScript, DialBehaviour, TwilioEmulator
 from hotline.db import make_engine, make_session_factory, transaction, utcnow
 from recordings.rubrics import load_rubric
 from recordings.tables import Call
+from reports.labels import district_label, subject_label
+from routing.classify import default_taxonomy
 from routing.tables import QueueEntry, Ticket
 from speech.audio import load_channels
 from speech.scripted import audio_fingerprint
@@ -37,6 +39,7 @@ from tests.browser import (  # noqa: F401 - the fixture
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
+from tests.waiting import poll
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -80,11 +83,9 @@ class Setup:
         return thread, done
 
     def wait_queued(self, client: httpx.Client) -> str:
-        for _ in range(500):
-            waiting = client.get("/api/queue").json()["waiting"]
-            if waiting:
-                return waiting[0]["call_sid"]
-            time.sleep(0.02)
+        waiting = poll(lambda: client.get("/api/queue").json()["waiting"], every_s=0.02)
+        if waiting:
+            return waiting[0]["call_sid"]
         raise AssertionError(f"nobody reached the queue\n{self.service.log()[-3000:]}")
 
 
@@ -150,7 +151,7 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
 
     # The day's sample, drawn by hand as an inspector's supervisor would.
     drawn = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "qa", "sample", "--date", _today(), "--json"],
+        [sys.executable, "-m", "cli", "qa", "sample", "--date", _today(), "--json"],
         env=service.env_for_child(),
         cwd=service.var_dir,
         capture_output=True,
@@ -221,7 +222,7 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
     handler = signed_in_page(browser, service.url, "/feedback", "lawyer-li", TEST_PASSWORD)
     item = handler.locator(".feedback", has_text="受理时请复述确认来电人的诉求")
     item.wait_for()
-    assert item.get_attribute("data-status") == "open" and f"得分 score {expected:g}" in item.inner_text()
+    assert item.get_attribute("data-status") == "open" and f"得分 {expected:g}" in item.inner_text()
     item.locator("textarea").fill("已学习受理规范，今后先复述确认诉求")
     item.locator("button[type=submit]").click()
     handler.wait_for_selector(".feedback[data-status=answered]")
@@ -238,7 +239,7 @@ def test_inspector_scores_a_sampled_call_and_the_handler_answers_the_feedback(se
     person = page.locator("#people tr", has_text="L02")
     person.wait_for()
     cells = [c.strip() for c in person.locator("td").all_inner_texts()]
-    assert cells == ["L02", "lawyer", "1", f"{expected:g}", "0", "1", "1", "100.0%"]
+    assert cells == ["L02", "律师", "1", f"{expected:g}", "0", "1", "1", "100.0%"]
     snapshot(page, "qa_sample")
     snapshot(handler, "feedback")
     assert_chinese_renders(page)  # 质检抽样 in glyphs, not boxes: the machine has a CJK font
@@ -253,7 +254,7 @@ def test_lawyer_goes_on_duty_and_takes_a_queued_caller(setup, browser):
     service = setup.service
     service.staff("lawyer-wang", "lawyer", roster_id="L01")  # the account (and an API client, unused here)
     page = signed_in_page(browser, service.url, "/lawyer", "lawyer-wang", TEST_PASSWORD)
-    page.wait_for_selector("#duty:has-text('on duty')")
+    page.wait_for_selector("#duty:has-text('正在值班')")
     assert page.get_attribute("#signed-in", "data-signed-in") == "false"
     page.click("#seat-toggle")
     page.wait_for_selector("#signed-in[data-signed-in=true]")
@@ -277,7 +278,9 @@ def test_lawyer_goes_on_duty_and_takes_a_queued_caller(setup, browser):
     assert report.dialled == ["+8613900000101"] and any("王律师" in h for h in report.heard)
     ticket = service.ticket_of(call_sid)
     assert ticket["assigned_to"] == "L01" and any(e["kind"] == "lawyer_answered" for e in ticket["events"])
-    assert ticket["subject"] in page.inner_text("#caller .classification")
+    # What was understood, in the taxonomy's words (the code stays in the page's data, not its text).
+    assert ticket["subject_label"] in page.inner_text("#caller .classification")
+    assert ticket["subject"] not in page.inner_text("#caller .classification")
 
     # After the call: a consultation note on the ticket, then the seat is left.
     page.wait_for_selector("#note-form:not([hidden])")
@@ -318,13 +321,14 @@ def test_supervisor_dashboard_draws_its_charts(setup, browser):
         assert page.locator(f"#{chart} svg.main-svg").count() > 0, f"{chart} drew nothing"
     drawn = page.evaluate("""() => Object.fromEntries(['chart-now', 'chart-subject', 'chart-satisfaction',
         'chart-hotspots', 'chart-lawyers'].map((id) => [id, document.getElementById(id).data]))""")
-    by_subject = figures["tickets"]["by_subject"]
-    assert dict(zip(drawn["chart-subject"][0]["x"], drawn["chart-subject"][0]["y"], strict=False)) == by_subject
+    by_subject = figures["tickets"]["by_subject"]  # codes in the API; the chart's axis shows their labels
+    shown = {subject_label(default_taxonomy(), code): n for code, n in by_subject.items()}
+    assert dict(zip(drawn["chart-subject"][0]["x"], drawn["chart-subject"][0]["y"], strict=False)) == shown
     assert page.locator("#chart-subject g.trace.bars path").count() == len(by_subject)
     assert drawn["chart-now"][0]["value"] == figures["calls_today"]["calls_total"]
     assert drawn["chart-satisfaction"][0]["x"] == [d["day"] for d in figures["satisfaction_trend"]]
     districts = sorted(figures["hot_spots"]["subject_by_district"])
-    assert drawn["chart-hotspots"][0]["x"] == districts
+    assert drawn["chart-hotspots"][0]["x"] == [district_label(d) for d in districts]
     assert page.locator("#chart-hotspots .hm image, #chart-hotspots .heatmaplayer image").count() == 1
     assert len(drawn["chart-lawyers"][0]["x"]) == figures["lawyers"]["on_duty"] == 2
     assert page.inner_text("#overdue-count") == f"({figures['deadlines']['overdue_count']})"
@@ -441,7 +445,8 @@ def test_seat_api_makes_a_ticket_once_keeps_notes_and_lists_callbacks_due(setup)
     )
     assert [t["number"] for t in current["history"]] == ["12351-20261101-0901"]
     no_ticket = lawyer.post("/api/seat/notes", json={"text": "已解答"})
-    assert no_ticket.status_code == 409 and "make one first" in no_ticket.json()["detail"]
+    assert no_ticket.status_code == 409 and no_ticket.json()["code"] == "no_ticket"
+    assert "请先建单" in no_ticket.json()["detail"]
 
     made = lawyer.post("/api/seat/ticket", json={"summary": "公司不给签劳动合同可以要求双倍工资吗"})
     assert made.status_code == 200, made.text
@@ -455,7 +460,8 @@ def test_seat_api_makes_a_ticket_once_keeps_notes_and_lists_callbacks_due(setup)
     noted = lawyer.post("/api/seat/notes", json={"text": "建议先协商，协商不成可申请仲裁"})
     assert [(n["actor"], n["text"]) for n in noted.json()["notes"]] == [("lawyer-li", "建议先协商，协商不成可申请仲裁")]
     stranger = other.post("/api/seat/notes", json={"text": "x", "call_sid": "CA-seat-1"})
-    assert stranger.status_code == 404 and "taken by you (L01)" in stranger.json()["detail"]
+    assert stranger.status_code == 404 and stranger.json()["code"] == "not_your_call"
+    assert "您（L01）" in stranger.json()["detail"]
 
     due = {t["number"]: t for t in lawyer.get("/api/seat/callbacks").json()}
     mine = [n for n in due if n.startswith("12351-20261101-09")]

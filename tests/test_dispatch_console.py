@@ -96,19 +96,17 @@ def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):
     row = page.locator(f"#ticket-table tr[data-number='{number}']")
     row.wait_for()
     cells = [c.strip() for c in row.locator("td").all_inner_texts()]
-    assert cells[0] == number and cells[2] == "欠薪 wage_arrears" and cells[3] == "一般求助 assist"
-    assert (
-        cells[5] == "—" and cells[6] == TWO_PLACES[:60] and cells[8] == "受理 accepted"
-    )  # no district: a person decides
+    assert cells[0] == number and cells[2] == "欠薪" and cells[3] == "一般求助"
+    assert cells[5] == "—" and cells[6] == TWO_PLACES[:60] and cells[8] == "受理"  # no district: a person decides
     assert page.get_attribute("#tabs [data-tab=queue]", "aria-selected") == "true"
 
     row.locator("a.ticket-link").click()
     page.wait_for_url(f"**/tickets/{number}")
     page.wait_for_selector("body[data-loaded=accepted]")
     assert page.inner_text("#transcript") == TWO_PLACES
-    assert "欠薪 wage_arrears" in page.inner_text("#subject")
+    assert page.inner_text("#subject") == "欠薪" and page.get_attribute("#subject", "data-subject") == "wage_arrears"
     routed = page.inner_text("#routed")
-    assert "碑林区" in routed and "莲湖区" in routed and "dispatcher" in routed
+    assert "碑林区" in routed and "莲湖区" in routed and "派单员" in routed
     # Both places the caller named are suggested first, in the directory's order; then every union by district.
     suggested = page.eval_on_selector_all("#union optgroup#suggested option", "os => os.map(o => o.value)")
     assert suggested == ["xa-beilin", "xa-lianhu"]
@@ -120,7 +118,8 @@ def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):
     page.fill("#dispatch-note", "公司注册地")
     page.click("#dispatch-form button[type=submit]")
     page.wait_for_selector("body[data-loaded=dispatched]")
-    assert page.inner_text("#district") == "莲湖区" and page.inner_text("#union-id") == "xa-lianhu"
+    assert page.inner_text("#district") == "莲湖区" and page.inner_text("#union-id") == "莲湖区总工会"
+    assert page.get_attribute("#union-id", "data-union") == "xa-lianhu"
     assert page.is_hidden("#dispatch-card")  # sent: another union only after supervision (督办)
     dispatched = service.operator.get(f"/api/tickets/{number}").json()
     assert (dispatched["status"], dispatched["union_id"], dispatched["route"]) == (
@@ -139,7 +138,7 @@ def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):
     assert "reason" in page.inner_text("#status") and "2 characters" in page.inner_text("#status")
     page.fill("#merge-into", "12351-20000101-9999")
     page.click("#merge-form button[type=submit]")
-    page.wait_for_selector("#status.error:has-text('no ticket 12351-20000101-9999')")
+    page.wait_for_selector("#status.error:has-text('没有工单 12351-20000101-9999')")
 
     page.select_option("#next-state", "replied")
     assert page.is_hidden("#recovered-label")  # the amount recovered is asked for when archiving only
@@ -149,8 +148,8 @@ def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):
     entry = page.locator("#history tr", has_text="已协调公司补发工资")
     assert [c.strip() for c in entry.locator("td").all_inner_texts()][1:] == [
         "disp-wang",
-        "回复 replied",
-        "dispatched → replied: 已协调公司补发工资",
+        "回复",
+        "转办 → 回复：已协调公司补发工资",
     ]
     assert page.is_hidden("#extension-card")  # replied: no deadline left to extend
     snapshot(page, "ticket")

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+import subprocess
+import sys
+import threading
+import time
 import wave
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
@@ -18,7 +23,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from emulator import AgentAnswers, CallerScript, DialBehaviour, TwilioEmulator, parse_twiml
-from tests.conftest import SHARED
+from tests.conftest import SHARED, korean_model_path
+from tests.running_service import RunningService, free_port
 
 pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
 
@@ -288,6 +294,71 @@ def test_rest_recording_of_the_whole_call(twilio: TwilioEmulator, state: AppStat
         ).status_code
         == 401
     )
+
+
+def test_recordings_are_served_until_the_service_has_downloaded_them(
+    twilio: TwilioEmulator, state: AppState, base: str
+) -> None:
+    report = twilio.place_call(base + "/api-record", caller=CallerScript(keys=["1"], say=CLIP))
+    urls = {rec["sid"]: rec["url"] for rec in report.recorded}
+    assert len(urls) == 2  # the problem (<Record>) and the whole call (REST), both announced to the service
+    assert {rec.sid for rec in twilio.wait_for_downloads(0.2)} == set(urls)  # nobody has fetched them yet
+
+    fetched: list[int] = []
+    downloader = threading.Thread(target=lambda: fetched.extend(get(url).status_code for url in urls.values()))
+    downloader.start()
+    assert twilio.wait_for_downloads(60) == []  # returns once both were downloaded in full
+    downloader.join(60)
+    assert fetched == [200, 200]
+
+
+def test_hotline_call_keeps_serving_until_the_service_stored_the_full_call_recording(tmp_path: Path) -> None:
+    # Calls in a row through `hotline call`, as a person trying the service places them. The emulator's
+    # recordings exist nowhere else, and the service fetches a full-call recording in the background, behind the
+    # transcription of the calls before: each command waits until its recordings are fetched before it stops.
+    service = RunningService(
+        tmp_path,
+        {
+            "HOTLINE_EMULATOR_PORT": str(free_port()),
+            "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+        },
+    )
+    service.start()
+    try:
+        calls = []
+        command = [sys.executable, "-m", "cli", "call", "--url", service.url, "--press", "2", "--say", str(CLIP)]
+        for _ in range(2):
+            done = subprocess.run(
+                [*command, "--json"],
+                capture_output=True,
+                text=True,
+                env=service.env_for_child(),
+                cwd=service.var_dir,
+                timeout=300,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            result = json.loads(done.stdout)
+            assert result["recordings_not_fetched"] == []
+            full_call = [rec["sid"] for rec in result["recorded"] if rec["source"] == "StartCallRecordingAPI"]
+            assert len(full_call) == 1
+            calls.append((result["call_sid"], full_call[0]))
+        # The emulators are gone now; the service's copies are what stays: stored, to be transcribed.
+        for call_sid, recording_sid in calls:
+            deadline = time.monotonic() + 120
+            while True:
+                recordings = {r["recording_sid"]: r for r in service.ticket_of(call_sid)["recordings"]}
+                stored = recordings.get(recording_sid)
+                if (stored and stored["status"] != "pending") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert stored is not None and stored["source"] == "call", recordings
+            assert stored["status"] in ("stored", "transcribed") and stored["path"], stored
+            assert stored["channels"] == 2 and stored["error"] is None
+            audio = service.api.get(f"/api/recordings/{recording_sid}/audio")
+            assert audio.status_code == 200 and read_wav(audio.content)[1] == 2
+    finally:
+        service.stop()
 
 
 def test_rest_update_redirects_a_live_call(twilio: TwilioEmulator, state: AppState, base: str) -> None:

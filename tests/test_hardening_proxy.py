@@ -102,7 +102,7 @@ def _serve(tmp_path, twilio, **env: str) -> subprocess.CompletedProcess:
         **env,
     }
     return subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "cli", "serve", "--port", "1"],
         env=environment,
         cwd=tmp_path,
         capture_output=True,

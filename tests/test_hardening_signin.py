@@ -153,7 +153,7 @@ def test_disabling_an_account_ends_its_sessions_for_good(service):
     client = sign_in(service.url, "gone-zhou", TEST_PASSWORD)
     cookie = client.cookies["hotline_session"]
     done = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "users", "disable", "gone-zhou"],
+        [sys.executable, "-m", "cli", "users", "disable", "gone-zhou"],
         env=service.env_for_child(),
         cwd=service.var_dir,
         capture_output=True,

@@ -19,9 +19,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from cli.schema import target_metadata
 from emulator import CallerScript, DialBehaviour, TwilioEmulator
 from hotline.db import make_engine, transaction
-from hotline.migrate import target_metadata, upgrade
+from hotline.migrate import upgrade
 from ivr.flow import FlowError, load_flow, parse_flow
 from staff.accounts import AccountError, create_user
 from staff.seats import (
@@ -254,7 +255,7 @@ def test_a_bad_phone_is_refused_by_hotline_users_add(service):
         [
             sys.executable,
             "-m",
-            "hotline.cli",
+            "cli",
             "users",
             "add",
             "op-bad",
@@ -281,10 +282,10 @@ def test_an_operator_starts_and_stops_taking_calls_from_the_tickets_page(twilio,
     page = signed_in_page(browser, service.url, "/tickets", "op-zhou", TEST_PASSWORD)
     toggle = page.locator("#seat-toggle")
     toggle.wait_for()
-    assert toggle.inner_text() == "开始接听 Take calls" and "未接听" in page.inner_text("#seat-state")
+    assert toggle.inner_text() == "开始接听" and "未接听" in page.inner_text("#seat-state")
     toggle.click()
     page.wait_for_selector("#seat-state [data-signed-in=true]")
-    assert "+8613900000204" in page.inner_text("#seat-state") and toggle.inner_text() == "停止接听 Stop taking calls"
+    assert "+8613900000204" in page.inner_text("#seat-state") and toggle.inner_text() == "停止接听"
     assert press_zero(twilio, service).dialled == ["+8613900000204"]
     toggle.click()
     page.wait_for_selector("#seat-state [data-signed-in=false]")
@@ -302,7 +303,7 @@ def test_qa_sampling_gives_each_operator_their_own_quota(service):
     # Runs after the calls above: op-wang took 1 call, op-li 2, op-zhao 1 (the quota is 10 %, at least 2).
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
     done = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "qa", "sample", "--date", today, "--json"],
+        [sys.executable, "-m", "cli", "qa", "sample", "--date", today, "--json"],
         env=service.env_for_child(),
         cwd=service.var_dir,
         capture_output=True,

@@ -130,6 +130,7 @@ def test_the_console_reads_a_sampled_call(service):
         "duration_s": 95,
         "handler": "op_a",
         "handler_role": "operator",
+        "handler_role_label": "话务员",  # the code for programs, the word for people
     }
     (recording,) = view["recordings"]
     assert recording["audio_url"] == "/api/recordings/RE-qa-1/audio"
@@ -152,11 +153,14 @@ def test_scoring_review_feedback_and_rectification(service):
     url = f"/api/qa/samples/{first}/scores"
 
     beyond = insp1.post(url, json={"items": {**FULL, "greeting": 6}})
-    assert beyond.status_code == 422 and "greeting (规范问候、报工号): 6 points is outside 0 to 5" in beyond.text
+    assert (
+        beyond.status_code == 422
+        and "「规范问候、报工号」的分数须在 0 到 5 之间（填的是 6）" in beyond.json()["detail"]
+    )
     unknown = insp1.post(url, json={"items": {**FULL, "smile": 2}})
-    assert unknown.status_code == 422 and "unknown rubric item(s): smile" in unknown.text
+    assert unknown.status_code == 422 and "评分表里没有这些项：smile" in unknown.json()["detail"]
     late = insp1.post(url, json={"items": FULL, "comments": [{"at_s": 500, "channel": 1, "text": "x"}]})
-    assert late.status_code == 422 and "past the end of the call (95 s)" in late.text
+    assert late.status_code == 422 and "超出通话时长 95 秒" in late.json()["detail"]
     no_csrf = httpx.post(f"{service.url}{url}", json={"items": FULL}, cookies=insp1.cookies)
     assert no_csrf.status_code == 403
 
@@ -166,10 +170,10 @@ def test_scoring_review_feedback_and_rectification(service):
     assert (scored.json()["total"], scored.json()["critical_failed"]) == (0, ["recording_notice"])
     assert scored.json()["comments"] == [comment]
     other = service.staff("insp2", "inspector").post(url, json={"items": FULL})
-    assert other.status_code == 409 and "insp1 has inspected this call already" in other.text
+    assert other.status_code == 409 and "insp1 已质检过这通电话，如需调整请提交复核" in other.json()["detail"]
 
     self_review = insp1.post(f"/api/qa/samples/{first}/review", json={"items": FULL})
-    assert self_review.status_code == 403 and "second inspector or a supervisor" in self_review.text
+    assert self_review.status_code == 403 and "请由另一位质检员或班长复核" in self_review.json()["detail"]
     reviewed = sup.post(f"/api/qa/samples/{first}/review", json={"items": {**FULL, "key_facts": 10}})
     assert reviewed.status_code == 200 and reviewed.json()["total"] == 95
 
@@ -177,7 +181,7 @@ def test_scoring_review_feedback_and_rectification(service):
     assert feedback.status_code == 200 and feedback.json()["handler"] == "op_a"
     fb_id = feedback.json()["id"]
     early_close = insp1.post(f"/api/qa/feedback/{fb_id}/close")
-    assert early_close.status_code == 409 and "not answered" in early_close.text
+    assert early_close.status_code == 409 and "经办人还没有整改，不能关闭" in early_close.json()["detail"]
 
     op_a = service.staff("op_a", "operator")
     (mine,) = [f for f in op_a.get("/api/qa/feedback", params={"mine": "true"}).json() if f["handler"] == "op_a"]
@@ -185,7 +189,7 @@ def test_scoring_review_feedback_and_rectification(service):
     stranger = service.staff("op_b", "operator").post(
         f"/api/qa/feedback/{fb_id}/rectification", json={"text": "已整改"}
     )
-    assert stranger.status_code == 403 and "(op_a)" in stranger.text
+    assert stranger.status_code == 403 and "（op_a）" in stranger.json()["detail"]
     empty = op_a.post(f"/api/qa/feedback/{fb_id}/rectification", json={"text": ""})
     assert empty.status_code == 422
     answered = op_a.post(f"/api/qa/feedback/{fb_id}/rectification", json={"text": "已学习受理要点"})
@@ -208,6 +212,7 @@ def test_scoring_review_feedback_and_rectification(service):
         {
             "handler": "L01",
             "handler_role": "lawyer",
+            "handler_role_label": "律师",
             "calls_inspected": 1,
             "critical_failures": 0,
             "feedback_given": 1,
@@ -218,6 +223,7 @@ def test_scoring_review_feedback_and_rectification(service):
         {
             "handler": "op_a",
             "handler_role": "operator",
+            "handler_role_label": "话务员",
             "calls_inspected": 1,
             "critical_failures": 0,
             "feedback_given": 1,
@@ -227,7 +233,7 @@ def test_scoring_review_feedback_and_rectification(service):
         },
     ]
     backwards = sup.get("/api/qa/people", params={"start": "2026-11-26", "end": DAY})
-    assert backwards.status_code == 422 and "is after end" in backwards.text
+    assert backwards.status_code == 422 and "晚于结束日期" in backwards.json()["detail"]
 
 
 def test_calibration_shows_the_spread(service):
@@ -242,7 +248,7 @@ def test_calibration_shows_the_spread(service):
     assert spread["items"]["key_facts"] == {"n": 2, "min": 9, "max": 15, "stdev": 3.0}
     assert spread["total"] == {"n": 2, "min": 94, "max": 100, "stdev": 3.0}
     missing = service.staff("sup", "supervisor").get("/api/qa/samples/999999/calibration")
-    assert missing.status_code == 404 and "no sample 999999" in missing.text
+    assert missing.status_code == 404 and "没有编号为 999999 的抽样" in missing.json()["detail"]
 
 
 def test_any_operator_answers_the_feedback_on_a_call_the_shared_desk_took(service):

@@ -235,12 +235,14 @@ def test_quota_share_minimum_and_maximum():
     ("changes", "message"),
     [
         ({"quota": {"operator": {"count": 2, "share": 0.1}}}, "quota.operator: give either count or share"),
-        ({"quota": {"lawyer": {"share": 1.5}}}, "quota.lawyer.share must be a fraction"),
-        ({"quota": {"lawyer": {"count": 2, "every": 3}}}, "quota.lawyer: unknown key(s) every"),
-        ({"inspector_daily_cap": 0}, "inspector_daily_cap must be a whole number ≥ 1"),
-        ({"mandatory": ["quota"]}, "mandatory: quota is not a special reason"),
-        ({"priority": ["urgent", "quota"]}, "priority must list each reason once"),
-        ({"run_after": "six"}, "run_after must be HH:MM"),
+        ({"quota": {"lawyer": {"share": 1.5}}}, "quota.lawyer.share: must be at most 1, not 1.5"),
+        ({"quota": {"lawyer": {"count": 2, "every": 3}}}, "quota.lawyer.every: not a key here"),
+        ({"quota": {"lawyer": {"share": 0.1, "min": 3, "max": 2}}}, "quota.lawyer.max: must be at least min (3)"),
+        ({"inspector_daily_cap": 0}, "inspector_daily_cap: must be at least 1, not 0"),
+        ({"mandatory": ["quota"]}, "mandatory[1]: quota is not a special reason"),
+        ({"priority": ["urgent", "quota"]}, "priority: must list each reason once"),
+        ({"run_after": "six"}, "run_after: must be a time of day like \"09:00\", not 'six'"),
+        ({"special": {"long_call_s": "long"}}, "special.long_call_s: must be a whole number, not 'long'"),
     ],
 )
 def test_bad_sampling_settings_are_named(changes, message):
@@ -296,7 +298,7 @@ def test_cli_samples_a_day_and_prints_json(tmp_path):
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "hotline.cli", "qa", "sample", *args],
+            [sys.executable, "-m", "cli", "qa", "sample", *args],
             capture_output=True,
             text=True,
             env=env,

@@ -74,11 +74,11 @@ def test_points_are_totalled_and_critical_failures_apply():
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ({"notice": 6, "manner": 10, "facts": 5}, "notice (告知录音): 6 points is outside 0 to 5"),
-        ({"notice": 5, "manner": 10, "facts": 5, "smile": 1}, "unknown rubric item(s): smile"),
-        ({"notice": 5, "manner": 10}, "missing: facts"),
-        ({"notice": 5, "manner": "ten", "facts": 5}, "manner (态度): points must be a number"),
-        ({"notice": -1, "manner": 10, "facts": 5}, "outside 0 to 5"),
+        ({"notice": 6, "manner": 10, "facts": 5}, "「告知录音」的分数须在 0 到 5 之间（填的是 6）"),
+        ({"notice": 5, "manner": 10, "facts": 5, "smile": 1}, "评分表里没有这些项：smile"),
+        ({"notice": 5, "manner": 10}, "请为每一项评分，未评：问清事实"),
+        ({"notice": 5, "manner": "ten", "facts": 5}, "「态度」须填数字"),
+        ({"notice": -1, "manner": 10, "facts": 5}, "「告知录音」的分数须在 0 到 5 之间（填的是 -1）"),
     ],
 )
 def test_bad_points_are_refused_with_the_item_named(given, message):
@@ -91,18 +91,29 @@ def test_bad_points_are_refused_with_the_item_named(given, message):
     ("change", "message"),
     [
         (
-            lambda d: d["sections"][0]["items"].append({"id": "notice", "label": "x", "max": 0}),
-            "item notice: the id is used twice",
+            lambda d: d["sections"][0]["items"].append({"id": "notice", "label": "x", "max": 1}),
+            "rubric data: sections[a].items[notice]: the id is used twice",
         ),
-        (lambda d: d["sections"][0]["items"][2].update(max=-5), "item facts: max must be more than 0"),
-        (lambda d: d["sections"][0]["items"][2].update(max="five"), "item facts: max must be a number"),
-        (lambda d: d.update(total=25), "add up to 20, not the total 25"),
-        (lambda d: d["sections"][0]["items"][0].update(critical={"on_fail": "halve"}), "item notice.critical.on_fail"),
+        (
+            lambda d: d["sections"][0]["items"].append({"id": "notice2", "label": "x", "max": 0}),
+            "rubric data: sections[a].items[notice2].max: must be more than 0, not 0",
+        ),
+        (lambda d: d["sections"][0]["items"][2].update(max=-5), "sections[a].items[facts].max: must be more than 0"),
+        (lambda d: d["sections"][0]["items"][2].update(max="five"), "sections[a].items[facts].max: must be a number"),
+        (lambda d: d.update(total=25), "total: the items' max points add up to 20, not the total 25"),
+        (
+            lambda d: d["sections"][0]["items"][0].update(critical={"on_fail": "halve"}),
+            "sections[a].items[notice].critical.on_fail: must be 'zero' or 'cap', not 'halve'",
+        ),
         (
             lambda d: d["sections"][0]["items"][1].update(critical={"on_fail": "cap"}),
-            "item manner.critical: on_fail cap needs cap",
+            "sections[a].items[manner].critical.cap: on_fail cap needs cap",
         ),
-        (lambda d: d["sections"][0]["items"][2].pop("label"), "item facts: needs an id and a label"),
+        (lambda d: d["sections"][0]["items"][2].pop("label"), "sections[a].items[facts].label: missing"),
+        (
+            lambda d: d["sections"][0]["items"][2].update(weight=2),
+            "sections[a].items[facts].weight: not a key here; the keys are id, label, max, critical",
+        ),
     ],
 )
 def test_bad_rubric_files_name_the_item(change, message):
@@ -139,45 +150,45 @@ def _samples(session, specs: list[tuple[str, str | None, str | None, date]]) -> 
 def test_inspection_review_feedback_rectification_and_close(migrated):
     with transaction(migrated) as session:
         (sample,) = _samples(session, [("CA1", "op_a", "operator", date(2026, 11, 25))])
-        with pytest.raises(NotAllowed, match="you handled this call"):
+        with pytest.raises(NotAllowed, match="这通电话是您接的"):
             score_sample(session, RUBRIC, sample, "op_a", FULL)
-        with pytest.raises(Conflict, match="not been inspected"):
+        with pytest.raises(Conflict, match="还没有质检评分"):
             review_sample(session, RUBRIC, sample, "sup", FULL)
-        with pytest.raises(Conflict, match="score the call first"):
+        with pytest.raises(Conflict, match="请先为这通电话评分"):
             give_feedback(session, sample, "insp1", "请告知录音")
         comment = {"at_s": 12.5, "channel": 1, "text": "没有告知录音"}
         first = score_sample(session, RUBRIC, sample, "insp1", points(recording_notice=0), [comment], duration_s=300)
         assert (first.total, first.critical_failed, sample.status) == (0, ["recording_notice"], "scored")
         assert first.comments == [comment]
-        with pytest.raises(InvalidInput, match="past the end of the call"):
+        with pytest.raises(InvalidInput, match="超出通话时长"):
             score_sample(
                 session, RUBRIC, sample, "insp1", FULL, [{"at_s": 400, "channel": 0, "text": "x"}], duration_s=300
             )
-        with pytest.raises(InvalidInput, match="channel must be 0"):
+        with pytest.raises(InvalidInput, match="须指明来电人或坐席"):
             score_sample(session, RUBRIC, sample, "insp1", FULL, [{"at_s": 4, "channel": 2, "text": "x"}])
-        with pytest.raises(Conflict, match="insp1 has inspected this call already"):
+        with pytest.raises(Conflict, match="insp1 已质检过这通电话"):
             score_sample(session, RUBRIC, sample, "insp2", FULL)
-        with pytest.raises(NotAllowed, match="you inspected this call"):
+        with pytest.raises(NotAllowed, match="这通电话是您质检的"):
             review_sample(session, RUBRIC, sample, "insp1", FULL)
         # The supervisor hears the notice was given after all, but the facts were thin: 100 - 5 = 95.
         review = review_sample(session, RUBRIC, sample, "sup", points(key_facts=10))
         assert (review.total, review.critical_failed, sample.status) == (95, [], "reviewed")
-        with pytest.raises(Conflict, match="has been reviewed"):
+        with pytest.raises(Conflict, match="已复核"):
             score_sample(session, RUBRIC, sample, "insp1", FULL)
         feedback = give_feedback(session, sample, "sup", "问清欠薪人数和金额")
         assert (feedback.handler, feedback.score_id, feedback.critical) == ("op_a", review.id, False)
-        with pytest.raises(Conflict, match="not answered"):
+        with pytest.raises(Conflict, match="经办人还没有整改"):
             close_feedback(session, feedback, "sup")
-        with pytest.raises(NotAllowed, match=r"only the person who handled the call \(op_a\)"):
+        with pytest.raises(NotAllowed, match="只有这通电话的经办人（op_a）才能整改"):
             rectify(session, feedback, "op_b", "已整改")
         rectify(session, feedback, "op_a", "已学习受理要点，今后逐项询问")
         assert feedback.status == "answered" and feedback.rectified_at is not None
-        with pytest.raises(NotAllowed, match="cannot close their own"):
+        with pytest.raises(NotAllowed, match="不能关闭自己的反馈"):
             close_feedback(session, feedback, "op_a")
         close_feedback(session, feedback, "insp1")
         assert (feedback.status, feedback.closed_by, sample.status) == ("closed", "insp1", "closed")
         assert close_feedback(session, feedback, "insp1").status == "closed"  # a retried close is harmless
-        with pytest.raises(Conflict, match="closed"):
+        with pytest.raises(Conflict, match="该反馈已关闭"):
             rectify(session, feedback, "op_a", "再改")
 
 

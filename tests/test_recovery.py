@@ -123,7 +123,7 @@ def test_without_a_model_calls_still_make_tickets_and_are_transcribed_when_it_ap
         try:
             assert "no speech model" in service.log()
             info = subprocess.run(
-                [sys.executable, "-m", "hotline.cli", "model", "info"],
+                [sys.executable, "-m", "cli", "model", "info"],
                 capture_output=True,
                 text=True,
                 env={**service.env_for_child(), "COLUMNS": "200"},

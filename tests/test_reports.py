@@ -123,7 +123,7 @@ def test_csv_and_html_forms(week):
 def test_report_command_prints_json_for_scripts(week, database_url, tmp_path):
     env = {"HOTLINE_DATABASE_URL": database_url, "HOTLINE_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "report", "daily", "--date", "2026-11-24", "--format", "json"],
+        [sys.executable, "-m", "cli", "report", "daily", "--date", "2026-11-24", "--format", "json"],
         env=env,
         capture_output=True,
         text=True,
@@ -149,7 +149,7 @@ def test_report_command_prints_json_for_scripts(week, database_url, tmp_path):
     ):
         assert key in report
     bad = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "report", "daily", "--date", "2026-11-31"],
+        [sys.executable, "-m", "cli", "report", "daily", "--date", "2026-11-31"],
         env=env,
         capture_output=True,
         text=True,
@@ -162,3 +162,49 @@ def test_report_command_prints_json_for_scripts(week, database_url, tmp_path):
 
 def test_report_as_of_is_now_when_not_given(week):
     assert datetime.fromisoformat(_report(week, "daily", date(2026, 11, 24))["as_of"]) == NOW
+
+
+def test_people_read_beijing_time_and_rounded_figures_scripts_get_utc(week):
+    r = _report(week, "daily", date(2026, 11, 24))
+    assert r["as_of"] == "2026-11-27T04:00:00+00:00"  # JSON: UTC with its offset
+    html = to_html(r)
+    assert "截至 2026-11-27 12:00:00" in html and "04:00" not in html  # the page: Beijing time (Asia/Shanghai)
+    assert "欠薪" in html and "wage_arrears" not in html and "区县不明" in html  # labels, not codes
+    row = next(csv.DictReader(io.StringIO(to_csv(r))))
+    # Rates as fractions to 4 places (57.14 %), other figures to 2 decimals: no 0.5714285714285714 in a sheet.
+    assert (row["answer_rate"], row["on_time_rate"], row["avg_handling_days"]) == ("0.5714", "0.5714", "0.64")
+    assert (row["satisfaction"], row["one_call_resolution"]) == ("0.6667", "0.5")
+    floats = [value for value in row.values() if "." in value]
+    assert floats and all(len(value.split(".")[1]) <= 4 for value in floats)
+
+
+def test_report_command_prints_a_table_to_read_and_json_with_json(week, database_url, tmp_path):
+    env = {
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_VAR_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "COLUMNS": "100",
+    }
+
+    def hotline_report(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "cli", "report", "daily", "--date", "2026-11-24", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            check=False,
+        )
+
+    table = hotline_report()
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.lstrip()[0] not in "{[" and "接通率" in table.stdout and "57.14 %" in table.stdout
+    assert "欠薪" in table.stdout and "区县不明" in table.stdout and "wage_arrears" not in table.stdout
+    assert "Asia/Shanghai" in table.stdout  # the caption says whose clock "截至" reads
+    scripted = hotline_report("--json")
+    assert scripted.returncode == 0, scripted.stderr
+    figures = json.loads(scripted.stdout)
+    assert figures["by_subject"]["wage_arrears"] == 3 and figures["as_of"].endswith("+00:00")
+    both = hotline_report("--json", "--format", "csv")
+    assert both.returncode == 2 and "--json" in both.stderr

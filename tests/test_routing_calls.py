@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from speech.telephone import telephone_round_trip
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import RunningService, emulator_env
+from tests.waiting import poll
 
 pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
 
@@ -191,9 +191,9 @@ def test_the_closed_loop_through_the_api(setup):
     number = ticket["number"]
     assert ticket["status"] == "dispatched"
     refused = _api(service, "POST", f"/api/tickets/{number}/transitions", json={"to": "archived", "actor": "x"})
-    assert refused.status_code == 409 and "can go to" in refused.json()["detail"]
+    assert refused.status_code == 409 and "只能转到" in refused.json()["detail"]
     unknown_state = _api(service, "POST", f"/api/tickets/{number}/transitions", json={"to": "solved"})
-    assert unknown_state.status_code == 409 and "unknown state" in unknown_state.json()["detail"]
+    assert unknown_state.status_code == 409 and "没有“solved”这个状态" in unknown_state.json()["detail"]
     extended = _api(
         service,
         "POST",
@@ -227,12 +227,13 @@ def test_the_service_escalates_an_overdue_ticket_on_its_own(setup):
         stored = session.scalar(select(Ticket).where(Ticket.number == ticket["number"]))
         stored.reply_due_at = utcnow() - timedelta(minutes=5)
     engine.dispose()
-    for _ in range(50):
+
+    def escalated() -> dict | None:
         current = _api(service, "GET", f"/api/tickets/{ticket['number']}").json()
-        if current["status"] == "supervised":
-            break
-        time.sleep(0.2)
-    assert current["status"] == "supervised"
+        return current if current["status"] == "supervised" else None
+
+    current = poll(escalated, every_s=0.2)
+    assert current is not None, "the overdue ticket was not escalated"
     assert any(e["kind"] == "escalated" and e["actor"] == "sla" for e in current["events"])
     alerts = _api(service, "GET", "/api/alerts").json()
     assert any(a["kind"] == "overdue" and ticket["number"] in a["message"] for a in alerts)
@@ -274,14 +275,10 @@ def test_a_free_lawyer_takes_the_caller_who_waited_longest(setup):
             )
         )
         caller.start()
-        for _ in range(200):  # the caller reaches the queue
-            waiting = _api(service, "GET", "/api/queue").json()["waiting"]
-            if waiting:
-                break
-            time.sleep(0.02)
+        waiting = poll(lambda: _api(service, "GET", "/api/queue").json()["waiting"], every_s=0.02)  # in the queue
         assert waiting and waiting[0]["position"] == 1
         busy = _api(service, "POST", "/api/queue/take", json={"lawyer_id": "L02"})
-        assert busy.status_code == 409 and "not free" in busy.json()["detail"]  # L02 is not signed in
+        assert busy.status_code == 409 and busy.json()["code"] == "lawyer_not_free"  # L02 is not signed in
         taken = _api(service, "POST", "/api/queue/take", json={"lawyer_id": "L01"})
         assert taken.status_code == 200, taken.text
         assert next(p for p in _api(service, "GET", "/api/lawyers").json() if p["id"] == "L01")["free"] is False
@@ -291,8 +288,6 @@ def test_a_free_lawyer_takes_the_caller_who_waited_longest(setup):
         ticket = service.ticket_of(report.call_sid)
         assert ticket["route"] == "lawyer_queue" and ticket["assigned_to"] == "L01"
         assert next(p for p in _api(service, "GET", "/api/lawyers").json() if p["id"] == "L01")["free"] is True
-        assert _api(service, "POST", "/api/queue/take", json={"lawyer_id": "L01"}).json()["detail"] == (
-            "nobody is waiting"
-        )
+        assert _api(service, "POST", "/api/queue/take", json={"lawyer_id": "L01"}).json()["code"] == "nobody_waiting"
     finally:
         _api(service, "POST", "/api/lawyers/L01/sign-out")

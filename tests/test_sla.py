@@ -89,7 +89,7 @@ def test_reminder_before_the_deadline_then_escalation_after_it_each_once(migrate
         assert stored.status == "supervised"
         assert [e.kind for e in stored.events][-3:] == ["reminded", "supervised", "escalated"]
         # People read the deadline in the hotline's local time, to the second (not UTC ISO with microseconds).
-        assert stored.events[-3].note == "临期提醒: reply due 2026-12-02 17:30:00"
+        assert stored.events[-3].note == "临期提醒：办结期限 2026-12-02 17:30:00"
         assert alerts[1].message == f"{ticket.number} is overdue (due 2026-12-02 17:30:00)"
 
 
@@ -101,18 +101,18 @@ def test_an_extension_moves_the_deadline_and_is_counted(migrated):
         extend(session, ticket, 3, actor="union:xa-yanta", reason="等待人社部门核实工资表", sla=sla)
         assert ticket.reply_due_at == bj(2026, 12, 7, 17, 30)  # 3 working days after 2 Dec (Thu, Fri, Mon)
         assert ticket.extensions == 1 and ticket.reply_due_at > before
-        assert ticket.events[-1].note == "+3 working days, now due 2026-12-07 17:30:00: 等待人社部门核实工资表"
-        with pytest.raises(TransitionError, match="reason"):
+        assert ticket.events[-1].note == "延期 3 个工作日，办结期限改为 2026-12-07 17:30:00：等待人社部门核实工资表"
+        with pytest.raises(TransitionError, match="理由"):
             extend(session, ticket, 2, actor="x", reason=" ", sla=sla)
 
 
 def test_the_closed_loop_refuses_skipping_and_says_what_is_allowed(migrated):
     with transaction(migrated) as session:
         ticket = _ticket(session, "assist", bj(2026, 11, 23, 9, 0), n=3)
-        with pytest.raises(TransitionError, match="can go to dispatched, replied, supervised, not archived"):
+        with pytest.raises(TransitionError, match="只能转到转办、督办、回复，不能转到“归档”"):
             transition(session, ticket, "archived", actor="someone")
         for state in ("dispatched", "replied", "callback", "archived"):
             transition(session, ticket, state, actor="staff", recovered_amount=230000 if state == "archived" else None)
         assert ticket.closed_at is not None and ticket.recovered_amount == 230000
-        with pytest.raises(TransitionError, match="nothing"):
+        with pytest.raises(TransitionError, match="已归档：不能再流转"):
             transition(session, ticket, "supervised", actor="staff")

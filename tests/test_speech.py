@@ -195,7 +195,8 @@ def test_mp3_recording_is_transcribed(ko_model: vosk.Model, tmp_path: Path) -> N
     from pydub import AudioSegment
 
     path = tmp_path / "call.mp3"
-    AudioSegment.from_wav(str(KO / "zeroth_104_003_0374.wav")).export(str(path), format="mp3", bitrate="64k")
+    with open(KO / "zeroth_104_003_0374.wav", "rb") as fh:
+        AudioSegment.from_wav(fh).export(str(path), format="mp3", bitrate="64k")
     (transcript,) = transcribe_file(ko_model, path, "ko")
     assert "박근혜" in transcript.text and "안철수" in transcript.text
 

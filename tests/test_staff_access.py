@@ -47,7 +47,7 @@ def ticket(twilio, service) -> dict:
 
 def _users(service: RunningService, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "users", *args],
+        [sys.executable, "-m", "cli", "users", *args],
         input=password,
         env=service.env_for_child(),
         cwd=service.var_dir,
@@ -134,7 +134,8 @@ def test_each_role_may_do_only_its_own_work(service, ticket):
     assert inspector.get("/api/alerts").status_code == 403
     lawyer = service.staff("lawyer-wang", "lawyer", roster_id="L01")
     other_seat = lawyer.post("/api/lawyers/L02/sign-in")
-    assert other_seat.status_code == 403 and "your own seat L01" in other_seat.json()["detail"]
+    assert other_seat.status_code == 403 and other_seat.json()["code"] == "not_your_seat"
+    assert "自己的座席 L01" in other_seat.json()["detail"]  # in the words the lawyer reads
     assert lawyer.post("/api/lawyers/L01/sign-in").status_code == 200
     assert lawyer.post("/api/lawyers/L01/sign-out").status_code == 200
 

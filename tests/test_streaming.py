@@ -178,7 +178,7 @@ def test_bench_asr_measures_any_labelled_set(tmp_path):
         f"id\tfile\ttranscript\n0374\tclips/{clip}\t{references()[clip]}\n", encoding="utf-8"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "bench", "asr", "--manifest", str(tmp_path / "set.tsv"), "--json"],
+        [sys.executable, "-m", "cli", "bench", "asr", "--manifest", str(tmp_path / "set.tsv"), "--json"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -192,7 +192,7 @@ def test_bench_asr_measures_any_labelled_set(tmp_path):
     assert result["telephone"]["cer"] <= 0.30
     assert 0 < result["wideband"]["rtf"] < 5 and 0 < result["telephone"]["rtf"] < 5
     missing = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", "bench", "asr", "--manifest", str(tmp_path / "none.tsv")],
+        [sys.executable, "-m", "cli", "bench", "asr", "--manifest", str(tmp_path / "none.tsv")],
         capture_output=True,
         text=True,
         timeout=120,

@@ -92,7 +92,7 @@ def test_a_caller_who_says_the_district_is_dispatched_there(twilio, service, acc
     assert any("第一区总工会" in h for h in report.heard)  # told where the ticket went
     ticket = service.wait_for_ticket(report.call_sid, done=("transcribed", "failed", "waiting_model"))
     assert (ticket["status"], ticket["union_id"], ticket["district"]) == ("dispatched", "t-hongik", "홍익대")
-    assert any(e["kind"] == "dispatched" and "홍익대 by voice" in e["note"] for e in ticket["events"])
+    assert any(e["kind"] == "dispatched" and "语音选择了홍익대" in e["note"] for e in ticket["events"])
     (choice,) = [c for c in _events(service, report.call_sid, "speech_choice") if c["step"] == "route:district"]
     assert (choice["choice"], choice["action"], choice["confident"]) == ("1", "district", True)
     assert "홍익대" in choice["heard"]

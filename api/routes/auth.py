@@ -32,12 +32,12 @@ CONSOLE_ROLES = (OPERATOR, LAWYER, INSPECTOR, SUPERVISOR, ADMIN)
 
 # The consoles, and who may open each.
 CONSOLES = (
-    ("/qa", "质检 Quality inspection", (INSPECTOR, SUPERVISOR)),
-    ("/lawyer", "律师座席 Lawyer seat", (LAWYER,)),
-    ("/dashboard", "监控 Dashboard", (SUPERVISOR,)),
-    ("/reports", "报表 Reports", (SUPERVISOR,)),
-    ("/feedback", "质检反馈 My feedback", (OPERATOR, LAWYER)),
-    ("/tickets", "工单 Tickets", (OPERATOR, SUPERVISOR)),
+    ("/qa", "质检", (INSPECTOR, SUPERVISOR)),
+    ("/lawyer", "律师座席", (LAWYER,)),
+    ("/dashboard", "监控", (SUPERVISOR,)),
+    ("/reports", "报表", (SUPERVISOR,)),
+    ("/feedback", "质检反馈", (OPERATOR, LAWYER)),
+    ("/tickets", "工单", (OPERATOR, SUPERVISOR)),
 )
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeAlias
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
-from api.access import Allowed
-from api.deps import ServicesDep
+from api.access import Allowed, may_read_ticket, reach
+from api.deps import ServicesDep, SessionDep
 from api.pages import STATIC, render
 from api.routes.auth import page_context
+from api.ticket_view import find_ticket
 from hotline.db import utcnow
 from reports.metrics import DEFINITIONS
 from routing.alerts import ALERT_LABELS
@@ -29,7 +31,11 @@ from routing.tickets import local_day
 router = APIRouter(include_in_schema=False)
 
 # Which roles open each page is the access table's (staff/access.py); a signed-out browser goes to /login.
-InspectorPage = HandlerPage = LawyerPage = SupervisorPage = DispatcherPage = Allowed
+InspectorPage: TypeAlias = Allowed
+HandlerPage: TypeAlias = Allowed
+LawyerPage: TypeAlias = Allowed
+SupervisorPage: TypeAlias = Allowed
+DispatcherPage: TypeAlias = Allowed
 
 
 def plotly_js() -> Path | None:
@@ -124,7 +130,18 @@ def tickets_page(request: Request, user: DispatcherPage, services: ServicesDep) 
 
 
 @router.get("/tickets/{number}")
-def ticket_page(number: str, request: Request, user: DispatcherPage, services: ServicesDep) -> Response:
+def ticket_page(
+    number: str, request: Request, user: DispatcherPage, services: ServicesDep, session: SessionDep
+) -> Response:
+    ticket = find_ticket(session, number)
+    if ticket is not None and not may_read_ticket(session, user, reach(request), ticket):
+        # A lawyer opens only their own callbacks and their callers' tickets: a page that says so.
+        return render(
+            "refused.html",
+            status_code=403,
+            **page_context(request, user),
+            message=f"工单 {number} 不是您的：律师只能打开分配给自己座席的回电工单和自己接听的来电的工单。",
+        )
     return render(
         "ticket.html",
         **page_context(request, user),

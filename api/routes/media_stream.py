@@ -439,11 +439,13 @@ async def media_stream(websocket: WebSocket) -> None:
                 how = "refused: not started"
                 await websocket.close(code=POLICY_VIOLATION)
                 break
+            listening = stream.session
+            assert listening is not None  # _open gives every stream its session before returning it
             if isinstance(msg, Media):
                 if msg.track == "inbound":
-                    stream.session.push(msg.payload, time.monotonic())
+                    listening.push(msg.payload, time.monotonic())
             elif isinstance(msg, Dtmf):
-                stream.note("stream_dtmf", digit=msg.digit, audio_s=round(stream.session.audio_s, 3))
+                stream.note("stream_dtmf", digit=msg.digit, audio_s=round(listening.audio_s, 3))
             elif isinstance(msg, Mark):
                 stream.note("stream_mark", name=msg.name)
             elif isinstance(msg, Stop):

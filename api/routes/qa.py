@@ -7,7 +7,7 @@ Inspectors and supervisors inspect; the person who handled a call reads and answ
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,15 +23,17 @@ from recordings.qa_sampling import reason_label
 from recordings.qa_tables import QaFeedback, QaSample, QaScore
 from recordings.tables import Call, Recording, Transcript
 from routing.classify import default_taxonomy
+from routing.corrections import urgency_flag_labels
 from routing.tables import Ticket
 from routing.tickets import local_day
 from staff.accounts import DESK_PREFIX, handler_id, handles
 from staff.audit import record
-from staff.roles import INSPECTOR, OPERATOR, SUPERVISOR, masked_for, phone_for, role_allows
+from staff.roles import INSPECTOR, OPERATOR, ROLE_LABELS, SUPERVISOR, masked_for, phone_for, role_allows
 
 router = APIRouter(prefix="/api/qa", tags=["quality inspection"])
 # Inspectors and supervisors inspect; handlers read their own feedback: the access table, staff/access.py.
-Inspector = StaffDep = Allowed
+Inspector: TypeAlias = Allowed
+StaffDep: TypeAlias = Allowed
 FEEDBACK_STATES = ("open", "answered", "closed")
 _STATUS = {qa.InvalidInput: 422, qa.Conflict: 409, qa.NotAllowed: 403, qa.NotFound: 404}
 
@@ -71,6 +73,16 @@ class FeedbackIn(BaseModel):
 
 class RectificationIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000, examples=["已学习开场规范，今后先告知录音"])
+
+
+def role_label(role: str | None) -> str | None:
+    """A handler's role as staff read it (话务员 for operator); None for the voice menu."""
+    return ROLE_LABELS.get(role, role) if role else None
+
+
+def _item_labels(services: ServicesDep) -> dict[str, str]:
+    """Rubric item id → its label: the failed critical items as people read them."""
+    return {item_id: item.label for item_id, item in services.rubric.items.items()}
 
 
 def _fail(exc: qa.QaError) -> HTTPException:
@@ -172,6 +184,7 @@ def list_samples(
             "duration_s": c.duration_s,
             "handler": s.handler,
             "handler_role": s.handler_role,
+            "handler_role_label": role_label(s.handler_role),
             "reason": s.reason,
             "reason_label": reason_label(s.reason),
             "reasons": s.reasons,
@@ -190,7 +203,7 @@ def list_samples(
 )
 def get_sample(sample_id: RowId, user: Inspector, request: Request, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
-    call = session.get(Call, sample.call_id)
+    call = session.get_one(Call, sample.call_id)  # a sample's call is never deleted before it (ON DELETE CASCADE)
     recordings = []
     for rec in session.scalars(select(Recording).where(Recording.call_id == call.id).order_by(Recording.id)):
         texts = session.scalars(
@@ -203,6 +216,7 @@ def get_sample(sample_id: RowId, user: Inspector, request: Request, session: Ses
                 "status": rec.status,
                 "duration_s": rec.duration_s,
                 "channels": rec.channels,
+                "stored": rec.path is not None,  # a failed recording never stored failed to download
                 "audio_url": f"/api/recordings/{rec.recording_sid}/audio",
                 "transcripts": [{"channel": t.channel, "text": t.text, "words": t.words or []} for t in texts],
             }
@@ -220,6 +234,7 @@ def get_sample(sample_id: RowId, user: Inspector, request: Request, session: Ses
         )
     feedback = session.scalars(select(QaFeedback).where(QaFeedback.sample_id == sample.id).order_by(QaFeedback.id))
     taxonomy = default_taxonomy()
+    flags = urgency_flag_labels(taxonomy)
     view = {
         "id": sample.id,
         "day": sample.day.isoformat(),
@@ -235,6 +250,7 @@ def get_sample(sample_id: RowId, user: Inspector, request: Request, session: Ses
             "duration_s": call.duration_s,
             "handler": call.handler,
             "handler_role": call.handler_role,
+            "handler_role_label": role_label(call.handler_role),
         },
         "recordings": recordings,
         "ticket": (
@@ -247,6 +263,7 @@ def get_sample(sample_id: RowId, user: Inspector, request: Request, session: Ses
                 "handling_class": ticket.handling_class,
                 "handling_class_label": taxonomy.handling_classes.get(ticket.handling_class),
                 "urgency_flags": ticket.urgency_flags or [],
+                "urgency_flag_labels": [flags.get(f, f) for f in ticket.urgency_flags or []],
             }
             if ticket
             else None
@@ -303,14 +320,16 @@ def post_review(sample_id: RowId, body: ReviewIn, user: Inspector, session: Sess
 
 
 @router.post("/samples/{sample_id}/feedback", summary="Feedback to the person who handled the call")
-def post_feedback(sample_id: RowId, body: FeedbackIn, user: Inspector, session: SessionDep) -> dict:
+def post_feedback(
+    sample_id: RowId, body: FeedbackIn, user: Inspector, session: SessionDep, services: ServicesDep
+) -> dict:
     sample = _sample(session, sample_id)
     try:
         fb = qa.give_feedback(session, sample, user.username, body.message)
     except qa.QaError as exc:
         raise _fail(exc) from None
     session.commit()
-    return _feedback_view(fb, session.get(QaScore, fb.score_id))
+    return _feedback_view(fb, session.get(QaScore, fb.score_id), labels=_item_labels(services))
 
 
 @router.get("/samples/{sample_id}/calibration", summary="How far apart the inspectors' calibration scores are")
@@ -329,7 +348,7 @@ def list_feedback(
     handler: str | None = None,
 ) -> list[dict]:
     if status is not None and status not in FEEDBACK_STATES:
-        raise HTTPException(422, f"status must be one of: {', '.join(FEEDBACK_STATES)}")
+        raise HTTPException(422, f"反馈状态须为以下之一：{'、'.join(FEEDBACK_STATES)}")
     query = (
         select(QaFeedback, QaSample, Call)
         .join(QaSample, QaSample.id == QaFeedback.sample_id)
@@ -343,7 +362,7 @@ def list_feedback(
             mine_only = or_(mine_only, QaFeedback.handler.startswith(DESK_PREFIX))
         query = query.where(mine_only)
     elif not role_allows(user.role, (INSPECTOR, SUPERVISOR)):
-        raise HTTPException(403, "only inspectors and supervisors see everyone's feedback: ask for mine=true")
+        raise HTTPException(403, "只有质检员和主管能看所有人的反馈；看自己的反馈请加 mine=true")
     elif handler is not None:
         query = query.where(QaFeedback.handler == handler)
     if status is not None:
@@ -353,9 +372,13 @@ def list_feedback(
         s.id: s
         for s in session.scalars(select(QaScore).where(QaScore.id.in_([f.score_id for f, _, _ in rows if f.score_id])))
     }
-    labels = {item_id: item.label for item_id, item in services.rubric.items.items()}
+    labels = _item_labels(services)
     return masked_for(
-        user.role, [_feedback_view(f, scores.get(f.score_id), c.call_sid, s.day, labels) for f, s, c in rows]
+        user.role,
+        [
+            _feedback_view(f, scores.get(f.score_id) if f.score_id else None, c.call_sid, s.day, labels)
+            for f, s, c in rows
+        ],
     )
 
 
@@ -367,25 +390,27 @@ def _feedback(session: Session, feedback_id: int) -> QaFeedback:
 
 
 @router.post("/feedback/{feedback_id}/rectification", summary="The handler answers with a rectification (整改)")
-def post_rectification(feedback_id: RowId, body: RectificationIn, user: StaffDep, session: SessionDep) -> dict:
+def post_rectification(
+    feedback_id: RowId, body: RectificationIn, user: StaffDep, session: SessionDep, services: ServicesDep
+) -> dict:
     fb = _feedback(session, feedback_id)
     try:
         qa.rectify(session, fb, fb.handler if handles(user, fb.handler) else handler_id(user), body.text)
     except qa.QaError as exc:
         raise _fail(exc) from None
     session.commit()
-    return _feedback_view(fb, session.get(QaScore, fb.score_id) if fb.score_id else None)
+    return _feedback_view(fb, session.get(QaScore, fb.score_id) if fb.score_id else None, labels=_item_labels(services))
 
 
 @router.post("/feedback/{feedback_id}/close", summary="Close feedback the handler has answered")
-def post_close(feedback_id: RowId, user: Inspector, session: SessionDep) -> dict:
+def post_close(feedback_id: RowId, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     fb = _feedback(session, feedback_id)
     try:
         qa.close_feedback(session, fb, user.username)
     except qa.QaError as exc:
         raise _fail(exc) from None
     session.commit()
-    return _feedback_view(fb, session.get(QaScore, fb.score_id) if fb.score_id else None)
+    return _feedback_view(fb, session.get(QaScore, fb.score_id) if fb.score_id else None, labels=_item_labels(services))
 
 
 @router.get(
@@ -403,5 +428,8 @@ def get_people(
     end = end or _yesterday(services)
     start = start or end - timedelta(days=29)
     if start > end:
-        raise HTTPException(422, f"start {start} is after end {end}")
-    return {"start": start.isoformat(), "end": end.isoformat(), "people": qa.people_figures(session, start, end)}
+        raise HTTPException(422, f"开始日期 {start} 晚于结束日期 {end}，请调换")
+    people = [
+        {**row, "handler_role_label": role_label(row["handler_role"])} for row in qa.people_figures(session, start, end)
+    ]
+    return {"start": start.isoformat(), "end": end.isoformat(), "people": people}

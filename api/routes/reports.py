@@ -13,6 +13,7 @@ from hotline.db import utcnow
 from reports.corrections import corrections_report
 from reports.corrections import to_csv as corrections_csv
 from reports.dashboard import dashboard
+from reports.labels import breakdown_labels
 from reports.metrics import build_report
 from reports.periods import KINDS, PeriodError, parse_day, period_of
 from reports.render import FORMATS, to_csv, to_html
@@ -72,7 +73,8 @@ def get_report(
         )
     if format == "html":
         return HTMLResponse(to_html(report))
-    return JSONResponse(report)
+    # The codes of the breakdowns stay; `labels` gives the words the reports page shows for them.
+    return JSONResponse({**report, "labels": breakdown_labels(report, default_taxonomy())})
 
 
 @router.get("/dashboard", summary="The live dashboard's figures")

@@ -9,21 +9,27 @@ and the callbacks waiting for them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.access import Allowed, may_read_note
 from api.deps import ServicesDep, SessionDep
+from api.errors import Refusal
 from api.routes.seats import lawyer_seat
+from api.schemas import CallbackAttemptIn, CallbackReplyIn
 from api.staff_auth import client_ip
+from api.ticket_view import code_labels, find_ticket
 from hotline.db import utcnow
 from recordings.calls import find_call
 from recordings.tables import Call, Recording, Transcript
+from routing.callbacks import LAWYER_CALLBACK, CallbackError, attempts_of, is_callback_of, record_attempt, reply
+from routing.lifecycle import TransitionError
 from routing.service import route_ticket
 from routing.tables import LawyerPresence, QueueEntry, Ticket, TicketEvent
 from routing.tickets import add_event, open_ticket_for_call, ticket_for_call
@@ -73,11 +79,11 @@ def _my_call(session: Session, seat: str, call_sid: str | None) -> Call:
     """The call a note or a ticket is for: one this lawyer took (never someone else's caller)."""
     wanted = call_sid or _current_call_sid(session, seat)[0]
     if wanted is None:
-        raise HTTPException(409, "you have no current caller: take one from the queue first")
+        raise Refusal(409, "您现在没有来电：请先从排队中接听一位", "no_current_caller")
     call = find_call(session, wanted)
     taken = session.scalar(select(QueueEntry.id).where(QueueEntry.call_sid == wanted, QueueEntry.lawyer_id == seat))
     if call is None or (taken is None and call.handler != seat):
-        raise HTTPException(404, f"no call {wanted} taken by you ({seat})")
+        raise Refusal(404, f"没有您（{seat}）接听的通话 {wanted}", "not_your_call")
     return call
 
 
@@ -126,11 +132,16 @@ def _brief(ticket: Ticket) -> dict:
         "route": ticket.route,
         "summary": ticket.summary,
         "assigned_to": ticket.assigned_to,
+        **code_labels(ticket),  # status_label, subject_label, route_label ...: the words the console shows
     }
 
 
 def _classification(ticket: Ticket) -> dict:
+    labels = code_labels(ticket)
     return {
+        **{key: labels[key] for key in ("subject_label", "kind_label", "handling_class_label")},
+        "urgency_flag_labels": labels["urgency_flag_labels"],
+        "entity_labels": labels["entity_labels"],
         "subject": ticket.subject,
         "kind": ticket.kind,
         "handling_class": ticket.handling_class,
@@ -157,7 +168,7 @@ def _notes(session: Session, ticket: Ticket | None, reader: StaffUser) -> list[d
 
 def _caller_view(session: Session, call: Call, live: bool, reader: StaffUser) -> dict:
     ticket = ticket_for_call(session, call.id)
-    history = (
+    history: Sequence[Ticket] = (
         session.scalars(
             select(Ticket)
             .where(
@@ -166,7 +177,7 @@ def _caller_view(session: Session, call: Call, live: bool, reader: StaffUser) ->
             )
             .order_by(Ticket.created_at.desc())
             .limit(HISTORY_LIMIT)
-        )
+        ).all()
         if call.from_number
         else []
     )
@@ -231,10 +242,10 @@ def post_note(body: NoteIn, user: Lawyer, session: SessionDep, lawyer_id: SeatPa
     call = _my_call(session, seat, body.call_sid)
     ticket = ticket_for_call(session, call.id)
     if ticket is None:
-        raise HTTPException(409, f"call {call.call_sid} has no ticket yet: make one first (POST /api/seat/ticket)")
+        raise Refusal(409, f"通话 {call.call_sid} 还没有工单：请先建单", "no_ticket")
     text = body.text.strip()
     if not text:
-        raise HTTPException(422, "the note is empty")
+        raise Refusal(422, "记录是空的：请写下解答要点", "empty_note")
     add_event(session, ticket, "note", text, actor=user.username)
     session.commit()
     return {"ticket": ticket.number, "notes": _notes(session, ticket, user)}
@@ -258,9 +269,23 @@ def post_ticket(
     )
     route_ticket(session, ticket, body.summary.strip(), services.routing, utcnow())
     ticket.assigned_to = seat
-    add_event(session, ticket, "lawyer_ticket", f"made by the lawyer seat {seat}", actor=user.username)
+    add_event(session, ticket, "lawyer_ticket", f"律师座席 {seat} 建单", actor=user.username)
     session.commit()
     return {**_brief(ticket), "created": True, "classification": _classification(ticket)}
+
+
+def _callback_view(ticket: Ticket) -> dict:
+    """A callback as the lawyer works on it: whom to call, by when, and each call back so far."""
+    attempts = attempts_of(ticket)
+    return {
+        **_brief(ticket),
+        "callback_number": ticket.callback_number or ticket.caller_number,
+        "reply_due_at": ticket.reply_due_at.isoformat() if ticket.reply_due_at else None,
+        "attempts": [
+            {"at": a.at.isoformat(), "actor": a.actor, "reached": a.reached, "note": a.note} for a in attempts
+        ],
+        "reached": any(a.reached for a in attempts),
+    }
 
 
 @router.get("/callbacks", summary="Callbacks due: lawyer-callback tickets for me or nobody, not yet replied")
@@ -269,21 +294,86 @@ def callbacks_due(user: Lawyer, session: SessionDep, lawyer_id: SeatParam = None
     tickets = session.scalars(
         select(Ticket)
         .where(
-            Ticket.route == "lawyer_callback",
+            Ticket.route == LAWYER_CALLBACK,
             Ticket.status.in_(OPEN_STATES),
             or_(Ticket.assigned_to == seat, Ticket.assigned_to.is_(None)),
         )
         .order_by(Ticket.reply_due_at.is_(None), Ticket.reply_due_at, Ticket.id)
         .limit(200)
     )
-    return masked_for(
-        user.role,
-        [
-            {
-                **_brief(t),
-                "callback_number": t.callback_number or t.caller_number,
-                "reply_due_at": t.reply_due_at.isoformat() if t.reply_due_at else None,
-            }
-            for t in tickets
-        ],
+    return masked_for(user.role, [_callback_view(t) for t in tickets])
+
+
+def _my_callback(session: Session, seat: str, number: str) -> Ticket:
+    """A lawyer-callback ticket this seat may work on (its own, or one nobody has taken)."""
+    ticket = find_ticket(session, number)
+    if ticket is None:
+        raise Refusal(404, f"没有工单 {number}：工单号形如 12351-20261124-0001", "no_ticket")
+    if ticket.route != LAWYER_CALLBACK:
+        raise Refusal(409, f"工单 {number} 不是律师回电工单", "not_a_callback")
+    if not is_callback_of(ticket, seat):
+        raise Refusal(403, f"工单 {number} 由 {ticket.assigned_to} 座席回电，不是您（{seat}）的", "not_your_callback")
+    return ticket
+
+
+@router.post(
+    "/callbacks/{number}/attempts",
+    summary="I called the caller back: reached or not, with a note (not reached: it stays due, the attempt shown)",
+)
+def post_callback_attempt(
+    number: str,
+    body: CallbackAttemptIn,
+    user: Lawyer,
+    request: Request,
+    session: SessionDep,
+    lawyer_id: SeatParam = None,
+) -> dict:
+    seat = lawyer_seat(user, lawyer_id)
+    ticket = _my_callback(session, seat, number)
+    try:
+        record_attempt(session, ticket, seat=seat, actor=user.username, reached=body.reached, note=body.note)
+    except CallbackError as exc:
+        raise Refusal(409, str(exc), exc.code) from exc
+    record(
+        session,
+        actor=user.username,
+        role=user.role,
+        action="callback_attempt",
+        target=ticket.number,
+        ip=client_ip(request),
+        detail={"seat": seat, "reached": body.reached},
     )
+    session.commit()
+    session.refresh(ticket)
+    return masked_for(user.role, _callback_view(ticket))
+
+
+@router.post("/callbacks/{number}/reply", summary="My reply to the caller, after reaching them: closes the callback")
+def post_callback_reply(
+    number: str,
+    body: CallbackReplyIn,
+    user: Lawyer,
+    request: Request,
+    session: SessionDep,
+    lawyer_id: SeatParam = None,
+) -> dict:
+    seat = lawyer_seat(user, lawyer_id)
+    ticket = _my_callback(session, seat, number)
+    try:
+        reply(session, ticket, seat=seat, actor=user.username, text=body.text)
+    except CallbackError as exc:
+        raise Refusal(409, str(exc), exc.code) from exc
+    except TransitionError as exc:  # the closed loop refuses (e.g. a state that cannot be replied from)
+        raise Refusal(409, f"工单 {number} 现在不能答复：{exc}", "transition_refused") from exc
+    record(
+        session,
+        actor=user.username,
+        role=user.role,
+        action="callback_reply",
+        target=ticket.number,
+        ip=client_ip(request),
+        detail={"seat": seat},
+    )
+    session.commit()
+    session.refresh(ticket)
+    return masked_for(user.role, _callback_view(ticket))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
+from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from api.access import Allowed
 from api.deps import Day, ServicesDep, SessionDep
+from api.errors import Refusal
 from api.schemas import TakeIn
 from api.twilio_auth import public_base
 from hotline.db import utcnow
@@ -31,9 +34,13 @@ from staff.roles import LAWYER, SUPERVISOR, role_allows
 from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api", tags=["seats"])
+log = logging.getLogger(__name__)
 
 # Which roles may use each endpoint is the access table's (staff/access.py); these name the user it let in.
-Staff = SeatStaff = Supervisor = Operator = Allowed
+Staff: TypeAlias = Allowed
+SeatStaff: TypeAlias = Allowed
+Supervisor: TypeAlias = Allowed
+Operator: TypeAlias = Allowed
 
 
 def lawyer_seat(user: StaffUser, lawyer_id: str | None = None) -> str:
@@ -44,14 +51,20 @@ def lawyer_seat(user: StaffUser, lawyer_id: str | None = None) -> str:
             return lawyer_id
         if user.roster_id:
             return user.roster_id
-        raise HTTPException(422, "say which lawyer seat to act for: ?lawyer_id=L01 (your account has no seat)")
+        raise Refusal(422, "请选择要查看的律师座席（?lawyer_id=L01）：您的账号没有座席", "seat_not_named")
     if not user.roster_id:
-        raise HTTPException(
-            403, "your account is not linked to a roster seat: ask an admin (hotline users add ... --roster-id L01)"
+        raise Refusal(
+            403,
+            "您的账号没有关联排班表上的律师座席：请管理员设置（hotline users add … --roster-id L01）",
+            "no_roster_seat",
         )
     if lawyer_id not in (None, user.roster_id):
-        raise HTTPException(403, f"you can act only for your own seat {user.roster_id}, not {lawyer_id}")
+        raise Refusal(403, f"您只能使用自己的座席 {user.roster_id}，不能使用 {lawyer_id}", "not_your_seat")
     return user.roster_id
+
+
+def _not_on_roster(lawyer_id: str) -> Refusal:
+    return Refusal(404, f"排班表上没有律师座席 {lawyer_id}", "not_on_roster")
 
 
 def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
@@ -59,9 +72,9 @@ def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
     if user.role == LAWYER:
         return lawyer_seat(user, lawyer_id)
     if not role_allows(user.role, (SUPERVISOR,)):
-        raise HTTPException(403, "only the lawyer themselves or a supervisor can do this")
+        raise Refusal(403, "只有律师本人或班长/主管可以这样做", "not_your_seat")
     if not lawyer_id:
-        raise HTTPException(422, "say which lawyer (lawyer_id)")
+        raise Refusal(422, "请说明是哪位律师（lawyer_id）", "seat_not_named")
     return lawyer_id
 
 
@@ -101,7 +114,7 @@ def post_sign_in(lawyer_id: str, session: SessionDep, services: ServicesDep, use
     try:
         sign_in(session, services.routing.roster, lawyer_id)
     except RosterError as exc:
-        raise HTTPException(404, str(exc)) from exc
+        raise _not_on_roster(lawyer_id) from exc
     session.commit()
     return {"lawyer_id": lawyer_id, "signed_in": True}
 
@@ -132,13 +145,17 @@ def post_take(body: TakeIn, request: Request, session: SessionDep, services: Ser
     try:
         entry = take_next_caller(session, services.routing.roster, lawyer_id, utcnow(), services.routing.timezone)
     except RosterError as exc:
-        raise HTTPException(404, str(exc)) from exc
+        raise _not_on_roster(lawyer_id) from exc
     except SeatError as exc:
-        raise HTTPException(409, str(exc)) from exc
+        if not queue_state(session).waiting:
+            raise Refusal(409, "没有人在排队", "nobody_waiting") from exc
+        raise Refusal(
+            409, f"{lawyer_id} 座席现在不能接听：须在值班时间内、已签入且不在通话中", "lawyer_not_free"
+        ) from exc
     ticket = session.get(Ticket, entry.ticket_id) if entry.ticket_id else None
     if ticket is not None:
         ticket.assigned_to = lawyer_id
-        add_event(session, ticket, "lawyer_answered", f"taken from the queue by {lawyer_id}", actor=lawyer_id)
+        add_event(session, ticket, "lawyer_answered", f"{lawyer_id} 从排队中接听", actor=lawyer_id)
     call = find_call(session, entry.call_sid)
     if call is not None:  # the lawyer handles this call from now on (quality inspection samples per handler)
         call.handler, call.handler_role = lawyer_id, LAWYER
@@ -152,7 +169,8 @@ def post_take(body: TakeIn, request: Request, session: SessionDep, services: Ser
     except Exception as exc:  # the caller hung up meanwhile, or Twilio is unreachable: the lawyer is free again
         set_on_call(session, lawyer_id, None)
         session.commit()
-        raise HTTPException(502, f"could not connect the caller: {exc}") from exc
+        log.warning("could not connect %s to %s: %s", entry.call_sid, lawyer_id, exc)
+        raise Refusal(502, "未能接通来电人（可能已挂断，或电话线路不通），请接听下一位", "connect_failed") from exc
     return {"call_sid": entry.call_sid, "lawyer_id": lawyer_id, "waited_s": entry.wait_s}
 
 
@@ -180,10 +198,16 @@ def get_my_operator_seat(session: SessionDep, user: Operator) -> dict:
 
 @router.post("/operators/me/sign-in", summary="I take calls: callers who ask for a person ring my phone")
 def post_operator_sign_in(session: SessionDep, user: Operator) -> dict:
+    if not user.phone:
+        raise Refusal(
+            409,
+            f"您的账号没有登记接听电话：请管理员设置（hotline users phone {user.username} +86…）",
+            "no_phone",
+        )
     try:
         operator_seats.sign_in(session, user)
     except operator_seats.SeatError as exc:
-        raise HTTPException(409, str(exc)) from exc
+        raise Refusal(409, "只有话务员可以接听热线来电", "not_operator") from exc
     session.commit()
     return _operator_view(operator_seats.seat_of(session, user))
 

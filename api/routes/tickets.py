@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from api.access import Allowed, may_read_call, may_read_ticket, reach
 from api.deps import RowId, ServicesDep, SessionDep
-from api.schemas import CorrectionIn, DispatchIn, ExtensionIn, MergeIn, ReviewConfirmationIn, TransitionIn
+from api.errors import Refusal
+from api.schemas import CompletionIn, CorrectionIn, DispatchIn, ExtensionIn, MergeIn, ReviewConfirmationIn, TransitionIn
 from api.staff_auth import client_ip
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
 from hotline.db import utcnow
 from recordings.calls import find_call
 from routing.cases import merge_tickets
 from routing.classify import default_taxonomy
+from routing.completion import CompletionError, complete_ticket
 from routing.corrections import CorrectionError, confirm_ticket, correct_ticket
 from routing.lifecycle import ALLOWED, STATE_LABELS, STATES, TransitionError, extend, transition
 from routing.sla import SlaPolicy
@@ -30,7 +33,9 @@ router = APIRouter(prefix="/api", tags=["tickets"])
 
 # Who reads, moves and corrects tickets, and how far (a lawyer their own, an inspector the sampled calls'), is the
 # access table's (staff/access.py); these name the user it let in.
-Reader = Handler = Corrector = Allowed
+Reader: TypeAlias = Allowed
+Handler: TypeAlias = Allowed
+Corrector: TypeAlias = Allowed
 
 
 def _view(session: SessionDep, ticket: Ticket, user: StaffUser) -> dict:
@@ -53,7 +58,7 @@ def _readable(session: SessionDep, request: Request, user: StaffUser, ticket: Ti
 
 
 def _audit_view(
-    session: SessionDep, request: Request, user: StaffUser, tickets: list[Ticket], *, listed: bool = False
+    session: SessionDep, request: Request, user: StaffUser, tickets: Sequence[Ticket], *, listed: bool = False
 ) -> None:
     """Every ticket shown to someone is written down (who, which, when, from where); a ticket shown again in a
     refreshed list within a few minutes is not written twice."""
@@ -83,7 +88,7 @@ def _actor(body_actor: str | None, user: StaffUser) -> str:
 def _ticket(session: SessionDep, number: str) -> Ticket:
     ticket = find_ticket(session, number)
     if ticket is None:
-        raise HTTPException(404, f"no ticket {number}: ticket numbers look like 12351-20261124-0001")
+        raise HTTPException(404, f"没有工单 {number}：工单号形如 12351-20261124-0001")
     return ticket
 
 
@@ -153,9 +158,11 @@ def list_tickets(
 
 
 @router.get("/tickets/{number}", summary="One ticket with its transcript and history")
-def get_ticket(number: str, session: SessionDep, request: Request, user: Reader) -> dict:
+def get_ticket(number: str, session: SessionDep, services: ServicesDep, request: Request, user: Reader) -> dict:
     ticket = _readable(session, request, user, _ticket(session, number))
     view = _view(session, ticket, user)
+    union = services.routing.directory.get(ticket.union_id) if ticket.union_id else None
+    view["union_name"] = union.contact if union else None  # the union as staff read it (union_id stays the code)
     _audit_view(session, request, user, [ticket])
     return view
 
@@ -222,7 +229,7 @@ def post_extension(number: str, body: ExtensionIn, session: SessionDep, services
 def post_merge(number: str, body: MergeIn, session: SessionDep, user: Handler) -> dict:
     ticket, other = _ticket(session, number), _ticket(session, body.into)
     if ticket.id == other.id:
-        raise HTTPException(422, "a ticket cannot be merged with itself")
+        raise HTTPException(422, "工单不能与自己合并：请填写另一张工单的工单号")
     merge_tickets(session, ticket, other, actor=_actor(body.actor, user), note=body.note)
     session.commit()
     return _view(session, ticket, user)
@@ -233,15 +240,15 @@ def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: 
     ticket = _ticket(session, number)
     union = services.routing.directory.get(body.union_id)
     if union is None:
-        raise HTTPException(422, f"no union {body.union_id!r} in the directory: see GET /api/unions")
+        raise HTTPException(422, f"工会名录中没有 {body.union_id}：请从列表中选择承办工会（GET /api/unions）")
     try:
         transition(
             session,
             ticket,
             "dispatched",
             actor=_actor(body.actor, user),
-            note=f"to {union.contact} ({union.district}{union.township or ''})"
-            + (f": {body.note}" if body.note else ""),
+            note=f"派至{union.contact}（{union.district}{union.township or ''}）"
+            + (f"：{body.note}" if body.note else ""),
         )
     except TransitionError as exc:
         raise _refused(exc) from exc
@@ -307,6 +314,45 @@ def post_review_confirmation(
         target=ticket.number,
         ip=client_ip(request),
         detail={"reasons": reasons},
+    )
+    session.commit()
+    session.refresh(ticket)
+    return _view(session, ticket, user)
+
+
+@router.post(
+    "/tickets/{number}/completion",
+    summary="Complete a ticket marked for a person (an operator's call): what the caller said, subject, kind, "
+    "urgency flags; recorded with who and when, then routed as a classified ticket is",
+)
+def post_completion(
+    number: str, body: CompletionIn, session: SessionDep, services: ServicesDep, request: Request, user: Corrector
+) -> dict:
+    ticket = _ticket(session, number)
+    try:
+        decision = complete_ticket(
+            session,
+            ticket,
+            actor=user.username,
+            summary=body.summary,
+            subject=body.subject,
+            kind=body.kind,
+            urgency_flags=body.urgency_flags,
+            taxonomy=default_taxonomy(),
+            data=services.routing,
+            now=utcnow(),
+            note=body.note,
+        )
+    except CompletionError as exc:
+        raise Refusal(409 if exc.conflict else 422, str(exc), exc.code) from exc
+    record(
+        session,
+        actor=user.username,
+        role=user.role,
+        action="complete_ticket",
+        target=ticket.number,
+        ip=client_ip(request),
+        detail={"subject": body.subject, "kind": body.kind, "route": decision.route},
     )
     session.commit()
     session.refresh(ticket)

@@ -47,11 +47,36 @@ def queue_done(request: Request, form: TwilioForm, session: SessionDep, services
     return twiml_response(session, route_calls.queue_done(session, _route_desk(request, services), form))
 
 
-@router.post("/callback/confirm", summary="The caller confirmed the number to call back")
-def callback_confirm(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
+@router.post("/callback/confirm", summary="The caller's answer to the callback offer, or a number typed again")
+def callback_confirm(
+    request: Request,
+    form: TwilioForm,
+    session: SessionDep,
+    services: ServicesDep,
+    tries: int = 1,
+    refused: int = 0,
+) -> Response:
     if not stray.has_ticket(session, form["CallSid"]):  # no ticket to call back about
         return apology(services)
-    return twiml_response(session, route_calls.callback_confirm(session, _route_desk(request, services), form))
+    desk = _route_desk(request, services)
+    return twiml_response(session, route_calls.callback_confirm(session, desk, form, tries, refused))
+
+
+@router.post("/callback/check", summary="The caller's answer to the callback number read back")
+def callback_check(
+    request: Request,
+    form: TwilioForm,
+    session: SessionDep,
+    services: ServicesDep,
+    number: str = "",
+    tries: int = 1,
+    refused: int = 0,
+    asked: int = 1,
+) -> Response:
+    if not stray.has_ticket(session, form["CallSid"]):  # no ticket to call back about
+        return apology(services)
+    desk = _route_desk(request, services)
+    return twiml_response(session, route_calls.callback_check(session, desk, form, number, tries, refused, asked))
 
 
 @router.post("/route/dialled", summary="The supervisor's line ended")

@@ -59,13 +59,11 @@ export function percent(x) {
 }
 
 // A table from rows of cells; `head` is a list of column labels.
-export function table(head, rows, empty = "无 None") {
+export function table(head, rows, empty = "无") {
   if (!rows.length) return el("p", {class: "muted"}, empty);
   return el("table", {}, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))),
             el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c))))));
 }
 
-export const SAMPLE_STATES = {open: "待质检 to inspect", scored: "已评分 scored", reviewed: "已复核 reviewed",
-                              closed: "已关闭 closed"};
-export const FEEDBACK_STATES = {open: "待整改 awaiting rectification", answered: "已整改 answered",
-                                closed: "已关闭 closed"};
+export const SAMPLE_STATES = {open: "待质检", scored: "已评分", reviewed: "已复核", closed: "已关闭"};
+export const FEEDBACK_STATES = {open: "待整改", answered: "已整改", closed: "已关闭"};

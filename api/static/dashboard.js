@@ -5,13 +5,19 @@ import {startAlerts} from "./alerts.js";
 const REFRESH_MS = 12000;
 const CONFIG = {displayModeBar: false, responsive: true};
 const LAYOUT = {margin: {l: 50, r: 10, t: 10, b: 60}, height: 260, font: {size: 12}};
+// The words for the codes the figures carry (the taxonomy's subjects and classes, ticket states), from the page.
+const LABELS = window.HOTLINE.labels;
+const subjectLabel = (code) => (code && code !== "null" ? LABELS.subjects[code] ?? code : "未分类");
+const classLabel = (code) => (code && code !== "null" ? LABELS.classes[code] ?? code : "未分类");
+const stateLabel = (code) => LABELS.states[code] ?? code;
+const districtLabel = (name) => (!name || name === "unknown" ? "区县不明" : name);
 
-function bars(id, counts, color) {
+function bars(id, counts, color, label) {
   const keys = Object.keys(counts);
   const values = keys.map((k) => counts[k]);
   // Counts are whole tickets: no 0.5 ticks when the numbers are small.
   const yaxis = {rangemode: "tozero", dtick: Math.max(...values, 0) <= 10 ? 1 : undefined};
-  Plotly.react(id, [{type: "bar", x: keys, y: values, marker: {color}}], {...LAYOUT, yaxis}, CONFIG);
+  Plotly.react(id, [{type: "bar", x: keys.map(label), y: values, marker: {color}}], {...LAYOUT, yaxis}, CONFIG);
 }
 
 function drawNow(d) {
@@ -54,13 +60,14 @@ function drawHotSpots(spots) {
   const districts = Object.keys(spots.subject_by_district).sort();
   const subjects = [...new Set(districts.flatMap((d) => Object.keys(spots.subject_by_district[d])))].sort();
   Plotly.react("chart-hotspots", [{
-    type: "heatmap", x: districts, y: subjects, colorscale: "Reds", hoverongaps: false,
+    type: "heatmap", x: districts.map(districtLabel), y: subjects.map(subjectLabel), colorscale: "Reds", hoverongaps: false,
     z: subjects.map((s) => districts.map((d) => spots.subject_by_district[d][s] ?? 0)),
   }], {...LAYOUT, margin: {l: 110, r: 10, t: 10, b: 60}}, CONFIG);
 }
 
 function deadlineRows(list) {
-  return list.map((t) => [t.number, t.subject, t.handling_class, t.status, t.district || "—", when(t.reply_due_at),
+  return list.map((t) => [t.number, subjectLabel(t.subject), classLabel(t.handling_class), stateLabel(t.status),
+                          t.district || "—", when(t.reply_due_at),
                           `${t.hours_left} h`]);
 }
 
@@ -88,9 +95,9 @@ async function refresh() {
   try {
     const d = await api("/api/dashboard");
     drawNow(d);
-    bars("chart-subject", d.tickets.by_subject, "#b42318");
-    bars("chart-class", d.tickets.by_class, "#c05621");
-    bars("chart-state", d.tickets.by_state, "#2b6cb0");
+    bars("chart-subject", d.tickets.by_subject, "#b42318", subjectLabel);
+    bars("chart-class", d.tickets.by_class, "#c05621", classLabel);
+    bars("chart-state", d.tickets.by_state, "#2b6cb0", stateLabel);
     drawSatisfaction(d.satisfaction_trend);
     drawLawyers(d.lawyers);
     drawHotSpots(d.hot_spots);

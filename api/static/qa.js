@@ -1,6 +1,13 @@
 // The inspector's list: the day's sampled calls, why each was picked, who handled it, where it stands.
 import {$, api, el, percent, say, seconds, table, when, SAMPLE_STATES} from "./console.js";
 
+// Who handled a call, as people read it: their name and role (话务员), the operators' shared desk, or the voice menu.
+function handlerName(handler, roleLabel) {
+  if (!handler) return "语音导航 voice menu";
+  const who = handler.startsWith("desk:") ? `话务台 ${handler.slice(5)}` : handler;
+  return roleLabel ? `${who}（${roleLabel}）` : who;
+}
+
 async function show() {
   const day = $("#day").value, mine = $("#mine").checked;
   say("加载中… loading");
@@ -12,7 +19,7 @@ async function show() {
         el("a", {href: `/qa/samples/${s.id}`, class: "sample-link", dataset: {callSid: s.call_sid}}, s.call_sid),
         when(s.started_at), seconds(s.duration_s),
         el("span", {class: "reason", title: s.reason_labels.join("、")}, s.reason_label),
-        s.handler ? `${s.handler} (${s.handler_role})` : "语音导航 voice menu",
+        handlerName(s.handler, s.handler_role_label),
         s.inspector || "未分配 unassigned", SAMPLE_STATES[s.status] || s.status, s.score ?? "—",
       ]), "这一天没有抽样 No sample for this day"));
     say(`${samples.length} 通 calls · ${day}`);
@@ -28,7 +35,7 @@ async function showPeople(day) {
   $("#people").replaceChildren(table(
     ["经办人 handler", "角色 role", "质检通数 inspected", "平均分 average", "严重差错 critical",
      "反馈 feedback", "已整改 rectified", "整改率 rectification rate"],
-    figures.people.map((p) => [p.handler, p.handler_role || "—", p.calls_inspected, p.average_score ?? "—",
+    figures.people.map((p) => [handlerName(p.handler), p.handler_role_label || "—", p.calls_inspected, p.average_score ?? "—",
                                p.critical_failures, p.feedback_given, p.rectified, percent(p.rectification_rate)]),
     `${figures.start} – ${figures.end} 没有质检记录 Nothing inspected`));
 }

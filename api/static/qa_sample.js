@@ -10,6 +10,12 @@ let activeAudio = null;      // comments are pinned to the time of the recording
 const comments = [];
 let itemLabels = {};         // rubric item id → its label: people read labels, the API keeps ids
 
+// Who handled the call: a person, the operators' shared desk, or nobody (the voice menu).
+function handlerName(handler) {
+  if (!handler) return "语音导航 voice menu";
+  return handler.startsWith("desk:") ? `话务台 ${handler.slice(5)}` : handler;
+}
+
 // --- the recording and its time-aligned transcript -------------------------------------------------
 
 function wordSpan(word, audio) {
@@ -38,8 +44,10 @@ function showRecordings(recordings) {
   const blocks = recordings.map((rec) => {
     const label = rec.source === "call" ? "全程录音 whole call" : "来电人陈述 caller's problem";
     if (rec.status === "failed" || !rec.duration_s && rec.status !== "transcribed") {
-      return el("div", {class: "recording"}, el("h3", {}, label),
-                el("p", {class: "muted"}, RECORDING_STATES[rec.status] || rec.status));
+      // A failed recording never stored failed to download; a stored one failed in transcription.
+      const state = rec.status !== "failed" ? RECORDING_STATES[rec.status] || rec.status
+        : rec.stored ? "转写失败" : "录音下载失败";
+      return el("div", {class: "recording"}, el("h3", {}, label), el("p", {class: "muted"}, state));
     }
     const audio = el("audio", {controls: true, preload: "auto", src: rec.audio_url,
                                dataset: {source: rec.source, recordingSid: rec.recording_sid}});
@@ -64,7 +72,7 @@ function showCall(v) {
   $("#call").replaceChildren(
     el("h1", {}, `质检 ${c.call_sid}`),
     el("p", {}, `来电 caller ${c.caller || "—"} · ${when(c.started_at)} · ${seconds(c.duration_s)} · `,
-       `经办人 handler ${c.handler || "语音导航 voice menu"}${c.handler_role ? ` (${c.handler_role})` : ""}`),
+       `经办人 handler ${handlerName(c.handler)}${c.handler_role_label ? `（${c.handler_role_label}）` : ""}`),
     el("p", {}, `抽样原因 reason: ${v.reason_labels.join("、")} · 质检员 inspector: ${v.inspector || "—"} · `,
        el("span", {id: "sample-status"}, SAMPLE_STATES[v.status] || v.status)));
 }
@@ -74,7 +82,7 @@ function showTicket(t) {
   $("#ticket").replaceChildren(
     el("p", {}, el("strong", {}, t.number),
        ` · ${t.subject_label || t.subject || "未分类"} · ${t.handling_class_label || t.handling_class || "—"}`,
-       t.urgency_flags.length ? el("span", {class: "flag"}, ` 紧急 ${t.urgency_flags.join(" ")}`) : ""),
+       t.urgency_flags.length ? el("span", {class: "flag"}, ` 紧急 ${t.urgency_flag_labels.join("、")}`) : ""),
     el("p", {}, t.summary || el("span", {class: "muted"}, "（无摘要 no summary）")));
 }
 

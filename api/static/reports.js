@@ -13,10 +13,11 @@ function shown(key, value) {
   return String(value);
 }
 
-function bars(id, counts, title) {
+// Bars of a breakdown; the axis shows each code's label (the report's `labels`), never the code.
+function bars(id, counts, labels, title) {
   const keys = Object.keys(counts || {});
   const values = keys.map((k) => counts[k]);
-  Plotly.react(id, [{type: "bar", x: keys, y: values, marker: {color: "#b42318"}}],
+  Plotly.react(id, [{type: "bar", x: keys.map((k) => labels[k] ?? k), y: values, marker: {color: "#b42318"}}],
                {title: {text: title, font: {size: 13}}, height: 260, margin: {l: 40, r: 10, t: 30, b: 60},
                 yaxis: {rangemode: "tozero", dtick: Math.max(...values, 0) <= 10 ? 1 : undefined}}, CONFIG);
 }
@@ -31,8 +32,8 @@ async function show() {
     $("#figures").replaceChildren(el("table", {id: "report-table"}, el("tbody", {},
       DEFINITIONS.map(([key, label, definition]) => el("tr", {dataset: {key}},
         el("th", {title: definition}, label), el("td", {}, shown(key, report[key])))))));
-    bars("chart-subject", report.by_subject, "类别 subject");
-    bars("chart-district", report.by_district, "区县 district");
+    bars("chart-subject", report.by_subject, report.labels.subjects, "诉求类别");
+    bars("chart-district", report.by_district, report.labels.districts, "区县");
     $("#downloads").replaceChildren(el("a", {href: `${url}&format=csv`, download: true}, "下载 CSV"), " · ",
                                     el("a", {href: `${url}&format=html`, target: "_blank"}, "HTML 版 printable"));
     say(`生成于 made ${when(report.as_of)}`);  // the hotline's local time, whatever the browser's

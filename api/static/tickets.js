@@ -2,9 +2,8 @@
 import {$, api, el, say, table, when} from "./console.js";
 import {startAlerts} from "./alerts.js";
 
-// The taxonomy's words for the codes (the page gets them from the server: window.HOTLINE.labels).
-const labelOf = (kind, key) => (key ? `${window.HOTLINE.labels[kind]?.[key] ?? key} ${key}` : "—");
-const flagsOf = (flags) => (flags || []).map((f) => window.HOTLINE.labels.flags[f] ?? f).join(" ");
+// Each ticket carries the words for its codes (`*_label`, from the taxonomy and the closed loop).
+const flagsOf = (t) => (t.urgency_flag_labels || []).join(" ");
 const ticketLink = (number) => el("a", {href: `/tickets/${encodeURIComponent(number)}`, class: "ticket-link"}, number);
 
 const REFRESH_MS = 15000;
@@ -31,7 +30,7 @@ function query(name) {
 // Why the machine wants a person to look: its doubts in words, and how sure it was of the subject.
 function review(t) {
   if (!t.needs_review) return "";
-  const reasons = (t.review_reasons || []).map((c) => window.HOTLINE.labels.doubts?.[c] ?? c).join("、") || "需人工确认";
+  const reasons = (t.review_reason_labels || []).join("、") || "需人工确认";
   const sure = t.confidence?.subject;
   return `${reasons}${sure === null || sure === undefined ? "" : `（把握 ${Math.round(sure * 100)}%）`}`;
 }
@@ -41,13 +40,13 @@ function row(t) {
   return el("tr", {dataset: {number: t.number, status: t.status}, class: t.needs_review ? "review" : null},
     el("td", {}, ticketLink(t.number)),
     el("td", {}, when(t.created_at)),
-    el("td", {}, labelOf("subjects", t.subject)),
-    el("td", {}, labelOf("classes", t.handling_class)),
-    el("td", {class: "flag"}, flagsOf(t.urgency_flags)),
+    el("td", {dataset: {subject: t.subject || ""}}, t.subject_label),
+    el("td", {}, t.handling_class_label),
+    el("td", {class: "flag"}, flagsOf(t)),
     el("td", {class: "district"}, t.district || "—"),
     el("td", {class: "summary", title: t.summary || ""}, (t.summary || "").slice(0, 60) || "—"),
     el("td", {class: late ? "flag" : ""}, when(t.reply_due_at)),
-    el("td", {class: "state"}, labelOf("states", t.status)),
+    el("td", {class: "state"}, t.status_label),
     el("td", {class: "review"}, review(t)));
 }
 
@@ -62,18 +61,17 @@ async function show() {
     const tickets = await response.json();
     if (!response.ok) throw new Error(typeof tickets.detail === "string" ? tickets.detail : JSON.stringify(tickets.detail));
     const total = Number(response.headers.get("X-Total-Count") ?? tickets.length);
-    const head = ["工单号 number", "受理 created", "事项 subject", "类别 class", "紧急 flags", "区县 district",
-                  "诉求 summary", "办结期限 deadline", "状态 status", "待确认 review"];
+    const head = ["工单号", "受理时间", "事项", "类别", "紧急标记", "区县", "诉求", "办结期限", "状态", "待确认原因"];
     $("#tickets").replaceChildren(tickets.length
       ? el("table", {id: "ticket-table"}, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))),
            el("tbody", {}, tickets.map(row)))
-      : table(head, [], "没有工单 No tickets here"));
+      : table(head, [], "这里没有工单"));
     // Only the open tab is counted: listing tickets writes each into the audit log, so no background lists.
     for (const badge of document.querySelectorAll("[data-count]")) {
       badge.textContent = badge.dataset.count === tab ? `(${total})` : "";
     }
-    say(total > tickets.length ? `${tickets.length} / ${total} 张 tickets (newest shown)` : `${total} 张 tickets`);
-    $("#refreshed").textContent = `上次 last ${when(new Date().toISOString())}`;
+    say(total > tickets.length ? `共 ${total} 张，显示最新的 ${tickets.length} 张` : `共 ${total} 张`);
+    $("#refreshed").textContent = `上次刷新 ${when(new Date().toISOString())}`;
     document.body.dataset.refreshed = String(Date.now());
   } catch (error) {
     say(error.message, true);
@@ -103,12 +101,12 @@ async function refreshSeat() {
     $("#seat-status").textContent = error.message;
     return;
   }
-  const state = !seat.signed_in ? "未接听 not taking calls"
-    : seat.on_call_sid ? `通话中 on a call (${seat.on_call_sid})` : `接听中 taking calls · 空闲 free (${seat.phone})`;
-  $("#seat-state").replaceChildren("接听状态 ", el("span", {dataset: {signedIn: seat.signed_in}}, state));
+  const state = !seat.signed_in ? "未接听"
+    : seat.on_call_sid ? `通话中（${seat.on_call_sid}）` : `接听中 · 空闲（${seat.phone}）`;
+  $("#seat-state").replaceChildren("接听状态：", el("span", {dataset: {signedIn: seat.signed_in}}, state));
   const toggle = $("#seat-toggle");
   toggle.hidden = false;
-  toggle.textContent = seat.signed_in ? "停止接听 Stop taking calls" : "开始接听 Take calls";
+  toggle.textContent = seat.signed_in ? "停止接听" : "开始接听";
 }
 
 if ($("#operator-seat")) {

@@ -1,1 +1,1 @@
-"""Groups of `hotline` sub-commands, each in its own module; hotline/cli.py wires them in."""
+"""Groups of `hotline` sub-commands, each in its own module; cli/app.py wires them in."""

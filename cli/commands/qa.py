@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hotline.console import console_for
+from cli.console import console_for
 from hotline.settings import get_settings
 
 qa_app = typer.Typer(help="Quality inspection (质检): the daily sample of calls", no_args_is_help=True)

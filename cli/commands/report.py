@@ -1,10 +1,11 @@
-"""`hotline report daily|weekly|monthly [--date YYYY-MM-DD] [--format table|html|csv|json]`: a supervisor's report
+"""`hotline report daily|weekly|monthly [--date YYYY-MM-DD] [--format table|html|csv|json] [--json]`: a supervisor's report
 (by default the period holding today, as a table to read; JSON, CSV or HTML for other programs)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,11 +27,18 @@ def report(
         str | None,
         typer.Option("--format", help="table (default, to read), json, csv or html (corrections: table, json or csv)"),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON for other programs (same as --format json)")
+    ] = False,
     output: Annotated[Path | None, typer.Option(help="write to this file instead of printing")] = None,
     weeks: Annotated[int, typer.Option(help="corrections: how many local weeks back, this one included")] = 8,
 ) -> None:
     """Print the daily, weekly or monthly report: calls, answer rate, tickets, closure, satisfaction, money;
     or the corrections report: per subject and local week, how many tickets people corrected."""
+    if as_json and fmt not in (None, "json"):
+        typer.echo(f"--json and --format {fmt} ask for two different forms: give one of them", err=True)
+        raise typer.Exit(2)
+    fmt = "json" if as_json else fmt
     if kind == "corrections":
         corrections_report(fmt or "table", weeks, output)
         return
@@ -76,7 +84,8 @@ def _print_table(figures: dict, output: Path | None) -> None:
     """The report as a person reads it in a terminal: each figure with its Chinese label, rates in per cent."""
     from rich.table import Table
 
-    from hotline.console import console_for
+    from cli.console import console_for
+    from reports.labels import class_label, district_label, subject_label
     from reports.metrics import DEFINITIONS
     from reports.render import TITLES, as_of, shown
     from routing.classify import default_taxonomy
@@ -91,15 +100,15 @@ def _print_table(figures: dict, output: Path | None) -> None:
     table.add_column("数值 value", justify="right", no_wrap=True)
     for key, (label, _definition) in DEFINITIONS.items():
         table.add_row(label, shown(key, figures.get(key)))
-    breakdowns = (
-        ("诉求类别", figures["by_subject"], taxonomy.label),
-        ("处理类别", figures["by_class"], lambda k: taxonomy.handling_classes.get(k, k)),
-        ("属地", figures["by_district"], str),
+    breakdowns: tuple[tuple[str, dict[str, int], Callable[[Any], str]], ...] = (
+        ("诉求类别", figures["by_subject"], lambda k: subject_label(taxonomy, k)),
+        ("处理类别", figures["by_class"], lambda k: class_label(taxonomy, k)),
+        ("属地", figures["by_district"], district_label),
     )
-    for title, counts, label in breakdowns:
+    for title, counts, label_of in breakdowns:
         rows = list(counts.items())
         for n, (key, tickets) in enumerate(rows):
-            table.add_row(f"{title} · {label(key)}", str(tickets), end_section=n == len(rows) - 1)
+            table.add_row(f"{title} · {label_of(key)}", str(tickets), end_section=n == len(rows) - 1)
     if output is None:
         console_for().print(table)
         return
@@ -115,7 +124,7 @@ def corrections_report(fmt: str, weeks: int, output: Path | None) -> None:
 
     from rich.table import Table
 
-    from hotline.console import console_for
+    from cli.console import console_for
     from hotline.db import make_engine, make_session_factory, utcnow
     from reports.corrections import FORMATS, to_csv
     from reports.corrections import corrections_report as build

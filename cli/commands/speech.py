@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hotline.console import console_for
+from cli.console import console_for
 from hotline.settings import get_settings
 
 bench_app = typer.Typer(help="Measure the service on this machine", no_args_is_help=True)
@@ -67,8 +67,8 @@ def model_check() -> None:
         console.print(f"  [red]flow file[/]: {exc}")
         raise typer.Exit(1) from exc
     # Every menu hears its options' phrases and the emergency phrases (ivr.flow.Flow.spoken_options).
-    spoken = {
-        f"menu {step.name!r}": flow.spoken_options(step)
+    spoken: dict[str, dict[str, list[str]]] = {
+        f"menu {step.name!r}": {choice: list(phrases) for choice, phrases in flow.spoken_options(step).items()}
         for step in flow.steps.values()
         if step.kind == "menu" and flow.spoken_options(step)
     }

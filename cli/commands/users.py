@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.console import console_for
+from cli.console import console_for
 from hotline.settings import get_settings
 
 users_app = typer.Typer(

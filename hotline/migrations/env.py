@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from hotline.migrate import target_metadata
+from cli.schema import target_metadata  # autogenerate compares against every table
 
 config = context.config
 
