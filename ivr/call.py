@@ -366,7 +366,7 @@ def recording_status(session: Session, form: dict[str, str]) -> bool:
             add_call_event(session, call, "recording_failed", recording_sid=sid, error=recording.error)
             ticket = ticket_for_call(session, call.id)
             if ticket is not None and source == "problem":
-                flag_for_person(session, ticket, f"recording {sid}: Twilio reports it {status}")
+                flag_for_person(session, ticket, f"录音 {sid} 未录成（Twilio 报告 {status}）")
         return False
     # The caller's problem is wanted while they are still on the line; the full-call recording is for the archive.
     priority = URGENT if source == "problem" else BACKGROUND

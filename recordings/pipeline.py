@@ -216,7 +216,7 @@ class RecordingPipeline:
             if source == "problem" and ticket is not None:
                 self._understand(session, ticket, text, call=recording.call)
                 if not text:
-                    flag_for_person(session, ticket, "no speech was recognised in the caller's recording: listen to it")
+                    flag_for_person(session, ticket, "来电人录音中没有识别出话语：请收听录音")
 
     def _scripted(self, path: Path) -> list[SpeechTranscript] | None:
         """Tests only: the scripted text of known audio, in place of the (unavailable) Mandarin model."""
@@ -248,7 +248,7 @@ class RecordingPipeline:
             add_call_event(session, recording.call, "recording_failed", recording_sid=recording_sid, error=error)
             ticket = ticket_for_call(session, recording.call_id)
             if ticket is not None and recording.source == "problem":
-                flag_for_person(session, ticket, f"recording {recording_sid}: {error}")
+                flag_for_person(session, ticket, f"录音 {recording_sid} 无法使用：{error}")
 
 
 class _DownloadError(Exception):

@@ -82,7 +82,7 @@ class SamplingConfig:
     quota: dict[str, Quota]
     low_satisfaction: tuple[str, ...] = ("dissatisfied",)
     urgent_routes: tuple[str, ...] = ("supervisor",)
-    audio_problem_reasons: tuple[str, ...] = ("no speech was recognised",)
+    audio_problem_reasons: tuple[str, ...] = ("没有识别出话语",)
     short_handled_call_s: int = 20
     long_call_s: int = 1800
     priority: tuple[str, ...] = REASONS

@@ -261,7 +261,7 @@ def _silence(tmp_path: Path) -> Path:
     [
         (_corrupt, None, "corrupt"),
         (_zero_bytes, None, "empty"),
-        (_silence, None, "no speech"),
+        (_silence, None, "没有识别出话语"),
         (None, "not-found", "HTTP 404"),
         (None, "wrong-content-type", "content type"),
     ],

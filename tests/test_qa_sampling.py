@@ -35,7 +35,7 @@ BASE = {
     "special": {
         "low_satisfaction": ["dissatisfied"],
         "urgent_routes": ["supervisor"],
-        "audio_problem_reasons": ["no speech was recognised"],
+        "audio_problem_reasons": ["没有识别出话语"],
         "short_handled_call_s": 20,
         "long_call_s": 1800,
     },
@@ -120,7 +120,7 @@ def day_of_calls(session) -> None:
     )
     calls.add("CA-failed-rec", handler="L01", role="lawyer", failed_recording=True)  # never downloaded
     calls.add("CA-failed-asr", failed_recording=True, failed_path="2026/11/25/CA-failed-asr.wav")  # stored, not heard
-    calls.add("CA-no-speech", needs_human="no speech was recognised in the caller's recording: listen to it")
+    calls.add("CA-no-speech", needs_human="来电人录音中没有识别出话语：请收听录音")
     calls.add("CA-no-ticket", handler="op_a", role="operator", ticket=False, duration=None)
     # The local day's edges: 00:00 belongs to it, 23:59:59 too; the minute before and midnight after do not.
     calls.add("CA-first", at=datetime(2026, 11, 25, 0, 0, tzinfo=SH), flags=["danger"])
