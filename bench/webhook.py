@@ -44,7 +44,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response  # at module level: the endpoint's annotations must resolve
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(os.environ.get("HOTLINE_TEST_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 CLIP = SHARED / "data" / "speech" / "zh" / "paddlespeech_zh.wav"
 if str(REPO) not in sys.path:  # run as `python bench/webhook.py`: the repo's packages first
     sys.path.insert(0, str(REPO))

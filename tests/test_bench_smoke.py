@@ -54,6 +54,7 @@ def test_the_signin_bench_signs_staff_in_while_webhooks_are_answered():
     assert result["health_after"] is True
 
 
+@pytest.mark.shared_data  # the callers say a real clip
 def test_the_webhook_bench_places_calls_that_all_get_tickets():
     result = run_bench("webhook.py", "--calls", "3")
     assert result["failed_webhooks"] == 0, result["failures"]
@@ -61,6 +62,7 @@ def test_the_webhook_bench_places_calls_that_all_get_tickets():
     assert result["service_alive_at_end"] is True
 
 
+@pytest.mark.shared_data
 def test_the_calls_load_bench_runs():
     result = run_bench("calls_load.py", "--calls", "2")
     assert result["failed_webhooks"] == 0, result["failures"]

@@ -136,6 +136,8 @@ def test_the_dashboard_and_reports_speak_the_taxonomy_not_its_codes(service, bro
     page.goto("/reports")
     page.fill("#date", "2026-11-24")
     page.click("#pick button[type=submit]")
+    # the chosen day's report, not today's that the page opened with
+    wait_until(page, "() => (document.querySelector('#report-title small')?.textContent || '').includes('2026-11-24')")
     page.wait_for_selector("#report-table")
     wait_until(page, "() => document.querySelectorAll('#chart-subject svg text').length > 0")
     text = _no_codes(page)
