@@ -25,7 +25,7 @@ from ivr.urgent import SupervisorMover, after_words
 from recordings.pipeline import TRANSCRIBE_RECORDING, PipelineConfig, RecordingPipeline
 from recordings.qa_sampling import daily_sampling_round, load_sampling
 from recordings.rubrics import Rubric, load_rubric
-from routing.config import RoutingData, load_routing_data
+from routing.config import RoutingData, routing_data_of
 from routing.sla_watch import scan
 from routing.survey_calls import SurveyCaller, build_survey_caller
 from speech.model import SharedModel, describe_missing
@@ -82,15 +82,7 @@ def build_services(settings: Settings) -> Services:
             "no speech model: calls are answered and recorded, transcripts wait.\n%s",
             describe_missing(settings.vosk_model_path),
         )
-    routing = load_routing_data(
-        roster=settings.roster_file,
-        unions=settings.unions_file,
-        sla=settings.sla_file,
-        knowledge=settings.knowledge_file,
-        timezone=settings.timezone,
-        case_window_days=settings.case_window_days,
-        var_dir=settings.var_dir,
-    )
+    routing = routing_data_of(settings)
     scripted = None
     if settings.test_transcripts_file is not None:
         if settings.is_production:

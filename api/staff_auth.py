@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.deps import ServicesDep, SessionDep
 from hotline.db import utcnow
 from staff.accounts import SignInAttempt, check_attempt
+from staff.audit import record
 from staff.roles import ROLE_LABELS, role_allows
 from staff.sessions import password_stamp, session_is_open
 from staff.tables import StaffUser
@@ -136,3 +137,12 @@ class PageRefused(HTTPException):
 def client_ip(request: Request) -> str | None:
     """The client's address: the peer's, or the one a trusted proxy forwarded (api.forwarded sets it)."""
     return request.client.host if request.client else None
+
+
+def audit(
+    session: Session, request: Request, user: StaffUser, action: str, target: str, detail: dict[str, Any] | None = None
+) -> None:
+    """Write what a signed-in person did or saw, from where, in the request's transaction (staff.audit)."""
+    record(
+        session, actor=user.username, role=user.role, action=action, target=target, ip=client_ip(request), detail=detail
+    )

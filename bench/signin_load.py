@@ -139,20 +139,25 @@ def requests_for(service: Service, cookies: httpx.Cookies, sign_ins: int, webhoo
             body, expected = {"username": f"nobody-{secrets.token_hex(3)}", "password": "wrong-password-2"}, {401, 429}
         work.append(("sign-in", lambda b=body, e=expected: (_post_json(service.url + "/login", b), e)))
     for _ in range(webhooks):
-        form = {
-            "CallSid": "CA" + secrets.token_hex(16),
-            "AccountSid": service.sid,
-            "From": "+8613900000000",
-            "To": "+8612351",
-            "CallStatus": "ringing",
-            "Direction": "inbound",
-        }
-        url = service.url + "/twilio/voice"
-        headers = {"X-Twilio-Signature": validator.compute_signature(url, form)}
-        work.append(("webhook", lambda u=url, f=form, h=headers: (_post_form(u, f, h), {200})))
+        work.append(("webhook", _new_call_webhook(service, validator)))
     for _ in range(reads):
         work.append(("ticket-read", lambda: (_get(service.url + "/api/tickets", cookies), {200})))
     return work
+
+
+def _new_call_webhook(service: Service, validator: RequestValidator):
+    """A signed /twilio/voice of a new call, as Twilio sends it when a call comes in: (status, expected)."""
+    url = service.url + "/twilio/voice"
+    form = {
+        "CallSid": "CA" + secrets.token_hex(16),
+        "AccountSid": service.sid,
+        "From": "+8613900000000",
+        "To": "+8612351",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
+    headers = {"X-Twilio-Signature": validator.compute_signature(url, form)}
+    return lambda: (_post_form(url, form, headers), {200})
 
 
 def _post_json(url: str, body: dict) -> int:
@@ -215,22 +220,12 @@ def held_lock_probe(service: Service, webhooks: int = 5) -> dict:
     """Another process holds SQLite's write lock (BEGIN IMMEDIATE) while webhooks and /health arrive: how long
     until each is answered, and how (the service's TwiML pause-and-redirect, or the step itself)."""
     validator = RequestValidator(service.token)
-    url = service.url + "/twilio/voice"
     holder = sqlite3.connect(service.var_dir / "hotline.db", isolation_level=None, timeout=30)
     holder.execute("BEGIN IMMEDIATE")
     try:
         work = []
         for _ in range(webhooks):
-            form = {
-                "CallSid": "CA" + secrets.token_hex(16),
-                "AccountSid": service.sid,
-                "From": "+8613900000000",
-                "To": "+8612351",
-                "CallStatus": "ringing",
-                "Direction": "inbound",
-            }
-            headers = {"X-Twilio-Signature": validator.compute_signature(url, form)}
-            work.append(("webhook", lambda f=form, h=headers: (_post_form(url, f, h), {200})))
+            work.append(("webhook", _new_call_webhook(service, validator)))
         work.append(
             (
                 "health",

@@ -101,14 +101,7 @@ def play(
     context = {"ticket_digits": ""}
     ticket = ticket_for_call(session, call.id)
     if ticket is None and step.kind == "dial":
-        ticket = open_ticket_for_call(
-            session,
-            call_id=call.id,
-            caller_number=call.from_number,
-            menu_choice=call.menu_choice,
-            timezone=desk.timezone,
-            needs_human_reason=PUT_THROUGH,
-        )
+        ticket = call_ticket(session, call, desk.timezone, PUT_THROUGH)
     if ticket is not None:
         context["ticket_digits"] = spoken_digits(ticket.number)
     add_call_event(session, call, "step", step=step.name, attempt=attempt)
@@ -260,14 +253,7 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     step = desk.flow.step(step_name)
     recording_sid = form.get("RecordingSid")
     reason = None if recording_sid else "来电人没有留言录音：请回电"
-    ticket = open_ticket_for_call(
-        session,
-        call_id=call.id,
-        caller_number=call.from_number,
-        menu_choice=call.menu_choice,
-        timezone=desk.timezone,
-        needs_human_reason=reason,
-    )
+    ticket = call_ticket(session, call, desk.timezone, reason)
     if recording_sid:
         recording = _note_recording(session, call, recording_sid, "problem", form.get("RecordingUrl", ""))
         _use_live_transcript(session, desk, call, step, recording, ticket)
@@ -392,13 +378,18 @@ def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
         reason = PUT_THROUGH  # hung up before the dial step made the ticket
     else:
         reason = "来电人没说问题就挂断了：请回电"
-    open_ticket_for_call(
+    call_ticket(session, call, desk.timezone, reason)
+
+
+def call_ticket(session: Session, call: Call, timezone: str, needs_human_reason: str | None = None) -> Ticket:
+    """The call's ticket, opened now from what the call knows if it has none (a retried webhook finds the same)."""
+    return open_ticket_for_call(
         session,
         call_id=call.id,
         caller_number=call.from_number,
         menu_choice=call.menu_choice,
-        timezone=desk.timezone,
-        needs_human_reason=reason,
+        timezone=timezone,
+        needs_human_reason=needs_human_reason,
     )
 
 

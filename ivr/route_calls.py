@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.db import utcnow
-from ivr.call import CallDesk, known_call, play
+from ivr.call import CallDesk, call_ticket, known_call, play
 from ivr.callback_number import MAX_KEYS, international, national_number, spoken_number
 from ivr.twiml import (
     CALLER_KEY,
@@ -51,7 +51,7 @@ from routing.seats import (
 )
 from routing.service import route_ticket
 from routing.tables import QueueEntry, Ticket
-from routing.tickets import add_event, local_time, open_ticket_for_call, ticket_for_call
+from routing.tickets import add_event, local_time, ticket_for_call
 
 LAWYER_QUEUE_NAME = "lawyers"
 # The district question after routing is a step of its own for live speech: its stream, its grammar.
@@ -160,14 +160,7 @@ def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> s
     emergency = rd.desk.flow.emergency
     said = emergency.said_in(text) if emergency is not None and text else None
     if said is not None:  # the caller said the emergency while describing the problem
-        decide.to_supervisor_now(
-            session,
-            ticket,
-            rd.data,
-            reason=decide.CALLER_EMERGENCY,
-            flags=["danger"],
-            note=f"来电人陈述问题时说了“{said}”",
-        )
+        decide.caller_emergency(session, ticket, rd.data, f"来电人陈述问题时说了“{said}”")
         decision = decide.RouteDecision(decide.SUPERVISOR, [f"{decide.CALLER_EMERGENCY}: {said}"])
     add_call_event(session, call, "routed", route=decision.route, ticket=ticket.number, emergency_phrase=said)
     return _play_route(session, rd, call, ticket, decision)
@@ -555,23 +548,10 @@ def to_supervisor(session: Session, rd: RouteDesk, form: dict[str, str], why: st
     `caller_emergency`), or an urgent flag was found after routing (`urgent_flag`: the ticket says so already).
     A retried request rings the supervisor again but marks and alerts only once."""
     call = known_call(session, form)
-    ticket = open_ticket_for_call(
-        session,
-        call_id=call.id,
-        caller_number=call.from_number,
-        menu_choice=call.menu_choice,
-        timezone=rd.desk.timezone,
-    )
+    ticket = call_ticket(session, call, rd.desk.timezone)
     if why in (CALLER_KEY, CALLER_VOICE):
         how = "按了" if why == CALLER_KEY else "说了"
-        decide.to_supervisor_now(
-            session,
-            ticket,
-            rd.data,
-            reason=decide.CALLER_EMERGENCY,
-            flags=["danger"],
-            note=f"来电人在 {at} 步{how}紧急选项",
-        )
+        decide.caller_emergency(session, ticket, rd.data, f"来电人在 {at} 步{how}紧急选项")
     elif why != URGENT_FLAG:
         why = URGENT_FLAG  # an unknown code from a forged or stale URL: the ticket's own route decides
         if ticket.route != decide.SUPERVISOR:

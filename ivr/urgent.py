@@ -49,14 +49,7 @@ def after_words(flow: Flow, data: RoutingData) -> Callable[[Session, Call, Ticke
         emergency = flow.emergency
         said = emergency.said_in(text) if emergency is not None and text else None
         if said is not None:
-            decide.to_supervisor_now(
-                session,
-                ticket,
-                data,
-                reason=decide.CALLER_EMERGENCY,
-                flags=["danger"],
-                note=f"来电人说了“{said}”（录音转写）",
-            )
+            decide.caller_emergency(session, ticket, data, f"来电人说了“{said}”（录音转写）")
         request_move(session, call, ticket)
 
     return hook

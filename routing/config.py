@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hotline.data_files import DataFileError, Problem
+from hotline.settings import Settings
 from routing.classifier_model import LinearTextModel
 from routing.classify import default_model, default_taxonomy
 from routing.directory import UnionDirectory, load_directory
@@ -53,6 +54,19 @@ def load_routing_data(
         timezone,
         case_window_days,
         default_model(var_dir),
+    )
+
+
+def routing_data_of(settings: Settings) -> RoutingData:
+    """The routing files and model the hotline's settings name (what the service and the CLI both load)."""
+    return load_routing_data(
+        roster=settings.roster_file,
+        unions=settings.unions_file,
+        sla=settings.sla_file,
+        knowledge=settings.knowledge_file,
+        timezone=settings.timezone,
+        case_window_days=settings.case_window_days,
+        var_dir=settings.var_dir,
     )
 
 

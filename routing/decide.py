@@ -177,6 +177,11 @@ def _subject(code: str) -> str:
     return default_taxonomy().label(code)
 
 
+def caller_emergency(session: Session, ticket: Ticket, data: RoutingData, note: str) -> bool:
+    """The caller chose the emergency (by key, or by saying it at a menu or in the problem): danger, supervisor now."""
+    return to_supervisor_now(session, ticket, data, reason=CALLER_EMERGENCY, flags=["danger"], note=note)
+
+
 def _merged(kept: list[str] | None, found: list[str]) -> list[str]:
     return list(dict.fromkeys([*(kept or []), *found]))
 

@@ -196,15 +196,12 @@ def test_a_lawyer_seat_not_on_the_roster_is_refused_and_the_seats_are_listed_on_
 
 def test_the_start_up_warning_names_the_port_served_and_the_favicon_answers_signed_out(tmp_path):
     service = RunningService(tmp_path, {"HOTLINE_VOSK_MODEL_PATH": "/nonexistent", "HOTLINE_QA_SCAN_SECONDS": "3600"})
-    service.start()
-    try:
+    with service:
         warning = next(line for line in service.log().splitlines() if "HOTLINE_PUBLIC_URL is not set" in line)
         assert f"http://127.0.0.1:{service.port}" in warning and ":8000" not in warning
         icon = httpx.get(f"{service.url}/favicon.ico")
         assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
         assert icon.content[:4] == b"\x00\x00\x01\x00"  # an icon file, served without signing in
-    finally:
-        service.stop()
 
 
 def test_model_check_shows_what_it_is_doing_in_a_terminal(var):

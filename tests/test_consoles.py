@@ -25,9 +25,6 @@ from recordings.tables import Call
 from reports.labels import district_label, subject_label
 from routing.classify import default_taxonomy
 from routing.tables import QueueEntry, Ticket
-from speech.audio import load_channels
-from speech.scripted import audio_fingerprint
-from speech.telephone import telephone_round_trip
 from tests.browser import (  # noqa: F401 - the fixture
     assert_chinese_renders,
     browser_fixture,
@@ -39,6 +36,7 @@ from tests.browser import (  # noqa: F401 - the fixture
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
+from tests.scripted_clips import script_clip
 from tests.waiting import poll
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -55,10 +53,7 @@ class Setup:
 
     def says(self, clip, text: str):
         """The scripted recognizer hears `text` in this clip (as the phone line delivers it)."""
-        decoded = load_channels(clip)
-        with open(self.script, "a", encoding="utf-8") as fh:
-            fh.write(f"{audio_fingerprint(telephone_round_trip(decoded.channels[0], decoded.rate))}\t{text}\n")
-        return clip
+        return script_clip(self.script, clip, text)
 
     def call(self, keys: list[str], say, **options):
         return self.twilio.place_call(
@@ -107,11 +102,8 @@ def setup(tmp_path_factory):
             },
         )
         made = Setup(twilio, service)
-        service.start()
-        try:
+        with service:
             yield made
-        finally:
-            service.stop()
 
 
 def _today() -> str:

@@ -27,13 +27,11 @@ from routing.classify import classify, default_taxonomy, load_model
 from routing.corrections import confirm_ticket, correct_ticket, mark_for_review
 from routing.retrain import TicketExample, hold_back
 from routing.tables import Alert, Ticket, TicketCorrection
-from speech.audio import load_channels
-from speech.scripted import audio_fingerprint
-from speech.telephone import telephone_round_trip
 from tests.browser import browser_fixture, no_script_errors, signed_in_page, snapshot  # noqa: F401 - the fixture
 from tests.conftest import ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
+from tests.scripted_clips import script_clip
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -51,11 +49,7 @@ class Setup:
 
     def says(self, text: str) -> Path:
         """A clip the scripted recognizer hears as `text`, as the phone line delivers it."""
-        clip = self.clips.pop(0)
-        decoded = load_channels(clip)
-        with open(self.script, "a", encoding="utf-8") as fh:
-            fh.write(f"{audio_fingerprint(telephone_round_trip(decoded.channels[0], decoded.rate))}\t{text}\n")
-        return clip
+        return script_clip(self.script, self.clips.pop(0), text)
 
     def call(self, keys: list[str], say: Path):
         return self.twilio.place_call(
@@ -92,11 +86,8 @@ def setup(tmp_path_factory, account):
             },
         )
         made = Setup(twilio, service)
-        service.start()
-        try:
+        with service:
             yield made
-        finally:
-            service.stop()
 
 
 def test_an_urgent_alert_sounds_until_acknowledged_and_everyone_sees_who_took_it(setup, browser):

@@ -19,12 +19,10 @@ from emulator import CallerScript, TwilioEmulator
 from hotline.db import make_engine, make_session_factory, transaction, utcnow
 from routing.sla import load_sla
 from routing.tables import Ticket
-from speech.audio import load_channels
-from speech.scripted import audio_fingerprint
-from speech.telephone import telephone_round_trip
 from tests.browser import browser_fixture, no_script_errors, signed_in_page, snapshot  # noqa: F401 - the fixture
 from tests.conftest import ZH_SPEECH, korean_model_path
 from tests.running_service import TEST_PASSWORD, RunningService, emulator_env
+from tests.scripted_clips import script_clip
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -39,10 +37,7 @@ class Setup:
 
     def says(self, clip: Path, text: str) -> Path:
         """The scripted recognizer hears `text` in this clip, as the phone line delivers it."""
-        decoded = load_channels(clip)
-        with open(self.script, "a", encoding="utf-8") as fh:
-            fh.write(f"{audio_fingerprint(telephone_round_trip(decoded.channels[0], decoded.rate))}\t{text}\n")
-        return clip
+        return script_clip(self.script, clip, text)
 
     def call(self, keys: list[str], say: Path):
         return self.twilio.place_call(
@@ -76,11 +71,8 @@ def setup(tmp_path_factory, account):
             },
         )
         made = Setup(twilio, service)
-        service.start()
-        try:
+        with service:
             yield made
-        finally:
-            service.stop()
 
 
 def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):

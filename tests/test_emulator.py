@@ -324,8 +324,7 @@ def test_hotline_call_keeps_serving_until_the_service_stored_the_full_call_recor
             "HOTLINE_JOB_POLL_SECONDS": "0.1",
         },
     )
-    service.start()
-    try:
+    with service:
         calls = []
         command = [sys.executable, "-m", "cli", "call", "--url", service.url, "--press", "2", "--say", str(CLIP)]
         for _ in range(2):
@@ -357,8 +356,6 @@ def test_hotline_call_keeps_serving_until_the_service_stored_the_full_call_recor
             assert stored["channels"] == 2 and stored["error"] is None
             audio = service.api.get(f"/api/recordings/{recording_sid}/audio")
             assert audio.status_code == 200 and read_wav(audio.content)[1] == 2
-    finally:
-        service.stop()
 
 
 def test_rest_update_redirects_a_live_call(twilio: TwilioEmulator, state: AppState, base: str) -> None:

@@ -135,12 +135,9 @@ def test_in_production_the_session_cookie_is_secure_only(tmp_path, twilio):
             "HOTLINE_VOSK_MODEL_PATH": "/nonexistent",
         },
     )
-    svc.start()
-    try:
+    with svc:
         svc.add_user("prod-admin", "admin")
         answer = httpx.post(f"{svc.url}/login", json={"username": "prod-admin", "password": TEST_PASSWORD})
         assert answer.status_code == 200
         cookie = answer.headers["set-cookie"].lower()
         assert "secure" in cookie and "httponly" in cookie
-    finally:
-        svc.stop()

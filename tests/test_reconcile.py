@@ -198,8 +198,7 @@ def test_a_call_whose_end_was_never_reported_is_finished_by_the_periodic_check(t
             "HOTLINE_RECONCILE_AFTER_MINUTES": "0",
         },
     )
-    service.start()
-    try:
+    with service:
         report = twilio.place_call(
             f"{service.url}/twilio/voice", caller=CallerScript(keys=[], hang_up_when_done=True), timeout=120
         )
@@ -211,5 +210,3 @@ def test_a_call_whose_end_was_never_reported_is_finished_by_the_periodic_check(t
         )
         assert view["status"] == "completed"
         assert [e["detail"]["source"] for e in view["events"] if e["kind"] == "reconciled"] == ["twilio-rest"]
-    finally:
-        service.stop()

@@ -153,8 +153,7 @@ def test_the_call_path_runs_on_postgresql(tmp_path, fresh_postgres_url):
     account = ("AC" + secrets.token_hex(16), secrets.token_hex(16))
     with TwilioEmulator(*account, retry_webhooks=True, time_scale=0.02, max_steps=500) as twilio:
         service = _service(tmp_path, account, twilio.api_url, HOTLINE_DATABASE_URL=fresh_postgres_url)
-        service.start()
-        try:
+        with service:
             reports = [
                 twilio.place_call(
                     f"{service.url}/twilio/voice",
@@ -167,5 +166,3 @@ def test_the_call_path_runs_on_postgresql(tmp_path, fresh_postgres_url):
             serials = sorted(int(t["number"].rsplit("-", 1)[1]) for t in tickets)
             assert serials == [1, 2]
             assert all("안철수" in t["transcript"] for t in tickets)
-        finally:
-            service.stop()

@@ -19,12 +19,10 @@ from sqlalchemy import select
 from emulator import AgentAnswers, CallerGivesUp, CallerScript, DialBehaviour, TwilioEmulator
 from hotline.db import make_engine, make_session_factory, transaction, utcnow
 from routing.tables import Ticket
-from speech.audio import load_channels
-from speech.scripted import audio_fingerprint
-from speech.telephone import telephone_round_trip
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import RunningService, emulator_env
+from tests.scripted_clips import ClipScript
 from tests.waiting import poll
 
 pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
@@ -33,29 +31,12 @@ CLIPS = sorted(ZH_SPEECH.glob("*.wav")) + sorted(KO_SPEECH.glob("*.wav"))  # any
 ROUND_THE_CLOCK_ROSTER = round_the_clock_roster(max_wait_s=300)
 
 
-class Script:
-    """What each clip 'says': written to the file the service's test recognizer reads."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.path.write_text("", encoding="utf-8")
-        self._free = list(CLIPS)
-
-    def clip_saying(self, text: str) -> Path:
-        clip = self._free.pop(0)
-        decoded = load_channels(clip)
-        phone_line = telephone_round_trip(decoded.channels[0], decoded.rate)  # what the recording will hold
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(f"{audio_fingerprint(phone_line)}\t{text}\n")
-        return clip
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     account = ("AC" + secrets.token_hex(16), secrets.token_hex(16))
     var = tmp_path_factory.mktemp("routing")
     (var / "roster.yaml").write_text(ROUND_THE_CLOCK_ROSTER, encoding="utf-8")
-    script = Script(var / "scripted.tsv")
+    script = ClipScript(var / "scripted.tsv", CLIPS)
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
         service = RunningService(
             var,
@@ -68,11 +49,8 @@ def setup(tmp_path_factory):
                 "HOTLINE_SLA_SCAN_SECONDS": "0.3",
             },
         )
-        service.start()
-        try:
+        with service:
             yield twilio, service, script
-        finally:
-            service.stop()
 
 
 def _caller() -> str:

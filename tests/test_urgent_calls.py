@@ -18,12 +18,10 @@ import yaml
 
 from emulator import CallerGivesUp, CallerScript, TwilioEmulator
 from ivr.flow import FlowError, load_flow, parse_flow
-from speech.audio import load_channels
-from speech.scripted import audio_fingerprint
-from speech.telephone import telephone_round_trip
 from tests.conftest import KO_SPEECH, ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
 from tests.running_service import RunningService, emulator_env
+from tests.scripted_clips import ClipScript
 
 pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
 
@@ -33,29 +31,12 @@ LAWYER_PHONES = ("+8613900000101", "+8613900000102")
 DANGER = "工地脚手架塌了有人受伤老板不让送医院"
 
 
-class Script:
-    """What each clip 'says' to the service's test recognizer (one clip per text, never reused)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.path.write_text("", encoding="utf-8")
-        self._free = list(CLIPS)
-
-    def clip_saying(self, text: str) -> Path:
-        clip = self._free.pop(0)
-        decoded = load_channels(clip)
-        phone_line = telephone_round_trip(decoded.channels[0], decoded.rate)  # what the recording will hold
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(f"{audio_fingerprint(phone_line)}\t{text}\n")
-        return clip
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     account = ("AC" + secrets.token_hex(16), secrets.token_hex(16))
     var = tmp_path_factory.mktemp("urgent")
     (var / "roster.yaml").write_text(round_the_clock_roster(max_wait_s=3600), encoding="utf-8")
-    script = Script(var / "scripted.tsv")
+    script = ClipScript(var / "scripted.tsv", CLIPS)
     with TwilioEmulator(*account, time_scale=0.02, max_steps=500) as twilio:
         service = RunningService(
             var,
@@ -273,7 +254,7 @@ def test_a_repeat_caller_reaches_the_supervisor_not_the_union(setup):
     assert not any("转交" in h or "律师" in h for h in second.heard)
 
 
-def _wait_in_the_queue_then_flag_danger(twilio: TwilioEmulator, service: RunningService, script: Script):
+def _wait_in_the_queue_then_flag_danger(twilio: TwilioEmulator, service: RunningService, script: ClipScript):
     """A legal caller waits for a lawyer (the recording's transcript held back); then the transcript comes,
     showing danger. Returns the call's report."""
     clip = script.clip_saying(DANGER)

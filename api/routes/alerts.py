@@ -9,12 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from api.deps import RowId, SessionDep
-from api.staff_auth import client_ip, require_roles
+from api.staff_auth import audit, require_roles
 from hotline.db import utcnow
 from routing.alerts import SOUNDING, AlertError, acknowledge, alert_label, alert_text, recent_alerts
 from routing.classify import default_taxonomy
 from routing.tables import Alert, Ticket
-from staff.audit import record
 from staff.roles import OPERATOR, SUPERVISOR
 from staff.tables import StaffUser
 
@@ -75,14 +74,13 @@ def post_acknowledge(alert_id: RowId, session: SessionDep, request: Request, use
     except AlertError as exc:
         raise HTTPException(404, str(exc)) from exc
     if acknowledged:
-        record(
+        audit(
             session,
-            actor=user.username,
-            role=user.role,
-            action="acknowledge_alert",
-            target=str(alert.id),
-            ip=client_ip(request),
-            detail={"kind": alert.kind, "ticket_id": alert.ticket_id},
+            request,
+            user,
+            "acknowledge_alert",
+            str(alert.id),
+            {"kind": alert.kind, "ticket_id": alert.ticket_id},
         )
     session.commit()
     return {**alert_view(session, alert), "acknowledged_now": acknowledged}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.access import Allowed
 from api.deps import Day, RowId, ServicesDep, SessionDep
-from api.staff_auth import client_ip
+from api.staff_auth import audit
 from hotline.db import utcnow
 from recordings import qa
 from recordings.qa_sampling import reason_label
@@ -27,7 +27,6 @@ from routing.corrections import urgency_flag_labels
 from routing.tables import Ticket
 from routing.tickets import local_day
 from staff.accounts import DESK_PREFIX, handler_id, handles
-from staff.audit import record
 from staff.roles import INSPECTOR, OPERATOR, ROLE_LABELS, SUPERVISOR, masked_for, phone_for, role_allows
 
 router = APIRouter(prefix="/api/qa", tags=["quality inspection"])
@@ -223,15 +222,7 @@ def get_sample(sample_id: RowId, user: Inspector, request: Request, session: Ses
         )
     ticket = session.scalar(select(Ticket).where(Ticket.call_id == call.id))
     if ticket is not None:
-        record(
-            session,
-            actor=user.username,
-            role=user.role,
-            action="view_ticket",
-            target=ticket.number,
-            ip=client_ip(request),
-            detail={"via": "qa_sample", "sample_id": sample.id},
-        )
+        audit(session, request, user, "view_ticket", ticket.number, {"via": "qa_sample", "sample_id": sample.id})
     feedback = session.scalars(select(QaFeedback).where(QaFeedback.sample_id == sample.id).order_by(QaFeedback.id))
     taxonomy = default_taxonomy()
     flags = urgency_flag_labels(taxonomy)

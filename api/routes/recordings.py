@@ -8,9 +8,8 @@ from sqlalchemy import select
 
 from api.access import Allowed, may_read_call, reach
 from api.deps import ServicesDep, SessionDep
-from api.staff_auth import client_ip
+from api.staff_auth import audit
 from recordings.tables import Call, Recording
-from staff.audit import record
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 
@@ -43,15 +42,7 @@ def get_audio(
     # A browser fetches a recording in several ranges; one playback is the request from the start.
     wanted = request.headers.get("range", "")
     if not wanted or wanted.replace(" ", "").startswith("bytes=0-"):
-        record(
-            session,
-            actor=user.username,
-            role=user.role,
-            action="play_recording",
-            target=recording_sid,
-            ip=client_ip(request),
-            detail={"call_sid": call.call_sid},
-        )
+        audit(session, request, user, "play_recording", recording_sid, {"call_sid": call.call_sid})
         session.commit()
     return FileResponse(
         path,

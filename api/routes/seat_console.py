@@ -23,7 +23,7 @@ from api.deps import ServicesDep, SessionDep
 from api.errors import Refusal
 from api.routes.seats import lawyer_seat
 from api.schemas import CallbackAttemptIn, CallbackReplyIn
-from api.staff_auth import client_ip
+from api.staff_auth import audit
 from api.ticket_view import code_labels, find_ticket
 from hotline.db import utcnow
 from recordings.calls import find_call
@@ -33,7 +33,7 @@ from routing.lifecycle import TransitionError
 from routing.service import route_ticket
 from routing.tables import LawyerPresence, QueueEntry, Ticket, TicketEvent
 from routing.tickets import add_event, open_ticket_for_call, ticket_for_call
-from staff.audit import not_viewed_lately, record
+from staff.audit import not_viewed_lately
 from staff.roles import masked_for
 from staff.tables import StaffUser
 
@@ -223,15 +223,7 @@ def current_caller(user: Lawyer, request: Request, session: SessionDep, lawyer_i
     view = _caller_view(session, call, live, user)
     shown = [t["number"] for t in [view["ticket"], *view["history"]] if t is not None]
     for number in not_viewed_lately(session, user.username, shown):  # every ticket shown is in the audit log
-        record(
-            session,
-            actor=user.username,
-            role=user.role,
-            action="view_ticket",
-            target=number,
-            ip=client_ip(request),
-            detail={"via": "lawyer_console", "call_sid": call.call_sid},
-        )
+        audit(session, request, user, "view_ticket", number, {"via": "lawyer_console", "call_sid": call.call_sid})
     session.commit()
     return {"call": masked_for(user.role, view)}  # lawyers call back: full numbers; an admin's are masked
 
@@ -334,15 +326,7 @@ def post_callback_attempt(
         record_attempt(session, ticket, seat=seat, actor=user.username, reached=body.reached, note=body.note)
     except CallbackError as exc:
         raise Refusal(409, str(exc), exc.code) from exc
-    record(
-        session,
-        actor=user.username,
-        role=user.role,
-        action="callback_attempt",
-        target=ticket.number,
-        ip=client_ip(request),
-        detail={"seat": seat, "reached": body.reached},
-    )
+    audit(session, request, user, "callback_attempt", ticket.number, {"seat": seat, "reached": body.reached})
     session.commit()
     session.refresh(ticket)
     return masked_for(user.role, _callback_view(ticket))
@@ -365,15 +349,7 @@ def post_callback_reply(
         raise Refusal(409, str(exc), exc.code) from exc
     except TransitionError as exc:  # the closed loop refuses (e.g. a state that cannot be replied from)
         raise Refusal(409, f"工单 {number} 现在不能答复：{exc}", "transition_refused") from exc
-    record(
-        session,
-        actor=user.username,
-        role=user.role,
-        action="callback_reply",
-        target=ticket.number,
-        ip=client_ip(request),
-        detail={"seat": seat},
-    )
+    audit(session, request, user, "callback_reply", ticket.number, {"seat": seat})
     session.commit()
     session.refresh(ticket)
     return masked_for(user.role, _callback_view(ticket))

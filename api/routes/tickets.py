@@ -13,7 +13,7 @@ from api.access import Allowed, may_read_call, may_read_ticket, reach
 from api.deps import RowId, ServicesDep, SessionDep
 from api.errors import Refusal
 from api.schemas import CompletionIn, CorrectionIn, DispatchIn, ExtensionIn, MergeIn, ReviewConfirmationIn, TransitionIn
-from api.staff_auth import client_ip
+from api.staff_auth import audit
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
 from hotline.db import utcnow
 from recordings.calls import find_call
@@ -25,7 +25,7 @@ from routing.lifecycle import ALLOWED, STATE_LABELS, STATES, TransitionError, ex
 from routing.sla import SlaPolicy
 from routing.sla_watch import OPEN_STATES
 from routing.tables import Case, Ticket
-from staff.audit import not_viewed_lately, record
+from staff.audit import not_viewed_lately
 from staff.roles import masked_for, phone_for
 from staff.tables import StaffUser
 
@@ -66,15 +66,7 @@ def _audit_view(
     if listed:
         numbers = not_viewed_lately(session, user.username, numbers)
     for number in numbers:
-        record(
-            session,
-            actor=user.username,
-            role=user.role,
-            action="view_ticket",
-            target=number,
-            ip=client_ip(request),
-            detail={"path": request.url.path},
-        )
+        audit(session, request, user, "view_ticket", number, {"path": request.url.path})
     session.commit()
 
 
@@ -282,14 +274,13 @@ def post_correction(
         )
     except CorrectionError as exc:
         raise HTTPException(422, str(exc)) from exc
-    record(
+    audit(
         session,
-        actor=user.username,
-        role=user.role,
-        action="correct_ticket",
-        target=ticket.number,
-        ip=client_ip(request),
-        detail={"changes": [{"field": c.field, "old": c.old, "new": c.new} for c in changes]},
+        request,
+        user,
+        "correct_ticket",
+        ticket.number,
+        {"changes": [{"field": c.field, "old": c.old, "new": c.new} for c in changes]},
     )
     session.commit()
     session.refresh(ticket)
@@ -306,15 +297,7 @@ def post_review_confirmation(
         confirm_ticket(session, ticket, actor=user.username, note=body.note)
     except CorrectionError as exc:
         raise HTTPException(409, str(exc)) from exc
-    record(
-        session,
-        actor=user.username,
-        role=user.role,
-        action="confirm_ticket",
-        target=ticket.number,
-        ip=client_ip(request),
-        detail={"reasons": reasons},
-    )
+    audit(session, request, user, "confirm_ticket", ticket.number, {"reasons": reasons})
     session.commit()
     session.refresh(ticket)
     return _view(session, ticket, user)
@@ -345,14 +328,13 @@ def post_completion(
         )
     except CompletionError as exc:
         raise Refusal(409 if exc.conflict else 422, str(exc), exc.code) from exc
-    record(
+    audit(
         session,
-        actor=user.username,
-        role=user.role,
-        action="complete_ticket",
-        target=ticket.number,
-        ip=client_ip(request),
-        detail={"subject": body.subject, "kind": body.kind, "route": decision.route},
+        request,
+        user,
+        "complete_ticket",
+        ticket.number,
+        {"subject": body.subject, "kind": body.kind, "route": decision.route},
     )
     session.commit()
     session.refresh(ticket)

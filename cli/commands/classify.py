@@ -32,7 +32,7 @@ def classify(
     a live ticket can still become urgent when the database links it to earlier tickets (多)."""
     from routing.classify import classify as understand
     from routing.classify import default_model, default_taxonomy, load_model
-    from routing.config import load_routing_data
+    from routing.config import routing_data_of
     from routing.decide import decide_route
     from routing.service import understood_from
 
@@ -43,15 +43,7 @@ def classify(
         raise typer.Exit(2)
     trained = load_model(model) if model else default_model(settings.var_dir)
     try:
-        data = load_routing_data(
-            roster=settings.roster_file,
-            unions=settings.unions_file,
-            sla=settings.sla_file,
-            knowledge=settings.knowledge_file,
-            timezone=settings.timezone,
-            case_window_days=settings.case_window_days,
-            var_dir=settings.var_dir,
-        )
+        data = routing_data_of(settings)
     except (OSError, ValueError, KeyError) as exc:
         console.print(f"[red]the routing files cannot be read[/]: {exc}")
         raise typer.Exit(1) from exc
