@@ -215,13 +215,6 @@ def render_hangup() -> str:
     return str(response)
 
 
-def render_redirect(step: str) -> str:
-    """Continue the call at another step."""
-    response = VoiceResponse()
-    response.redirect(step_url(step), method="POST")
-    return str(response)
-
-
 def say_in_voice(parent: SayParent, voice: Voice, text: str) -> None:
     """Add a `<Say>` in the flow's language and voice."""
     kwargs = {"language": voice.language}

@@ -196,12 +196,3 @@ def corrections_of(session: Session, ticket: Ticket) -> list[TicketCorrection]:
             select(TicketCorrection).where(TicketCorrection.ticket_id == ticket.id).order_by(TicketCorrection.id)
         )
     )
-
-
-def machine_value(ticket: Ticket, field: str, corrections: Sequence[TicketCorrection]) -> str | list[str] | None:
-    """What the machine said before anyone corrected it: the first correction's old value, else the field now."""
-    for c in corrections:
-        if c.field == field:
-            return c.old_value
-    current: str | list[str] | None = getattr(ticket, field)  # one of CORRECTED_FIELDS
-    return current

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from hotline.data_files import DataModel, Wrong, check, load_yaml
+from hotline.data_files import DataModel, Wrong, load_yaml
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,6 @@ class DirectoryFile(DataModel):
     def directory(self) -> UnionDirectory:
         """The directory this file describes."""
         return UnionDirectory(self.city, tuple(u.union() for u in self.unions), self.dispatcher.phone)
-
-
-def parse_directory(data: object, file: str = "union directory data") -> UnionDirectory:
-    """A union directory from parsed YAML (`file` names it in errors)."""
-    return check(DirectoryFile, data, file).directory()
 
 
 @lru_cache(maxsize=4)

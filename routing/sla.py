@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from hotline.data_files import Clock, DataModel, Wrong, check, load_yaml
+from hotline.data_files import Clock, DataModel, Wrong, load_yaml
 from routing.calendar import WorkingCalendar
 
 
@@ -95,11 +95,6 @@ class SlaFile(DataModel):
 
 
 SHIPPED = ("routing.data", "sla.yaml")
-
-
-def parse_sla(data: object, timezone: str, file: str = "SLA data") -> SlaPolicy:
-    """An SLA policy from the parsed YAML (`file` names it in errors)."""
-    return check(SlaFile, data, file).policy(timezone)
 
 
 @lru_cache(maxsize=4)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -176,10 +175,6 @@ class SurveyFile(DataModel):
             reasks=self.reasks,
             channel=self.channel,
         )
-
-
-def default_survey_file() -> Path:
-    return Path(str(resources.files("ivr") / "flows" / "survey.yaml"))
 
 
 def load_survey_policy(path: Path | None = None) -> SurveyPolicy:

@@ -135,12 +135,6 @@ def find_numbers(text: str) -> list[Number]:
     return found
 
 
-def parse_number(text: str) -> float | None:
-    """The value of the first number in `text` ("六十多万" → 600000.0), or None."""
-    numbers = find_numbers(text)
-    return numbers[0].value if numbers else None
-
-
 def _plain(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
