@@ -52,37 +52,22 @@ QUESTION_ROUTES = ("lawyer_queue", "lawyer_callback", "knowledge_base")
 
 # key: (label shown in the report, definition). Order is the order of the report's table and CSV row.
 DEFINITIONS: dict[str, tuple[str, str]] = {
-    "calls_total": ("来电总量 calls", "inbound calls that came in during the period"),
-    "calls_answered": (
-        "接通量 calls answered",
-        "calls that connected, got past the greeting and menu, and whose "
-        "caller did not hang up waiting in the lawyer queue",
-    ),
-    "answer_rate": ("接通率 answer rate", "calls answered / calls"),
-    "tickets": ("工单量 tickets", "tickets accepted during the period"),
-    "closure_rate": ("办结率 closure rate", "of those tickets, the share replied to, called back or archived"),
+    "calls_total": ("来电总量", "本期打进热线的电话数"),
+    "calls_answered": ("接通量", "接通并走过问候语和菜单、且没有在律师排队中挂断的来电数"),
+    "answer_rate": ("接通率", "接通量 ÷ 来电总量"),
+    "tickets": ("工单量", "本期受理的工单数"),
+    "closure_rate": ("办结率", "本期受理的工单中，已答复、已回电或已归档的比例"),
     "on_time_rate": (
-        "按时办结率 on-time rate",
-        "tickets replied to by their deadline (extensions included) / "
-        "(tickets replied to + open tickets already past their deadline)",
+        "按时办结率",
+        "在期限内（含延期）答复的工单 ÷（已答复的工单 + 已超期仍未办结的工单）",
     ),
-    "avg_handling_days": (
-        "平均办理时长 avg handling (working days)",
-        "mean working days from acceptance to the latest reply, on the hotline's working calendar",
-    ),
-    "satisfaction": (
-        "满意率 satisfaction",
-        "callback surveys answered in the period: (satisfied + basically satisfied) / answered",
-    ),
+    "avg_handling_days": ("平均办理时长（工作日）", "从受理到最近一次答复的平均工作日数，按热线的工作日历计算"),
+    "satisfaction": ("满意率", "本期完成的回访中，（满意 + 基本满意）÷ 回访数"),
     "one_call_resolution": (
-        "一次性解决率 one-call resolution",
-        "questions (consultations, lawyer seat, knowledge "
-        "base) answered within the call: knowledge-base answer kept, or a lawyer took it live",
+        "一次性解决率",
+        "咨询类来电（律师座席、知识库）在通话中解决的比例：知识库答复被采纳，或律师当场接听",
     ),
-    "recovered_amount": (
-        "挽回金额 recovered for workers (yuan)",
-        "sum of the amounts recorded on tickets archived in the period",
-    ),
+    "recovered_amount": ("挽回金额（元）", "本期归档工单上登记的为职工挽回金额之和"),
 }
 
 

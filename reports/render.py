@@ -17,7 +17,7 @@ from routing.tickets import local_time
 FORMATS = ("json", "csv", "html")
 CSV_COLUMNS = ("period", "from", "to", *DEFINITIONS.keys(), "surveys_answered", "questions", "tickets_overdue_open")
 RATES = {"answer_rate", "closure_rate", "on_time_rate", "satisfaction", "one_call_resolution"}
-TITLES = {"daily": "日报 daily report", "weekly": "周报 weekly report", "monthly": "月报 monthly report"}
+TITLES = {"daily": "日报", "weekly": "周报", "monthly": "月报"}
 
 
 def to_json(report: dict[str, Any]) -> str:
@@ -84,9 +84,9 @@ def to_html(report: dict[str, Any]) -> str:
     return (
         f"<!doctype html><html lang=zh><head><meta charset=utf-8><title>{escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
-        f"<p>{escape(report['from'])} – {escape(report['to'])} ({escape(report['timezone'])}); "
-        f"截至 {escape(as_of(report))} · figures as of that local time</p>"
-        f"<table><tr><th>figure</th><th>value</th><th>definition</th></tr>{figures}</table>"
+        f"<p>{escape(report['from'])} – {escape(report['to'])}；"
+        f"数据截至 {escape(as_of(report))}（当地时间）</p>"
+        f"<table><tr><th>指标</th><th>数值</th><th>口径</th></tr>{figures}</table>"
         + _breakdown_table("诉求类别", report["by_subject"], lambda k: subject_label(taxonomy, k))
         + _breakdown_table("处理类别", report["by_class"], lambda k: class_label(taxonomy, k))
         + _breakdown_table("属地", report["by_district"], district_label)

@@ -36,7 +36,9 @@ def service(tmp_path_factory):
 def test_ids_past_the_database_range_are_refused_with_422(service, path):
     got = service.api.get(path)
     assert got.status_code == 422, got.text
-    assert "less than or equal to 9223372036854775807" in got.text or "greater than or equal to 1" in got.text
+    detail = got.json()["detail"]  # what a person reads: which number and its range, in Chinese
+    assert "编号不能大于 9223372036854775807" in detail or "编号不能小于 1" in detail, detail
+    assert got.json()["code"] == "invalid_request" and got.json()["errors"][0]["type"]  # pydantic's list, for scripts
 
 
 def test_the_largest_id_is_just_missing(service):

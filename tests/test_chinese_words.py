@@ -2,7 +2,8 @@
 against the real service: chart axes and legends show the taxonomy's labels (欠薪, 一般求助, 受理), the QA pages
 show sampling reasons, handler roles and the failed critical item by their labels and their errors in Chinese
 only; no visible text is a code (`wage_arrears`, `failed_transcription`); the admin header stays on one line at
-1,366 px. The codes themselves stay in the JSON APIs."""
+1,366 px; no English word either (the pages once spoke both: 加载中… loading). The codes themselves stay in the
+JSON APIs."""
 
 from __future__ import annotations
 
@@ -110,9 +111,17 @@ def _samples(service: RunningService) -> dict[str, dict]:
     return {s["call_sid"]: s for s in listed.json()}
 
 
+# Not words to translate: the people's usernames, this module's call SIDs, recording SIDs, ticket numbers.
+NOT_WORDS = re.compile(r"\b(?:op-li|insp-wang|boss-zhao)\b|\b(?:RE)?CA-cw-[a-z]+\b|12351-\d{8}-\d{4}")
+LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
 def _no_codes(page) -> str:
+    """The page's visible text, after checking it shows no code and no English word (issue 13)."""
     text = page.evaluate(VISIBLE_TEXT)
     assert not CODE.findall(text), f"codes shown on {page.url}: {sorted(set(CODE.findall(text)))}"
+    english = sorted(set(LATIN_WORD.findall(NOT_WORDS.sub(" ", text))))
+    assert not english, f"English shown on {page.url}: {english}"
     return text
 
 
@@ -147,7 +156,9 @@ def test_the_dashboard_and_reports_speak_the_taxonomy_not_its_codes(service, bro
 
     # The printable HTML report names subjects and classes by their labels too, and says when, in Beijing time.
     html = service.supervisor.get("/api/reports/daily", params={"date": "2026-11-24", "format": "html"}).text
-    assert not CODE.findall(re.sub(r"<[^>]+>", " ", html)) and "欠薪" in html and "一般求助" in html
+    printed = re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", " ", html))
+    assert not CODE.findall(printed) and not LATIN_WORD.findall(printed), printed
+    assert "欠薪" in html and "一般求助" in html and "数据截至" in html
     no_script_errors(page)
 
 

@@ -97,10 +97,10 @@ def test_report_without_a_date_is_today_as_a_table_and_json_or_csv_on_request(va
     table = _hotline(env, tmp_path, "report", "daily")
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert f"日报 daily report {_today()}" in table.stdout
-    answer_rate = next(line for line in lines if "接通率 answer rate" in line)
+    assert f"日报 {_today()}" in table.stdout
+    answer_rate = next(line for line in lines if line.strip("│ ").startswith("接通率"))
     assert "33.33 %" in answer_rate  # one row a person reads, in per cent, not cut at 80 columns
-    assert "截至" in table.stdout and "(Asia/Shanghai)" in table.stdout
+    assert "数据截至" in table.stdout and "（Asia/Shanghai）" in table.stdout
 
     as_json = _hotline(env, tmp_path, "report", "daily", "--format", "json")
     assert as_json.returncode == 0, as_json.stderr

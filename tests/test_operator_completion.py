@@ -185,7 +185,11 @@ def test_completion_is_refused_in_words_to_the_wrong_input_and_the_wrong_roles(t
         path, json={"summary": WAGES, "subject": "wage_arrears", "kind": "help", "urgency_flags": ["x"]}
     )
     assert bad.status_code == 422 and bad.json()["code"] == "unknown_flag"
-    assert operator.post(path, json={"summary": "x" * 4001, "subject": "other", "kind": "help"}).status_code == 422
+    long = operator.post(path, json={"summary": "x" * 4001, "subject": "other", "kind": "help"})
+    assert long.status_code == 422 and long.json()["code"] == "invalid_request"  # the form's own check, in words:
+    assert "来电人反映的问题太长：最多 4000 个字" in long.json()["detail"], long.json()["detail"]
+    missing = operator.post(path, json={"summary": WAGES})
+    assert "事项未填写" in missing.json()["detail"] and "性质（咨询或求助）未填写" in missing.json()["detail"]
     body = {"summary": WAGES, "subject": "wage_arrears", "kind": "help"}
     assert service.staff("insp-zhou", "inspector").post(path, json=body).status_code == 403
     assert service.staff("lawyer-li", "lawyer", roster_id="L02").post(path, json=body).status_code == 403

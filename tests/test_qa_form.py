@@ -86,7 +86,7 @@ def test_an_inspector_cannot_submit_an_untouched_or_out_of_range_form_and_a_comp
     page.click("a.sample-link[data-call-sid='CA-form-1']")
     page.wait_for_url(f"**/qa/samples/{sample_id}")
     page.wait_for_selector("#rubric input")
-    assert "抽样原因 reason: 抽样配额" in page.inner_text("#call")
+    assert "抽样原因：抽样配额" in page.inner_text("#call")
 
     # The form opens empty: no item has points until the inspector gives them.
     inputs = page.locator("#rubric input")

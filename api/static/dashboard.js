@@ -24,22 +24,22 @@ function drawNow(d) {
   const calls = d.calls_today, queue = d.queue, lawyers = d.lawyers;
   const domain = (i) => ({x: [i / 4 + 0.02, (i + 1) / 4 - 0.02], y: [0, 1]});
   Plotly.react("chart-now", [
-    {type: "indicator", mode: "number", value: calls.calls_total, title: {text: "今日来电 calls today"}, domain: domain(0)},
+    {type: "indicator", mode: "number", value: calls.calls_total, title: {text: "今日来电"}, domain: domain(0)},
     {type: "indicator", mode: "gauge+number", value: calls.answer_rate === null ? 0 : calls.answer_rate * 100,
      number: {suffix: "%", valueformat: ".1f"}, gauge: {axis: {range: [0, 100]}},
-     title: {text: `接通率 answer rate (${calls.calls_answered}/${calls.calls_total})`}, domain: domain(1)},
+     title: {text: `接通率（${calls.calls_answered}/${calls.calls_total}）`}, domain: domain(1)},
     {type: "indicator", mode: "number", value: queue.waiting,
-     title: {text: `排队 waiting (最久 ${queue.longest_wait_s}s)`}, domain: domain(2)},
+     title: {text: `排队（最久 ${queue.longest_wait_s} 秒）`}, domain: domain(2)},
     {type: "indicator", mode: "number", value: lawyers.on_duty,
-     title: {text: `值班律师 on duty (签入 ${lawyers.signed_in}, 空闲 ${lawyers.free})`}, domain: domain(3)},
+     title: {text: `值班律师（签入 ${lawyers.signed_in}，空闲 ${lawyers.free}）`}, domain: domain(3)},
   ], {...LAYOUT, height: 200, margin: {l: 10, r: 10, t: 40, b: 10}}, CONFIG);
 }
 
 function drawLawyers(lawyers) {
   const names = lawyers.lawyers.map((p) => `${p.name} ${p.id}`);
-  const state = (p) => (p.on_call ? "通话中 on call" : p.free ? "空闲 free" : "未签入 signed out");
-  const kinds = ["空闲 free", "通话中 on call", "未签入 signed out"];
-  const colors = {"空闲 free": "#2f855a", "通话中 on call": "#b42318", "未签入 signed out": "#9aa5b1"};
+  const state = (p) => (p.on_call ? "通话中" : p.free ? "空闲" : "未签入");
+  const kinds = ["空闲", "通话中", "未签入"];
+  const colors = {"空闲": "#2f855a", "通话中": "#b42318", "未签入": "#9aa5b1"};
   Plotly.react("chart-lawyers", kinds.map((kind) => ({
     type: "bar", name: kind, x: names, marker: {color: colors[kind]},
     y: lawyers.lawyers.map((p) => (state(p) === kind ? 1 : 0)),
@@ -48,11 +48,13 @@ function drawLawyers(lawyers) {
 
 function drawSatisfaction(trend) {
   Plotly.react("chart-satisfaction", [
-    {type: "scatter", mode: "lines+markers", name: "满意率 satisfied share", x: trend.map((t) => t.day),
+    {type: "scatter", mode: "lines+markers", name: "满意率", x: trend.map((t) => t.day),
      y: trend.map((t) => (t.satisfaction === null ? null : t.satisfaction * 100)), connectgaps: true},
-    {type: "bar", name: "回访数 surveys", x: trend.map((t) => t.day), y: trend.map((t) => t.answered), yaxis: "y2",
+    {type: "bar", name: "回访数", x: trend.map((t) => t.day), y: trend.map((t) => t.answered), yaxis: "y2",
      opacity: 0.3},
   ], {...LAYOUT, margin: {...LAYOUT.margin, r: 40}, yaxis: {range: [0, 100], ticksuffix: "%"}, legend: {orientation: "h"},
+      // Plotly names months in English (Nov 26): the days as people here write them.
+      xaxis: {tickformat: "%-m月%-d日", hoverformat: "%Y年%-m月%-d日"},
       yaxis2: {overlaying: "y", side: "right", rangemode: "tozero", showgrid: false}}, CONFIG);
 }
 
@@ -68,7 +70,7 @@ function drawHotSpots(spots) {
 function deadlineRows(list) {
   return list.map((t) => [t.number, subjectLabel(t.subject), classLabel(t.handling_class), stateLabel(t.status),
                           t.district || "—", when(t.reply_due_at),
-                          `${t.hours_left} h`]);
+                          `${t.hours_left} 小时`]);
 }
 
 // How often people corrected the classifier: corrected tickets per subject (stacked) by local week, and the share.
@@ -101,15 +103,15 @@ async function refresh() {
     drawSatisfaction(d.satisfaction_trend);
     drawLawyers(d.lawyers);
     drawHotSpots(d.hot_spots);
-    const head = ["工单 ticket", "类别 subject", "办理类别 class", "状态 state", "区县 district", "期限 due", "剩余 left"];
+    const head = ["工单", "诉求类别", "办理类别", "状态", "区县", "期限", "剩余"];
     $("#near-count").textContent = `(${d.deadlines.near_deadline_count})`;
     $("#overdue-count").textContent = `(${d.deadlines.overdue_count})`;
     $("#near").replaceChildren(table(head, deadlineRows(d.deadlines.near_deadline)));
     $("#overdue").replaceChildren(table(head, deadlineRows(d.deadlines.overdue)));
-    $("#employers").replaceChildren(table(["用人单位 employer", "工单 tickets", "来电人 callers"],
+    $("#employers").replaceChildren(table(["用人单位", "工单数", "来电人数"],
       d.hot_spots.repeated_employers.map((e) => [e.employer, e.tickets, e.callers])));
     drawCorrections(await api("/api/reports/corrections?weeks=8"));
-    say(`更新于 as of ${when(d.as_of)}`);
+    say(`更新于 ${when(d.as_of)}`);
     document.body.dataset.refreshed = d.as_of;
   } catch (error) {
     say(error.message, true);

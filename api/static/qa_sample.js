@@ -2,7 +2,7 @@
 import {$, api, el, say, seconds, table, when, FEEDBACK_STATES, SAMPLE_STATES} from "./console.js";
 
 const sampleId = $("#sample").dataset.sampleId;
-const CHANNELS = {0: "来电人 caller", 1: "坐席 staff"};
+const CHANNELS = {0: "来电人", 1: "坐席"};
 const RECORDING_STATES = {pending: "等待下载", stored: "待转写", waiting_model: "等待语音模型", transcribed: "已转写",
                           failed: "录音或转写失败"};
 let view = null;
@@ -12,14 +12,14 @@ let itemLabels = {};         // rubric item id → its label: people read labels
 
 // Who handled the call: a person, the operators' shared desk, or nobody (the voice menu).
 function handlerName(handler) {
-  if (!handler) return "语音导航 voice menu";
+  if (!handler) return "语音导航";
   return handler.startsWith("desk:") ? `话务台 ${handler.slice(5)}` : handler;
 }
 
 // --- the recording and its time-aligned transcript -------------------------------------------------
 
 function wordSpan(word, audio) {
-  return el("span", {class: "word", dataset: {start: word.start, end: word.end}, title: `${word.start.toFixed(2)} s`,
+  return el("span", {class: "word", dataset: {start: word.start, end: word.end}, title: `${word.start.toFixed(2)} 秒`,
                      onclick: () => { audio.currentTime = word.start; audio.play(); }}, word.word);
 }
 
@@ -42,7 +42,7 @@ function follow(audio, box) {
 
 function showRecordings(recordings) {
   const blocks = recordings.map((rec) => {
-    const label = rec.source === "call" ? "全程录音 whole call" : "来电人陈述 caller's problem";
+    const label = rec.source === "call" ? "全程录音" : "来电人陈述";
     if (rec.status === "failed" || !rec.duration_s && rec.status !== "transcribed") {
       // A failed recording never stored failed to download; a stored one failed in transcription.
       const state = rec.status !== "failed" ? RECORDING_STATES[rec.status] || rec.status
@@ -54,7 +54,7 @@ function showRecordings(recordings) {
     const lines = rec.transcripts.map((t) => el("div", {class: "channel", dataset: {channel: t.channel ?? 0}},
       el("h4", {}, rec.channels === 2 ? CHANNELS[t.channel] : CHANNELS[0]),
       t.words.length ? el("p", {class: "words"}, t.words.map((w) => [wordSpan(w, audio), " "]))
-                     : el("p", {class: "words"}, t.text || el("span", {class: "muted"}, "（无语音 no speech）"))));
+                     : el("p", {class: "words"}, t.text || el("span", {class: "muted"}, "（无语音）"))));
     const box = el("div", {class: "recording", dataset: {source: rec.source}},
                    el("h3", {}, label, el("small", {}, ` ${rec.recording_sid} · ${seconds(rec.duration_s)}`)),
                    audio, lines.length ? lines : el("p", {class: "muted"}, `转写：${RECORDING_STATES[rec.status] || rec.status}`));
@@ -64,26 +64,26 @@ function showRecordings(recordings) {
   });
   // The whole call first: it has both channels.
   blocks.sort((a, b) => (b.dataset.source === "call") - (a.dataset.source === "call"));
-  $("#recordings").replaceChildren(...(blocks.length ? blocks : [el("p", {class: "muted"}, "没有录音 no recording")]));
+  $("#recordings").replaceChildren(...(blocks.length ? blocks : [el("p", {class: "muted"}, "没有录音")]));
 }
 
 function showCall(v) {
   const c = v.call;
   $("#call").replaceChildren(
     el("h1", {}, `质检 ${c.call_sid}`),
-    el("p", {}, `来电 caller ${c.caller || "—"} · ${when(c.started_at)} · ${seconds(c.duration_s)} · `,
-       `经办人 handler ${handlerName(c.handler)}${c.handler_role_label ? `（${c.handler_role_label}）` : ""}`),
-    el("p", {}, `抽样原因 reason: ${v.reason_labels.join("、")} · 质检员 inspector: ${v.inspector || "—"} · `,
+    el("p", {}, `来电 ${c.caller || "—"} · ${when(c.started_at)} · ${seconds(c.duration_s)} · `,
+       `经办人 ${handlerName(c.handler)}${c.handler_role_label ? `（${c.handler_role_label}）` : ""}`),
+    el("p", {}, `抽样原因：${v.reason_labels.join("、")} · 质检员：${v.inspector || "—"} · `,
        el("span", {id: "sample-status"}, SAMPLE_STATES[v.status] || v.status)));
 }
 
 function showTicket(t) {
-  if (!t) { $("#ticket").replaceChildren(el("p", {class: "muted"}, "这通电话没有工单 no ticket")); return; }
+  if (!t) { $("#ticket").replaceChildren(el("p", {class: "muted"}, "这通电话没有工单")); return; }
   $("#ticket").replaceChildren(
     el("p", {}, el("strong", {}, t.number),
        ` · ${t.subject_label || t.subject || "未分类"} · ${t.handling_class_label || t.handling_class || "—"}`,
        t.urgency_flags.length ? el("span", {class: "flag"}, ` 紧急 ${t.urgency_flag_labels.join("、")}`) : ""),
-    el("p", {}, t.summary || el("span", {class: "muted"}, "（无摘要 no summary）")));
+    el("p", {}, t.summary || el("span", {class: "muted"}, "（无摘要）")));
 }
 
 // --- scoring ---------------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ function seek(at) {
 
 function commentList(list) {
   return el("ul", {class: "comments"}, list.map((c) => el("li", {},
-    el("a", {href: "#", onclick: (e) => { e.preventDefault(); seek(c.at_s); }}, `${c.at_s.toFixed(1)} s`),
+    el("a", {href: "#", onclick: (e) => { e.preventDefault(); seek(c.at_s); }}, `${c.at_s.toFixed(1)} 秒`),
     ` ${CHANNELS[c.channel]}: ${c.text}`)));
 }
 
@@ -104,7 +104,7 @@ function criticalLabels(ids) {
 }
 
 function showScores(scores) {
-  const stageLabel = {inspection: "质检 inspection", review: "复核 review", calibration: "校准 calibration"};
+  const stageLabel = {inspection: "质检", review: "复核", calibration: "校准"};
   $("#scores").replaceChildren(...scores.map((s) => el("div", {class: "score", dataset: {stage: s.stage}},
     el("p", {}, el("strong", {class: "total"}, `${s.total} 分`), ` ${stageLabel[s.stage] || s.stage} · ${s.inspector} · ${when(s.created_at)}`,
        s.critical_failed.length ? el("span", {class: "flag critical-failed"}, ` 一票否决：${criticalLabels(s.critical_failed)}`) : ""),
@@ -117,7 +117,7 @@ function showRubric(rubric) {
   const inputs = rubric.sections.map((section) => el("fieldset", {},
     el("legend", {}, section.label),
     section.items.map((item) => el("label", {class: "item" + (item.critical ? " critical" : "")},
-      el("span", {}, item.label, item.critical ? el("strong", {class: "flag", title: "critical item"}, " ★一票否决") : "",
+      el("span", {}, item.label, item.critical ? el("strong", {class: "flag", title: "一票否决项：此项不合格则整通不合格"}, " ★一票否决") : "",
          el("small", {}, ` (0–${item.max})`)),
       el("input", {type: "number", min: 0, max: item.max, step: "0.5", required: true, inputmode: "decimal",
                    placeholder: `0–${item.max}`, name: item.id, dataset: {item: item.id, max: item.max},
@@ -162,7 +162,7 @@ function sumPoints() {
 
 $("#add-comment").addEventListener("click", () => {
   const text = $("#comment-text").value.trim();
-  if (!text) { say("评语为空 the comment is empty", true); return; }
+  if (!text) { say("评语为空", true); return; }
   comments.push({at_s: Math.round((activeAudio ? activeAudio.currentTime : 0) * 10) / 10,
                  channel: Number($("#comment-channel").value), text});
   $("#comment-text").value = "";
@@ -187,7 +187,7 @@ $("#score-form").addEventListener("submit", async (event) => {
     const score = stage === "review"
       ? await api(`/api/qa/samples/${sampleId}/review`, {method: "POST", body})
       : await api(`/api/qa/samples/${sampleId}/scores`, {method: "POST", body: {...body, stage}});
-    $("#score-result").textContent = `已提交 submitted: ${score.total} 分` +
+    $("#score-result").textContent = `已提交：${score.total} 分` +
       (score.critical_failed.length ? `（一票否决：${criticalLabels(score.critical_failed)}）` : "");
     $("#score-result").classList.remove("error");
     comments.length = 0;
@@ -203,11 +203,11 @@ async function showCalibration(scores) {
   if (!scores.some((s) => s.stage === "calibration")) { $("#calibration").replaceChildren(); return; }
   const c = await api(`/api/qa/samples/${sampleId}/calibration`);
   const spread = (s) => s ? `${s.min}–${s.max} (σ ${s.stdev.toFixed(1)}, n=${s.n})` : "—";
-  $("#calibration").replaceChildren(el("h3", {}, "校准 Calibration"),
-    table(["质检员 inspector", "得分 total"], c.inspectors.map((i) => [i.inspector, i.total])),
-    table(["评分项 item", "离散 spread"], Object.entries(c.items).filter(([, s]) => s.max > s.min)
-      .map(([item, s]) => [itemLabels[item] || item, spread(s)]), "各项一致 every item agrees"),
-    el("p", {}, `总分离散 spread of totals: ${spread(c.total)}`));
+  $("#calibration").replaceChildren(el("h3", {}, "校准"),
+    table(["质检员", "得分"], c.inspectors.map((i) => [i.inspector, i.total])),
+    table(["评分项", "离散"], Object.entries(c.items).filter(([, s]) => s.max > s.min)
+      .map(([item, s]) => [itemLabels[item] || item, spread(s)]), "各项一致"),
+    el("p", {}, `总分离散：${spread(c.total)}`));
 }
 
 // --- feedback --------------------------------------------------------------------------------------
@@ -217,11 +217,11 @@ function showFeedback(list) {
     el("p", {}, el("strong", {class: "state"}, FEEDBACK_STATES[f.status] || f.status),
        ` · ${f.created_by} → ${f.handler} · ${when(f.created_at)}`),
     el("p", {class: "message"}, f.message),
-    f.rectification ? el("p", {class: "rectification"}, `整改 rectification: ${f.rectification}`) : "",
+    f.rectification ? el("p", {class: "rectification"}, `整改：${f.rectification}`) : "",
     f.status === "answered" ? el("button", {type: "button", class: "close-feedback", onclick: async () => {
       try { await api(`/api/qa/feedback/${f.id}/close`, {method: "POST"}); await load(false); }
       catch (error) { say(error.message, true); }
-    }}, "确认并关闭 Close") : "")));
+    }}, "确认并关闭") : "")));
 }
 
 $("#feedback-form").addEventListener("submit", async (event) => {
@@ -229,7 +229,7 @@ $("#feedback-form").addEventListener("submit", async (event) => {
   try {
     await api(`/api/qa/samples/${sampleId}/feedback`, {method: "POST", body: {message: $("#feedback-message").value}});
     $("#feedback-message").value = "";
-    say("反馈已发送 feedback sent");
+    say("反馈已发送");
     await load(false);
   } catch (error) {
     say(error.message, true);

@@ -25,7 +25,7 @@ function bars(id, counts, labels, title) {
 async function show() {
   const kind = $("#kind").value, day = $("#date").value;
   const url = `/api/reports/${kind}?date=${encodeURIComponent(day)}`;
-  say("加载中… loading");
+  say("加载中…");
   try {
     const report = await api(url);
     $("#report-title").replaceChildren(`${report.label} `, el("small", {}, `${report.from} – ${report.to}`));
@@ -34,9 +34,9 @@ async function show() {
         el("th", {title: definition}, label), el("td", {}, shown(key, report[key])))))));
     bars("chart-subject", report.by_subject, report.labels.subjects, "诉求类别");
     bars("chart-district", report.by_district, report.labels.districts, "区县");
-    $("#downloads").replaceChildren(el("a", {href: `${url}&format=csv`, download: true}, "下载 CSV"), " · ",
-                                    el("a", {href: `${url}&format=html`, target: "_blank"}, "HTML 版 printable"));
-    say(`生成于 made ${when(report.as_of)}`);  // the hotline's local time, whatever the browser's
+    $("#downloads").replaceChildren(el("a", {href: `${url}&format=csv`, download: true}, "下载表格"), " · ",
+                                    el("a", {href: `${url}&format=html`, target: "_blank"}, "打印版"));
+    say(`生成于 ${when(report.as_of)}`);  // the hotline's local time, whatever the browser's
   } catch (error) {
     say(error.message, true);
   }

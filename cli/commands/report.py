@@ -47,7 +47,7 @@ def report(
     from hotline.migrate import upgrade
     from reports.metrics import build_report
     from reports.periods import PeriodError, parse_day, period_of
-    from reports.render import FORMATS, render
+    from reports.render import FORMATS, TITLES, render
     from routing.sla import load_sla
     from routing.tickets import local_day
 
@@ -75,7 +75,7 @@ def report(
     text = render(figures, fmt)
     if output is not None:
         output.write_text(text, encoding="utf-8")
-        typer.echo(f"{period.kind} report {period.label} written to {output}", err=True)
+        typer.echo(f"{TITLES[period.kind]} {period.label} 已写入 {output}", err=True)
     else:
         typer.echo(text, nl=not text.endswith("\n"))
 
@@ -93,11 +93,11 @@ def _print_table(figures: dict, output: Path | None) -> None:
     taxonomy = default_taxonomy()
     table = Table(
         title=f"12351 {TITLES.get(figures['period'], figures['period'])} {figures['label']}",
-        caption=f"{figures['from']} – {figures['to']} · 截至 {as_of(figures)} ({figures['timezone']})",
+        caption=f"{figures['from']} – {figures['to']} · 数据截至 {as_of(figures)}（{figures['timezone']}）",
         header_style="bold",
     )
-    table.add_column("指标 figure", no_wrap=True)
-    table.add_column("数值 value", justify="right", no_wrap=True)
+    table.add_column("指标", no_wrap=True)
+    table.add_column("数值", justify="right", no_wrap=True)
     for key, (label, _definition) in DEFINITIONS.items():
         table.add_row(label, shown(key, figures.get(key)))
     breakdowns: tuple[tuple[str, dict[str, int], Callable[[Any], str]], ...] = (
@@ -114,7 +114,7 @@ def _print_table(figures: dict, output: Path | None) -> None:
         return
     with open(output, "w", encoding="utf-8") as fh:
         console_for(fh).print(table)
-    typer.echo(f"{figures['period']} report {figures['label']} written to {output}", err=True)
+    typer.echo(f"{TITLES.get(figures['period'], figures['period'])} {figures['label']} 已写入 {output}", err=True)
 
 
 def corrections_report(fmt: str, weeks: int, output: Path | None) -> None:
