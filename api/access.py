@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, WebSocketException, status
+from fastapi import Depends, Request, WebSocketException, status
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from api.deps import ServicesDep, SessionDep
-from api.staff_auth import current_staff, require_page_roles
+from api.errors import Refusal
+from api.staff_auth import current_staff, require_page_roles, wrong_role
 from recordings.qa_tables import QaSample
 from recordings.tables import Call
 from routing.tables import QueueEntry, Ticket
 from staff.access import ALL, NOTE_READERS, OWN, PAGE, PUBLIC, SAMPLED, TWILIO, Access, access_for
 from staff.accounts import handles
-from staff.roles import ADMIN, LAWYER, ROLE_LABELS
+from staff.roles import ADMIN, LAWYER
 from staff.tables import StaffUser
 
 
@@ -41,17 +42,18 @@ def enforce_access(connection: HTTPConnection, session: SessionDep, services: Se
     if not isinstance(connection, Request):  # a WebSocket that is not a Twilio stream in the table
         raise WebSocketException(status.WS_1008_POLICY_VIOLATION, f"{key} is not in the access table")
     if rule is None:
-        raise HTTPException(403, f"{key} is not in the access table (staff/access.py ACCESS): nobody may use it")
+        raise Refusal(
+            403,
+            f"这个地址不在权限表中，任何人都不能使用（{key}：请在 staff/access.py 的 ACCESS 中登记）",
+            "not_in_table",
+        )
     roles = tuple(rule.roles)
     if rule.kind == PAGE:
         user = require_page_roles(*roles)(connection, session, services)
     else:
         user = current_staff(connection, session, services)
         if rule.scope_for(user.role) is None:
-            wanted = "、".join(ROLE_LABELS.get(r, r) for r in roles)
-            raise HTTPException(
-                403, f"this needs the role {' or '.join(roles)} ({wanted}); you are signed in as {user.role}"
-            )
+            raise wrong_role(roles, user)
     connection.state.reach = rule.scope_for(user.role)
     return user
 

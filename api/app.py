@@ -229,7 +229,7 @@ def busy_answer(request: Request, exc: DatabaseBusy) -> Response:
         )
     log.error("database busy: %s answered 503 (%s)", path, exc)
     return JSONResponse(
-        {"detail": "the database is busy: try again in a few seconds"}, status_code=503, headers={"Retry-After": "2"}
+        {"detail": "系统正忙：请几秒钟后再试", "code": "database_busy"}, status_code=503, headers={"Retry-After": "2"}
     )
 
 

@@ -18,6 +18,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from api.deps import ServicesDep, SessionDep
+from api.errors import Refusal
 from hotline.db import utcnow
 from staff.accounts import SignInAttempt, check_attempt
 from staff.audit import record
@@ -34,7 +35,7 @@ class SignInRequired(HTTPException):
     def __init__(self) -> None:
         super().__init__(
             401,
-            "sign in first: POST /login (or open /login in a browser)",
+            "请先登录：在浏览器中打开登录页（/login），脚本请先 POST /login",
             headers={"WWW-Authenticate": 'Cookie realm="hotline12351"'},
         )
 
@@ -88,7 +89,11 @@ def current_staff(request: Request, session: SessionDep, services: ServicesDep) 
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), request.state.csrf.encode()):
-            raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header: read it from GET /api/me")
+            raise Refusal(
+                403,
+                f"页面的安全令牌已失效：请刷新页面后再试（脚本请从 GET /api/me 读取 csrf，放在 {CSRF_HEADER} 请求头中）",
+                "csrf_failed",
+            )
     request.state.staff = user
     return user
 
@@ -96,15 +101,19 @@ def current_staff(request: Request, session: SessionDep, services: ServicesDep) 
 StaffDep = Annotated[StaffUser, Depends(current_staff)]
 
 
+def wrong_role(roles: tuple[str, ...] | list[str], user: StaffUser) -> Refusal:
+    """403 for a role the request is not for, in the roles' Chinese names: who may, and who you are."""
+    wanted = "、".join(ROLE_LABELS.get(r, r) for r in roles)
+    mine = ROLE_LABELS.get(user.role, user.role)
+    return Refusal(403, f"这项功能只有{wanted}可以使用，您登录的身份是{mine}：请换用相应的账号", "wrong_role")
+
+
 def require_roles(*roles: str) -> Callable[..., StaffUser]:
     """A dependency letting through only these roles (and admin)."""
 
     def check(user: StaffDep) -> StaffUser:
         if not role_allows(user.role, roles):
-            wanted = "、".join(ROLE_LABELS.get(r, r) for r in roles)
-            raise HTTPException(
-                403, f"this needs the role {' or '.join(roles)} ({wanted}); you are signed in as {user.role}"
-            )
+            raise wrong_role(roles, user)
         return user
 
     return check
@@ -117,7 +126,7 @@ def require_page_roles(*roles: str) -> Callable[..., StaffUser]:
         user = signed_in_user(request, session, services)
         if user is None:
             target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
-            raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={target}"})
+            raise HTTPException(303, "请先登录", headers={"Location": f"/login?next={target}"})
         if not role_allows(user.role, roles):
             raise PageRefused(roles, user)
         request.state.staff = user
@@ -130,7 +139,8 @@ class PageRefused(HTTPException):
     """A console page the signed-in role may not open; answered as a page that says so (see api.app)."""
 
     def __init__(self, roles: tuple[str, ...], user: StaffUser) -> None:
-        super().__init__(403, f"this page is for {' or '.join(roles)}; you are signed in as {user.role}")
+        wanted = "、".join(ROLE_LABELS.get(r, r) for r in roles)
+        super().__init__(403, f"这个页面只有{wanted}可以打开，您登录的身份是{ROLE_LABELS.get(user.role, user.role)}")
         self.roles, self.user = roles, user
 
 

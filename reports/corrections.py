@@ -50,7 +50,7 @@ def corrections_report(
 ) -> dict[str, Any]:
     """Per week and subject the machine gave: tickets, tickets a person corrected (and per field), the share."""
     if weeks < 1 or weeks > 260:
-        raise ValueError("weeks must be between 1 and 260")
+        raise ValueError("周数须在 1 到 260 之间")
     periods = weeks_back(now, timezone, weeks)
     start, end = periods[0].start, periods[-1].end
     tickets = session.execute(

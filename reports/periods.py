@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 KINDS = ("daily", "weekly", "monthly")
+KIND_NAMES = "日报（daily）、周报（weekly）、月报（monthly）"  # the kinds as a message names them
 # The days a report or a figure may be asked for: the hotline's own years, far from date arithmetic's limits.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
@@ -54,7 +55,7 @@ def period_of(kind: str, day: date, timezone: str) -> Period:
         first = day.replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)
         return Period(kind, first, following - timedelta(days=1), timezone)
-    raise PeriodError(f"unknown report {kind!r}: choose one of {', '.join(KINDS)}")
+    raise PeriodError(f"没有这种报表（{kind}）：报表有{KIND_NAMES}")
 
 
 def parse_day(text: str) -> date:
@@ -62,7 +63,7 @@ def parse_day(text: str) -> date:
     try:
         day = date.fromisoformat(text)
     except (TypeError, ValueError):
-        raise PeriodError(f"date {text!r} is not a date like 2026-11-24 (YYYY-MM-DD)") from None
+        raise PeriodError(f"日期（{text}）不对：请写成 2026-11-24 这样的年-月-日（YYYY-MM-DD）") from None
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise PeriodError(f"date {text} is outside the years {FIRST_DAY.year} to {LAST_DAY.year}")
+        raise PeriodError(f"日期 {text} 不在 {FIRST_DAY.year} 年到 {LAST_DAY.year} 年之间：请重新选择日期")
     return day

@@ -59,7 +59,7 @@ def acknowledge(session: Session, alert_id: int, *, actor: str, now: datetime) -
     Returns the alert and whether this call acknowledged it (False: someone already had — theirs stands)."""
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
-        raise AlertError(f"no alert {alert_id}: GET /api/alerts lists them")
+        raise AlertError(f"没有编号为 {alert_id} 的提醒：请刷新提醒列表后重新选择")
     if alert.acknowledged_at is not None:
         return alert, False
     alert.acknowledged_at, alert.acknowledged_by = now, actor

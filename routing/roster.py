@@ -69,13 +69,13 @@ class DutyRoster:
             lawyers = self.on_duty(max(start, local), timezone)
             if lawyers:
                 return max(start, local), lawyers
-        raise RosterError("nobody is ever on duty: check `weekly` in the roster file")
+        raise RosterError("排班表上一周内没有人值班：请检查排班文件中的每周安排（weekly）")
 
     def lawyer(self, lawyer_id: str) -> Person:
         try:
             return self.lawyers[lawyer_id]
         except KeyError:
-            raise RosterError(f"no lawyer {lawyer_id!r} in the roster") from None
+            raise RosterError(f"排班表上没有律师座席 {lawyer_id}") from None
 
 
 Phone = Annotated[str, Field(min_length=1)]

@@ -127,10 +127,10 @@ def take_next_caller(session: Session, roster: DutyRoster, lawyer_id: str, now: 
     """The free lawyer takes the caller who has waited longest: the entry is theirs and they are busy."""
     roster.lawyer(lawyer_id)
     if lawyer_id not in {p.id for p in available_lawyers(session, roster, now, timezone)}:
-        raise SeatError(f"{lawyer_id} is not free: a lawyer must be on duty, signed in and not on a call")
+        raise SeatError(f"{lawyer_id} 座席现在不能接听：须在值班时间内、已签入且不在通话中")
     waiting = queue_state(session).waiting
     if not waiting:
-        raise SeatError("nobody is waiting")
+        raise SeatError("没有人在排队")
     entry = waiting[0]
     leave_queue(session, entry.call_sid, "bridged", lawyer_id, now)
     set_on_call(session, lawyer_id, entry.call_sid)

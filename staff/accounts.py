@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hotline.db import utcnow
 from staff.audit import record
 from staff.passwords import check_strength, dummy_hash, hash_password, needs_rehash, verify_password
-from staff.roles import LAWYER, OPERATOR, ROLES
+from staff.roles import LAWYER, OPERATOR, ROLE_LABELS, ROLES
 from staff.sessions import end_sessions_of
 from staff.tables import AuditEntry, StaffUser
 
@@ -36,8 +36,10 @@ class SignInLimit:
 
 
 class TooManyAttempts(RuntimeError):
+    """Too many failed sign-ins lately: the message says how many minutes to wait."""
+
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed sign-ins: try again in {max(1, -(-retry_after_s // 60))} minute(s)")
+        super().__init__(f"登录失败次数过多：请 {max(1, -(-retry_after_s // 60))} 分钟后再试")
         self.retry_after_s = retry_after_s
 
 
@@ -49,8 +51,7 @@ def normalise_phone(raw: str) -> str:
     phone = re.sub(r"[\s\-()]", "", raw)
     if not E164.fullmatch(phone):
         raise AccountError(
-            f"phone {raw!r} is not a full international number: write it as +86 and the "
-            "number, e.g. +8613800138000 (a landline with its area code: +862988881234)"
+            f"电话号码 {raw} 不是完整的号码：请写成 +86 加号码，例如 +8613800138000（固定电话带区号：+862988881234）"
         )
     return phone
 
@@ -71,15 +72,16 @@ def create_user(
     """
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise AccountError("a username is 1 to 64 characters without spaces")
+        raise AccountError("用户名须为 1 到 64 个字符，不能有空格")
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
+        roles = "、".join(f"{code}（{ROLE_LABELS[code]}）" for code in ROLES)
+        raise AccountError(f"没有这个角色：{role}；角色有 {roles}")
     if roster_id and role != LAWYER:
-        raise AccountError("only a lawyer's account is linked to a seat on the duty roster (--roster-id)")
+        raise AccountError("只有律师的账号才关联排班表上的座席（--roster-id）")
     if session.scalar(select(StaffUser).where(StaffUser.username == username)):
-        raise AccountError(f"user {username!r} exists already")
+        raise AccountError(f"用户 {username} 已经存在：请换一个用户名")
     if roster_id and session.scalar(select(StaffUser).where(StaffUser.roster_id == roster_id)):
-        raise AccountError(f"roster seat {roster_id} belongs to another account already")
+        raise AccountError(f"排班表座席 {roster_id} 已关联到另一个账号")
     phone = normalise_phone(phone) if phone is not None else None
     check_strength(password)
     user = StaffUser(

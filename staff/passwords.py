@@ -18,9 +18,9 @@ class WeakPassword(ValueError):
 
 def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
+        raise WeakPassword(f"密码太短：至少要 {MIN_LENGTH} 个字符")
     if password.isdigit():
-        raise WeakPassword("a password of digits only is too easy to guess: mix in letters")
+        raise WeakPassword("密码不能全是数字，太容易被猜到：请加入字母")
 
 
 def hash_password(password: str) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline.db import rows_changed, utcnow
-from staff.roles import OPERATOR, role_allows
+from staff.roles import OPERATOR, ROLE_LABELS, role_allows
 from staff.tables import OperatorPresence, StaffUser
 
 OPERATOR_SEATS = "operators"  # the value of a dial step's `seats:` that rings a free operator's own phone
@@ -59,11 +59,10 @@ def _presence(session: Session, username: str) -> OperatorPresence:
 def sign_in(session: Session, user: StaffUser) -> OperatorPresence:
     """The operator takes calls from now on; signing in again changes nothing (their idle time keeps counting)."""
     if not role_allows(user.role, (OPERATOR,)):
-        raise SeatError(f"only operators take calls on the hotline; {user.username} is a {user.role}")
+        raise SeatError(f"只有话务员可以接听热线来电：{user.username} 是{ROLE_LABELS.get(user.role, user.role)}")
     if not user.phone:
         raise SeatError(
-            f"{user.username} has no phone to put calls through to: an admin sets it with "
-            f"`hotline users phone {user.username} +86...`"
+            f"{user.username} 没有登记接听电话，来电无法转接：请管理员设置（hotline users phone {user.username} +86…）"
         )
     presence = _presence(session, user.username)
     if not presence.signed_in:

@@ -290,7 +290,8 @@ def test_a_lawyer_reads_only_their_own_callers_and_an_admin_names_the_seat(servi
     assert lawyer.get(f"/api/tickets/{T_LAWYER}").status_code == 200
     for number in (T_OPERATOR, T_OTHER):
         refused = lawyer.get(f"/api/tickets/{number}")
-        assert refused.status_code == 403 and "not one of yours" in refused.json()["detail"]
+        assert refused.status_code == 403 and refused.json()["code"] == "not_yours"
+        assert f"工单 {number} 不在您的查看范围：作为律师，您只能查看" in refused.json()["detail"]
     assert lawyer.get("/api/calls/CA-am-operator").status_code == 403
     assert lawyer.get("/api/tickets").status_code == 403  # no list of every ticket
     assert lawyer.post(f"/api/tickets/{T_OTHER}/merge", json={"into": T_OPERATOR}).status_code == 403

@@ -154,7 +154,8 @@ def test_alerts_api_roles_and_csrf(setup):
     without_csrf = operator.post("/api/alerts/1/acknowledge", headers={"X-CSRF-Token": ""})
     assert without_csrf.status_code == 403
     missing = operator.post("/api/alerts/999999/acknowledge")
-    assert missing.status_code == 404 and "no alert 999999" in missing.text
+    assert missing.status_code == 404 and missing.json()["code"] == "no_alert"
+    assert "没有编号为 999999 的提醒" in missing.json()["detail"]
     assert operator.get("/api/alerts", params={"acknowledged_within_minutes": -1}).status_code == 422
 
 

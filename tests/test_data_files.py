@@ -162,7 +162,7 @@ def test_a_file_that_is_not_yaml_or_not_there_is_named(tmp_path):
 
 
 def test_a_runtime_roster_error_is_still_a_roster_error():
-    with pytest.raises(RosterError, match="no lawyer 'L99' in the roster"):
+    with pytest.raises(RosterError, match="排班表上没有律师座席 L99"):
         load_roster().lawyer("L99")
 
 

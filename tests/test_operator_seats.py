@@ -79,9 +79,9 @@ def test_the_free_operator_idle_longest_is_put_through_and_freed_after(migrated)
         b = create_user(session, "op-b", "operator", PASSWORD, phone="+8613800000002")
         nophone = create_user(session, "op-c", "operator", PASSWORD)
         inspector = create_user(session, "qa-1", "inspector", PASSWORD, phone="+8613800000004")
-        with pytest.raises(SeatError, match="no phone"):
+        with pytest.raises(SeatError, match="没有登记接听电话"):
             sign_in(session, nophone)
-        with pytest.raises(SeatError, match="only operators"):
+        with pytest.raises(SeatError, match="只有话务员"):
             sign_in(session, inspector)
         sign_in(session, a)
         sign_in(session, b)

@@ -107,7 +107,8 @@ def test_roles_are_checked(service):
     assert httpx.get(f"{service.url}/api/qa/samples").status_code == 401
     operator = service.staff("op_a", "operator")
     refused = operator.get("/api/qa/samples", params={"day": DAY})
-    assert refused.status_code == 403 and "inspector" in refused.json()["detail"]
+    assert refused.status_code == 403 and refused.json()["code"] == "wrong_role"
+    assert "只有质检员、班长/主管可以使用，您登录的身份是话务员" in refused.json()["detail"]
     assert operator.get("/api/qa/feedback").status_code == 403  # everyone's feedback: inspectors only
     assert operator.get("/api/qa/feedback", params={"mine": "true"}).status_code == 200
 

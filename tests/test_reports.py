@@ -42,7 +42,7 @@ def test_periods_are_local_days_monday_weeks_and_calendar_months():
     assert period_of("weekly", date(2026, 11, 29), TZ).first == date(2026, 11, 23)  # Sunday ends the week
     feb = period_of("monthly", date(2026, 2, 10), TZ)
     assert (feb.first, feb.last) == (date(2026, 2, 1), date(2026, 2, 28))
-    with pytest.raises(PeriodError, match="daily, weekly, monthly"):
+    with pytest.raises(PeriodError, match="没有这种报表（yearly）：报表有日报（daily）"):
         period_of("yearly", date(2026, 1, 1), TZ)
     with pytest.raises(PeriodError, match="YYYY-MM-DD"):
         parse_day("24/11/2026")
@@ -116,7 +116,7 @@ def test_csv_and_html_forms(week):
     assert len(rows) == 1 and rows[0]["calls_answered"] == "4" and rows[0]["recovered_amount"] == "5000.0"
     html = to_html(r)
     assert "57.14 %" in html and "¥5,000.00" in html and "欠薪" in html
-    assert "got past the greeting and menu" in html  # the definitions are printed with the figures
+    assert "接通并走过问候语和菜单" in html  # the definitions are printed with the figures
     assert "http" not in html.replace("http-equiv", "")  # self-contained: no external assets
 
 

@@ -67,9 +67,9 @@ def test_signed_out_requests_are_refused_and_pages_send_the_browser_to_sign_in(s
 
 def test_accounts_come_from_the_command_line_with_strong_passwords_only(service):
     weak = _users(service, "add", "weak-wu", "--role", "operator", "--password-stdin", password="12345678901\n")
-    assert weak.returncode == 1 and "digits only" in weak.stdout
+    assert weak.returncode == 1 and "密码不能全是数字" in weak.stdout
     bad_role = _users(service, "add", "x-wu", "--role", "boss", "--password-stdin", password=TEST_PASSWORD + "\n")
-    assert bad_role.returncode == 1 and "unknown role" in bad_role.stdout
+    assert bad_role.returncode == 1 and "没有这个角色：boss" in bad_role.stdout
     listed = _users(service, "list")
     assert "weak-wu" not in listed.stdout
 
@@ -102,7 +102,8 @@ def test_too_many_failed_sign_ins_lock_the_account_for_a_while(service):
         wrong = httpx.post(f"{service.url}/login", json={"username": "guess-me", "password": "wrong-password-1"})
         assert wrong.status_code == 401
     locked = httpx.post(f"{service.url}/login", json={"username": "guess-me", "password": TEST_PASSWORD})
-    assert locked.status_code == 429 and "try again in 15 minute" in locked.json()["detail"]
+    assert locked.status_code == 429 and locked.json()["code"] == "too_many_attempts"
+    assert "请 15 分钟后再试" in locked.json()["detail"]
     assert int(locked.headers["retry-after"]) > 800
     service.add_user("other-op", "operator")  # another account is not locked out
     sign_in(service.url, "other-op", TEST_PASSWORD).close()
@@ -128,9 +129,11 @@ def test_a_tampered_cookie_or_a_changed_password_ends_the_session(service):
 def test_each_role_may_do_only_its_own_work(service, ticket):
     inspector = service.staff("insp-chen", "inspector")
     unsampled = inspector.get(f"/api/tickets/{ticket['number']}")  # inspectors read the QA sample's calls only
-    assert unsampled.status_code == 403 and "sampled" in unsampled.json()["detail"]
+    assert unsampled.status_code == 403 and unsampled.json()["code"] == "not_yours"
+    assert "作为质检员，您只能查看质检抽中的通话的工单" in unsampled.json()["detail"]
     moved = inspector.post(f"/api/tickets/{ticket['number']}/transitions", json={"to": "dispatched"})
-    assert moved.status_code == 403 and "operator or supervisor" in moved.json()["detail"]
+    assert moved.status_code == 403 and moved.json()["code"] == "wrong_role"
+    assert "只有话务员、班长/主管可以使用" in moved.json()["detail"]
     assert inspector.get("/api/alerts").status_code == 403
     lawyer = service.staff("lawyer-wang", "lawyer", roster_id="L01")
     other_seat = lawyer.post("/api/lawyers/L02/sign-in")
@@ -200,7 +203,8 @@ def test_recordings_play_in_ranges_for_inspectors_only_and_each_playback_is_audi
     stored = (service.var_dir / "recordings" / ticket["recordings"][0]["path"]).read_bytes()
     inspector = service.staff("insp-listen", "inspector")
     unsampled = inspector.get(f"/api/recordings/{sid}/audio")  # inspectors listen to the QA sample's calls
-    assert unsampled.status_code == 403 and "sampled" in unsampled.json()["detail"]
+    assert unsampled.status_code == 403 and unsampled.json()["code"] == "not_yours"
+    assert "质检员（抽中的通话）" in unsampled.json()["detail"]
     _sample_for_qa(service, ticket["call_sid"])
     head = inspector.get(f"/api/recordings/{sid}/audio", headers={"Range": "bytes=0-99"})
     assert head.status_code == 206 and head.headers["content-range"] == f"bytes 0-99/{len(stored)}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from api.deps import RowId, SessionDep
+from api.errors import Refusal
 from api.staff_auth import audit, require_roles
 from hotline.db import utcnow
 from routing.alerts import SOUNDING, AlertError, acknowledge, alert_label, alert_text, recent_alerts
@@ -56,7 +57,7 @@ def get_alerts(
     limit: int = 200,
 ) -> list[dict]:
     if not 0 <= acknowledged_within_minutes <= 24 * 60:
-        raise HTTPException(422, "acknowledged_within_minutes must be between 0 and 1440")
+        raise Refusal(422, "已确认提醒的显示时长须在 0 到 1440 分钟之间（acknowledged_within_minutes）", "bad_window")
     now = utcnow()
     within = timedelta(minutes=acknowledged_within_minutes) if unacknowledged else timedelta(days=3650)
     alerts = recent_alerts(session, kinds=kind, now=now, acknowledged_within=within, limit=min(max(limit, 1), 500))
@@ -72,7 +73,7 @@ def post_acknowledge(alert_id: RowId, session: SessionDep, request: Request, use
     try:
         alert, acknowledged = acknowledge(session, alert_id, actor=user.username, now=utcnow())
     except AlertError as exc:
-        raise HTTPException(404, str(exc)) from exc
+        raise Refusal(404, str(exc), "no_alert") from exc
     if acknowledged:
         audit(
             session,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, NamedTuple
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep, SessionDep
+from api.errors import Refusal
 from api.pages import render
 from api.staff_auth import (
     SESSION_COOKIE,
@@ -124,6 +125,20 @@ async def _sign_in(services, username: str, password: str, ip: str | None) -> _S
     return await run_in_threadpool(finish)
 
 
+def _login_again(services, status_code: int, target: str | None, username: str, error: str) -> Response:
+    """The sign-in page once more, with a fresh form, the name typed and what went wrong."""
+    return render(
+        "login.html",
+        status_code=status_code,
+        form_token=services.signer.form_token(),
+        next=target or "",
+        username=username,
+        error=error,
+        user=None,
+        csrf=None,
+    )
+
+
 @router.post("/login", summary="Sign in (a form from the sign-in page, or JSON {username, password})")
 async def login(request: Request, services: ServicesDep) -> Response:
     is_json = request.headers.get("content-type", "").startswith("application/json")
@@ -133,43 +148,26 @@ async def login(request: Request, services: ServicesDep) -> Response:
         except ValueError:  # malformed JSON or UTF-8
             body = None
         if not isinstance(body, dict):
-            raise HTTPException(422, 'send {"username": ..., "password": ...}')
+            raise Refusal(422, '请发送用户名和密码（JSON：{"username": "…", "password": "…"}）', "bad_sign_in")
         username, password, target = str(body.get("username", "")), str(body.get("password", "")), None
     else:
         form = await request.form()
-        if not services.signer.form_token_valid(str(form.get("csrf_token", ""))):
-            raise HTTPException(403, "the sign-in form has expired: reload the page and sign in again")
         username, password = str(form.get("username", "")), str(form.get("password", ""))
         target = _safe_next(str(form.get("next", "")))
+        if not services.signer.form_token_valid(str(form.get("csrf_token", ""))):
+            # the page again, with a fresh form: the person only signs in once more
+            return _login_again(services, 403, target, username, "登录页面已过期：请重新输入密码登录")
     try:
         signed_in = await _sign_in(services, username.strip(), password, client_ip(request))
     except TooManyAttempts as exc:
         headers = {"Retry-After": str(exc.retry_after_s)}
-        if is_json:
-            raise HTTPException(429, str(exc), headers=headers) from exc
-        return render(
-            "login.html",
-            status_code=429,
-            form_token=services.signer.form_token(),
-            next=target or "",
-            username=username,
-            error=f"登录失败次数过多 {exc}",
-            user=None,
-            csrf=None,
-        )
+        if is_json:  # a Refusal's answer, with the Retry-After header it cannot carry
+            return JSONResponse({"detail": str(exc), "code": "too_many_attempts"}, status_code=429, headers=headers)
+        return _login_again(services, 429, target, username, str(exc))
     if signed_in is None:
         if is_json:
-            raise HTTPException(401, "wrong username or password")
-        return render(
-            "login.html",
-            status_code=401,
-            form_token=services.signer.form_token(),
-            next=target or "",
-            username=username,
-            error="用户名或密码错误 Wrong username or password",
-            user=None,
-            csrf=None,
-        )
+            raise Refusal(401, "用户名或密码错误：请重新输入", "wrong_password")
+        return _login_again(services, 401, target, username, "用户名或密码错误：请重新输入")
     response: Response = (
         JSONResponse(me_view(signed_in.user, signed_in.csrf))
         if is_json
@@ -198,7 +196,7 @@ async def logout(request: Request, services: ServicesDep) -> Response:
                 return
             # only the page's own form (or a script holding the token) may sign someone out
             if not hmac.compare_digest(token.encode(), request.state.csrf.encode()):
-                raise HTTPException(403, "missing or wrong CSRF token")
+                raise Refusal(403, "页面的安全令牌已失效：请刷新页面后再退出登录", "csrf_failed")
             end_session(session, request.state.staff_session, utcnow())
 
     await run_in_threadpool(sign_out)

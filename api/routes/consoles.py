@@ -12,11 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeAlias
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from api.access import Allowed, may_read_ticket, reach
 from api.deps import ServicesDep, SessionDep
+from api.errors import Refusal
 from api.pages import STATIC, render
 from api.routes.auth import page_context
 from api.ticket_view import find_ticket
@@ -52,7 +53,7 @@ def plotly_js() -> Path | None:
 def vendored_plotly() -> Response:
     path = plotly_js()
     if path is None:
-        raise HTTPException(404, "the plotly package is not installed: pip install 'plotly>=5'")
+        raise Refusal(404, "图表组件没有安装：请管理员安装（pip install 'plotly>=5'）", "plotly_missing")
     # The file changes only when the package is upgraded; a day's cache spares the 4 MB on every refresh.
     return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Literal, TypeAlias
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.access import Allowed
 from api.deps import Day, RowId, ServicesDep, SessionDep
+from api.errors import Refusal
 from api.staff_auth import audit
 from hotline.db import utcnow
 from recordings import qa
@@ -34,7 +35,14 @@ router = APIRouter(prefix="/api/qa", tags=["quality inspection"])
 Inspector: TypeAlias = Allowed
 StaffDep: TypeAlias = Allowed
 FEEDBACK_STATES = ("open", "answered", "closed")
-_STATUS = {qa.InvalidInput: 422, qa.Conflict: 409, qa.NotAllowed: 403, qa.NotFound: 404}
+FEEDBACK_LABELS = {"open": "待整改", "answered": "已整改", "closed": "已关闭"}
+# Each kind of refusal: its status, and the code scripts tell it by.
+_REFUSALS: dict[type[qa.QaError], tuple[int, str]] = {
+    qa.InvalidInput: (422, "invalid_input"),
+    qa.Conflict: (409, "conflict"),
+    qa.NotAllowed: (403, "not_allowed"),
+    qa.NotFound: (404, "not_found"),
+}
 
 
 class CommentIn(BaseModel):
@@ -84,8 +92,9 @@ def _item_labels(services: ServicesDep) -> dict[str, str]:
     return {item_id: item.label for item_id, item in services.rubric.items.items()}
 
 
-def _fail(exc: qa.QaError) -> HTTPException:
-    return HTTPException(_STATUS.get(type(exc), 409), str(exc))
+def _fail(exc: qa.QaError) -> Refusal:
+    status, code = _REFUSALS.get(type(exc), (409, "conflict"))
+    return Refusal(status, str(exc), code)
 
 
 def _yesterday(services: ServicesDep) -> date:
@@ -339,7 +348,8 @@ def list_feedback(
     handler: str | None = None,
 ) -> list[dict]:
     if status is not None and status not in FEEDBACK_STATES:
-        raise HTTPException(422, f"反馈状态须为以下之一：{'、'.join(FEEDBACK_STATES)}")
+        states = "、".join(f"{label}（{code}）" for code, label in FEEDBACK_LABELS.items())
+        raise Refusal(422, f"没有这个反馈状态（{status}）：可选 {states}", "unknown_state")
     query = (
         select(QaFeedback, QaSample, Call)
         .join(QaSample, QaSample.id == QaFeedback.sample_id)
@@ -353,7 +363,7 @@ def list_feedback(
             mine_only = or_(mine_only, QaFeedback.handler.startswith(DESK_PREFIX))
         query = query.where(mine_only)
     elif not role_allows(user.role, (INSPECTOR, SUPERVISOR)):
-        raise HTTPException(403, "只有质检员和主管能看所有人的反馈；看自己的反馈请加 mine=true")
+        raise Refusal(403, "只有质检员和班长/主管能看所有人的反馈；您可以看自己收到的反馈（mine=true）", "wrong_role")
     elif handler is not None:
         query = query.where(QaFeedback.handler == handler)
     if status is not None:
@@ -419,7 +429,7 @@ def get_people(
     end = end or _yesterday(services)
     start = start or end - timedelta(days=29)
     if start > end:
-        raise HTTPException(422, f"开始日期 {start} 晚于结束日期 {end}，请调换")
+        raise Refusal(422, f"开始日期 {start} 晚于结束日期 {end}，请调换", "dates_reversed")
     people = [
         {**row, "handler_role_label": role_label(row["handler_role"])} for row in qa.people_figures(session, start, end)
     ]

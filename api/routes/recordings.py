@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from api.access import Allowed, may_read_call, reach
 from api.deps import ServicesDep, SessionDep
+from api.errors import Refusal
 from api.staff_auth import audit
+from recordings.pipeline import PENDING
 from recordings.tables import Call, Recording
 
 router = APIRouter(prefix="/api", tags=["recordings"])
@@ -24,21 +26,25 @@ def get_audio(
         select(Recording, Call).join(Call, Recording.call_id == Call.id).where(Recording.recording_sid == recording_sid)
     ).first()
     if found is None:
-        raise HTTPException(404, f"no recording {recording_sid}")
+        raise Refusal(404, f"没有这段录音（{recording_sid}）：请从通话或工单页面打开录音", "no_recording")
     recording, call = found
     if not may_read_call(session, user, reach(request), call):
-        raise HTTPException(
-            403, "recordings are for supervisors, inspectors (sampled calls), and whoever handled the call"
-        )
+        raise Refusal(403, "这段录音不在您的收听范围：录音只给班长/主管、质检员（抽中的通话）和接听人收听", "not_yours")
     if recording.path is None:
-        raise HTTPException(
+        why = "还在下载：请稍后再听" if recording.status == PENDING else "没有下载下来，没有音频可以播放"
+        raise Refusal(
             409,
-            f"recording {recording_sid} is {recording.status}: its audio is not stored"
-            + (f" ({recording.error})" if recording.error else ""),
+            f"这段录音{why}（{recording_sid}：{recording.status}"
+            + (f"，{recording.error}）" if recording.error else "）"),
+            "not_stored",
         )
     path = services.settings.recordings_root / recording.path
     if not path.is_file():
-        raise HTTPException(410, f"the audio file of {recording_sid} is missing from the recordings folder")
+        raise Refusal(
+            410,
+            f"这段录音的音频文件不在录音文件夹中：请告知管理员（{recording_sid}：{recording.path}）",
+            "audio_missing",
+        )
     # A browser fetches a recording in several ranges; one playback is the request from the start.
     wanted = request.headers.get("range", "")
     if not wanted or wanted.replace(" ", "").startswith("bytes=0-"):

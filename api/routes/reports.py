@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.access import Allowed
 from api.deps import ServicesDep, SessionDep
+from api.errors import Refusal
 from hotline.db import utcnow
 from reports.corrections import corrections_report
 from reports.corrections import to_csv as corrections_csv
 from reports.dashboard import dashboard
 from reports.labels import breakdown_labels
 from reports.metrics import build_report
-from reports.periods import KINDS, PeriodError, parse_day, period_of
+from reports.periods import KIND_NAMES, KINDS, PeriodError, parse_day, period_of
 from reports.render import FORMATS, to_csv, to_html
 from routing.classify import default_taxonomy
 from staff.roles import masked_for
@@ -33,7 +34,9 @@ def get_corrections_report(
     format: Annotated[str, Query(description="json or csv")] = "json",
 ) -> Response:
     if format not in ("json", "csv"):
-        raise HTTPException(422, "format must be json or csv")
+        raise Refusal(
+            422, f"没有这种导出格式（format={format}）：请改用数据或表格格式（json 或 csv）", "unknown_format"
+        )
     report = corrections_report(
         session, now=utcnow(), timezone=services.routing.timezone, taxonomy=default_taxonomy(), weeks=weeks
     )
@@ -56,13 +59,17 @@ def get_report(
     format: Annotated[str, Query(description="json, csv or html")] = "json",
 ) -> Response:
     if kind not in KINDS:
-        raise HTTPException(404, f"no {kind!r} report: reports are {', '.join(KINDS)}")
+        raise Refusal(404, f"没有这种报表（{kind}）：报表有{KIND_NAMES}", "unknown_report")
     if format not in FORMATS:
-        raise HTTPException(422, f"format must be one of: {', '.join(FORMATS)}")
+        raise Refusal(
+            422,
+            f"没有这种导出格式（format={format}）：请改用数据、表格或网页格式（json、csv 或 html）",
+            "unknown_format",
+        )
     try:
         period = period_of(kind, parse_day(date), services.routing.timezone)
     except PeriodError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise Refusal(422, str(exc), "bad_date") from exc
     # Numbers anywhere in the figures (hot spots, employers' names) as the role may see them, in every format.
     report = masked_for(user.role, build_report(session, period, services.routing.sla.calendar, utcnow()))
     if format == "csv":

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal, TypeAlias
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from api.access import Allowed, may_read_call, may_read_ticket, reach
@@ -26,7 +26,7 @@ from routing.sla import SlaPolicy
 from routing.sla_watch import OPEN_STATES
 from routing.tables import Case, Ticket
 from staff.audit import not_viewed_lately
-from staff.roles import masked_for, phone_for
+from staff.roles import ROLE_LABELS, masked_for, phone_for
 from staff.tables import StaffUser
 
 router = APIRouter(prefix="/api", tags=["tickets"])
@@ -45,14 +45,11 @@ def _view(session: SessionDep, ticket: Ticket, user: StaffUser) -> dict:
 def _readable(session: SessionDep, request: Request, user: StaffUser, ticket: Ticket) -> Ticket:
     """The ticket, if it is within the signed-in role's reach (a lawyer's own, an inspector's sampled calls)."""
     if not may_read_ticket(session, user, reach(request), ticket):
-        raise HTTPException(
+        yours = "质检抽中的通话的工单" if reach(request) == "sampled" else "自己接听的来电的工单和分给自己的回电工单"
+        raise Refusal(
             403,
-            f"ticket {ticket.number} is not one of yours: as {user.role} you read only "
-            + (
-                "the tickets of sampled calls"
-                if reach(request) == "sampled"
-                else "your callers' tickets and your callbacks"
-            ),
+            f"工单 {ticket.number} 不在您的查看范围：作为{ROLE_LABELS.get(user.role, user.role)}，您只能查看{yours}",
+            "not_yours",
         )
     return ticket
 
@@ -80,12 +77,12 @@ def _actor(body_actor: str | None, user: StaffUser) -> str:
 def _ticket(session: SessionDep, number: str) -> Ticket:
     ticket = find_ticket(session, number)
     if ticket is None:
-        raise HTTPException(404, f"没有工单 {number}：工单号形如 12351-20261124-0001")
+        raise Refusal(404, f"没有工单 {number}：工单号形如 12351-20261124-0001", "no_ticket")
     return ticket
 
 
-def _refused(exc: TransitionError) -> HTTPException:
-    return HTTPException(409, str(exc))
+def _refused(exc: TransitionError) -> Refusal:
+    return Refusal(409, str(exc), "transition_refused")
 
 
 def deadline_condition(deadline: str, sla: SlaPolicy, now: datetime) -> ColumnElement[bool]:
@@ -123,7 +120,8 @@ def list_tickets(
     q: str | None = None,
 ) -> list[dict]:
     if status is not None and status not in STATES:
-        raise HTTPException(422, f"status must be one of: {', '.join(STATES)}")
+        states = "、".join(f"{label}（{code}）" for code, label in STATE_LABELS.items())
+        raise Refusal(422, f"没有这个状态（{status}）：状态有 {states}", "unknown_state")
     conditions = []
     if needs_human is not None:
         conditions.append(Ticket.needs_human == needs_human)
@@ -221,7 +219,7 @@ def post_extension(number: str, body: ExtensionIn, session: SessionDep, services
 def post_merge(number: str, body: MergeIn, session: SessionDep, user: Handler) -> dict:
     ticket, other = _ticket(session, number), _ticket(session, body.into)
     if ticket.id == other.id:
-        raise HTTPException(422, "工单不能与自己合并：请填写另一张工单的工单号")
+        raise Refusal(422, "工单不能与自己合并：请填写另一张工单的工单号", "merge_self")
     merge_tickets(session, ticket, other, actor=_actor(body.actor, user), note=body.note)
     session.commit()
     return _view(session, ticket, user)
@@ -232,7 +230,9 @@ def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: 
     ticket = _ticket(session, number)
     union = services.routing.directory.get(body.union_id)
     if union is None:
-        raise HTTPException(422, f"工会名录中没有 {body.union_id}：请从列表中选择承办工会（GET /api/unions）")
+        raise Refusal(
+            422, f"工会名录中没有 {body.union_id}：请从列表中选择承办工会（GET /api/unions）", "unknown_union"
+        )
     try:
         transition(
             session,
@@ -273,7 +273,7 @@ def post_correction(
             sla=services.routing.sla,
         )
     except CorrectionError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise Refusal(422, str(exc), "correction_refused") from exc
     audit(
         session,
         request,
@@ -296,7 +296,7 @@ def post_review_confirmation(
     try:
         confirm_ticket(session, ticket, actor=user.username, note=body.note)
     except CorrectionError as exc:
-        raise HTTPException(409, str(exc)) from exc
+        raise Refusal(409, str(exc), "not_marked") from exc
     audit(session, request, user, "confirm_ticket", ticket.number, {"reasons": reasons})
     session.commit()
     session.refresh(ticket)
@@ -345,7 +345,7 @@ def post_completion(
 def get_case(case_id: RowId, session: SessionDep, request: Request, user: Reader) -> dict:
     case = session.get(Case, case_id)
     if case is None:
-        raise HTTPException(404, f"no case {case_id}")
+        raise Refusal(404, f"没有编号为 {case_id} 的案件：请从工单页面打开它所属的案件", "no_case")
     tickets = session.scalars(select(Ticket).where(Ticket.case_id == case_id).order_by(Ticket.id)).all()
     views = [_view(session, t, user) for t in tickets]
     _audit_view(session, request, user, list(tickets))
@@ -365,12 +365,13 @@ def get_case(case_id: RowId, session: SessionDep, request: Request, user: Reader
 def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader) -> dict:
     call = find_call(session, call_sid)
     if call is None:
-        raise HTTPException(404, f"no call {call_sid}")
+        raise Refusal(404, f"没有这通电话（{call_sid}）：请从工单或通话列表中打开", "no_call")
     if not may_read_call(session, user, reach(request), call):
-        raise HTTPException(
+        yours = "质检抽中的通话" if reach(request) == "sampled" else "自己接听的通话"
+        raise Refusal(
             403,
-            f"call {call_sid} is not one of yours: as {user.role} you read only "
-            + ("sampled calls" if reach(request) == "sampled" else "the calls you took"),
+            f"这通电话（{call_sid}）不在您的查看范围：作为{ROLE_LABELS.get(user.role, user.role)}，您只能查看{yours}",
+            "not_yours",
         )
     ticket = ticket_of_call(session, call_sid)
     view = {
