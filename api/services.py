@@ -93,7 +93,6 @@ def build_services(settings: Settings) -> Services:
     pipeline = RecordingPipeline(
         factory,
         credentials,
-        rest,
         model,
         PipelineConfig(
             settings.recordings_root,

@@ -112,7 +112,7 @@ class CallSession:
         self.sender = WebhookSender(account.auth_token, retry=account.retry_webhooks)
         self.report = CallReport(call_sid=self.sid)
         self.segments: list[Segment] = []
-        self.api_recordings: list[Recording] = []
+        self.call_recordings: list[Recording] = []  # whole-call recordings (REST or <Start><Recording>)
         self.open_streams: list[StreamInfo] = []
         self.all_streams: list[StreamInfo] = []
         self._doc_url = voice_url
@@ -235,9 +235,16 @@ class CallSession:
             return True
 
     def start_recording(
-        self, *, dual: bool, callback: str | None, method: str, events: list[str], trim: str
+        self,
+        *,
+        dual: bool,
+        callback: str | None,
+        method: str,
+        events: list[str],
+        trim: str,
+        source: str = "StartCallRecordingAPI",
     ) -> Recording | None:
-        """Start a full-call recording (REST); None if the call is over."""
+        """Start a full-call recording (REST, or <Start><Recording> with its source); None if the call is over."""
         with self._lock:
             if not self.active:
                 return None
@@ -246,7 +253,7 @@ class CallSession:
                 sid=new_sid("RE"),
                 account_sid=self.account.account_sid,
                 call_sid=self.sid,
-                source="StartCallRecordingAPI",
+                source=source,
                 channels=2 if dual else 1,
                 start_offset=offset,
                 start_time=self.clock.at(offset),
@@ -256,7 +263,7 @@ class CallSession:
                 status_callback_events=events or ["completed"],
             )
             self.account.recordings.add(rec)
-            self.api_recordings.append(rec)
+            self.call_recordings.append(rec)
             self._event("recording-started", rec.sid)
             if rec.status_callback and "in-progress" in rec.status_callback_events:
                 self._recording_callback(rec, "in-progress")
@@ -422,6 +429,15 @@ class CallSession:
         elif isinstance(verb, t.Dial):
             return self._dial(verb, base)
         elif isinstance(verb, t.Start):
+            for noun in verb.recordings:
+                self.start_recording(
+                    dual=noun.channels == "dual",
+                    callback=self._resolve(noun.status_callback, base) if noun.status_callback else None,
+                    method=noun.status_callback_method,
+                    events=noun.status_callback_events,
+                    trim=noun.trim,
+                    source="StartCallRecordingTwiML",
+                )
             for stream in verb.streams:
                 self._open_stream(stream, "start", base)
         elif isinstance(verb, t.Stop):
@@ -642,7 +658,7 @@ class CallSession:
         }
         if status != "in-progress":
             params["RecordingDuration"] = str(rec.duration or 0)
-        if rec.source == "StartCallRecordingAPI":
+        if rec.source in ("StartCallRecordingAPI", "StartCallRecordingTwiML"):
             params["RecordingTrack"] = "both"
         if status == "absent":
             params["ErrorCode"] = "0"
@@ -861,7 +877,7 @@ class CallSession:
         for error in getattr(self.streamer, "errors", []):
             if error not in self.report.errors:
                 self.report.errors.append(error)
-        for rec in self.api_recordings:
+        for rec in self.call_recordings:
             stop = rec.end_offset if rec.end_offset is not None else end
             rec.media = call_recording_media(self.segments, rec.start_offset, stop, rec.channels == 2)
             rec.duration = round(stop - rec.start_offset)
@@ -875,7 +891,7 @@ class CallSession:
                 "SequenceNumber": str(self.status_sequence),
             }
             status_deliveries = self._send("call-status", self.status_callback, self.params(extra))
-        for rec in self.api_recordings:
+        for rec in self.call_recordings:
             if rec.status_callback and "completed" in rec.status_callback_events:
                 self._recording_callback(rec, "completed")
         for job in self._deferred:

@@ -145,10 +145,23 @@ class Stream:
 
 
 @dataclass
+class CallRecording:
+    """A <Recording> noun of <Start>: record the whole call from now on, in the background."""
+
+    channels: str = "mono"
+    track: str = "both"
+    trim: str = "do-not-trim"
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: list[str] = field(default_factory=lambda: ["completed"])
+
+
+@dataclass
 class Start:
-    """Start forking media (unidirectional streams); the call continues at once."""
+    """Start forking media (unidirectional streams) or recording the call; the call continues at once."""
 
     streams: list[Stream] = field(default_factory=list)
+    recordings: list[CallRecording] = field(default_factory=list)
 
 
 @dataclass
@@ -319,6 +332,21 @@ def _streams(el: ET.Element) -> list[Stream]:
     return streams
 
 
+def _call_recordings(el: ET.Element) -> list[CallRecording]:
+    return [
+        CallRecording(
+            channels=child.get("channels") or "mono",
+            track=child.get("track") or "both",
+            trim=child.get("trim") or "do-not-trim",
+            status_callback=child.get("recordingStatusCallback"),
+            status_callback_method=_method(child.get("recordingStatusCallbackMethod")),
+            status_callback_events=(child.get("recordingStatusCallbackEvent") or "completed").split(),
+        )
+        for child in el
+        if _tag(child) == "Recording"
+    ]
+
+
 def _verb(el: ET.Element) -> Verb:
     kind = _tag(el)
     if kind == "Say":
@@ -351,7 +379,7 @@ def _verb(el: ET.Element) -> Verb:
     if kind == "Dial":
         return _dial(el)
     if kind == "Start":
-        return Start(_streams(el))
+        return Start(_streams(el), _call_recordings(el))
     if kind == "Connect":
         return Connect(_streams(el), el.get("action"), _method(el.get("method")))
     if kind == "Stop":

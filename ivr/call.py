@@ -19,7 +19,6 @@ from ivr.flow import EMERGENCY, Flow, Step
 from ivr.twiml import (
     CALLER_KEY,
     CALLER_VOICE,
-    RECORDING_STATUS_PATH,
     listens,
     menu_outcome,
     render_confirm,
@@ -29,7 +28,7 @@ from ivr.twiml import (
     spoken_digits,
 )
 from recordings.calls import add_call_event, find_call, record_call
-from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING, START_CALL_RECORDING
+from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING
 from recordings.tables import Call, CallEvent, Recording, Transcript
 from routing.tables import Ticket
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
@@ -65,19 +64,16 @@ class CallDesk:
 
 
 def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
-    """A call comes in: note it once, start the full-call recording, play the first step."""
+    """A call comes in: note it once, play the first step, which starts the whole-call recording.
+
+    Every answer to this request starts the recording: Twilio asks again only when it never got the first answer,
+    so it never started one."""
     call, is_new = record_call(session, form["CallSid"], form.get("From", ""), form.get("To", ""))
     if is_new:
         # The base URL is kept for moving the live call later from a job (ivr.urgent), which has no request.
         add_call_event(session, call, "answered", caller=form.get("From", ""), base_url=desk.base_url)
-        enqueue(
-            session,
-            START_CALL_RECORDING,
-            f"call-recording:{call.call_sid}",
-            {"call_sid": call.call_sid, "callback_url": desk.base_url + RECORDING_STATUS_PATH},
-            priority=URGENT,  # only possible while the call lasts
-        )
-    return play(session, desk, call, desk.flow.step(desk.flow.start))
+        add_call_event(session, call, "call_recording_started")
+    return play(session, desk, call, desk.flow.step(desk.flow.start), record_call=True)
 
 
 def play(
@@ -90,6 +86,7 @@ def play(
     leaving: Step | None = None,
     listen: bool | None = None,
     wrong_key: bool = False,
+    record_call: bool = False,
 ) -> str:
     """The TwiML of a step, with the call's ticket number at hand for prompts that read it out.
 
@@ -118,6 +115,7 @@ def play(
         listen_url=listen_url,
         stop_stream=_stream_to_stop(desk, leaving, step),
         wrong_key=wrong_key,
+        record_call=record_call,
     )
 
 

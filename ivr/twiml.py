@@ -53,6 +53,22 @@ def listens(step: Step, flow: Flow | None = None) -> bool:
     return (step.kind == "menu" and bool(phrases)) or step.kind == "record"
 
 
+def start_call_recording(response: VoiceResponse) -> None:
+    """<Start><Recording>: record the whole call from its first word, the caller and the staff each on their own
+    channel. Twilio starts it before anything else in the document, so the greeting's recording notice is on it
+    (the inspectors score that notice); started later over REST it missed the call's first seconds."""
+    start = Start()
+    start.recording(
+        channels="dual",
+        track="both",
+        trim="do-not-trim",
+        recording_status_callback=RECORDING_STATUS_PATH,
+        recording_status_callback_event="completed absent",
+        recording_status_callback_method="POST",
+    )
+    response.append(start)
+
+
 def _start_stream(response: VoiceResponse, step: Step, url: str) -> None:
     start_stream(response, url, name=step.name, step=step.name, mode="menu" if step.kind == "menu" else "transcribe")
 
@@ -124,14 +140,18 @@ def render_step(
     listen_url: str | None = None,
     stop_stream: str | None = None,
     wrong_key: bool = False,
+    record_call: bool = False,
 ) -> str:
     """The TwiML document that plays `step` (the `attempt`-th time, for menus).
 
     `stop_stream` ends the stream of the step the call leaves; `listen_url` starts this step's stream there
     (for a step that `listens`). `wrong_key`: the menu is played again because the caller pressed a key that is
-    no option (its `invalid_prompt` then, rather than the `retry_prompt` said after silence).
+    no option (its `invalid_prompt` then, rather than the `retry_prompt` said after silence). `record_call`:
+    the call's first document, which starts the whole-call recording.
     """
     response = VoiceResponse()
+    if record_call:
+        start_call_recording(response)
     if stop_stream:
         end_stream(response, stop_stream)
     if listen_url and listens(step, flow):

@@ -15,13 +15,11 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
-from twilio.base.exceptions import TwilioRestException
-from twilio.rest import Client
 
 from hotline.credentials import TwilioCredentials
 from hotline.db import transaction, utcnow
 from hotline.jobs import BACKGROUND, URGENT, Handler, RetryLater, WaitForResource, enqueue
-from recordings.calls import add_call_event, find_call
+from recordings.calls import add_call_event
 from recordings.store import recording_path, store_recording
 from recordings.tables import Call, Recording, Transcript
 from routing.config import RoutingData
@@ -37,7 +35,6 @@ from speech.transcribe import transcribe_file
 
 log = logging.getLogger(__name__)
 
-START_CALL_RECORDING = "start_call_recording"
 FETCH_RECORDING = "fetch_recording"
 TRANSCRIBE_RECORDING = "transcribe_recording"
 
@@ -77,53 +74,23 @@ class RecordingPipeline:
         self,
         factory: sessionmaker[Session],
         credentials: TwilioCredentials,
-        twilio_rest: Client,
         model: SharedModel,
         config: PipelineConfig,
     ) -> None:
         self._factory = factory
         self._credentials = credentials
-        self._twilio = twilio_rest
         self._model = model
         self._config = config
 
     def handlers(self) -> dict[str, Handler]:
         """Job kind → handler, for the JobRunner."""
         return {
-            START_CALL_RECORDING: self.start_call_recording,
             FETCH_RECORDING: self.fetch_recording,
             TRANSCRIBE_RECORDING: self.transcribe_recording,
         }
 
     def _backoff(self, attempt: int) -> float:
         return self._config.backoff_s * 2.0 ** (attempt - 1)
-
-    # --- full-call recording -------------------------------------------------------------------
-
-    def start_call_recording(self, payload: dict[str, Any], attempt: int) -> None:
-        """Ask Twilio to record the whole call, both sides on their own channel."""
-        call_sid = payload["call_sid"]
-        try:
-            self._twilio.calls(call_sid).recordings.create(
-                recording_channels="dual",
-                recording_status_callback=payload["callback_url"],
-                recording_status_callback_event=["completed", "absent"],
-                recording_status_callback_method="POST",
-            )
-        except (TwilioRestException, httpx.HTTPError, OSError) as exc:
-            with transaction(self._factory) as session:
-                call = find_call(session, call_sid)
-                ended = call is not None and call.ended_at is not None
-                if ended or attempt >= self._config.attempts:
-                    if call is not None:
-                        add_call_event(session, call, "call_recording_failed", error=str(exc))
-                    log.error("could not start recording call %s: %s", call_sid, exc)
-                    return
-            raise RetryLater(f"starting the call recording: {exc}", self._backoff(attempt)) from exc
-        with transaction(self._factory) as session:
-            call = find_call(session, call_sid)
-            if call is not None:
-                add_call_event(session, call, "call_recording_started")
 
     # --- download and store --------------------------------------------------------------------
 

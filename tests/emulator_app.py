@@ -126,6 +126,15 @@ def build_app(state: AppState) -> FastAPI:
         await asyncio.to_thread(start)
         return twiml(MENU)
 
+    @app.post("/start-record")
+    async def start_record(request: Request) -> Response:
+        await logged(request)
+        start = (
+            '<Start><Recording channels="dual" recordingStatusCallback="/recording-status" '
+            'recordingStatusCallbackEvent="in-progress completed"/></Start>'
+        )
+        return twiml(MENU.replace("<Response>", "<Response>" + start, 1))
+
     @app.post("/live")
     async def live(request: Request) -> Response:
         entry = await logged(request)

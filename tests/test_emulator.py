@@ -296,6 +296,24 @@ def test_rest_recording_of_the_whole_call(twilio: TwilioEmulator, state: AppStat
     )
 
 
+def test_start_recording_twiml_records_the_whole_call_from_its_first_word(
+    twilio: TwilioEmulator, state: AppState, base: str
+) -> None:
+    report = twilio.place_call(base + "/start-record", caller=CallerScript(keys=["1"], say=CLIP))
+
+    assert report.errors == [] and report.warnings == []
+    callbacks = state.seen("/recording-status")
+    full = [c["params"] for c in callbacks if c["params"]["RecordingSource"] == "StartCallRecordingTwiML"]
+    assert [c["RecordingStatus"] for c in full] == ["in-progress", "completed"]
+    assert all(c["signature_ok"] for c in callbacks)
+    done = full[-1]
+    assert (done["RecordingChannels"], done["RecordingTrack"], done["CallSid"]) == ("2", "both", report.call_sid)
+    # Started by the call's first document: it lasts as long as the call, greeting included.
+    assert abs(int(done["RecordingDuration"]) - report.duration) <= 1, (done, report.duration)
+    rate, channels, _width, frames = read_wav(get(done["RecordingUrl"]).content)
+    assert (rate, channels) == (8000, 2) and abs(frames / rate - int(done["RecordingDuration"])) <= 1
+
+
 def test_recordings_are_served_until_the_service_has_downloaded_them(
     twilio: TwilioEmulator, state: AppState, base: str
 ) -> None:
@@ -339,7 +357,7 @@ def test_hotline_call_keeps_serving_until_the_service_stored_the_full_call_recor
             assert done.returncode == 0, done.stdout + done.stderr
             result = json.loads(done.stdout)
             assert result["recordings_not_fetched"] == []
-            full_call = [rec["sid"] for rec in result["recorded"] if rec["source"] == "StartCallRecordingAPI"]
+            full_call = [rec["sid"] for rec in result["recorded"] if rec["source"] == "StartCallRecordingTwiML"]
             assert len(full_call) == 1
             calls.append((result["call_sid"], full_call[0]))
         # The emulators are gone now; the service's copies are what stays: stored, to be transcribed.

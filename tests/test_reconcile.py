@@ -22,7 +22,7 @@ from tests.running_service import RunningService, emulator_env
 pytestmark = pytest.mark.shared_data  # real clips from ../shared/data/speech (tests/conftest.py)
 
 KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"  # "... 안철수 ..."
-FULL_CALL = "StartCallRecordingAPI"
+FULL_CALL = "StartCallRecordingTwiML"
 
 
 @dataclass
@@ -69,7 +69,7 @@ def crash_once_recording(twilio: TwilioEmulator, service: RunningService) -> tup
         if crashed:
             return
         deadline = time.monotonic() + 60
-        while not any(c.api_recordings for c in twilio.all_calls() if c.active):
+        while not any(c.call_recordings for c in twilio.all_calls() if c.active):
             assert time.monotonic() < deadline, "the service never started the full-call recording"
             time.sleep(0.05)
         service.kill()
