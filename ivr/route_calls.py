@@ -395,7 +395,7 @@ def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], trie
     tries, refused = max(tries, 1), max(refused, 0)  # counts from our own URLs; an odd one cannot loop
     if tries <= 1 and keys == "1":
         add_call_event(session, call, "callback_number", chosen="caller_id", tries=tries)
-        return _callback_booked(session, rd, ticket, call.from_number, [], "no lawyer could take the call")
+        return _callback_booked(session, rd, ticket, call.from_number, [], "律师均无法接听")
     if not keys:
         add_call_event(session, call, "callback_number", chosen="caller_id", why="no_input", tries=tries)
         return _callback_booked(
@@ -404,7 +404,7 @@ def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], trie
             ticket,
             call.from_number,
             ["callback_caller_id"],
-            "no lawyer could take the call; no number typed",
+            "律师均无法接听；来电人没有输入号码，回拨来电号码",
         )
     national = national_number(keys)
     add_call_event(
@@ -427,7 +427,7 @@ def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], trie
             ticket,
             call.from_number,
             ["callback_invalid", "callback_caller_id"],
-            "no lawyer could take the call; the number typed was refused",
+            "律师均无法接听；输入的号码无效，回拨来电号码",
         )
     return _read_back(rd, national, tries, refused, asked=1)
 
@@ -460,9 +460,7 @@ def callback_check(
     national = national_number(number)  # the URL is checked again: a forged one gets the caller ID
     add_call_event(session, call, "callback_readback", digits=keys[:1], tries=tries, asked=asked)
     if national is None:
-        return _callback_booked(
-            session, rd, ticket, call.from_number, ["callback_caller_id"], "no lawyer could take the call"
-        )
+        return _callback_booked(session, rd, ticket, call.from_number, ["callback_caller_id"], "律师均无法接听")
     if keys[:1] == "2":
         if tries < _max_tries(rd):
             return _number_question(rd, VoiceResponse(), ["callback_retype"], tries=tries + 1, refused=refused)
@@ -472,13 +470,11 @@ def callback_check(
             ticket,
             call.from_number,
             ["callback_caller_id"],
-            "no lawyer could take the call; the caller rejected every number typed",
+            "律师均无法接听；来电人没有确认输入的号码，回拨来电号码",
         )
     if keys[:1] != "1" and asked < 2:
         return _read_back(rd, national, tries, refused, asked + 1)
-    return _callback_booked(
-        session, rd, ticket, international(national), [], "no lawyer could take the call; the caller typed the number"
-    )
+    return _callback_booked(session, rd, ticket, international(national), [], "律师均无法接听；回拨来电人输入的号码")
 
 
 def _goodbye(rd: RouteDesk) -> str:
