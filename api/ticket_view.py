@@ -65,6 +65,7 @@ def ticket_view(session: Session, ticket: Ticket, *, viewer_role: str | None = N
         "menu_choice": ticket.menu_choice,
         "needs_human": ticket.needs_human,
         "needs_human_reason": ticket.needs_human_reason,
+        "needs_human_codes": list(ticket.needs_human_codes or []),
         "caller_number": phone(ticket.caller_number),
         "call_sid": call.call_sid if call else None,
         "created_at": ticket.created_at.isoformat(),

@@ -30,6 +30,7 @@ from ivr.twiml import (
 from recordings.calls import add_call_event, find_call, record_call
 from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING
 from recordings.tables import Call, CallEvent, Recording, Transcript
+from routing.person_reasons import PersonReason
 from routing.tables import Ticket
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
 from staff.accounts import DESK_PREFIX
@@ -38,7 +39,6 @@ from staff.seats import OPERATOR_SEATS, claim_free_operator, release, sign_out
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 # Why the ticket of a call put through to a person asks for one: nobody but the operator heard the problem.
-PUT_THROUGH = "来电人已转接话务员：请根据通话内容补全工单"
 
 
 class LiveText(Protocol):
@@ -98,7 +98,7 @@ def play(
     context = {"ticket_digits": ""}
     ticket = ticket_for_call(session, call.id)
     if ticket is None and step.kind == "dial":
-        ticket = call_ticket(session, call, desk.timezone, PUT_THROUGH)
+        ticket = call_ticket(session, call, desk.timezone, PersonReason.PUT_THROUGH)
     if ticket is not None:
         context["ticket_digits"] = spoken_digits(ticket.number)
     add_call_event(session, call, "step", step=step.name, attempt=attempt)
@@ -250,8 +250,7 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     call = known_call(session, form)
     step = desk.flow.step(step_name)
     recording_sid = form.get("RecordingSid")
-    reason = None if recording_sid else "来电人没有留言录音：请回电"
-    ticket = call_ticket(session, call, desk.timezone, reason)
+    ticket = call_ticket(session, call, desk.timezone, None if recording_sid else PersonReason.NO_MESSAGE)
     if recording_sid:
         recording = _note_recording(session, call, recording_sid, "problem", form.get("RecordingUrl", ""))
         _use_live_transcript(session, desk, call, step, recording, ticket)
@@ -350,7 +349,7 @@ def recording_status(session: Session, form: dict[str, str]) -> bool:
             add_call_event(session, call, "recording_failed", recording_sid=sid, error=recording.error)
             ticket = ticket_for_call(session, call.id)
             if ticket is not None and source == "problem":
-                flag_for_person(session, ticket, f"录音 {sid} 未录成（Twilio 报告 {status}）")
+                flag_for_person(session, ticket, PersonReason.RECORDING_NOT_MADE, recording_sid=sid)
         return False
     # The caller's problem is wanted while they are still on the line; the full-call recording is for the archive.
     priority = URGENT if source == "problem" else BACKGROUND
@@ -372,14 +371,12 @@ def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
     add_call_event(session, call, "ended", status=status, duration=call.duration_s)
     if call.menu_choice is None or ticket_for_call(session, call.id) is not None:
         return
-    if call.menu_choice == "operator":
-        reason = PUT_THROUGH  # hung up before the dial step made the ticket
-    else:
-        reason = "来电人没说问题就挂断了：请回电"
+    # An operator's caller hung up before the dial step made the ticket; anyone else before saying the problem.
+    reason = PersonReason.PUT_THROUGH if call.menu_choice == "operator" else PersonReason.HUNG_UP_EARLY
     call_ticket(session, call, desk.timezone, reason)
 
 
-def call_ticket(session: Session, call: Call, timezone: str, needs_human_reason: str | None = None) -> Ticket:
+def call_ticket(session: Session, call: Call, timezone: str, needs_person: PersonReason | None = None) -> Ticket:
     """The call's ticket, opened now from what the call knows if it has none (a retried webhook finds the same)."""
     return open_ticket_for_call(
         session,
@@ -387,7 +384,7 @@ def call_ticket(session: Session, call: Call, timezone: str, needs_human_reason:
         caller_number=call.from_number,
         menu_choice=call.menu_choice,
         timezone=timezone,
-        needs_human_reason=needs_human_reason,
+        needs_person=needs_person,
     )
 
 

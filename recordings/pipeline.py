@@ -23,6 +23,7 @@ from recordings.calls import add_call_event
 from recordings.store import recording_path, store_recording
 from recordings.tables import Call, Recording, Transcript
 from routing.config import RoutingData
+from routing.person_reasons import PersonReason
 from routing.service import is_routed, route_ticket
 from routing.tables import Ticket
 from routing.tickets import flag_for_person, ticket_for_call
@@ -183,7 +184,7 @@ class RecordingPipeline:
             if source == "problem" and ticket is not None:
                 self._understand(session, ticket, text, call=recording.call)
                 if not text:
-                    flag_for_person(session, ticket, "来电人录音中没有识别出话语：请收听录音")
+                    flag_for_person(session, ticket, PersonReason.NO_SPEECH, recording_sid=sid)
 
     def _scripted(self, path: Path) -> list[SpeechTranscript] | None:
         """Tests only: the scripted text of known audio, in place of the (unavailable) Mandarin model."""
@@ -215,7 +216,7 @@ class RecordingPipeline:
             add_call_event(session, recording.call, "recording_failed", recording_sid=recording_sid, error=error)
             ticket = ticket_for_call(session, recording.call_id)
             if ticket is not None and recording.source == "problem":
-                flag_for_person(session, ticket, f"录音 {recording_sid} 无法使用：{error}")
+                flag_for_person(session, ticket, PersonReason.RECORDING_UNUSABLE, recording_sid=recording_sid)
 
 
 class _DownloadError(Exception):

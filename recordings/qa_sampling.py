@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.data_files import Clock, DataFileError, DataModel, Wrong, check, load_yaml
 from recordings.qa_tables import QaSample
 from recordings.tables import Call, Recording
+from routing.person_reasons import PersonReason
 from routing.tables import Ticket
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class SamplingConfig:
     quota: dict[str, Quota]
     low_satisfaction: tuple[str, ...] = ("dissatisfied",)
     urgent_routes: tuple[str, ...] = ("supervisor",)
-    audio_problem_reasons: tuple[str, ...] = ("没有识别出话语",)
+    audio_problem_codes: tuple[str, ...] = ("no_speech",)
     short_handled_call_s: int = 20
     long_call_s: int = 1800
     priority: tuple[str, ...] = REASONS
@@ -119,7 +120,7 @@ class _Quota(DataModel):
 class _Special(DataModel):
     low_satisfaction: tuple[str, ...] = ("dissatisfied",)
     urgent_routes: tuple[str, ...] = ("supervisor",)
-    audio_problem_reasons: tuple[str, ...] = ()
+    audio_problem_codes: tuple[PersonReason, ...] = ()
     short_handled_call_s: Whole = 20
     long_call_s: Whole = 1800
 
@@ -164,7 +165,7 @@ class SamplingFile(DataModel):
             quota={role: Quota(count=q.count, share=q.share, min=q.min, max=q.max) for role, q in self.quota.items()},
             low_satisfaction=special.low_satisfaction,
             urgent_routes=special.urgent_routes,
-            audio_problem_reasons=tuple(s.lower() for s in special.audio_problem_reasons),
+            audio_problem_codes=tuple(code.value for code in special.audio_problem_codes),
             short_handled_call_s=special.short_handled_call_s,
             long_call_s=special.long_call_s,
             priority=self.priority or REASONS,
@@ -270,7 +271,7 @@ class _CallFacts(Protocol):
     @property
     def needs_human(self) -> bool | None: ...
     @property
-    def needs_human_reason(self) -> str | None: ...
+    def needs_human_codes(self) -> list[str] | None: ...
     @property
     def failed_download(self) -> bool: ...
     @property
@@ -287,10 +288,10 @@ def _special_reasons(row: _CallFacts, config: SamplingConfig) -> list[str]:
         found.append(URGENT)
     if row.satisfaction is not None and row.satisfaction in config.low_satisfaction:
         found.append(LOW_SATISFACTION)
-    reason = (row.needs_human_reason or "").lower() if row.needs_human else ""
+    codes = (row.needs_human_codes or []) if row.needs_human else []
     if row.failed_download:
         found.append(DOWNLOAD_FAILED)
-    if row.failed_transcription or any(p in reason for p in config.audio_problem_reasons):
+    if row.failed_transcription or any(code in config.audio_problem_codes for code in codes):
         found.append(FAILED_TRANSCRIPTION)
     if row.duration_s is not None:
         if row.handler is not None and row.duration_s < config.short_handled_call_s:
@@ -318,7 +319,7 @@ def _candidates(session: Session, day: date, tz: str, config: SamplingConfig) ->
             Ticket.route,
             Ticket.satisfaction,
             Ticket.needs_human,
-            Ticket.needs_human_reason,
+            Ticket.needs_human_codes,
             failed_download.label("failed_download"),
             failed_transcription.label("failed_transcription"),
         )

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base, utcnow
@@ -29,7 +42,9 @@ class Ticket(Base):
     route: Mapped[str] = mapped_column(String(32), default="dispatcher")
     summary: Mapped[str] = mapped_column(Text, default="")
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
-    needs_human_reason: Mapped[str | None] = mapped_column(Text)
+    needs_human_reason: Mapped[str | None] = mapped_column(Text)  # for people: the reasons' sentences
+    # for code: PersonReason values
+    needs_human_codes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # What was understood from the caller, with the words that decided it (shown to staff).

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db import rows_changed, utcnow
 from routing.classify import classify
+from routing.person_reasons import PersonReason, reason_text
 from routing.tables import Ticket, TicketCounter, TicketEvent
 
 TICKET_PREFIX = "12351"
@@ -95,9 +96,10 @@ def open_ticket_for_call(
     caller_number: str,
     menu_choice: str | None,
     timezone: str,
-    needs_human_reason: str | None = None,
+    needs_person: PersonReason | None = None,
 ) -> Ticket:
-    """The call's ticket, opened now if it has none (retried webhooks find the same one)."""
+    """The call's ticket, opened now if it has none (retried webhooks find the same one); `needs_person` marks a
+    new one for a person at once."""
     existing = ticket_for_call(session, call_id)
     if existing is not None:
         return existing
@@ -112,8 +114,6 @@ def open_ticket_for_call(
         subject=result.subject,
         handling_class=result.handling_class,
         route=result.route,
-        needs_human=needs_human_reason is not None,
-        needs_human_reason=needs_human_reason,
         created_at=now,
     )
     try:
@@ -126,13 +126,18 @@ def open_ticket_for_call(
             raise
         return opened
     add_event(session, ticket, "accepted", f"来电受理；菜单选择：{MENU_LABELS.get(menu_choice or '', '没有选择')}")
-    if needs_human_reason:
-        add_event(session, ticket, "needs_human", needs_human_reason)
+    if needs_person is not None:
+        flag_for_person(session, ticket, needs_person)
     return ticket
 
 
-def flag_for_person(session: Session, ticket: Ticket, reason: str) -> None:
-    """Mark a ticket for a person to look at, keeping every earlier reason."""
+def flag_for_person(
+    session: Session, ticket: Ticket, reason: PersonReason, *, recording_sid: str | None = None
+) -> None:
+    """Mark a ticket for a person to look at, keeping every earlier reason: the code for code, the sentence for
+    people (the one writer of both)."""
+    text = reason_text(reason, recording_sid)
     ticket.needs_human = True
-    ticket.needs_human_reason = reason if not ticket.needs_human_reason else f"{ticket.needs_human_reason}; {reason}"
-    add_event(session, ticket, "needs_human", reason)
+    ticket.needs_human_codes = [*(ticket.needs_human_codes or []), reason.value]
+    ticket.needs_human_reason = text if not ticket.needs_human_reason else f"{ticket.needs_human_reason}；{text}"
+    add_event(session, ticket, "needs_human", text)

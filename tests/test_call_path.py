@@ -257,25 +257,30 @@ def _silence(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("make_audio", "fault", "expect"),
+    ("make_audio", "fault", "code", "error"),
     [
-        (_corrupt, None, "corrupt"),
-        (_zero_bytes, None, "empty"),
-        (_silence, None, "没有识别出话语"),
-        (None, "not-found", "HTTP 404"),
-        (None, "wrong-content-type", "content type"),
+        (_corrupt, None, "recording_unusable", "corrupt"),
+        (_zero_bytes, None, "recording_unusable", "empty"),
+        (_silence, None, "no_speech", None),
+        (None, "not-found", "recording_unusable", "HTTP 404"),
+        (None, "wrong-content-type", "recording_unusable", "content type"),
     ],
     ids=["corrupt-wav", "zero-bytes", "silence", "404", "wrong-content-type"],
 )
-def test_bad_recordings_leave_the_ticket_flagged_for_a_person(twilio, service, tmp_path, make_audio, fault, expect):
+def test_bad_recordings_leave_the_ticket_flagged_for_a_person(
+    twilio, service, tmp_path, make_audio, fault, code, error
+):
     twilio.recording_fault = fault
     say = make_audio(tmp_path) if make_audio else ZH_CLIP
     report = call(twilio, service, keys=["2"], say=say)
     ticket = service.wait_for_ticket(report.call_sid)
     assert ticket["needs_human"], ticket
-    assert expect in ticket["needs_human_reason"], ticket["needs_human_reason"]
-    assert ticket["number"] and ticket["status"] == "accepted"
+    # The code for programs (QA's sample reads it), a sentence for the operator naming the recording.
+    assert ticket["needs_human_codes"] == [code], ticket
     problem = next(r for r in ticket["recordings"] if r["source"] == "problem")
+    assert problem["recording_sid"] in ticket["needs_human_reason"] and "请" in ticket["needs_human_reason"]
+    assert error is None or error in problem["error"], problem  # what went wrong stays with the recording
+    assert ticket["number"] and ticket["status"] == "accepted"
     if fault is None:
         assert problem["sha256"]  # even an unusable file is kept, checksummed, for a person to look at
     assert any(e["kind"] == "needs_human" for e in ticket["events"])

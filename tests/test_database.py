@@ -152,9 +152,20 @@ def test_a_live_database_with_tickets_upgrades_to_the_current_schema(database_ur
                 "'wage_arrears', 'assist', 'dispatcher', '老板欠薪', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
         )
+        connection.execute(  # marked for a person in words only, before the reasons had codes
+            text(
+                "INSERT INTO tickets (number, caller_number, status, subject, handling_class, route, summary, "
+                "needs_human, needs_human_reason, created_at, updated_at) VALUES ('12351-20261124-0002', "
+                "'+8613800000001', 'accepted', 'other', 'assist', 'dispatcher', '', true, "
+                "'来电人录音中没有识别出话语：请收听录音', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
     upgrade(engine)  # what `hotline serve` does on start
     with make_session_factory(engine)() as session:
         ticket = session.scalar(select(Ticket).where(Ticket.number == "12351-20261124-0001"))
         assert ticket.summary == "老板欠薪"
         assert (ticket.urgency_flags, ticket.entities, ticket.extensions) == ([], {}, 0)
+        assert ticket.needs_human_codes == []
+        unheard = session.scalar(select(Ticket).where(Ticket.number == "12351-20261124-0002"))
+        assert unheard.needs_human_codes == ["no_speech"]  # the QA sample finds it by its code
     engine.dispose()

@@ -72,6 +72,7 @@ def test_the_operator_completes_the_ticket_of_a_call_put_through_and_sees_it_rou
     ticket = operator_call(twilio, service)
     number = ticket["number"]
     assert ticket["needs_human"] and "补全工单" in ticket["needs_human_reason"]
+    assert ticket["needs_human_codes"] == ["put_through"]
     assert (ticket["summary"], ticket["subject"], ticket["route"]) == ("", "other", "operator")
 
     service.staff("op-zhou", "operator")
@@ -214,7 +215,8 @@ def test_complete_ticket_routes_once_and_a_later_machine_reading_keeps_the_perso
             menu_choice="operator",
             route="operator",
             needs_human=True,
-            needs_human_reason="the caller was put through to an operator: complete this ticket from the conversation",
+            needs_human_reason="来电人已转接话务员：请根据通话内容补全工单",
+            needs_human_codes=["put_through"],
         )
         session.add(ticket)
         session.flush()

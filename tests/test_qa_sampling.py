@@ -35,7 +35,7 @@ BASE = {
     "special": {
         "low_satisfaction": ["dissatisfied"],
         "urgent_routes": ["supervisor"],
-        "audio_problem_reasons": ["没有识别出话语"],
+        "audio_problem_codes": ["no_speech"],
         "short_handled_call_s": 20,
         "long_call_s": 1800,
     },
@@ -64,7 +64,7 @@ class Calls:
         flags: list | None = None,
         route: str = "dispatcher",
         satisfaction: str | None = None,
-        needs_human: str | None = None,
+        needs_human: str | None = None,  # a PersonReason code
         failed_recording: bool = False,
         ticket: bool = True,
         failed_path: str | None = None,
@@ -91,7 +91,7 @@ class Calls:
                     route=route,
                     satisfaction=satisfaction,
                     needs_human=needs_human is not None,
-                    needs_human_reason=needs_human,
+                    needs_human_codes=[needs_human] if needs_human else [],
                 )
             )
         if failed_recording:
@@ -120,7 +120,7 @@ def day_of_calls(session) -> None:
     )
     calls.add("CA-failed-rec", handler="L01", role="lawyer", failed_recording=True)  # never downloaded
     calls.add("CA-failed-asr", failed_recording=True, failed_path="2026/11/25/CA-failed-asr.wav")  # stored, not heard
-    calls.add("CA-no-speech", needs_human="来电人录音中没有识别出话语：请收听录音")
+    calls.add("CA-no-speech", needs_human="no_speech")
     calls.add("CA-no-ticket", handler="op_a", role="operator", ticket=False, duration=None)
     # The local day's edges: 00:00 belongs to it, 23:59:59 too; the minute before and midnight after do not.
     calls.add("CA-first", at=datetime(2026, 11, 25, 0, 0, tzinfo=SH), flags=["danger"])
