@@ -42,6 +42,7 @@ from api.security_headers import SecurityHeaders, csp_nonce
 from api.services import Services, build_services
 from api.staff_auth import PageRefused, StaffDep, require_page_roles
 from api.twilio_auth import REPLAY_PREFIX
+from hotline import twilio_paths as paths
 from hotline.db import DatabaseBusy, wait_for_database
 from hotline.settings import Settings, get_settings
 from staff.roles import ROLE_LABELS
@@ -168,12 +169,8 @@ SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true
 </script></body></html>"""
 
 
-def is_twilio_webhook(path: str) -> bool:
-    return path.startswith("/twilio/")
-
-
 def is_twilio_callback(path: str) -> bool:
-    return is_twilio_webhook(path) and path.endswith(CALLBACK_ENDINGS)
+    return paths.is_twilio_path(path) and path.endswith(CALLBACK_ENDINGS)
 
 
 class DatabaseWaits:
@@ -194,7 +191,7 @@ class DatabaseWaits:
         path = scope["path"]
         if is_twilio_callback(path):
             seconds = self.settings.callback_wait_seconds
-        elif is_twilio_webhook(path):
+        elif paths.is_twilio_path(path):
             seconds = self.settings.webhook_wait_seconds
         else:
             seconds = self.settings.request_wait_seconds
@@ -215,7 +212,7 @@ def busy_answer(request: Request, exc: DatabaseBusy) -> Response:
     """
     path = request.url.path
     form = getattr(request.state, "twilio_form", None)
-    if is_twilio_webhook(path) and not is_twilio_callback(path) and form is not None:
+    if paths.is_twilio_path(path) and not is_twilio_callback(path) and form is not None:
         log.warning("database busy: %s of call %s answered with pause and redirect", path, form.get("CallSid"))
         query = [
             (k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True) if not k.startswith(REPLAY_PREFIX)

@@ -374,6 +374,10 @@ def collect_tickets(client, call_sids: list[str], *, transcribed: bool, timeout_
         "calls": len(call_sids),
         "with_ticket": sum(1 for t in tickets.values() if t),
         "without_ticket": [s for s, t in tickets.items() if not t],
+        # the whole call's recording, which QA inspectors play (started by the call's first TwiML since 2026-12-07)
+        "with_call_recording": sum(
+            1 for t in tickets.values() if t and any(r["source"] == "call" for r in t.get("recordings", []))
+        ),
         "transcript_status": statuses,
         "waited_s": round(time.monotonic() - started, 1),
     }
@@ -612,6 +616,7 @@ def print_table(result: dict) -> None:
         f"tickets: {t['with_ticket']}/{t['calls']} calls have one"
         + ("" if not t["without_ticket"] else f" [red](missing: {', '.join(t['without_ticket'][:5])})[/]")
         + f"; transcripts at the end: {t['transcript_status']}"
+        + f"; whole-call recordings: {t['with_call_recording']}/{t['calls']}"
     )
     if result["service_log_tail"]:
         console.print("[yellow]service log (end):[/]\n" + result["service_log_tail"])

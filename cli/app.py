@@ -88,6 +88,7 @@ def serve(
         log_level=log_level.lower(),
         access_log=False,
         proxy_headers=False,
+        timeout_keep_alive=int(settings.keep_alive_seconds),
     )
 
 

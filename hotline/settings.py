@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     request_wait_seconds: float = Field(
         10, description="longest a staff request waits for the database before answering 503 (try again)"
     )
+    keep_alive_seconds: float = Field(
+        75,
+        gt=0,
+        description="how long an idle HTTP connection is kept open; longer than the idle timeout of whatever "
+        "sends requests (Twilio, a proxy: often 60 s), or a request sent as the service closes the connection "
+        "is reset (uvicorn's default, 5 s, reset webhooks sent after a caller spoke for 5 s)",
+    )
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_api_url: str | None = Field(None, description="Twilio REST base; default Twilio's, or the local emulator's")

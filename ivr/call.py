@@ -27,6 +27,7 @@ from ivr.twiml import (
     render_urgent_redirect,
     spoken_digits,
 )
+from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call, record_call
 from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING
 from recordings.tables import Call, CallEvent, Recording, Transcript
@@ -71,8 +72,8 @@ def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
     call, is_new = record_call(session, form["CallSid"], form.get("From", ""), form.get("To", ""))
     if is_new:
         # The base URL is kept for moving the live call later from a job (ivr.urgent), which has no request.
-        add_call_event(session, call, "answered", caller=form.get("From", ""), base_url=desk.base_url)
-        add_call_event(session, call, "call_recording_started")
+        add_call_event(session, call, CallEventKind.ANSWERED, caller=form.get("From", ""), base_url=desk.base_url)
+        add_call_event(session, call, CallEventKind.CALL_RECORDING_STARTED)
     return play(session, desk, call, desk.flow.step(desk.flow.start), record_call=True)
 
 
@@ -101,7 +102,7 @@ def play(
         ticket = call_ticket(session, call, desk.timezone, PersonReason.PUT_THROUGH)
     if ticket is not None:
         context["ticket_digits"] = spoken_digits(ticket.number)
-    add_call_event(session, call, "step", step=step.name, attempt=attempt)
+    add_call_event(session, call, CallEventKind.STEP, step=step.name, attempt=attempt)
     if step.kind == "dial":
         step = _whom_to_ring(session, call, step)
     listen_url = None
@@ -142,7 +143,9 @@ def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name:
     if _emergency_pressed(desk, digits):
         return emergency(session, desk, call, step, CALLER_KEY, digits=digits, attempt=attempt)
     outcome = menu_outcome(step, digits, attempt)
-    add_call_event(session, call, "menu_input", step=step.name, digits=digits, attempt=attempt, choice=outcome.choice)
+    add_call_event(
+        session, call, CallEventKind.MENU_INPUT, step=step.name, digits=digits, attempt=attempt, choice=outcome.choice
+    )
     if outcome.retry:
         return play(session, desk, call, step, attempt + 1, wrong_key=bool(digits))
     if outcome.choice is not None:
@@ -150,7 +153,7 @@ def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name:
     elif call.menu_choice is None:
         # No valid key after every try: the caller goes to a person, which counts as choosing one.
         call.menu_choice = "operator"
-        add_call_event(session, call, "menu_failed", step=step.name)
+        add_call_event(session, call, CallEventKind.MENU_FAILED, step=step.name)
     return play(session, desk, call, desk.flow.step(outcome.next_step), leaving=step)
 
 
@@ -170,11 +173,18 @@ def menu_spoken(
         return emergency(session, desk, call, step, CALLER_VOICE, via=via, confidence=confidence)
     option = step.option_for(choice)
     if option is None:  # not a choice of this menu (a stale or forged redirect): ask again
-        add_call_event(session, call, "menu_input", step=step.name, via=via, choice=None, heard=choice)
+        add_call_event(session, call, CallEventKind.MENU_INPUT, step=step.name, via=via, choice=None, heard=choice)
         return play(session, desk, call, step, 2, listen=False)
     call.menu_choice = option.choice
     add_call_event(
-        session, call, "menu_input", step=step.name, via=via, choice=option.choice, digits=None, confidence=confidence
+        session,
+        call,
+        CallEventKind.MENU_INPUT,
+        step=step.name,
+        via=via,
+        choice=option.choice,
+        digits=None,
+        confidence=confidence,
     )
     return play(session, desk, call, desk.flow.step(option.next), leaving=step)
 
@@ -185,7 +195,7 @@ def menu_confirm(
     """A choice heard with little confidence: ask the caller to confirm it by key."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
-    add_call_event(session, call, "menu_confirm", step=step.name, choice=choice, attempt=attempt)
+    add_call_event(session, call, CallEventKind.MENU_CONFIRM, step=step.name, choice=choice, attempt=attempt)
     return render_confirm(desk.flow, step, choice, attempt, stop_stream=_stream_to_stop(desk, step, None))
 
 
@@ -205,7 +215,7 @@ def menu_confirmed(
     add_call_event(
         session,
         call,
-        "menu_input",
+        CallEventKind.MENU_INPUT,
         step=step.name,
         via="voice-rejected",
         choice=None,
@@ -226,7 +236,7 @@ def emergency(
 
     `stop`: end the step's live stream (False when the call is no longer at the step, e.g. at its confirmation).
     """
-    add_call_event(session, call, "emergency", step=step.name, why=why, **detail)
+    add_call_event(session, call, CallEventKind.EMERGENCY, step=step.name, why=why, **detail)
     stream = _stream_to_stop(desk, step, None) if stop else None
     return render_urgent_redirect(why, step.name, stop_stream=stream)
 
@@ -238,11 +248,16 @@ def at_step(session: Session, call_sid: str, step_name: str) -> bool:
         return False
     events = session.scalars(
         select(CallEvent)
-        .where(CallEvent.call_id == call.id, CallEvent.kind.in_(("step", "menu_input", "menu_confirm", "emergency")))
+        .where(
+            CallEvent.call_id == call.id,
+            CallEvent.kind.in_(
+                (CallEventKind.STEP, CallEventKind.MENU_INPUT, CallEventKind.MENU_CONFIRM, CallEventKind.EMERGENCY)
+            ),
+        )
         .order_by(CallEvent.id.desc())
         .limit(1)
     ).all()
-    return bool(events) and events[0].kind == "step" and events[0].detail.get("step") == step_name
+    return bool(events) and events[0].kind == CallEventKind.STEP and events[0].detail.get("step") == step_name
 
 
 def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
@@ -259,7 +274,7 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     add_call_event(
         session,
         call,
-        "problem_recorded",
+        CallEventKind.PROBLEM_RECORDED,
         recording_sid=recording_sid,
         ticket=ticket.number,
         duration=form.get("RecordingDuration"),
@@ -290,7 +305,7 @@ def _use_live_transcript(
         Transcript(recording_id=recording.id, channel=None, text=text, words=words, model=f"live:{desk.live_model}")
     )
     ticket.summary = text  # the route step classifies and routes it
-    add_call_event(session, call, "live_transcript_used", step=step.name, chars=len(text))
+    add_call_event(session, call, CallEventKind.LIVE_TRANSCRIPT_USED, step=step.name, chars=len(text))
 
 
 def _whom_to_ring(session: Session, call: Call, step: Step) -> Step:
@@ -299,9 +314,9 @@ def _whom_to_ring(session: Session, call: Call, step: Step) -> Step:
         return step
     operator = claim_free_operator(session, call.call_sid)
     if operator is None:
-        add_call_event(session, call, "dialling", step=step.name, operator=None, number=step.number)
+        add_call_event(session, call, CallEventKind.DIALLING, step=step.name, operator=None, number=step.number)
         return step
-    add_call_event(session, call, "dialling", step=step.name, operator=operator.username)
+    add_call_event(session, call, CallEventKind.DIALLING, step=step.name, operator=operator.username)
     return replace(step, number=operator.phone)
 
 
@@ -314,7 +329,7 @@ def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: s
     add_call_event(
         session,
         call,
-        "dial_ended",
+        CallEventKind.DIAL_ENDED,
         step=step.name,
         status=status,
         duration=form.get("DialCallDuration"),
@@ -324,7 +339,7 @@ def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: s
         # Not at their phone: they stop being offered callers until they say they are back, and this caller
         # gets the desk instead of a message box.
         sign_out(session, operator)
-        add_call_event(session, call, "operator_missed", operator=operator, status=status)
+        add_call_event(session, call, CallEventKind.OPERATOR_MISSED, operator=operator, status=status)
         return play(session, desk, call, replace(step, seats=None))
     if status == "completed" and call.handler is None:
         # An operator's own phone names them; the shared desk number names only the desk (QA samples it so).
@@ -346,7 +361,7 @@ def recording_status(session: Session, form: dict[str, str]) -> bool:
     if status != "completed":
         if recording.status == PENDING:
             recording.status, recording.error = FAILED, f"Twilio reports the recording {status}"
-            add_call_event(session, call, "recording_failed", recording_sid=sid, error=recording.error)
+            add_call_event(session, call, CallEventKind.RECORDING_FAILED, recording_sid=sid, error=recording.error)
             ticket = ticket_for_call(session, call.id)
             if ticket is not None and source == "problem":
                 flag_for_person(session, ticket, PersonReason.RECORDING_NOT_MADE, recording_sid=sid)
@@ -365,10 +380,10 @@ def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:
     call.status, call.ended_at = status, utcnow()
     freed = release(session, call.call_sid)
     if freed is not None:  # the caller hung up before the Dial's action came
-        add_call_event(session, call, "operator_freed", operator=freed)
+        add_call_event(session, call, CallEventKind.OPERATOR_FREED, operator=freed)
     if form.get("CallDuration", "").isdigit():
         call.duration_s = int(form["CallDuration"])
-    add_call_event(session, call, "ended", status=status, duration=call.duration_s)
+    add_call_event(session, call, CallEventKind.ENDED, status=status, duration=call.duration_s)
     if call.menu_choice is None or ticket_for_call(session, call.id) is not None:
         return
     # An operator's caller hung up before the dial step made the ticket; anyone else before saying the problem.
@@ -392,7 +407,7 @@ def known_call(session: Session, form: dict[str, str]) -> Call:
     """The call of a mid-call request; one we never saw answered (a lost first webhook) is recorded now."""
     call, is_new = record_call(session, form.get("CallSid", ""), form.get("From", ""), form.get("To", ""))
     if is_new:
-        add_call_event(session, call, "answered", caller=form.get("From", ""), late=True)
+        add_call_event(session, call, CallEventKind.ANSWERED, caller=form.get("From", ""), late=True)
     return call
 
 

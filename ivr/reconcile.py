@@ -25,6 +25,7 @@ from hotline.db import transaction, utcnow
 from ivr import call as ivr_call
 from ivr.call import ENDED_STATUSES, CallDesk
 from ivr.route_calls import free_lawyer_after_call
+from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Call
 
@@ -127,7 +128,7 @@ class Reconciler:
                     add_call_event(
                         session,
                         call,
-                        "recording_recovered",
+                        CallEventKind.RECORDING_RECOVERED,
                         recording_sid=recording.sid,
                         source=form["RecordingSource"],
                     )
@@ -138,7 +139,7 @@ class Reconciler:
                     self.desk,
                     {"CallSid": call_sid, "CallStatus": status, "CallDuration": str(remote.duration or "")},
                 )
-                add_call_event(session, call, "reconciled", status=status, source="twilio-rest")
+                add_call_event(session, call, CallEventKind.RECONCILED, status=status, source="twilio-rest")
         if queued:
             self.wake()
         return finished, queued

@@ -20,13 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from hotline import twilio_paths as paths
 from hotline.db import utcnow
 from ivr.call import CallDesk, call_ticket, known_call, play
 from ivr.callback_number import MAX_KEYS, international, national_number, spoken_number
 from ivr.twiml import (
     CALLER_KEY,
     CALLER_VOICE,
-    ROUTE_PATH,
     URGENT_FLAG,
     SayParent,
     end_stream,
@@ -35,6 +35,7 @@ from ivr.twiml import (
     spoken_digits,
     start_stream,
 )
+from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event
 from recordings.tables import Call, CallEvent, Recording
 from routing import decide
@@ -75,7 +76,7 @@ def dial_status_label(status: str) -> str:
 
 def district_url(attempt: int, said: str | None = None) -> str:
     """Where the district answer goes: a key (`Digits`), or `said`, the key of the district heard aloud."""
-    return f"{ROUTE_PATH}/district?attempt={attempt}" + (f"&said={said}" if said is not None else "")
+    return f"{paths.ROUTE_DISTRICT}?attempt={attempt}" + (f"&said={said}" if said is not None else "")
 
 
 TRANSCRIPT_DONE = ("transcribed", "failed", "waiting_model")
@@ -133,7 +134,7 @@ def _still_worth_waiting(session: Session, rd: RouteDesk, call: Call, polls: int
     # One small query per poll, not the call's whole history: this runs once a second while the caller holds.
     recorded = session.scalar(
         select(CallEvent.at)
-        .where(CallEvent.call_id == call.id, CallEvent.kind == "problem_recorded")
+        .where(CallEvent.call_id == call.id, CallEvent.kind == CallEventKind.PROBLEM_RECORDED)
         .order_by(CallEvent.id.desc())
         .limit(1)
     )
@@ -154,7 +155,7 @@ def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> s
     if text is None and _still_worth_waiting(session, rd, call, wait):
         response = VoiceResponse()
         response.pause(length=1)
-        response.redirect(f"/twilio/route?wait={wait + 1}", method="POST")
+        response.redirect(f"{paths.ROUTE}?wait={wait + 1}", method="POST")
         return _xml(response)
     decision = route_ticket(session, ticket, text or "", rd.data, utcnow())
     emergency = rd.desk.flow.emergency
@@ -162,7 +163,9 @@ def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> s
     if said is not None:  # the caller said the emergency while describing the problem
         decide.caller_emergency(session, ticket, rd.data, f"来电人陈述问题时说了“{said}”")
         decision = decide.RouteDecision(decide.SUPERVISOR, [f"{decide.CALLER_EMERGENCY}: {said}"])
-    add_call_event(session, call, "routed", route=decision.route, ticket=ticket.number, emergency_phrase=said)
+    add_call_event(
+        session, call, CallEventKind.ROUTED, route=decision.route, ticket=ticket.number, emergency_phrase=said
+    )
     return _play_route(session, rd, call, ticket, decision)
 
 
@@ -182,7 +185,7 @@ def _play_route(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, dec
         _to_dispatcher(rd, response, ticket)
     elif decision.route == decide.KNOWLEDGE_BASE and decision.answer is not None:
         rd.say(response, "knowledge_answer", answer=decision.answer.entry.answer)
-        gather = Gather(input="dtmf", num_digits=1, timeout=5, action="/twilio/route/more", method="POST")
+        gather = Gather(input="dtmf", num_digits=1, timeout=5, action=paths.ROUTE_MORE, method="POST")
         rd.say(gather, "knowledge_more", ticket_digits=digits)
         response.append(gather)
         rd.say(response, "goodbye")
@@ -207,7 +210,7 @@ def _to_dispatcher(rd: RouteDesk, response: VoiceResponse, ticket: Ticket) -> No
 
 def _operator_missed(call: Call) -> bool:
     """True when this call already rang the operators and nobody answered."""
-    return any(e.kind == "dial_ended" and e.detail.get("status") != "completed" for e in call.events)
+    return any(e.kind == CallEventKind.DIAL_ENDED and e.detail.get("status") != "completed" for e in call.events)
 
 
 # --- lawyer seats ----------------------------------------------------------------------------------------
@@ -221,20 +224,20 @@ def _to_lawyers(session: Session, rd: RouteDesk, call: Call, ticket: Ticket) -> 
     waiting = len(queue_state(session).waiting)
     if not staffed or waiting >= limits.max_waiting:
         code = "no_lawyer_on_duty" if not staffed else "queue_full"
-        add_call_event(session, call, "queue_skipped", reason=code, waiting=waiting)
+        add_call_event(session, call, CallEventKind.QUEUE_SKIPPED, reason=code, waiting=waiting)
         add_event(
             session, ticket, "queue_skipped", "无值班律师在线" if not staffed else f"排队已满（{waiting} 人等待）"
         )
         return _callback_offer(rd)
     enter_queue(session, call.call_sid, ticket.id)
-    add_call_event(session, call, "enqueued", queue=LAWYER_QUEUE_NAME)
+    add_call_event(session, call, CallEventKind.ENQUEUED, queue=LAWYER_QUEUE_NAME)
     response = VoiceResponse()
     rd.say(response, "lawyer_intro", ticket_digits=spoken_digits(ticket.number))
     response.enqueue(
         LAWYER_QUEUE_NAME,
-        action="/twilio/queue/done",
+        action=paths.QUEUE_DONE,
         method="POST",
-        wait_url="/twilio/queue/wait",
+        wait_url=paths.QUEUE_WAIT,
         wait_url_method="POST",
     )
     return _xml(response)
@@ -258,7 +261,7 @@ def queue_wait(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
         input="dtmf",
         num_digits=1,
         timeout=int(rd.prompts.get("queue_hold_s", 20)),
-        action="/twilio/queue/key",
+        action=paths.QUEUE_KEY,
         method="POST",
     )
     # Twilio's QueuePosition counts the caller (1 = first in line): the caller hears how many are ahead.
@@ -282,10 +285,10 @@ def queue_key(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     digits = form.get("Digits", "")
     response = VoiceResponse()
     if _emergency_key(rd, digits):
-        add_call_event(session, call, "emergency", step=QUEUE_STEP, why=CALLER_KEY, digits=digits)
+        add_call_event(session, call, CallEventKind.EMERGENCY, step=QUEUE_STEP, why=CALLER_KEY, digits=digits)
         response.leave()
     else:
-        add_call_event(session, call, "menu_input", step=QUEUE_STEP, digits=digits, choice=None)
+        add_call_event(session, call, CallEventKind.MENU_INPUT, step=QUEUE_STEP, digits=digits, choice=None)
     return _xml(response)
 
 
@@ -293,11 +296,11 @@ def _emergency_requested(session: Session, call: Call) -> bool:
     """True when the caller's latest act in the queue was the emergency key (queue_key)."""
     last = session.scalar(
         select(CallEvent)
-        .where(CallEvent.call_id == call.id, CallEvent.kind.in_(("emergency", "enqueued")))
+        .where(CallEvent.call_id == call.id, CallEvent.kind.in_((CallEventKind.EMERGENCY, CallEventKind.ENQUEUED)))
         .order_by(CallEvent.id.desc())
         .limit(1)
     )
-    return last is not None and last.kind == "emergency" and last.detail.get("step") == QUEUE_STEP
+    return last is not None and last.kind == CallEventKind.EMERGENCY and last.detail.get("step") == QUEUE_STEP
 
 
 def _expected_minutes(
@@ -319,7 +322,7 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     call = known_call(session, form)
     result = form.get("QueueResult", "")
     ticket = ticket_for_call(session, call.id)
-    add_call_event(session, call, "queue_left", result=result, waited=form.get("QueueTime"))
+    add_call_event(session, call, CallEventKind.QUEUE_LEFT, result=result, waited=form.get("QueueTime"))
     if result == "bridged":
         entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid))
         lawyer_id = entry.lawyer_id if entry is not None and entry.lawyer_id else None
@@ -343,19 +346,17 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     return _callback_offer(rd)
 
 
-CALLBACK_TYPED_PATH = "/twilio/callback/confirm"  # the keys typed at the offer, or typed again
-CALLBACK_CHECK_PATH = "/twilio/callback/check"  # the answer to the number read back
 CALLBACK_STEP = "route:callback"
 
 
 def callback_typed_url(tries: int, refused: int) -> str:
     """Where a typed callback number goes: `tries` numbers typed so far with this one, `refused` of them refused."""
-    return f"{CALLBACK_TYPED_PATH}?tries={tries}&refused={refused}"
+    return f"{paths.CALLBACK_CONFIRM}?tries={tries}&refused={refused}"
 
 
 def callback_check_url(number: str, tries: int, refused: int, asked: int) -> str:
     """Where the answer to the read-back goes: the number read back, and how often it was (`asked`)."""
-    return f"{CALLBACK_CHECK_PATH}?number={number}&tries={tries}&refused={refused}&asked={asked}"
+    return f"{paths.CALLBACK_CHECK}?number={number}&tries={tries}&refused={refused}&asked={asked}"
 
 
 def _number_question(rd: RouteDesk, response: VoiceResponse, keys: list[str], tries: int, refused: int) -> str:
@@ -394,10 +395,10 @@ def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], trie
     keys = keys.rstrip("#")
     tries, refused = max(tries, 1), max(refused, 0)  # counts from our own URLs; an odd one cannot loop
     if tries <= 1 and keys == "1":
-        add_call_event(session, call, "callback_number", chosen="caller_id", tries=tries)
+        add_call_event(session, call, CallEventKind.CALLBACK_NUMBER, chosen="caller_id", tries=tries)
         return _callback_booked(session, rd, ticket, call.from_number, [], "律师均无法接听")
     if not keys:
-        add_call_event(session, call, "callback_number", chosen="caller_id", why="no_input", tries=tries)
+        add_call_event(session, call, CallEventKind.CALLBACK_NUMBER, chosen="caller_id", why="no_input", tries=tries)
         return _callback_booked(
             session,
             rd,
@@ -410,7 +411,7 @@ def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], trie
     add_call_event(
         session,
         call,
-        "callback_number",
+        CallEventKind.CALLBACK_NUMBER,
         typed=keys[:MAX_KEYS],
         chars=len(keys),
         valid=national is not None,
@@ -458,7 +459,7 @@ def callback_check(
         return _goodbye(rd)
     tries, refused, asked = max(tries, 1), max(refused, 0), max(asked, 1)
     national = national_number(number)  # the URL is checked again: a forged one gets the caller ID
-    add_call_event(session, call, "callback_readback", digits=keys[:1], tries=tries, asked=asked)
+    add_call_event(session, call, CallEventKind.CALLBACK_READBACK, digits=keys[:1], tries=tries, asked=asked)
     if national is None:
         return _callback_booked(session, rd, ticket, call.from_number, ["callback_caller_id"], "律师均无法接听")
     if keys[:1] == "2":
@@ -528,9 +529,14 @@ def _dial_supervisor(
     supervisor = rd.data.roster.supervisors[0] if rd.data.roster.supervisors else None
     if supervisor is not None:
         add_call_event(
-            session, call, "dialling", step=SUPERVISOR_STEP, supervisor=supervisor.id, number=supervisor.phone
+            session,
+            call,
+            CallEventKind.DIALLING,
+            step=SUPERVISOR_STEP,
+            supervisor=supervisor.id,
+            number=supervisor.phone,
         )
-        dial = response.dial(action="/twilio/route/dialled", method="POST", timeout=30)
+        dial = response.dial(action=paths.ROUTE_DIALLED, method="POST", timeout=30)
         dial.number(supervisor.phone)
         return _xml(response)
     rd.say(response, "urgent_no_answer", ticket_digits=digits)
@@ -556,7 +562,7 @@ def to_supervisor(session: Session, rd: RouteDesk, form: dict[str, str], why: st
     add_call_event(
         session,
         call,
-        "step",
+        CallEventKind.STEP,
         step=SUPERVISOR_STEP,
         why=why,
         at=at,
@@ -573,7 +579,7 @@ def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     call = known_call(session, form)
     ticket = ticket_for_call(session, call.id)
     status = form.get("DialCallStatus", "")
-    add_call_event(session, call, "supervisor_dial_ended", status=status)
+    add_call_event(session, call, CallEventKind.SUPERVISOR_DIAL_ENDED, status=status)
     supervisors = rd.data.roster.supervisors
     if status == "completed" and supervisors:  # the supervisor on the line handled the call (QA samples per handler)
         call.handler, call.handler_role = supervisors[0].id, "supervisor"
@@ -591,12 +597,17 @@ def _district_question(session: Session, rd: RouteDesk, call: Call, ticket: Tick
     """Ask where the workplace is: a key per district, or its name said aloud (heard on a live stream)."""
     options = rd.data.directory.district_menu()
     menu = "".join(f"{u.district}请按{n}；" for n, u in enumerate(options, 1))
-    add_call_event(session, call, "step", step=DISTRICT_STEP, attempt=attempt)
+    add_call_event(session, call, CallEventKind.STEP, step=DISTRICT_STEP, attempt=attempt)
     response = VoiceResponse()
     if rd.desk.media_url and attempt == 1:
         start_stream(response, rd.desk.media_url, name=DISTRICT_STREAM, step=DISTRICT_STEP, mode="menu")
     gather = Gather(
-        input="dtmf", num_digits=1, timeout=6, action=district_url(attempt), method="POST", action_on_empty_result=True
+        input="dtmf",
+        num_digits=1,
+        timeout=int(rd.prompts.get("district_timeout_s", 6)),
+        action=district_url(attempt),
+        method="POST",
+        action_on_empty_result=True,
     )
     rd.say(gather, "district_question", districts=menu)
     response.append(gather)
@@ -623,7 +634,7 @@ def district_choice(
     response = VoiceResponse()
     if rd.desk.media_url:
         end_stream(response, DISTRICT_STREAM)
-    add_call_event(session, call, "menu_input", step=DISTRICT_STEP, digits=digits, via=via, attempt=attempt)
+    add_call_event(session, call, CallEventKind.MENU_INPUT, step=DISTRICT_STEP, digits=digits, via=via, attempt=attempt)
     if digits.isdigit() and 1 <= int(digits) <= len(options) and ticket.status == "accepted":
         union = options[int(digits) - 1]
         ticket.union_id, ticket.district, ticket.assigned_to, ticket.route = (
@@ -675,10 +686,10 @@ def seat_bridge(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id
     """A lawyer took this caller from the queue (the call was redirected here): ring the lawyer's phone."""
     call = known_call(session, form)
     lawyer = rd.data.roster.lawyer(lawyer_id)
-    add_call_event(session, call, "lawyer_ringing", lawyer=lawyer_id)
+    add_call_event(session, call, CallEventKind.LAWYER_RINGING, lawyer=lawyer_id)
     response = VoiceResponse()
     rd.say(response, "lawyer_connecting", name=lawyer.name)
-    dial = response.dial(action=f"/twilio/seat/done?lawyer={lawyer_id}", method="POST", timeout=20)
+    dial = response.dial(action=f"{paths.SEAT_DONE}?lawyer={lawyer_id}", method="POST", timeout=20)
     dial.number(lawyer.phone)
     return _xml(response)
 
@@ -689,7 +700,12 @@ def seat_done(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: 
     set_on_call(session, lawyer_id, None)
     status = form.get("DialCallStatus", "")
     add_call_event(
-        session, call, "lawyer_call_ended", lawyer=lawyer_id, status=status, duration=form.get("DialCallDuration")
+        session,
+        call,
+        CallEventKind.LAWYER_CALL_ENDED,
+        lawyer=lawyer_id,
+        status=status,
+        duration=form.get("DialCallDuration"),
     )
     if status != "completed":
         ticket = ticket_for_call(session, call.id)
@@ -720,7 +736,7 @@ def _emergency_at(
     session: Session, rd: RouteDesk, call: Call, at: str, digits: str, *, stop_stream: str | None = None
 ) -> str:
     """The caller pressed the emergency key at a question after routing: noted, then on to the supervisor."""
-    add_call_event(session, call, "emergency", step=at, why=CALLER_KEY, digits=digits)
+    add_call_event(session, call, CallEventKind.EMERGENCY, step=at, why=CALLER_KEY, digits=digits)
     return render_urgent_redirect(CALLER_KEY, at, stop_stream=stop_stream)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from hotline import twilio_paths as paths
 from ivr.flow import Voice
 from ivr.twiml import SayParent, say_in_voice, spoken_digits
 from routing.calendar import WorkingCalendar
@@ -23,7 +24,7 @@ from routing.survey import (
     record_answer,
     record_no_answer,
 )
-from routing.survey_calls import SURVEY_PATH, Clock
+from routing.survey_calls import Clock
 from routing.survey_request import ANSWERED, CALLING
 from routing.tables import SatisfactionSurvey, Ticket
 
@@ -40,7 +41,9 @@ class SurveyDesk:
 
 
 def keys_path(survey_id: int, attempt: int, tries: int) -> str:
-    return f"{SURVEY_PATH}/{survey_id}/keys?" + urlencode({"attempt": attempt, "tries": tries})
+    return (
+        paths.path_for(paths.SURVEY_KEYS, survey_id=survey_id) + "?" + urlencode({"attempt": attempt, "tries": tries})
+    )
 
 
 # ----- TwiML ----------------------------------------------------------------------------------------------

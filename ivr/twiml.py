@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
+from hotline import twilio_paths as paths
 from ivr.flow import Flow, Step, Voice
 
 # What a `<Say>` can go into: the whole response, or a `<Gather>` (so the caller can key in over the prompt).
@@ -24,16 +25,23 @@ def spoken_digits(number: str) -> str:
     return "，".join(g for g in groups if g)
 
 
+_STEP_PATHS = {
+    None: paths.STEP,
+    "keys": paths.STEP_KEYS,
+    "spoken": paths.STEP_SPOKEN,
+    "confirm": paths.STEP_CONFIRM,
+    "confirmed": paths.STEP_CONFIRMED,
+    "recorded": paths.STEP_RECORDED,
+    "dialled": paths.STEP_DIALLED,
+}
+
+
 def step_url(step: str, action: str | None = None, **query: object) -> str:
-    """The service path that serves a step, or one of its callbacks (`keys`, `recorded`, `dialled`)."""
-    path = f"/twilio/step/{quote(step)}" + (f"/{action}" if action else "")
+    """The service path that serves a step, or one of its callbacks (`keys`, `recorded`, `dialled` …)."""
+    path = paths.path_for(_STEP_PATHS[action], step=step)
     if query:
         path += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in query.items())
     return path
-
-
-RECORDING_STATUS_PATH = "/twilio/recording-status"
-MEDIA_STREAM_PATH = "/twilio/media"
 
 
 def media_stream_url(base_url: str) -> str:
@@ -43,7 +51,7 @@ def media_stream_url(base_url: str) -> str:
         base = "wss://" + base[len("https://") :]
     elif base.startswith("http://"):
         base = "ws://" + base[len("http://") :]
-    return base + MEDIA_STREAM_PATH
+    return base + paths.MEDIA_STREAM
 
 
 def listens(step: Step, flow: Flow | None = None) -> bool:
@@ -62,7 +70,7 @@ def start_call_recording(response: VoiceResponse) -> None:
         channels="dual",
         track="both",
         trim="do-not-trim",
-        recording_status_callback=RECORDING_STATUS_PATH,
+        recording_status_callback=paths.RECORDING_STATUS,
         recording_status_callback_event="completed absent",
         recording_status_callback_method="POST",
     )
@@ -90,15 +98,13 @@ def end_stream(response: VoiceResponse, name: str) -> None:
     response.append(stop)
 
 
-ROUTE_PATH = "/twilio/route"
-URGENT_PATH = "/twilio/urgent"
 # Why a call goes to the supervisor out of turn (`why` of the urgent URL; stable codes, kept on the call events).
 CALLER_KEY, CALLER_VOICE, URGENT_FLAG = "caller_key", "caller_voice", "urgent_flag"
 
 
 def urgent_url(why: str, at: str) -> str:
     """Where a call goes to reach the supervisor now: `why` one of the codes above, `at` the step it was at."""
-    return f"{URGENT_PATH}?why={quote(why)}&at={quote(at)}"
+    return f"{paths.URGENT}?why={quote(why)}&at={quote(at)}"
 
 
 def render_urgent_redirect(why: str, at: str, *, stop_stream: str | None = None) -> str:
@@ -183,7 +189,7 @@ def render_step(
             finish_on_key=step.finish_on_key + (flow.emergency.key if flow.emergency else ""),
             play_beep=True,
             trim="do-not-trim",  # a silent recording is still evidence for the inspectors
-            recording_status_callback=RECORDING_STATUS_PATH,
+            recording_status_callback=paths.RECORDING_STATUS,
             recording_status_callback_event="completed absent",
             recording_status_callback_method="POST",
         )
@@ -196,7 +202,7 @@ def render_step(
     elif step.kind == "route":
         # The ticket is routed by /twilio/route once the caller's words are in (see ivr.route_calls).
         say(response, step.prompt)
-        response.redirect(ROUTE_PATH, method="POST")
+        response.redirect(paths.ROUTE, method="POST")
     else:  # say
         for line in step.prompts:
             say(response, line)

@@ -25,6 +25,7 @@ from hotline.jobs import URGENT, Handler, RetryLater, enqueue
 from ivr.flow import Flow
 from ivr.route_calls import DISTRICT_STEP, QUEUE_STEP, SUPERVISOR_STEP
 from ivr.twiml import URGENT_FLAG, urgent_url
+from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Call, CallEvent
 from routing import decide
@@ -36,7 +37,15 @@ log = logging.getLogger(__name__)
 
 MOVE_TO_SUPERVISOR = "move_to_supervisor"
 # Where a caller stands, from the call's latest event of these kinds (see `where_now`).
-_PLACE_EVENTS = ("step", "enqueued", "queue_left", "lawyer_ringing", "dialling", "routed", "emergency")
+_PLACE_EVENTS = (
+    CallEventKind.STEP,
+    CallEventKind.ENQUEUED,
+    CallEventKind.QUEUE_LEFT,
+    CallEventKind.LAWYER_RINGING,
+    CallEventKind.DIALLING,
+    CallEventKind.ROUTED,
+    CallEventKind.EMERGENCY,
+)
 WITH_A_PERSON = "with_a_person"
 # The steps a caller may be moved from: they only listen to us (a prompt, a question, the queue's music).
 _MOVABLE = ("route", DISTRICT_STEP, QUEUE_STEP, "route:knowledge", "route:callback")
@@ -61,7 +70,7 @@ def request_move(session: Session, call: Call, ticket: Ticket) -> bool:
     if ticket.route != decide.SUPERVISOR or reached_supervisor(session, call):
         return False
     if call.ended_at is not None:
-        add_call_event(session, call, "supervisor_move_skipped", reason="hung_up", ticket=ticket.number)
+        add_call_event(session, call, CallEventKind.SUPERVISOR_MOVE_SKIPPED, reason="hung_up", ticket=ticket.number)
         return False
     return enqueue(
         session, MOVE_TO_SUPERVISOR, f"to-supervisor:{call.call_sid}", {"call_sid": call.call_sid}, priority=URGENT
@@ -71,7 +80,7 @@ def request_move(session: Session, call: Call, ticket: Ticket) -> bool:
 def reached_supervisor(session: Session, call: Call) -> bool:
     """True once the call rang the supervisor (it is there, or was: nothing to move)."""
     dialled = session.scalars(
-        select(CallEvent.detail).where(CallEvent.call_id == call.id, CallEvent.kind == "dialling")
+        select(CallEvent.detail).where(CallEvent.call_id == call.id, CallEvent.kind == CallEventKind.DIALLING)
     ).all()
     return any((d or {}).get("step") == SUPERVISOR_STEP for d in dialled)
 
@@ -87,17 +96,17 @@ def where_now(session: Session, call: Call) -> str:
     if last is None:
         return ""
     detail = last.detail or {}
-    if last.kind == "enqueued":
+    if last.kind == CallEventKind.ENQUEUED:
         return QUEUE_STEP
-    if last.kind == "routed":
+    if last.kind == CallEventKind.ROUTED:
         return "route"
-    if last.kind == "queue_left":  # a lawyer took the call, or it went on to the callback offer
+    if last.kind == CallEventKind.QUEUE_LEFT:  # a lawyer took the call, or it went on to the callback offer
         return WITH_A_PERSON if detail.get("result") == "bridged" else "route:callback"
-    if last.kind == "lawyer_ringing":
+    if last.kind == CallEventKind.LAWYER_RINGING:
         return WITH_A_PERSON
-    if last.kind == "dialling":
+    if last.kind == CallEventKind.DIALLING:
         return SUPERVISOR_STEP if detail.get("step") == SUPERVISOR_STEP else WITH_A_PERSON
-    if last.kind == "emergency":
+    if last.kind == CallEventKind.EMERGENCY:
         return SUPERVISOR_STEP  # on the way there already
     return str(detail.get("step", ""))
 
@@ -108,7 +117,7 @@ def _base_url(session: Session, call: Call, public_url: str | None) -> str | Non
         return public_url.rstrip("/")
     answered = session.scalar(
         select(CallEvent)
-        .where(CallEvent.call_id == call.id, CallEvent.kind == "answered")
+        .where(CallEvent.call_id == call.id, CallEvent.kind == CallEventKind.ANSWERED)
         .order_by(CallEvent.id)
         .limit(1)
     )
@@ -157,7 +166,9 @@ class SupervisorMover:
             )
             base = _base_url(session, call, self._public_url)
             if skip is not None or base is None:
-                add_call_event(session, call, "supervisor_move_skipped", reason=skip or "no_public_url", at=place)
+                add_call_event(
+                    session, call, CallEventKind.SUPERVISOR_MOVE_SKIPPED, reason=skip or "no_public_url", at=place
+                )
                 return
         url = base + urgent_url(URGENT_FLAG, place)
         try:
@@ -167,7 +178,9 @@ class SupervisorMover:
                 call = _call_again(session, call_sid)
                 # Twilio refuses to redirect a call that is over (21220): the caller hung up meanwhile.
                 reason = "hung_up" if exc.code == 21220 else "twilio_refused"
-                add_call_event(session, call, "supervisor_move_skipped", reason=reason, at=place, error=str(exc))
+                add_call_event(
+                    session, call, CallEventKind.SUPERVISOR_MOVE_SKIPPED, reason=reason, at=place, error=str(exc)
+                )
             return
         except (httpx.HTTPError, OSError) as exc:
             if attempt < self._attempts:
@@ -178,7 +191,7 @@ class SupervisorMover:
             return
         with transaction(self._factory) as session:
             call = _call_again(session, call_sid)
-            add_call_event(session, call, "moved_to_supervisor", at=place, why=URGENT_FLAG)
+            add_call_event(session, call, CallEventKind.MOVED_TO_SUPERVISOR, at=place, why=URGENT_FLAG)
             ticket = ticket_for_call(session, call.id)
             if ticket is not None:
                 add_event(session, ticket, "moved_to_supervisor", f"来电人在 {place} 步：已转至班长/主管电话")

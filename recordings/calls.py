@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from recordings.call_events import CallEventKind
 from recordings.tables import Call, CallEvent
 
 
@@ -32,6 +33,6 @@ def record_call(session: Session, call_sid: str, from_number: str, to_number: st
     return call, True
 
 
-def add_call_event(session: Session, call: Call, kind: str, **detail: object) -> None:
-    """Note a step of the call (menu entered, key pressed, recording saved...)."""
+def add_call_event(session: Session, call: Call, kind: CallEventKind, **detail: object) -> None:
+    """Note a step of the call (menu entered, key pressed, recording saved...), of a declared kind."""
     session.add(CallEvent(call_id=call.id, kind=kind, detail=detail))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.credentials import TwilioCredentials
 from hotline.db import transaction, utcnow
 from hotline.jobs import BACKGROUND, URGENT, Handler, RetryLater, WaitForResource, enqueue
+from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event
 from recordings.store import recording_path, store_recording
 from recordings.tables import Call, Recording, Transcript
@@ -125,7 +126,12 @@ class RecordingPipeline:
             recording.path, recording.sha256 = stored.relative_path, stored.sha256
             recording.duration_s, recording.channels = duration, channels
             add_call_event(
-                session, recording.call, "recording_stored", recording_sid=sid, sha256=stored.sha256, bytes=stored.size
+                session,
+                recording.call,
+                CallEventKind.RECORDING_STORED,
+                recording_sid=sid,
+                sha256=stored.sha256,
+                bytes=stored.size,
             )
             if problem is None:
                 recording.status = STORED
@@ -179,7 +185,7 @@ class RecordingPipeline:
                 )
             recording.status, recording.error = TRANSCRIBED, None
             text = " ".join(t.text for t in transcripts if t.text).strip()  # already cleaned by speech
-            add_call_event(session, recording.call, "transcribed", recording_sid=sid, chars=len(text))
+            add_call_event(session, recording.call, CallEventKind.TRANSCRIBED, recording_sid=sid, chars=len(text))
             ticket = ticket_for_call(session, recording.call_id)
             if source == "problem" and ticket is not None:
                 self._understand(session, ticket, text, call=recording.call)
@@ -213,7 +219,9 @@ class RecordingPipeline:
         with transaction(self._factory) as session:
             recording = session.execute(select(Recording).where(Recording.recording_sid == recording_sid)).scalar_one()
             recording.status, recording.error = FAILED, error
-            add_call_event(session, recording.call, "recording_failed", recording_sid=recording_sid, error=error)
+            add_call_event(
+                session, recording.call, CallEventKind.RECORDING_FAILED, recording_sid=recording_sid, error=error
+            )
             ticket = ticket_for_call(session, recording.call_id)
             if ticket is not None and recording.source == "problem":
                 flag_for_person(session, ticket, PersonReason.RECORDING_UNUSABLE, recording_sid=recording_sid)

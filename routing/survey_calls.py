@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from hotline import twilio_paths as paths
 from hotline.db import transaction, utcnow
 from hotline.jobs import NORMAL, Handler, RetryLater, enqueue
 from hotline.settings import Settings
@@ -35,7 +36,6 @@ from routing.survey import (
 log = logging.getLogger(__name__)
 
 PLACE_SURVEY_CALL = "place_survey_call"
-SURVEY_PATH = "/twilio/survey"
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 Clock = Callable[[], datetime]
@@ -45,7 +45,8 @@ def survey_url(base_url: str, survey_id: int, action: str, attempt: int, **query
     """An absolute webhook URL of one attempt's call (`call`, `keys` or `status`); the survey and attempt are
     in the URL, so a webhook that arrives before the REST answer still finds its survey."""
     params = urlencode({"attempt": attempt, **query})
-    return f"{base_url.rstrip('/')}{SURVEY_PATH}/{survey_id}/{action}?{params}"
+    path = {"call": paths.SURVEY_CALL, "keys": paths.SURVEY_KEYS, "status": paths.SURVEY_STATUS}[action]
+    return f"{base_url.rstrip('/')}{paths.path_for(path, survey_id=survey_id)}?{params}"
 
 
 @dataclass

@@ -127,7 +127,7 @@ def test_operator_dispatches_a_queued_ticket_and_replies(setup, browser):
     page.fill("#extension-reason", "x")
     page.click("#extension-form button[type=submit]")
     page.wait_for_selector("#status.error")
-    assert "reason" in page.inner_text("#status") and "2 characters" in page.inner_text("#status")
+    assert "原因太短：至少 2 个字" in page.inner_text("#status"), page.inner_text("#status")
     page.fill("#merge-into", "12351-20000101-9999")
     page.click("#merge-form button[type=submit]")
     page.wait_for_selector("#status.error:has-text('没有工单 12351-20000101-9999')")

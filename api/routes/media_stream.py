@@ -25,11 +25,13 @@ from sqlalchemy import select, update
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from api.twilio_auth import is_from_twilio, public_base, signed_url
+from hotline import twilio_paths as paths
 from hotline.db import transaction
 from ivr import call as ivr_call
 from ivr.flow import EMERGENCY
 from ivr.route_calls import DISTRICT_STEP, district_url
 from ivr.twiml import CALLER_VOICE, step_url, urgent_url
+from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Recording, Transcript
 from routing.tickets import ticket_for_call
@@ -173,7 +175,7 @@ class _Stream:
     def call_sid(self) -> str:
         return self.start.call_sid
 
-    def note(self, kind: str, **detail: object) -> None:
+    def note(self, kind: CallEventKind, **detail: object) -> None:
         """Queue a call event (written in order, off the event loop)."""
         self.events.put_nowait(("event", kind, {"stream": self.start.stream_sid, "step": self.step, **detail}))
 
@@ -189,12 +191,12 @@ class _Stream:
             if result.source == "grammar" or result.audio_s - self.last_partial_at < PARTIAL_EVENT_EVERY_S:
                 return
             self.last_partial_at = result.audio_s
-            self.note("speech_partial", **detail)
+            self.note(CallEventKind.SPEECH_PARTIAL, **detail)
             return
         if self.mode == "transcribe":
             cleaned = clean_transcript(result.text)
             detail.update(readable=cleaned["text"], amounts=cleaned["amounts"], headcounts=cleaned["headcounts"])
-        self.note("speech_final", **detail, words=len(result.words))
+        self.note(CallEventKind.SPEECH_FINAL, **detail, words=len(result.words))
         if self.mode == "transcribe":
             self._emergency_in(result.text)
 
@@ -211,7 +213,7 @@ class _Stream:
         )
 
 
-def _write_event(live: LiveSpeech, call_sid: str, kind: str, detail: dict) -> None:
+def _write_event(live: LiveSpeech, call_sid: str, kind: CallEventKind, detail: dict) -> None:
     with transaction(live.services.factory) as session:
         call = find_call(session, call_sid)
         if call is not None:
@@ -254,18 +256,22 @@ def _redirect(live: LiveSpeech, stream: _Stream, choice: MenuChoice) -> None:
     with live.services.factory() as session:
         still_there = ivr_call.at_step(session, stream.call_sid, stream.step)
     if not still_there:
-        _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": "none: the call moved on"})
+        _write_event(
+            live, stream.call_sid, CallEventKind.SPEECH_CHOICE, {**detail, "action": "none: the call moved on"}
+        )
         return
     if url is None:
-        _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": action})
+        _write_event(live, stream.call_sid, CallEventKind.SPEECH_CHOICE, {**detail, "action": action})
         return
     try:
         live.rest().calls(stream.call_sid).update(url=url, method="POST")
     except Exception as exc:  # noqa: BLE001  the REST call failing leaves the caller at the menu: keys still work
         log.warning("redirecting call %s to %s failed: %s", stream.call_sid, url, exc)
-        _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": action, "error": str(exc)})
+        _write_event(
+            live, stream.call_sid, CallEventKind.SPEECH_CHOICE, {**detail, "action": action, "error": str(exc)}
+        )
         return
-    _write_event(live, stream.call_sid, "speech_choice", {**detail, "action": action})
+    _write_event(live, stream.call_sid, CallEventKind.SPEECH_CHOICE, {**detail, "action": action})
 
 
 def _final_transcript(live: LiveSpeech, stream: _Stream, text: str, words: list[dict]) -> None:
@@ -351,7 +357,7 @@ async def _open(websocket: WebSocket, live: LiveSpeech, start: Start) -> _Stream
     stream.session.start()
     stream.writer = asyncio.get_running_loop().create_task(_write_events(live, stream))
     live.transcripts.add(start.call_sid, step, listener)
-    stream.note("stream_started", mode=mode, tracks=list(start.tracks), grammar=grammar is not None)
+    stream.note(CallEventKind.STREAM_STARTED, mode=mode, tracks=list(start.tracks), grammar=grammar is not None)
     return stream
 
 
@@ -378,7 +384,7 @@ async def _close(live: LiveSpeech, stream: _Stream, how: str) -> None:
     if stream.mode == "transcribe":
         cleaned = clean_transcript(text)
         stream.note(
-            "live_transcript",
+            CallEventKind.LIVE_TRANSCRIPT,
             text=text,
             readable=cleaned["text"],
             amounts=cleaned["amounts"],
@@ -386,13 +392,13 @@ async def _close(live: LiveSpeech, stream: _Stream, how: str) -> None:
             model=live.services.model.name,
         )
         stream.events.put_nowait(("transcript", (text, words), None))
-    stream.note("stream_stopped", **stats)
+    stream.note(CallEventKind.STREAM_STOPPED, **stats)
     stream.events.put_nowait(None)
     if stream.writer is not None:
         await stream.writer
 
 
-@router.websocket("/twilio/media")
+@router.websocket(paths.MEDIA_STREAM)
 async def media_stream(websocket: WebSocket) -> None:
     """Twilio's Media Streams: signature checked at the handshake, every message parsed strictly."""
     services = websocket.app.state.services
@@ -445,9 +451,9 @@ async def media_stream(websocket: WebSocket) -> None:
                 if msg.track == "inbound":
                     listening.push(msg.payload, time.monotonic())
             elif isinstance(msg, Dtmf):
-                stream.note("stream_dtmf", digit=msg.digit, audio_s=round(listening.audio_s, 3))
+                stream.note(CallEventKind.STREAM_DTMF, digit=msg.digit, audio_s=round(listening.audio_s, 3))
             elif isinstance(msg, Mark):
-                stream.note("stream_mark", name=msg.name)
+                stream.note(CallEventKind.STREAM_MARK, name=msg.name)
             elif isinstance(msg, Stop):
                 how = "stopped"
                 break

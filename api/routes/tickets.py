@@ -16,6 +16,7 @@ from api.schemas import CompletionIn, CorrectionIn, DispatchIn, ExtensionIn, Mer
 from api.staff_auth import audit
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
 from hotline.db import utcnow
+from recordings.call_events import call_event_label
 from recordings.calls import find_call
 from routing.cases import merge_tickets
 from routing.classify import default_taxonomy
@@ -381,7 +382,10 @@ def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader)
         "menu_choice": call.menu_choice,
         "started_at": call.started_at.isoformat(),
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
-        "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in call.events],
+        "events": [
+            {"at": e.at.isoformat(), "kind": e.kind, "kind_label": call_event_label(e.kind), "detail": e.detail}
+            for e in call.events
+        ],
         "handler": call.handler,
         "handler_role": call.handler_role,
         "ticket": _view(session, ticket, user) if ticket else None,

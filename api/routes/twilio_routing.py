@@ -6,34 +6,36 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import ServicesDep, SessionDep, TwilioForm
 from api.routes.twilio_voice import apology, call_desk, twiml_response
+from hotline import twilio_paths as paths
 from ivr import route_calls, stray
 from ivr.route_calls import RouteDesk
 
-router = APIRouter(prefix="/twilio", tags=["twilio"])
+router = APIRouter(tags=["twilio"])  # the paths: hotline/twilio_paths.py
 
 
 def _route_desk(request: Request, services: ServicesDep) -> RouteDesk:
     return RouteDesk(call_desk(request, services), services.routing, services.route_prompts)
 
 
-@router.post("/route", summary="Route the ticket and take the caller where it goes")
+@router.post(paths.ROUTE, summary="Route the ticket and take the caller where it goes")
 def route(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, wait: int = 0) -> Response:
     return twiml_response(session, route_calls.route(session, _route_desk(request, services), form, wait))
 
 
-@router.post("/queue/wait", summary="What a caller waiting for a lawyer hears")
+@router.post(paths.QUEUE_WAIT, summary="What a caller waiting for a lawyer hears")
 def queue_wait(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     form = stray.plain_numbers(form, "QueuePosition", "QueueTime", "AvgQueueTime")
     return twiml_response(session, route_calls.queue_wait(session, _route_desk(request, services), form))
 
 
-@router.post("/queue/key", summary="A key pressed while waiting for a lawyer (the emergency key leaves the queue)")
+@router.post(paths.QUEUE_KEY, summary="A key pressed while waiting for a lawyer (the emergency key leaves the queue)")
 def queue_key(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     return twiml_response(session, route_calls.queue_key(session, _route_desk(request, services), form))
 
 
 @router.post(
-    "/urgent", summary="Take the caller to the supervisor now: their emergency, or an urgent flag found after routing"
+    paths.URGENT,
+    summary="Take the caller to the supervisor now: their emergency, or an urgent flag found after routing",
 )
 def urgent(
     request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, why: str = "", at: str = ""
@@ -42,12 +44,12 @@ def urgent(
     return twiml_response(session, route_calls.to_supervisor(session, desk, form, why, at[:64]))
 
 
-@router.post("/queue/done", summary="The caller left the lawyer queue")
+@router.post(paths.QUEUE_DONE, summary="The caller left the lawyer queue")
 def queue_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     return twiml_response(session, route_calls.queue_done(session, _route_desk(request, services), form))
 
 
-@router.post("/callback/confirm", summary="The caller's answer to the callback offer, or a number typed again")
+@router.post(paths.CALLBACK_CONFIRM, summary="The caller's answer to the callback offer, or a number typed again")
 def callback_confirm(
     request: Request,
     form: TwilioForm,
@@ -62,7 +64,7 @@ def callback_confirm(
     return twiml_response(session, route_calls.callback_confirm(session, desk, form, tries, refused))
 
 
-@router.post("/callback/check", summary="The caller's answer to the callback number read back")
+@router.post(paths.CALLBACK_CHECK, summary="The caller's answer to the callback number read back")
 def callback_check(
     request: Request,
     form: TwilioForm,
@@ -79,12 +81,12 @@ def callback_check(
     return twiml_response(session, route_calls.callback_check(session, desk, form, number, tries, refused, asked))
 
 
-@router.post("/route/dialled", summary="The supervisor's line ended")
+@router.post(paths.ROUTE_DIALLED, summary="The supervisor's line ended")
 def route_dialled(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     return twiml_response(session, route_calls.route_dialled(session, _route_desk(request, services), form))
 
 
-@router.post("/route/district", summary="The caller chose the district by key, or said it (`said`: the key)")
+@router.post(paths.ROUTE_DISTRICT, summary="The caller chose the district by key, or said it (`said`: the key)")
 def district(
     request: Request,
     form: TwilioForm,
@@ -99,12 +101,12 @@ def district(
     return twiml_response(session, route_calls.district_choice(session, desk, form, attempt, said))
 
 
-@router.post("/route/more", summary="After a knowledge-base answer: a person, or goodbye")
+@router.post(paths.ROUTE_MORE, summary="After a knowledge-base answer: a person, or goodbye")
 def more(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     return twiml_response(session, route_calls.knowledge_more(session, _route_desk(request, services), form))
 
 
-@router.post("/seat/bridge", summary="A lawyer took the caller from the queue: ring the lawyer")
+@router.post(paths.SEAT_BRIDGE, summary="A lawyer took the caller from the queue: ring the lawyer")
 def seat_bridge(
     request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, lawyer: str
 ) -> Response:
@@ -113,7 +115,7 @@ def seat_bridge(
     return twiml_response(session, route_calls.seat_bridge(session, _route_desk(request, services), form, lawyer))
 
 
-@router.post("/seat/done", summary="The lawyer's line ended")
+@router.post(paths.SEAT_DONE, summary="The lawyer's line ended")
 def seat_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, lawyer: str) -> Response:
     if lawyer not in services.routing.roster.lawyers:  # not on the roster: nobody to ring or free
         return apology(services)

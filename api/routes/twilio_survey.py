@@ -8,10 +8,11 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from api.deps import RowId, ServicesDep, SessionDep, TwilioForm
 from api.routes.twilio_voice import twiml_response
+from hotline import twilio_paths as paths
 from ivr import survey as ivr_survey
 from ivr.survey import SurveyDesk
 
-router = APIRouter(prefix="/twilio/survey", tags=["twilio"])
+router = APIRouter(tags=["twilio"])  # the paths: hotline/twilio_paths.py
 
 Attempt = Annotated[int, Query(ge=1, description="which attempt of the survey this call is")]
 
@@ -23,14 +24,14 @@ def _desk(services: ServicesDep) -> SurveyDesk:
     return SurveyDesk(caller.policy, caller.calendar, caller.clock)
 
 
-@router.post("/{survey_id}/call", summary="The caller picked up the survey call: the question")
+@router.post(paths.SURVEY_CALL, summary="The caller picked up the survey call: the question")
 def survey_call(
     survey_id: RowId, attempt: Attempt, form: TwilioForm, session: SessionDep, services: ServicesDep
 ) -> Response:
     return twiml_response(session, ivr_survey.answer_call(session, _desk(services), form, survey_id, attempt))
 
 
-@router.post("/{survey_id}/keys", summary="The key the caller pressed: the answer")
+@router.post(paths.SURVEY_KEYS, summary="The key the caller pressed: the answer")
 def survey_keys(
     survey_id: RowId,
     attempt: Attempt,
@@ -42,7 +43,7 @@ def survey_keys(
     return twiml_response(session, ivr_survey.pressed(session, _desk(services), form, survey_id, attempt, tries))
 
 
-@router.post("/{survey_id}/status", summary="The survey call's status changed", status_code=204)
+@router.post(paths.SURVEY_STATUS, summary="The survey call's status changed", status_code=204)
 def survey_status(
     survey_id: RowId, attempt: Attempt, form: TwilioForm, session: SessionDep, services: ServicesDep
 ) -> Response:

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import ServicesDep, SessionDep, TwilioForm
 from api.twilio_auth import public_base
+from hotline import twilio_paths as paths
 from ivr import call as ivr_call
 from ivr import stray
 from ivr.call import CallDesk
 from ivr.reconcile import finish_call
 from ivr.twiml import media_stream_url
 
-router = APIRouter(prefix="/twilio", tags=["twilio"])
+router = APIRouter(tags=["twilio"])  # the paths: hotline/twilio_paths.py
 
 
 def twiml_response(session: SessionDep, xml: str) -> Response:
@@ -37,21 +38,21 @@ def call_desk(request: Request, services: ServicesDep) -> CallDesk:
     )
 
 
-@router.post("/voice", summary="A call comes in: the greeting and the menu")
+@router.post(paths.VOICE, summary="A call comes in: the greeting and the menu")
 def voice(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     response = twiml_response(session, ivr_call.answer(session, call_desk(request, services), form))
     services.runner.wake()
     return response
 
 
-@router.post("/step/{step}", summary="Play a step of the flow")
+@router.post(paths.STEP, summary="Play a step of the flow")
 def step(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     if not stray.step_takes(services.flow, step):  # a stale URL (the flow file changed) or an odd request
         return apology(services)
     return twiml_response(session, ivr_call.goto(session, call_desk(request, services), form, step))
 
 
-@router.post("/step/{step}/keys", summary="The caller's keys at a menu")
+@router.post(paths.STEP_KEYS, summary="The caller's keys at a menu")
 def keys(
     step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, attempt: int = 1
 ) -> Response:
@@ -60,7 +61,7 @@ def keys(
     return twiml_response(session, ivr_call.menu_keys(session, call_desk(request, services), form, step, attempt))
 
 
-@router.post("/step/{step}/spoken", summary="The caller said a menu choice (a live redirect)")
+@router.post(paths.STEP_SPOKEN, summary="The caller said a menu choice (a live redirect)")
 def spoken(
     step: str,
     choice: str,
@@ -76,7 +77,7 @@ def spoken(
     return twiml_response(session, ivr_call.menu_spoken(session, desk, form, step, choice, confidence))
 
 
-@router.post("/step/{step}/confirm", summary="Ask the caller to confirm a choice heard with little confidence")
+@router.post(paths.STEP_CONFIRM, summary="Ask the caller to confirm a choice heard with little confidence")
 def confirm(
     step: str,
     choice: str,
@@ -92,7 +93,7 @@ def confirm(
     return twiml_response(session, ivr_call.menu_confirm(session, desk, form, step, choice, attempt))
 
 
-@router.post("/step/{step}/confirmed", summary="The caller's answer to the confirmation")
+@router.post(paths.STEP_CONFIRMED, summary="The caller's answer to the confirmation")
 def confirmed(
     step: str,
     choice: str,
@@ -108,21 +109,21 @@ def confirmed(
     return twiml_response(session, ivr_call.menu_confirmed(session, desk, form, step, choice, attempt))
 
 
-@router.post("/step/{step}/recorded", summary="The caller finished describing the problem")
+@router.post(paths.STEP_RECORDED, summary="The caller finished describing the problem")
 def recorded(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     if not stray.step_takes(services.flow, step, "record"):  # a stale or odd URL
         return apology(services)
     return twiml_response(session, ivr_call.recorded(session, call_desk(request, services), form, step))
 
 
-@router.post("/step/{step}/dialled", summary="A connection to a person ended")
+@router.post(paths.STEP_DIALLED, summary="A connection to a person ended")
 def dialled(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     if not stray.step_takes(services.flow, step, "dial"):  # a stale or odd URL
         return apology(services)
     return twiml_response(session, ivr_call.dialled(session, call_desk(request, services), form, step))
 
 
-@router.post("/recording-status", summary="A recording is ready (or absent)", status_code=204)
+@router.post(paths.RECORDING_STATUS, summary="A recording is ready (or absent)", status_code=204)
 def recording_status(form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     if ivr_call.recording_status(session, form):
         session.commit()
@@ -130,7 +131,7 @@ def recording_status(form: TwilioForm, session: SessionDep, services: ServicesDe
     return Response(status_code=204)
 
 
-@router.post("/status", summary="The call's status changed (it ended)", status_code=204)
+@router.post(paths.STATUS, summary="The call's status changed (it ended)", status_code=204)
 def call_status(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     form = stray.plain_numbers(form, "CallDuration")
     finish_call(session, call_desk(request, services), form)  # the one writer, with reconciliation (ivr.reconcile)
