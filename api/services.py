@@ -14,7 +14,7 @@ from twilio.rest import Client
 
 from hotline.credentials import TwilioCredentials, twilio_credentials
 from hotline.db import make_engine, make_session_factory, transaction, utcnow
-from hotline.jobs import JobRunner, PeriodicTask, wake_waiting
+from hotline.jobs import Handler, JobRunner, PeriodicTask, wake_waiting
 from hotline.settings import Settings
 from hotline.twilio_client import twilio_client
 from ivr.call import CallDesk
@@ -56,9 +56,14 @@ class Services:
     sign_in_limit: SignInLimit
     surveys: SurveyCaller  # satisfaction callbacks (回访): policy, clock, the job placing calls
     rubric: Rubric  # the QA scoring rubric, read once (a bad file stops the start)
+    handlers: dict[str, Handler]  # job kind → handler: run by `runner`, or by `hotline worker` on Procrastinate
 
     def start(self) -> None:
-        """Background work: jobs, and the rounds (SLA reminders and escalations, survey calls, QA sampling)."""
+        """Background work: jobs, and the rounds (SLA reminders and escalations, survey calls, QA sampling).
+        With HOTLINE_JOBS=procrastinate neither runs here: `hotline worker` processes run both."""
+        if self.settings.jobs == "procrastinate":
+            log.info("jobs and rounds go to Procrastinate: run `hotline worker` to have them done")
+            return
         self.runner.start()
         for task in self.rounds:
             task.start()
@@ -71,9 +76,15 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    """Wire the parts together; fails fast on a bad flow file or missing production credentials."""
+    """Wire the parts together; fails fast on a bad flow file, missing production credentials, or
+    HOTLINE_JOBS=procrastinate without PostgreSQL."""
+    settings.check_jobs()
     engine = make_engine(settings.db_url)
     factory = make_session_factory(engine)
+    if settings.jobs == "procrastinate":
+        from hotline.job_engine import use_procrastinate  # Procrastinate is imported only where it is used
+
+        use_procrastinate(factory, settings.db_url)
     credentials = twilio_credentials(settings)
     flow = load_flow(settings.flow_file)
     model = SharedModel(settings.vosk_model_path)
@@ -105,9 +116,10 @@ def build_services(settings: Settings) -> Services:
     )
     mover = SupervisorMover(factory, rest, settings.public_url)
     surveys = build_survey_caller(settings, factory, routing.sla.calendar, rest)
+    handlers = {**pipeline.handlers(), **surveys.handlers(), **mover.handlers()}
     runner = JobRunner(
         factory,
-        {**pipeline.handlers(), **surveys.handlers(), **mover.handlers()},
+        handlers,
         workers=settings.workers,
         poll_s=settings.job_poll_seconds,
         on_idle=_model_watch(factory, model),
@@ -131,6 +143,8 @@ def build_services(settings: Settings) -> Services:
             settings.qa_scan_seconds,
         ),
     ]
+    if settings.jobs == "procrastinate":  # embedded, the idle job threads look for the model (on_idle)
+        rounds.append(PeriodicTask("model-watch", _model_watch(factory, model, every_s=0), 5))
     signer = SessionSigner(
         session_secret(settings.session_secret, settings.var_dir, production=settings.is_production),
         int(settings.session_hours * 3600),
@@ -153,6 +167,7 @@ def build_services(settings: Settings) -> Services:
         sign_in_limit,
         surveys,
         load_rubric(settings.rubric_file),
+        handlers,
     )
 
 

@@ -19,6 +19,7 @@ from cli.commands.qa import qa_app
 from cli.commands.report import report
 from cli.commands.speech import bench_app, model_check
 from cli.commands.users import users_app
+from cli.commands.worker import worker
 from cli.console import console_for
 from hotline.private_files import PRIVATE_UMASK, tighten
 from hotline.settings import Settings, get_settings
@@ -45,6 +46,7 @@ app.add_typer(users_app, name="users")
 model_app.command("check")(model_check)
 app.command("classify")(classify)
 app.command("report")(report)
+app.command("worker")(worker)
 console = console_for()
 
 
@@ -78,7 +80,7 @@ def serve(
         raise typer.Exit(1) from exc
     for folder in (settings.var_dir, settings.recordings_root):  # made 0755 by an older version, perhaps
         tighten(folder)
-    upgrade(services.engine)
+    upgrade(services.engine, jobs=settings.jobs)
     _print_start(settings, services, host, port)
     # proxy_headers off: forwarded headers are read in one place, only from HOTLINE_TRUSTED_PROXIES (api.forwarded)
     uvicorn.run(
@@ -102,6 +104,8 @@ def _print_start(settings: Settings, services, host: str, port: int) -> None:
     console.print(f"  Twilio        {services.credentials.account_sid} ({account}), REST at {settings.rest_url}")
     console.print(f"  voice webhook {base}/twilio/voice   status callback {base}/twilio/status")
     console.print(f"  consoles      http://{host}:{port}/login")
+    if settings.jobs == "procrastinate":
+        console.print("  jobs          on Procrastinate: run `hotline worker` (one or more) to have them done")
     if not _has_staff(services):
         console.print(
             "  [yellow]no staff account yet[/]: create one with `.venv/bin/hotline users add admin --role admin`"
@@ -339,8 +343,9 @@ def db_upgrade() -> None:
     from hotline.db import make_engine
     from hotline.migrate import upgrade
 
-    engine = make_engine(get_settings().db_url)
-    upgrade(engine)
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine, jobs=settings.jobs)
     engine.dispose()
     console.print("database is up to date")
 

@@ -1,8 +1,9 @@
 """A persistent job queue in the database and the worker threads that run it.
 
 Webhooks must answer fast, so anything slow (Twilio REST calls, downloads, speech recognition) is a job.
-Jobs survive a crash: on start, jobs left `running` by a dead process are queued again. One process owns
-the queue; several API processes need a real task engine (see the README).
+Jobs survive a crash: on start, jobs left `running` by a dead process are queued again. Embedded (the
+default), one process owns the queue. With HOTLINE_JOBS=procrastinate this table stays the record of each job,
+and `hotline.job_engine` hands every job to Procrastinate, whose `hotline worker` processes run the same handlers.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ class WaitForResource(Exception):
 
 
 Handler = Callable[[dict[str, Any], int], None]  # (payload, attempt number from 1)
+# With a task engine, a session's `info[DEFERRER]` hands each job queued in it to the engine, in that session's
+# transaction (set on the session factory by hotline.job_engine; absent when the jobs run embedded).
+DEFERRER = "hotline.job_deferrer"
+Deferrer = Callable[[Session, "Job"], None]
+
+
+def _hand_to_engine(session: Session, job: Job) -> None:
+    deferrer: Deferrer | None = session.info.get(DEFERRER)
+    if deferrer is not None:
+        deferrer(session, job)
 
 
 def enqueue(
@@ -72,6 +83,7 @@ def enqueue(
             session.add(job)
     except IntegrityError:  # a concurrent retry of the same webhook got there first
         return False
+    _hand_to_engine(session, job)
     return True
 
 
@@ -84,10 +96,13 @@ def requeue_interrupted(factory: sessionmaker[Session]) -> int:
 def wake_waiting(factory: sessionmaker[Session], kind: str) -> int:
     """Parked jobs of a kind are queued again (the resource they waited for is here)."""
     with factory() as session, session.begin():
-        return rows_changed(
-            session,
-            update(Job).where(Job.status == WAITING, Job.kind == kind).values(status=QUEUED, run_after=utcnow()),
-        )
+        woken = update(Job).where(Job.status == WAITING, Job.kind == kind).values(status=QUEUED, run_after=utcnow())
+        if DEFERRER not in session.info:
+            return rows_changed(session, woken)
+        ids = session.scalars(woken.returning(Job.id)).all()
+        for job_id in ids:
+            _hand_to_engine(session, session.get_one(Job, job_id))
+        return len(ids)
 
 
 def claim_next(factory: sessionmaker[Session], max_priority: int | None = None) -> Job | None:
@@ -114,6 +129,28 @@ def claim_next(factory: sessionmaker[Session], max_priority: int | None = None) 
 def _finish(factory: sessionmaker[Session], job_id: int, **values: object) -> None:
     with factory() as session, session.begin():
         session.execute(update(Job).where(Job.id == job_id).values(**values))
+        if values.get("status") == QUEUED:  # to be tried again later: the engine, if any, is told when
+            _hand_to_engine(session, session.get_one(Job, job_id, populate_existing=True))
+
+
+def run_claimed(factory: sessionmaker[Session], handlers: dict[str, Handler], job: Job) -> None:
+    """Run a job this worker has claimed (status running) through its handler; record how it ended."""
+    handler = handlers.get(job.kind)
+    try:
+        if handler is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        handler(job.payload, job.attempts)
+    except RetryLater as exc:
+        log.info("job %s %s: %s; again in %.1f s", job.id, job.key, exc, exc.delay_s)
+        run_after = utcnow() + timedelta(seconds=exc.delay_s)
+        _finish(factory, job.id, status=QUEUED, run_after=run_after, last_error=str(exc))
+    except WaitForResource as exc:
+        _finish(factory, job.id, status=WAITING, last_error=str(exc))
+    except Exception as exc:  # a job must never kill its worker
+        log.exception("job %s %s failed", job.id, job.key)
+        _finish(factory, job.id, status=FAILED, last_error=f"{type(exc).__name__}: {exc}")
+    else:
+        _finish(factory, job.id, status=DONE, last_error=None)
 
 
 JOB_NICENESS = 10
@@ -177,22 +214,7 @@ class JobRunner:
         job = claim_next(self._factory, max_priority)
         if job is None:
             return False
-        handler = self._handlers.get(job.kind)
-        try:
-            if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind!r}")
-            handler(job.payload, job.attempts)
-        except RetryLater as exc:
-            log.info("job %s %s: %s; again in %.1f s", job.id, job.key, exc, exc.delay_s)
-            run_after = utcnow() + timedelta(seconds=exc.delay_s)
-            _finish(self._factory, job.id, status=QUEUED, run_after=run_after, last_error=str(exc))
-        except WaitForResource as exc:
-            _finish(self._factory, job.id, status=WAITING, last_error=str(exc))
-        except Exception as exc:  # a job must never kill its worker
-            log.exception("job %s %s failed", job.id, job.key)
-            _finish(self._factory, job.id, status=FAILED, last_error=f"{type(exc).__name__}: {exc}")
-        else:
-            _finish(self._factory, job.id, status=DONE, last_error=None)
+        run_claimed(self._factory, self._handlers, job)
         return True
 
     def _loop(self, max_priority: int | None) -> None:
@@ -215,13 +237,13 @@ class PeriodicTask:
     the first round after `first_after_s` (default: one period)."""
 
     def __init__(self, name: str, task: Callable[[], None], every_s: float, first_after_s: float | None = None) -> None:
-        self._name, self._task, self._every_s = name, task, every_s
+        self.name, self.task, self.every_s = name, task, every_s  # read by hotline.job_engine's periodic tasks
         self._first_after_s = every_s if first_after_s is None else first_after_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 10) -> None:
@@ -232,8 +254,8 @@ class PeriodicTask:
     def _loop(self) -> None:
         wait_s = self._first_after_s
         while not self._stop.wait(wait_s):
-            wait_s = self._every_s
+            wait_s = self.every_s
             try:
-                self._task()
+                self.task()
             except Exception:  # the next round tries again
-                log.exception("%s failed", self._name)
+                log.exception("%s failed", self.name)

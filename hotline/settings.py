@@ -139,6 +139,19 @@ class Settings(BaseSettings):
         "kept for urgent jobs; about one per core left after the webhooks",
     )
     job_poll_seconds: float = 0.5
+    jobs: Literal["embedded", "procrastinate"] = Field(
+        "embedded",
+        description="who runs the background jobs: embedded (threads inside `hotline serve`, any database) or "
+        "procrastinate (PostgreSQL only: `hotline worker` processes run them, on as many hosts as needed)",
+    )
+    worker_heartbeat_seconds: float = Field(
+        10, description="procrastinate jobs: how often each `hotline worker` says it is alive"
+    )
+    worker_stalled_seconds: float = Field(
+        30,
+        description="procrastinate jobs: a worker silent this long is taken for dead and its running jobs are "
+        "given to another worker (keep it several heartbeats long)",
+    )
     download_attempts: int = 5
     download_backoff_seconds: float = 1.0
 
@@ -183,6 +196,15 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Session cookies only over HTTPS: always in production, and whenever the public URL is https."""
         return self.is_production or (self.public_url or "").startswith("https://")
+
+    def check_jobs(self) -> None:
+        """Refuse a job engine the database cannot carry: Procrastinate lives in PostgreSQL."""
+        if self.jobs == "procrastinate" and not self.db_url.startswith("postgresql"):
+            raise ValueError(
+                "HOTLINE_JOBS=procrastinate needs PostgreSQL: set HOTLINE_DATABASE_URL="
+                "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE, or HOTLINE_JOBS=embedded to run the jobs "
+                "inside `hotline serve` on any database"
+            )
 
     def check_production(self) -> None:
         """Refuse to start in production without knowing the URL Twilio signs: a configured public URL, or

@@ -1,0 +1,438 @@
+"""Jobs on Procrastinate (HOTLINE_JOBS=procrastinate): one `hotline serve` and two `hotline worker` processes on one
+PostgreSQL. Calls get their tickets and transcripts from the workers; a worker killed in the middle of a
+transcription loses nothing and duplicates nothing, one stopped (SIGTERM) finishes it and takes nothing new; the
+periodic rounds run once across the workers; priorities, retries and parked jobs keep their embedded meaning."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import wave
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from emulator import CallerScript, TwilioEmulator
+from hotline.db import make_engine, make_session_factory, transaction
+from hotline.job_engine import QUEUE, URGENT_QUEUE, apply_schema, build_app, use_procrastinate
+from hotline.jobs import (
+    BACKGROUND,
+    NORMAL,
+    URGENT,
+    Job,
+    RetryLater,
+    WaitForResource,
+    enqueue,
+    wake_waiting,
+)
+from hotline.migrate import upgrade
+from recordings.pipeline import FETCH_RECORDING
+from tests.conftest import KO_SPEECH, POSTGRES_ENV, korean_model_path
+from tests.running_service import RunningService
+
+KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"  # "… 안철수 대표와 …"
+
+
+def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env={**os.environ, **env, "COLUMNS": "200"},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_procrastinate_jobs_need_postgresql_and_workers_need_procrastinate(tmp_path):
+    database = f"sqlite:///{tmp_path / 'hotline.db'}"
+    sqlite = {"HOTLINE_VAR_DIR": str(tmp_path), "HOTLINE_DATABASE_URL": database, "HOTLINE_JOBS": "procrastinate"}
+    refused = _run_cli(["serve", "--port", "9"], sqlite, tmp_path)
+    assert refused.returncode == 1
+    assert "HOTLINE_JOBS=procrastinate needs PostgreSQL" in refused.stdout
+    assert "HOTLINE_DATABASE_URL=postgresql" in refused.stdout
+
+    embedded = _run_cli(["worker"], {**sqlite, "HOTLINE_JOBS": "embedded"}, tmp_path)
+    assert embedded.returncode == 2
+    assert "set HOTLINE_JOBS=procrastinate" in embedded.stdout
+    assert not (tmp_path / "hotline.db").exists()  # refused before touching anything
+
+
+@pytest.mark.postgres
+def test_procrastinate_schema_is_applied_once_and_never_to_sqlite(fresh_postgres_url, tmp_path):
+    engines = [make_engine(fresh_postgres_url) for _ in range(3)]
+    try:  # a service and two workers starting at once on an empty database: one migrates, the others wait
+        with ThreadPoolExecutor(3) as starts:
+            list(starts.map(lambda engine: upgrade(engine, jobs="procrastinate"), engines))
+    finally:
+        for engine in engines:
+            engine.dispose()
+    engine = make_engine(fresh_postgres_url)
+    try:
+        upgrade(engine, jobs="procrastinate")  # a later start changes nothing
+        assert not apply_schema(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar() == 0
+    finally:
+        engine.dispose()
+    sqlite = make_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
+    try:
+        with pytest.raises(ValueError, match="PostgreSQL only"):
+            upgrade(sqlite, jobs="procrastinate")
+    finally:
+        sqlite.dispose()
+
+
+def _drain(app) -> None:
+    """Run a real Procrastinate worker in this process until no job is left to do."""
+    from procrastinate.worker import Worker as ProcrastinateWorker
+
+    async def run() -> None:
+        async with app.open_async():
+            worker = ProcrastinateWorker(
+                app, queues=[URGENT_QUEUE, QUEUE], concurrency=1, wait=False, install_signal_handlers=False
+            )
+            await worker.run()
+
+    asyncio.run(run())
+
+
+@pytest.mark.postgres
+def test_priorities_retries_and_parked_jobs_on_procrastinate(fresh_postgres_url):
+    engine = make_engine(fresh_postgres_url)
+    upgrade(engine, jobs="procrastinate")
+    factory = make_session_factory(engine)
+    use_procrastinate(factory, fresh_postgres_url)
+    ran: list[tuple[str, int]] = []
+    model_here = False
+
+    def archive(payload: dict, attempt: int) -> None:
+        ran.append(("archive", attempt))
+
+    def flaky(payload: dict, attempt: int) -> None:
+        ran.append(("flaky", attempt))
+        if attempt < 3:
+            raise RetryLater("Twilio busy", 0)
+
+    def transcribe(payload: dict, attempt: int) -> None:
+        ran.append(("transcribe", attempt))
+        if not model_here:
+            raise WaitForResource("no speech model")
+
+    handlers = {"archive": archive, "flaky": flaky, "transcribe": transcribe}
+    try:
+        with transaction(factory) as session:  # queued in this order, in one transaction
+            enqueue(session, "archive", "archive:1", {}, priority=BACKGROUND)
+            enqueue(session, "flaky", "flaky:1", {}, priority=NORMAL)
+            enqueue(session, "transcribe", "transcribe:1", {}, priority=URGENT)
+        app = build_app(fresh_postgres_url, factory, handlers, [])
+        _drain(app)
+        # The most pressing first; a RetryLater runs again (its attempt counted), a missing model parks the job.
+        assert ran == [("transcribe", 1), ("flaky", 1), ("flaky", 2), ("flaky", 3), ("archive", 1)]
+        with factory() as session:
+            states = {job.key: (job.status, job.attempts) for job in session.scalars(select(Job))}
+        assert states == {"archive:1": ("done", 1), "flaky:1": ("done", 3), "transcribe:1": ("waiting", 1)}
+
+        model_here = True
+        assert wake_waiting(factory, "transcribe") == 1  # the model is here: the parked job goes back to the engine
+        _drain(app)
+        assert ran[-1] == ("transcribe", 2)
+        with factory() as session:
+            assert session.scalar(select(Job.status).where(Job.key == "transcribe:1")) == "done"
+    finally:
+        engine.dispose()
+
+
+# --- the cluster: one service, two workers, one PostgreSQL --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of this module's own, dropped afterwards."""
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} is not set: CI must test PostgreSQL (./run test starts a server)")
+        pytest.skip(f"{POSTGRES_ENV} not set: no PostgreSQL server to test against")
+    name = f"hotline_scale_{os.getpid()}_{time.time_ns() % 10**6}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Worker:
+    """A `hotline worker` process with its own log file."""
+
+    number: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Cluster:
+    service: RunningService
+    workers: list[Worker]
+    twilio: TwilioEmulator
+    db_url: str
+
+    def add_worker(self) -> Worker:
+        """Start one more `hotline worker` (two jobs at a time, plus its urgent slot)."""
+        number = len(self.workers) + 1
+        log_path = self.service.var_dir / f"worker{number}.log"
+        with open(log_path, "ab") as log:  # the child keeps its own copy of the handle
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cli", "worker", "--concurrency", "2"],
+                env=self.service.env_for_child(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.service.var_dir,
+            )
+        self.workers.append(Worker(number, process, log_path))
+        return self.workers[-1]
+
+    def logs(self) -> str:
+        return "\n".join(f"--- worker {w.number}\n{w.log()[-3000:]}" for w in self.workers)
+
+    def call(self, clip: Path) -> str:
+        report = self.twilio.place_call(
+            f"{self.service.url}/twilio/voice",
+            caller=CallerScript(keys=["2"], say=clip),
+            status_callback=f"{self.service.url}/twilio/status",
+        )
+        assert not report.errors, report.errors
+        return report.call_sid
+
+    def query(self, sql: str, **params: object) -> list[tuple]:
+        engine = create_engine(self.db_url)
+        try:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(text(sql), params)]
+        finally:
+            engine.dispose()
+
+
+def _wait(condition, timeout_s: float, what: str, logs=lambda: ""):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout_s} s\n{logs()}")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, postgres_url, account, twilio) -> Iterator[Cluster]:
+    var = tmp_path_factory.mktemp("scale")
+    env = {
+        "HOTLINE_TWILIO_ACCOUNT_SID": account[0],
+        "HOTLINE_TWILIO_AUTH_TOKEN": account[1],
+        "HOTLINE_TWILIO_API_URL": twilio.api_url,
+        "HOTLINE_VOSK_MODEL_PATH": str(korean_model_path()),
+        "HOTLINE_DATABASE_URL": postgres_url,
+        "HOTLINE_JOBS": "procrastinate",
+        "HOTLINE_DOWNLOAD_BACKOFF_SECONDS": "0.1",
+        "HOTLINE_WORKER_HEARTBEAT_SECONDS": "1",
+        "HOTLINE_WORKER_STALLED_SECONDS": "5",
+        "HOTLINE_SLA_SCAN_SECONDS": "2",  # rounds often enough to see each tick run once
+        "HOTLINE_SURVEY_SCAN_SECONDS": "3",
+        "XDG_CACHE_HOME": str(var / "cache"),
+    }
+    service = RunningService(var, env)
+    service.start()  # migrates, Procrastinate's schema included, before any worker starts
+    cluster = Cluster(service, [], twilio, postgres_url)
+    try:
+        cluster.add_worker()
+        cluster.add_worker()
+        yield cluster
+    finally:
+        for worker in cluster.workers:
+            worker.stop()
+        service.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.shared_data
+def test_calls_get_tickets_and_transcripts_from_the_workers(cluster):
+    calls = [cluster.call(KO_CLIP) for _ in range(2)]
+    for call_sid in calls:
+        ticket = cluster.service.wait_for_ticket(call_sid)
+        assert "안철수" in ticket["transcript"], (ticket, cluster.logs())
+    # Every job ran on a worker, none in the service, and none is left behind.
+    assert "jobs and rounds go to Procrastinate" in cluster.service.log()
+    assert " started (attempt " not in cluster.service.log()
+    worker_logs = "".join(w.log() for w in cluster.workers)
+    for call_sid in calls:
+        problem = cluster.query(
+            "SELECT r.recording_sid FROM recordings r JOIN calls c ON c.id = r.call_id "
+            "WHERE c.call_sid = :sid AND r.source = 'problem'",
+            sid=call_sid,
+        )
+        assert f"transcribe:{problem[0][0]} started" in worker_logs
+    assert not cluster.query("SELECT key, status FROM jobs WHERE status NOT IN ('done', 'queued', 'running')")
+
+
+@pytest.mark.postgres
+def test_jobs_queued_while_running_embedded_are_run_by_the_workers(cluster):
+    # A job row without its Procrastinate job, as a service running embedded before the switch leaves them.
+    engine = make_engine(cluster.db_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            assert enqueue(session, FETCH_RECORDING, "fetch:RE-before-the-switch", {"recording_sid": "RE-unknown"})
+    finally:
+        engine.dispose()
+    done = _wait(
+        lambda: (
+            cluster.query("SELECT status, attempts FROM jobs WHERE key = 'fetch:RE-before-the-switch'") == [("done", 1)]
+        ),
+        60,
+        "the workers run the job queued without Procrastinate",
+        cluster.logs,
+    )
+    assert done
+
+
+@pytest.mark.postgres
+def test_periodic_rounds_run_once_across_the_workers(cluster):
+    pattern = re.compile(r"round (sla-clock|survey-round) of tick (\d+) in pid (\d+)")
+
+    def ticks() -> Counter[tuple[str, str]]:
+        return Counter(m.group(1, 2) for w in cluster.workers for m in pattern.finditer(w.log()))
+
+    _wait(lambda: sum(1 for name, _ in ticks() if name == "sla-clock") >= 3, 60, "SLA clock rounds", cluster.logs)
+    assert max(ticks().values()) == 1, ticks()  # no tick ran on two workers
+
+
+def _long_clip(path: Path) -> Path:
+    """About 40 s of real Korean speech (six KO clips in a row, the last one saying 안철수): its transcription
+    takes several seconds, longer than a dead worker's 5 s of silence, time to stop a worker in the middle."""
+    frames, params = [], None
+    for clip in [*sorted(KO_SPEECH.glob("*.wav"))[:5], KO_CLIP]:
+        with wave.open(str(clip)) as source:
+            params = params or source.getparams()
+            frames.append(source.readframes(source.getnframes()))
+    with wave.open(str(path), "wb") as out:
+        out.setparams(params)
+        for chunk in frames:
+            out.writeframes(chunk)
+    return path
+
+
+@pytest.mark.postgres
+@pytest.mark.shared_data
+def test_a_worker_killed_mid_transcription_loses_nothing_and_duplicates_nothing(cluster, tmp_path):
+    call_sid = cluster.call(_long_clip(tmp_path / "long.wav"))
+    (recording_id, sid), *_ = _wait(
+        lambda: cluster.query(
+            "SELECT r.id, r.recording_sid FROM recordings r JOIN calls c ON c.id = r.call_id "
+            "WHERE c.call_sid = :sid AND r.source = 'problem'",
+            sid=call_sid,
+        ),
+        60,
+        "the problem recording is known",
+        cluster.logs,
+    )
+    key = f"transcribe:{sid}"
+    busy = _wait(
+        lambda: [w for w in cluster.workers if f"{key} started" in w.log()],
+        120,
+        "a worker starts transcribing",
+        cluster.logs,
+    )
+    victim, survivor = busy[0], next(w for w in cluster.workers if w is not busy[0])
+    victim.kill()
+    # Killed in the middle: no words stored yet, the job still marked running by the dead worker.
+    assert cluster.query("SELECT count(*) FROM transcripts WHERE recording_id = :id", id=recording_id) == [(0,)]
+    assert cluster.query("SELECT status, attempts FROM jobs WHERE key = :key", key=key) == [("running", 1)]
+
+    ticket = cluster.service.wait_for_ticket(call_sid, timeout_s=240)
+    assert "안철수" in ticket["transcript"]
+    assert f"{key} started (attempt 2)" in survivor.log()
+    assert cluster.query("SELECT status, attempts FROM jobs WHERE key = :key", key=key) == [("done", 2)]
+    # Once: one transcript row (the problem recording is mono), one "transcribed" event for it.
+    assert cluster.query("SELECT count(*) FROM transcripts WHERE recording_id = :id", id=recording_id) == [(1,)]
+    events = cluster.query(
+        "SELECT count(*) FROM call_events e JOIN calls c ON c.id = e.call_id "
+        "WHERE c.call_sid = :sid AND e.kind = 'transcribed' AND e.detail::text LIKE :sid_like",
+        sid=call_sid,
+        sid_like=f"%{sid}%",
+    )
+    assert events == [(1,)]
+
+
+@pytest.mark.postgres
+@pytest.mark.shared_data
+def test_a_worker_stopped_mid_transcription_finishes_it_and_no_other_runs_it_again(cluster, tmp_path):
+    other = cluster.add_worker()
+    _wait(lambda: "hotline worker:" in other.log(), 60, "the new worker starts", cluster.logs)
+    call_sid = cluster.call(_long_clip(tmp_path / "long.wav"))
+    (sid,) = _wait(
+        lambda: cluster.query(
+            "SELECT r.recording_sid FROM recordings r JOIN calls c ON c.id = r.call_id "
+            "WHERE c.call_sid = :sid AND r.source = 'problem'",
+            sid=call_sid,
+        ),
+        60,
+        "the problem recording is known",
+        cluster.logs,
+    )[0]
+    key = f"transcribe:{sid}"
+    alive = [w for w in cluster.workers if w.process.poll() is None]
+    busy = _wait(lambda: [w for w in alive if f"{key} started" in w.log()], 120, "a transcription starts", cluster.logs)
+    stopping = busy[0]
+    stopping.process.terminate()  # SIGTERM, as systemd stops a service: finish the jobs in hand, take no more
+    _wait(lambda: "asked to stop" in stopping.log(), 30, "the worker hears SIGTERM", cluster.logs)
+    probe = "fetch:RE-queued-while-stopping"  # a short urgent job: its slot is free on every worker
+    engine = make_engine(cluster.db_url)
+    try:
+        factory = make_session_factory(engine)
+        use_procrastinate(factory, cluster.db_url)
+        with transaction(factory) as session:
+            enqueue(session, FETCH_RECORDING, probe, {"recording_sid": "RE-unknown"}, priority=URGENT)
+    finally:
+        engine.dispose()
+
+    ticket = cluster.service.wait_for_ticket(call_sid, timeout_s=240)
+    assert "안철수" in ticket["transcript"]
+    assert f"{key} ended" in stopping.log()  # finished by the worker asked to stop (it exits once its jobs end)
+    # Once asked to stop it took no new job: another worker ran the one queued meanwhile.
+    assert cluster.query("SELECT status FROM jobs WHERE key = :key", key=probe) == [("done",)]
+    assert f"{probe} started" not in stopping.log()
+    assert any(f"{probe} started" in w.log() for w in alive if w is not stopping)
+    # Ran once, though stopping took longer than a dead worker's 5 s of silence: the stopping worker kept beating.
+    assert cluster.query("SELECT status, attempts FROM jobs WHERE key = :key", key=key) == [("done", 1)]
+    assert not [w.number for w in alive if w is not stopping and key in w.log()]
