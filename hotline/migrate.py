@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = 12351_0000  # a PostgreSQL advisory lock held while migrating
@@ -23,12 +23,30 @@ def alembic_config(url: str) -> Config:
 def upgrade(engine: Engine, *, jobs: str = "embedded") -> None:
     """Apply every migration not yet applied; with `jobs` "procrastinate" (HOTLINE_JOBS), Procrastinate's schema too."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":  # processes starting together (services, workers): one migrates
-            connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Alembic's batch mode rebuilds a SQLite table by copy, drop and rename; with foreign keys on, dropping
+            # `tickets` cascaded away every ticket's events (0002 upgrading a database of the first release). Off
+            # while migrating: a PRAGMA the driver runs before the transaction (inside one it does nothing).
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":  # processes starting together: one migrates
+                    connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
     if jobs == "procrastinate":
         from hotline.job_engine import apply_schema  # Procrastinate is imported only where it is used
 
         apply_schema(engine)
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    """A PRAGMA on the driver's connection itself, outside any transaction SQLAlchemy would begin."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(pragma)

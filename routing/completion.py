@@ -19,7 +19,7 @@ from routing.decide import (
     apply_decision,
     decide_route,
     link_before_deciding,
-    route_label,
+    write_route,
 )
 from routing.service import understand
 from routing.sla_watch import OPEN_STATES
@@ -136,7 +136,7 @@ def _to_lawyer_callback(
     """A legal question after the call: the next lawyer on duty calls the caller back (the lawyer's 待回电)."""
     start, lawyers = data.roster.next_on_duty(now, data.timezone)
     number = ticket.callback_number or ticket.caller_number
-    ticket.route, ticket.callback_number, ticket.assigned_to = LAWYER_CALLBACK, number, lawyers[0].id
+    ticket.callback_number, ticket.assigned_to = number, lawyers[0].id
     add_event(
         session,
         ticket,
@@ -145,5 +145,5 @@ def _to_lawyer_callback(
         f"{local_time(start, data.timezone)} 起",
         actor=actor,
     )
-    add_event(session, ticket, "routed", f"{route_label(LAWYER_CALLBACK)}：法律问题，来电人已不在线上")
+    write_route(session, ticket, LAWYER_CALLBACK, "法律问题，来电人已不在线上")
     return RouteDecision(LAWYER_CALLBACK, [f"通话后确认为法律问题：由 {lawyers[0].id} 回电"])

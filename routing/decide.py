@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from hotline.db import utcnow
 from routing.cases import link_related
 from routing.classify import default_taxonomy
 from routing.config import RoutingData
@@ -41,6 +42,15 @@ ROUTE_LABELS = {
     KNOWLEDGE_BASE: "知识库答复",
     OPERATOR: "话务员",
 }
+
+
+def write_route(session: Session, ticket: Ticket, route: str, why: str) -> None:
+    """The one writer of a routing decision: the ticket's route, when it was first routed (`routed_at`, what
+    "is it routed yet?" reads), and the `routed` event people read (the route's label, then why)."""
+    ticket.route = route
+    if ticket.routed_at is None:
+        ticket.routed_at = utcnow()
+    add_event(session, ticket, "routed", f"{route_label(route)}：{why}")
 
 
 def route_label(route: str | None) -> str:
@@ -126,9 +136,8 @@ def apply_decision(
     if ticket.urgency_flags and decision.route != SUPERVISOR:
         decision = RouteDecision(SUPERVISOR, [f"紧急：{_flags(ticket.urgency_flags)}"])
     ticket.handling_class = "urgent" if ticket.urgency_flags else understood.handling_class
-    ticket.route = decision.route
     start_clock(ticket, data.sla)
-    add_event(session, ticket, "routed", f"{route_label(decision.route)}：{'；'.join(decision.reasons)}")
+    write_route(session, ticket, decision.route, "；".join(decision.reasons))
     if decision.route == SUPERVISOR:
         session.add(
             Alert(
@@ -195,21 +204,15 @@ def to_supervisor_now(
     (then only a new reason and flags are noted: no second alert)."""
     if any(e.kind == reason for e in ticket.events) and ticket.route == SUPERVISOR:
         return False  # a retried webhook, or a second flag: once is enough
-    routed = any(e.kind == "routed" for e in ticket.events)
+    routed = ticket.routed_at is not None
     ticket.urgency_flags = _merged(ticket.urgency_flags, flags)
     ticket.handling_class = "urgent"
     add_event(session, ticket, reason, note)
     if routed and ticket.route == SUPERVISOR:
         return False  # with the supervisor already, alerted then: the reason is noted, no second alert
-    ticket.route = SUPERVISOR
     if not routed:
         start_clock(ticket, data.sla)
-    add_event(
-        session,
-        ticket,
-        "routed",
-        f"{route_label(SUPERVISOR)}：紧急：{_flags(ticket.urgency_flags)}（{event_label(reason)}）",
-    )
+    write_route(session, ticket, SUPERVISOR, f"紧急：{_flags(ticket.urgency_flags)}（{event_label(reason)}）")
     session.add(
         Alert(
             kind="urgent",

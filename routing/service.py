@@ -77,8 +77,8 @@ def _understood(understood: _Understood) -> str:
 
 
 def is_routed(ticket: Ticket) -> bool:
-    """True once a routing decision was written on the ticket."""
-    return any(e.kind == "routed" for e in ticket.events)
+    """True once a routing decision was written on the ticket (routing.decide.write_route)."""
+    return ticket.routed_at is not None
 
 
 def route_ticket(session: Session, ticket: Ticket, text: str, data: RoutingData, now: datetime) -> RouteDecision:

@@ -61,6 +61,7 @@ class Ticket(Base):
     # Its clock (working-day deadlines) and outcome.
     dispatch_due_at: Mapped[datetime | None] = mapped_column()
     reply_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    routed_at: Mapped[datetime | None] = mapped_column()  # first routing decision (routing.decide.write_route)
     reminded_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()
     extensions: Mapped[int] = mapped_column(Integer, default=0)

@@ -152,6 +152,12 @@ def test_a_live_database_with_tickets_upgrades_to_the_current_schema(database_ur
                 "'wage_arrears', 'assist', 'dispatcher', '老板欠薪', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
         )
+        connection.execute(  # routed back then: found by its event, stored once now
+            text(
+                "INSERT INTO ticket_events (ticket_id, at, actor, kind, note) SELECT id, CURRENT_TIMESTAMP, 'system', "
+                "'routed', '工会：碑林区' FROM tickets WHERE number = '12351-20261124-0001'"
+            )
+        )
         connection.execute(  # marked for a person in words only, before the reasons had codes
             text(
                 "INSERT INTO tickets (number, caller_number, status, subject, handling_class, route, summary, "
@@ -165,7 +171,10 @@ def test_a_live_database_with_tickets_upgrades_to_the_current_schema(database_ur
         ticket = session.scalar(select(Ticket).where(Ticket.number == "12351-20261124-0001"))
         assert ticket.summary == "老板欠薪"
         assert (ticket.urgency_flags, ticket.entities, ticket.extensions) == ([], {}, 0)
-        assert ticket.needs_human_codes == []
+        assert ticket.needs_human_codes == [] and ticket.routed_at is not None
+        # its history survives the migrations that rebuild `tickets` (SQLite's batch mode once cascaded it away)
+        assert [e.kind for e in ticket.events] == ["routed"]
         unheard = session.scalar(select(Ticket).where(Ticket.number == "12351-20261124-0002"))
         assert unheard.needs_human_codes == ["no_speech"]  # the QA sample finds it by its code
+        assert unheard.routed_at is None
     engine.dispose()
