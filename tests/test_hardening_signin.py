@@ -47,11 +47,13 @@ def _webhook(service: RunningService, auth_token: str, account_sid: str) -> http
 
 
 def test_concurrent_sign_ins_never_freeze_webhooks_reads_or_health(service, account):
-    """10 sign-ins (half failing) + 10 ticket reads + 10 signed webhooks at once, each from its own thread."""
+    """30 sign-ins (half failing) + 30 ticket reads + 30 signed webhooks at once, each from its own thread: more
+    requests than the service's request threads (40), as a burst that once starved the request holding SQLite's
+    lock of a thread to finish on (every other one waiting for that lock), until 10 s waits ended in 503s."""
     for i in range(5):
         service.add_user(f"burst-{i}", "operator")
     reader = service.operator
-    start = threading.Barrier(30)
+    start = threading.Barrier(90)
 
     def signing_in(i: int) -> tuple[str, int]:
         good = i % 2 == 0
@@ -74,8 +76,8 @@ def test_concurrent_sign_ins_never_freeze_webhooks_reads_or_health(service, acco
         assert "<Response" in answer.text
         return "webhook", answer.status_code
 
-    with ThreadPoolExecutor(30) as pool:
-        futures = [pool.submit(fn, i) for fn in (signing_in, reading, webhook) for i in range(10)]
+    with ThreadPoolExecutor(90) as pool:
+        futures = [pool.submit(fn, i) for fn in (signing_in, reading, webhook) for i in range(30)]
         results = [f.result() for f in futures]  # raises if any request timed out
     expected = {"sign-in-good": 200, "sign-in-bad": 401, "read": 200, "webhook": 200}
     assert all(status == expected[kind] for kind, status in results), results
