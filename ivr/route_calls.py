@@ -381,17 +381,27 @@ def _callback_offer(rd: RouteDesk) -> str:
     return _number_question(rd, VoiceResponse(), ["callback_offer"], tries=1, refused=0)
 
 
-def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], tries: int = 1, refused: int = 0) -> str:
-    """The caller answered the callback offer (or typed a number again): 1 at the offer is this phone; a valid
-    number is read back to confirm; a refused one is asked for once more; silence, or a second refusal, and the
-    caller ID is used, which the caller is told."""
+def _callback_answer(session: Session, rd: RouteDesk, form: dict[str, str]) -> tuple[Call, str, Ticket] | str:
+    """The call, the keys pressed and its ticket at a callback question; or the TwiML that answers at once: the
+    emergency key (to the supervisor), or no ticket (the webhook checks first; nothing to call back about)."""
     call = known_call(session, form)
     keys = form.get("Digits", "")
     if _emergency_key(rd, keys):
         return _emergency_at(session, rd, call, CALLBACK_STEP, keys)
     ticket = ticket_for_call(session, call.id)
-    if ticket is None:  # the webhook checks first; a call without a ticket has nothing to call back about
+    if ticket is None:
         return _goodbye(rd)
+    return call, keys, ticket
+
+
+def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], tries: int = 1, refused: int = 0) -> str:
+    """The caller answered the callback offer (or typed a number again): 1 at the offer is this phone; a valid
+    number is read back to confirm; a refused one is asked for once more; silence, or a second refusal, and the
+    caller ID is used, which the caller is told."""
+    answered = _callback_answer(session, rd, form)
+    if isinstance(answered, str):
+        return answered
+    call, keys, ticket = answered
     keys = keys.rstrip("#")
     tries, refused = max(tries, 1), max(refused, 0)  # counts from our own URLs; an odd one cannot loop
     if tries <= 1 and keys == "1":
@@ -450,13 +460,10 @@ def callback_check(
     """The caller's answer to the number read back: 1 books the callback to it, 2 types it again (up to
     `callback_max_tries` numbers in all, then the caller ID); silence or another key reads it back once more,
     then the number the caller typed and did not reject is used."""
-    call = known_call(session, form)
-    keys = form.get("Digits", "")
-    if _emergency_key(rd, keys):
-        return _emergency_at(session, rd, call, CALLBACK_STEP, keys)
-    ticket = ticket_for_call(session, call.id)
-    if ticket is None:  # the webhook checks first; a call without a ticket has nothing to call back about
-        return _goodbye(rd)
+    answered = _callback_answer(session, rd, form)
+    if isinstance(answered, str):
+        return answered
+    call, keys, ticket = answered
     tries, refused, asked = max(tries, 1), max(refused, 0), max(asked, 1)
     national = national_number(number)  # the URL is checked again: a forged one gets the caller ID
     add_call_event(session, call, CallEventKind.CALLBACK_READBACK, digits=keys[:1], tries=tries, asked=asked)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,10 @@ def twilio(account):
         yield emulator
 
 
-@pytest.fixture
-def fresh_postgres_url() -> Iterator[str]:
-    """An empty PostgreSQL database of its own, dropped afterwards; skips when no server is configured."""
+@contextmanager
+def empty_postgres_database() -> Iterator[str]:
+    """The URL of an empty PostgreSQL database of its own, dropped afterwards; skips when no server is configured
+    (fails in CI, which must test PostgreSQL)."""
     admin_url = os.environ.get(POSTGRES_ENV)
     if not admin_url:
         if os.environ.get("CI"):
@@ -70,6 +72,13 @@ def fresh_postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of its own for one test."""
+    with empty_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=_database_backends())

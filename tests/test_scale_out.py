@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
 
 from emulator import CallerScript, TwilioEmulator
 from hotline.db import make_engine, make_session_factory, transaction
@@ -38,7 +37,7 @@ from hotline.jobs import (
 )
 from hotline.migrate import upgrade
 from recordings.pipeline import FETCH_RECORDING
-from tests.conftest import KO_SPEECH, POSTGRES_ENV, korean_model_path
+from tests.conftest import KO_SPEECH, empty_postgres_database, korean_model_path
 from tests.running_service import RunningService
 
 KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"  # "… 안철수 대표와 …"
@@ -160,21 +159,8 @@ def test_priorities_retries_and_parked_jobs_on_procrastinate(fresh_postgres_url)
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """An empty PostgreSQL database of this module's own, dropped afterwards."""
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set: CI must test PostgreSQL (./run test starts a server)")
-        pytest.skip(f"{POSTGRES_ENV} not set: no PostgreSQL server to test against")
-    name = f"hotline_scale_{os.getpid()}_{time.time_ns() % 10**6}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgres_database() as url:
+        yield url
 
 
 @dataclass
