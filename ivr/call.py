@@ -30,7 +30,7 @@ from ivr.twiml import (
 from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call, record_call
 from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING
-from recordings.tables import Call, CallEvent, Recording, Transcript
+from recordings.tables import Call, Recording, Transcript
 from routing.person_reasons import PersonReason
 from routing.tables import Ticket
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
@@ -244,20 +244,7 @@ def emergency(
 def at_step(session: Session, call_sid: str, step_name: str) -> bool:
     """True while the call is at `step_name` with nothing chosen there yet (a voice choice may still redirect it)."""
     call = find_call(session, call_sid)
-    if call is None or call.ended_at is not None:
-        return False
-    events = session.scalars(
-        select(CallEvent)
-        .where(
-            CallEvent.call_id == call.id,
-            CallEvent.kind.in_(
-                (CallEventKind.STEP, CallEventKind.MENU_INPUT, CallEventKind.MENU_CONFIRM, CallEventKind.EMERGENCY)
-            ),
-        )
-        .order_by(CallEvent.id.desc())
-        .limit(1)
-    ).all()
-    return bool(events) and events[0].kind == CallEventKind.STEP and events[0].detail.get("step") == step_name
+    return call is not None and call.ended_at is None and call.choosing_at == step_name
 
 
 def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:

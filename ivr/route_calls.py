@@ -35,7 +35,7 @@ from ivr.twiml import (
     spoken_digits,
     start_stream,
 )
-from recordings.call_events import CallEventKind
+from recordings.call_events import CallEventKind, Place
 from recordings.calls import add_call_event
 from recordings.tables import Call, CallEvent, Recording
 from routing import decide
@@ -60,8 +60,8 @@ DISTRICT_STEP = "route:district"
 DISTRICT_STREAM = "route-district"
 # The caller on the supervisor's line out of turn (their emergency, or an urgent flag found later): a step of
 # its own in the call events, so that nothing moves the call again once it is there.
-SUPERVISOR_STEP = "route:supervisor"
-QUEUE_STEP = "route:queue"  # waiting for a lawyer (the emergency key works there too)
+SUPERVISOR_STEP = Place.SUPERVISOR
+QUEUE_STEP = Place.QUEUE  # waiting for a lawyer (the emergency key works there too)
 
 
 VIA_LABELS = {"key": "按键", "voice": "语音"}
@@ -292,17 +292,6 @@ def queue_key(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     return _xml(response)
 
 
-def _emergency_requested(session: Session, call: Call) -> bool:
-    """True when the caller's latest act in the queue was the emergency key (queue_key)."""
-    last = session.scalar(
-        select(CallEvent)
-        .where(CallEvent.call_id == call.id, CallEvent.kind.in_((CallEventKind.EMERGENCY, CallEventKind.ENQUEUED)))
-        .order_by(CallEvent.id.desc())
-        .limit(1)
-    )
-    return last is not None and last.kind == CallEventKind.EMERGENCY and last.detail.get("step") == QUEUE_STEP
-
-
 def _expected_minutes(
     position: int, twilio_avg: str | None, our_avg: float | None, lawyers: int, assumed_talk_s: int
 ) -> int:
@@ -322,6 +311,7 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     call = known_call(session, form)
     result = form.get("QueueResult", "")
     ticket = ticket_for_call(session, call.id)
+    emergency_key = call.place == SUPERVISOR_STEP  # the caller's emergency key in the queue (queue_key) left it
     add_call_event(session, call, CallEventKind.QUEUE_LEFT, result=result, waited=form.get("QueueTime"))
     if result == "bridged":
         entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid))
@@ -339,14 +329,14 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
         if ticket is not None:
             _assign_callback(session, rd, ticket, call.from_number, "the caller hung up while waiting for a lawyer")
         return _xml(_hangup())
-    if result == "leave" and _emergency_requested(session, call):
+    if result == "leave" and emergency_key:
         leave_queue(session, call.call_sid, "supervisor")
         return render_urgent_redirect(CALLER_KEY, QUEUE_STEP)
     leave_queue(session, call.call_sid, "callback")
     return _callback_offer(rd)
 
 
-CALLBACK_STEP = "route:callback"
+CALLBACK_STEP = Place.CALLBACK_OFFER
 
 
 def callback_typed_url(tries: int, refused: int) -> str:

@@ -25,7 +25,7 @@ from hotline.jobs import URGENT, Handler, RetryLater, enqueue
 from ivr.flow import Flow
 from ivr.route_calls import DISTRICT_STEP, QUEUE_STEP, SUPERVISOR_STEP
 from ivr.twiml import URGENT_FLAG, urgent_url
-from recordings.call_events import CallEventKind
+from recordings.call_events import CallEventKind, Place
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Call, CallEvent
 from routing import decide
@@ -36,17 +36,7 @@ from routing.tickets import add_event, ticket_for_call
 log = logging.getLogger(__name__)
 
 MOVE_TO_SUPERVISOR = "move_to_supervisor"
-# Where a caller stands, from the call's latest event of these kinds (see `where_now`).
-_PLACE_EVENTS = (
-    CallEventKind.STEP,
-    CallEventKind.ENQUEUED,
-    CallEventKind.QUEUE_LEFT,
-    CallEventKind.LAWYER_RINGING,
-    CallEventKind.DIALLING,
-    CallEventKind.ROUTED,
-    CallEventKind.EMERGENCY,
-)
-WITH_A_PERSON = "with_a_person"
+WITH_A_PERSON = Place.WITH_A_PERSON
 # The steps a caller may be moved from: they only listen to us (a prompt, a question, the queue's music).
 _MOVABLE = ("route", DISTRICT_STEP, QUEUE_STEP, "route:knowledge", "route:callback")
 
@@ -87,28 +77,7 @@ def reached_supervisor(session: Session, call: Call) -> bool:
 
 def where_now(session: Session, call: Call) -> str:
     """Where the caller is: a step name, the lawyer queue, or `with_a_person` (ringing or talking to someone)."""
-    last = session.scalar(
-        select(CallEvent)
-        .where(CallEvent.call_id == call.id, CallEvent.kind.in_(_PLACE_EVENTS))
-        .order_by(CallEvent.id.desc())
-        .limit(1)
-    )
-    if last is None:
-        return ""
-    detail = last.detail or {}
-    if last.kind == CallEventKind.ENQUEUED:
-        return QUEUE_STEP
-    if last.kind == CallEventKind.ROUTED:
-        return "route"
-    if last.kind == CallEventKind.QUEUE_LEFT:  # a lawyer took the call, or it went on to the callback offer
-        return WITH_A_PERSON if detail.get("result") == "bridged" else "route:callback"
-    if last.kind == CallEventKind.LAWYER_RINGING:
-        return WITH_A_PERSON
-    if last.kind == CallEventKind.DIALLING:
-        return SUPERVISOR_STEP if detail.get("step") == SUPERVISOR_STEP else WITH_A_PERSON
-    if last.kind == CallEventKind.EMERGENCY:
-        return SUPERVISOR_STEP  # on the way there already
-    return str(detail.get("step", ""))
+    return call.place
 
 
 def _base_url(session: Session, call: Call, public_url: str | None) -> str | None:

@@ -100,3 +100,42 @@ def call_event_label(kind: str) -> str:
         return CALL_EVENT_LABELS[CallEventKind(kind)]
     except ValueError:
         return f"记录（{kind}）"
+
+
+class Place(StrEnum):
+    """Where a caller stands besides a flow step of their own name (`Call.place` holds a step name or one of these)."""
+
+    ROUTE = "route"  # being taken where the ticket's route says
+    QUEUE = "route:queue"  # waiting for a lawyer
+    SUPERVISOR = "route:supervisor"  # ringing the supervisor, or on the way there
+    CALLBACK_OFFER = "route:callback"  # out of the queue, offered a lawyer's callback
+    WITH_A_PERSON = "with_a_person"  # a lawyer's or an operator's phone rings or they talk
+
+
+def place_after(kind: CallEventKind, detail: dict[str, object], before: str) -> str:
+    """Where the caller stands after an event of `kind` (`before` for the kinds that do not move a caller)."""
+    if kind == CallEventKind.STEP:
+        return str(detail.get("step", ""))
+    if kind == CallEventKind.ENQUEUED:
+        return Place.QUEUE
+    if kind == CallEventKind.ROUTED:
+        return Place.ROUTE
+    if kind == CallEventKind.QUEUE_LEFT:  # a lawyer took the call, or it went on to the callback offer
+        return Place.WITH_A_PERSON if detail.get("result") == "bridged" else Place.CALLBACK_OFFER
+    if kind == CallEventKind.LAWYER_RINGING:
+        return Place.WITH_A_PERSON
+    if kind == CallEventKind.DIALLING:
+        return Place.SUPERVISOR if detail.get("step") == Place.SUPERVISOR else Place.WITH_A_PERSON
+    if kind == CallEventKind.EMERGENCY:
+        return Place.SUPERVISOR  # on the way there already
+    return before
+
+
+def choosing_after(kind: CallEventKind, detail: dict[str, object], before: str | None) -> str | None:
+    """The step whose choice the caller has still to make after an event of `kind`: set when a step is played,
+    cleared by a choice (keys, a spoken choice, its confirmation, the emergency)."""
+    if kind == CallEventKind.STEP:
+        return str(detail.get("step", "")) or None
+    if kind in (CallEventKind.MENU_INPUT, CallEventKind.MENU_CONFIRM, CallEventKind.EMERGENCY):
+        return None
+    return before

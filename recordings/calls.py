@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from recordings.call_events import CallEventKind
+from recordings.call_events import CallEventKind, choosing_after, place_after
 from recordings.tables import Call, CallEvent
 
 
@@ -34,5 +34,10 @@ def record_call(session: Session, call_sid: str, from_number: str, to_number: st
 
 
 def add_call_event(session: Session, call: Call, kind: CallEventKind, **detail: object) -> None:
-    """Note a step of the call (menu entered, key pressed, recording saved...), of a declared kind."""
+    """Note a step of the call (menu entered, key pressed, recording saved...), of a declared kind.
+
+    The one writer of where the call stands (`Call.place`, `Call.choosing_at`): read there, never re-derived
+    from the event log."""
     session.add(CallEvent(call_id=call.id, kind=kind, detail=detail))
+    call.place = place_after(kind, detail, call.place or "")
+    call.choosing_at = choosing_after(kind, detail, call.choosing_at)

@@ -28,6 +28,10 @@ class Call(Base):
     # Who spoke with the caller (a lawyer's roster id, an operator's or supervisor's username); None: the IVR alone.
     handler: Mapped[str | None] = mapped_column(String(64), index=True)
     handler_role: Mapped[str | None] = mapped_column(String(16))  # operator, lawyer, supervisor
+    # Where the caller stands now (a flow step's name or a call_events.Place) and the step whose choice is still
+    # to be made (None once chosen); written only by recordings.calls.add_call_event.
+    place: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    choosing_at: Mapped[str | None] = mapped_column(String(64))
 
     events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.id")
     recordings: Mapped[list[Recording]] = relationship(back_populates="call", order_by="Recording.id")
