@@ -255,7 +255,7 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     ticket = call_ticket(session, call, desk.timezone, None if recording_sid else PersonReason.NO_MESSAGE)
     if recording_sid:
         recording = _note_recording(session, call, recording_sid, "problem", form.get("RecordingUrl", ""))
-        _use_live_transcript(session, desk, call, step, recording, ticket)
+        _use_live_transcript(session, desk, call, step, recording)
     hung_up = form.get("Digits") == "hangup"
     pressed = _emergency_pressed(desk, form.get("Digits", ""))
     add_call_event(
@@ -275,11 +275,9 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     return play(session, desk, call, desk.flow.step(step.next), leaving=step)
 
 
-def _use_live_transcript(
-    session: Session, desk: CallDesk, call: Call, step: Step, recording: Recording, ticket: Ticket
-) -> None:
-    """What the live stream heard while the caller spoke becomes the ticket's text now; the batch transcript
-    of the recording replaces it later (the pipeline rewrites the recording's transcripts)."""
+def _use_live_transcript(session: Session, desk: CallDesk, call: Call, step: Step, recording: Recording) -> None:
+    """What the live stream heard while the caller spoke becomes the recording's transcript now, for the route step
+    to read (the ticket's text); the batch transcript replaces it later (the pipeline rewrites the transcripts)."""
     if desk.live is None:
         return
     heard = desk.live.snapshot(call.call_sid, step.name)
@@ -291,7 +289,6 @@ def _use_live_transcript(
     session.add(
         Transcript(recording_id=recording.id, channel=None, text=text, words=words, model=f"live:{desk.live_model}")
     )
-    ticket.summary = text  # the route step classifies and routes it
     add_call_event(session, call, CallEventKind.LIVE_TRANSCRIPT_USED, step=step.name, chars=len(text))
 
 

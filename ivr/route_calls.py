@@ -52,7 +52,7 @@ from routing.seats import (
 )
 from routing.service import route_ticket
 from routing.tables import QueueEntry, Ticket
-from routing.tickets import add_event, local_time, ticket_for_call
+from routing.tickets import WordsFrom, add_event, local_time, ticket_for_call
 
 LAWYER_QUEUE_NAME = "lawyers"
 # The district question after routing is a step of its own for live speech: its stream, its grammar.
@@ -113,20 +113,21 @@ def _xml(response: VoiceResponse) -> str:
     return str(response)
 
 
-def _problem_text(session: Session, call: Call) -> str | None:
-    """The caller's words once the problem recording is done with (None while it is still being worked on)."""
+def _problem_words(session: Session, call: Call) -> tuple[str, WordsFrom] | None:
+    """The caller's words once the problem recording is done with, and where they come from (None while it is
+    still being worked on)."""
     recording = session.scalar(
         select(Recording)
         .where(Recording.call_id == call.id, Recording.source == "problem")
         .order_by(Recording.id.desc())
     )
     if recording is None:
-        return ""
+        return "", WordsFrom.RECORDING
     if recording.status not in TRANSCRIPT_DONE:
         # What the live stream heard while the caller spoke is there the moment they press #.
         live = [t.text for t in recording.transcripts if t.model.startswith("live:") and t.text]
-        return " ".join(live) if live else None
-    return " ".join(t.text for t in recording.transcripts if t.text)
+        return (" ".join(live), WordsFrom.LIVE) if live else None
+    return " ".join(t.text for t in recording.transcripts if t.text), WordsFrom.RECORDING
 
 
 def _still_worth_waiting(session: Session, rd: RouteDesk, call: Call, polls: int) -> bool:
@@ -151,13 +152,14 @@ def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> s
         rd.say(response, "goodbye")
         response.hangup()
         return _xml(response)
-    text = _problem_text(session, call)
-    if text is None and _still_worth_waiting(session, rd, call, wait):
+    heard = _problem_words(session, call)
+    if heard is None and _still_worth_waiting(session, rd, call, wait):
         response = VoiceResponse()
         response.pause(length=1)
         response.redirect(f"{paths.ROUTE}?wait={wait + 1}", method="POST")
         return _xml(response)
-    decision = route_ticket(session, ticket, text or "", rd.data, utcnow())
+    text, words_from = heard or ("", WordsFrom.RECORDING)  # no words in time: routed by the keys alone
+    decision = route_ticket(session, ticket, text, rd.data, utcnow(), words_from)
     emergency = rd.desk.flow.emergency
     said = emergency.said_in(text) if emergency is not None and text else None
     if said is not None:  # the caller said the emergency while describing the problem

@@ -27,7 +27,7 @@ from routing.config import RoutingData
 from routing.person_reasons import PersonReason
 from routing.service import is_routed, route_ticket
 from routing.tables import Ticket
-from routing.tickets import flag_for_person, ticket_for_call
+from routing.tickets import WordsFrom, flag_for_person, ticket_for_call, write_caller_words
 from speech.audio import load_channels
 from speech.errors import AudioError
 from speech.model import ModelMissing, SharedModel
@@ -203,13 +203,12 @@ class RecordingPipeline:
         """The caller's words are in: route the ticket if the live call could not (the caller hung up early)."""
         call_over = call.ended_at is not None
         if self._config.routing is None:
-            ticket.summary = text  # no routing data given (tools, tests): keep the words only
+            write_caller_words(ticket, text, WordsFrom.RECORDING)  # no routing data given (tools, tests)
         elif call_over or is_routed(ticket):
-            route_ticket(session, ticket, text, self._config.routing, utcnow())
+            route_ticket(session, ticket, text, self._config.routing, utcnow(), WordsFrom.RECORDING)
             if self._config.after_words is not None:
                 self._config.after_words(session, call, ticket, text)
-        else:
-            ticket.summary = text  # the live call routes it (ivr.route_calls) now that the words are here
+        # else the live call routes it (ivr.route_calls) now that the words are here, and writes them then
 
     # --- failures --------------------------------------------------------------------------------
 

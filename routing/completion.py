@@ -24,7 +24,7 @@ from routing.decide import (
 from routing.service import understand
 from routing.sla_watch import OPEN_STATES
 from routing.tables import Ticket
-from routing.tickets import add_event, local_time
+from routing.tickets import WordsFrom, add_event, local_time, write_caller_words
 
 COMPLETED = "completed"  # the ticket event a person's completion writes (routing.corrections counts it as checked)
 LAWYER_CALLBACK = "lawyer_callback"
@@ -74,7 +74,7 @@ def complete_ticket(
         "kind": {"value": kind, **by_person},
         "handling_class": {"value": understood.handling_class, **by_person},
     }
-    ticket.summary = words
+    write_caller_words(ticket, words, WordsFrom.PERSON)
     known = urgency_flag_labels(taxonomy)
     said = (
         f"人工补全：事项 {taxonomy.label(subject)}；性质 {KIND_LABELS[kind]}；"

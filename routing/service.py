@@ -22,7 +22,7 @@ from routing.decide import (
     to_supervisor_now,
 )
 from routing.tables import Ticket
-from routing.tickets import add_event
+from routing.tickets import WordsFrom, add_event, write_caller_words
 
 
 @dataclass
@@ -81,10 +81,13 @@ def is_routed(ticket: Ticket) -> bool:
     return ticket.routed_at is not None
 
 
-def route_ticket(session: Session, ticket: Ticket, text: str, data: RoutingData, now: datetime) -> RouteDecision:
-    """Decide where the ticket goes and write it down; a ticket already routed keeps its route."""
+def route_ticket(
+    session: Session, ticket: Ticket, text: str, data: RoutingData, now: datetime, words_from: WordsFrom
+) -> RouteDecision:
+    """Decide where the ticket goes and write it down; a ticket already routed keeps its route. `text` becomes
+    the ticket's text (unless a person wrote it already: theirs stands)."""
     understood = understand(ticket.menu_choice, text, data.classifier)
-    ticket.summary = text
+    write_caller_words(ticket, text, words_from)
     if is_routed(ticket):
         return _update_routed(session, ticket, understood, data)
     add_event(session, ticket, "classified", _understood(understood))

@@ -40,7 +40,8 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(32), default="other")
     handling_class: Mapped[str] = mapped_column(String(16), default="assist")
     route: Mapped[str] = mapped_column(String(32), default="dispatcher")
-    summary: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")  # written only by routing.tickets.write_caller_words
+    words_from: Mapped[str | None] = mapped_column(String(16))  # routing.tickets.WordsFrom: who gave the summary
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_human_reason: Mapped[str | None] = mapped_column(Text)  # for people: the reasons' sentences
     # for code: PersonReason values

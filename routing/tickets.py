@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -77,6 +78,26 @@ MENU_LABELS = {
     "operator": "转人工",
     "emergency": "紧急求助",
 }
+
+
+class WordsFrom(StrEnum):
+    """Where a ticket's text (what the caller reported, `Ticket.summary`) came from."""
+
+    LIVE = "live"  # the live stream heard the caller while they spoke
+    RECORDING = "recording"  # the batch transcript of the caller's recording
+    PERSON = "person"  # written by a member of staff (a lawyer's ticket, an operator's completion)
+
+
+def write_caller_words(ticket: Ticket, words: str, source: WordsFrom) -> bool:
+    """The one writer of a ticket's text. A person's words stand: a transcript that arrives after a member of
+    staff wrote what the caller said does not replace them; nor does an empty transcript replace words heard
+    live. True when the words were written."""
+    if ticket.words_from == WordsFrom.PERSON and source != WordsFrom.PERSON:
+        return False
+    if not words and ticket.summary:
+        return False
+    ticket.summary, ticket.words_from = words, source
+    return True
 
 
 def add_event(session: Session, ticket: Ticket, kind: str, note: str = "", actor: str = "system") -> None:

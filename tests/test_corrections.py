@@ -27,6 +27,7 @@ from routing.classify import classify, default_taxonomy, load_model
 from routing.corrections import confirm_ticket, correct_ticket, mark_for_review
 from routing.retrain import TicketExample, hold_back
 from routing.tables import Alert, Ticket, TicketCorrection
+from routing.tickets import WordsFrom
 from tests.browser import browser_fixture, no_script_errors, signed_in_page, snapshot  # noqa: F401 - the fixture
 from tests.conftest import ZH_SPEECH, korean_model_path
 from tests.rosters import round_the_clock_roster
@@ -524,7 +525,9 @@ def test_doubts_mark_the_ticket_when_the_classification_lands_and_a_person_s_cor
         correct_ticket(session, ticket, actor="op", taxonomy=default_taxonomy(), now=now, subject="wage_arrears")
         session.flush()
         session.refresh(ticket)
-        route_ticket(session, ticket, VAGUE, data, now)  # routed already: refines, keeps the person's subject
+        route_ticket(
+            session, ticket, VAGUE, data, now, WordsFrom.RECORDING
+        )  # routed already: refines, keeps the person's subject
         assert ticket.subject == "wage_arrears" and ticket.needs_review is False
     with migrated() as session:
         stored = session.scalar(select(Ticket).where(Ticket.number == "12351-20261201-0100"))

@@ -19,8 +19,9 @@ from routing.classify import default_taxonomy
 from routing.completion import CompletionError, complete_ticket
 from routing.config import load_routing_data
 from routing.corrections import checked_by_person
+from routing.service import route_ticket
 from routing.tables import Ticket
-from routing.tickets import add_event
+from routing.tickets import WordsFrom, add_event, write_caller_words
 from tests.browser import (  # noqa: F401 - the fixture
     assert_chinese_renders,
     browser_fixture,
@@ -253,3 +254,26 @@ def test_complete_ticket_routes_once_and_a_later_machine_reading_keeps_the_perso
                 now=utcnow(),
             )
         assert refused.value.code == "not_marked" and refused.value.conflict
+        # The recording's transcript arrives after the operator wrote what the caller said: it is read for what it
+        # adds (the ticket is reclassified, an urgent flag would still count), but the operator's words stay.
+        route_ticket(session, ticket, "喂喂 听不清 工资", data, utcnow(), WordsFrom.RECORDING)
+        assert (ticket.summary, ticket.words_from) == (WAGES, WordsFrom.PERSON)
+        session.flush()
+        session.refresh(ticket)
+        assert ticket.subject == "wage_arrears" and [e.kind for e in ticket.events][-1] == "reclassified"
+
+
+def test_a_ticket_s_words_come_from_one_writer_and_an_empty_transcript_keeps_the_words_heard_live(migrated):
+    with transaction(migrated) as session:
+        ticket = Ticket(number="12351-20261207-0902", caller_number="+8613700000002", menu_choice="help")
+        session.add(ticket)
+        session.flush()
+        assert write_caller_words(ticket, WAGES, WordsFrom.LIVE)
+        assert not write_caller_words(ticket, "", WordsFrom.RECORDING)  # the recording heard nothing after all
+        assert (ticket.summary, ticket.words_from) == (WAGES, WordsFrom.LIVE)
+        assert write_caller_words(ticket, "老板拖欠三个月工资", WordsFrom.RECORDING)  # the batch transcript, better
+        assert write_caller_words(ticket, "公司拖欠工资三个月", WordsFrom.PERSON)
+        assert not write_caller_words(ticket, "拖欠工资", WordsFrom.RECORDING)
+    with migrated() as session:
+        stored = session.query(Ticket).filter_by(number="12351-20261207-0902").one()
+        assert (stored.summary, stored.words_from) == ("公司拖欠工资三个月", "person")

@@ -32,7 +32,7 @@ from routing.callbacks import LAWYER_CALLBACK, CallbackError, attempts_of, is_ca
 from routing.lifecycle import TransitionError
 from routing.service import route_ticket
 from routing.tables import LawyerPresence, QueueEntry, Ticket, TicketEvent
-from routing.tickets import add_event, open_ticket_for_call, ticket_for_call
+from routing.tickets import WordsFrom, add_event, open_ticket_for_call, ticket_for_call
 from staff.audit import not_viewed_lately
 from staff.roles import masked_for
 from staff.tables import StaffUser
@@ -259,7 +259,7 @@ def post_ticket(
         menu_choice=call.menu_choice,
         timezone=services.routing.timezone,
     )
-    route_ticket(session, ticket, body.summary.strip(), services.routing, utcnow())
+    route_ticket(session, ticket, body.summary.strip(), services.routing, utcnow(), WordsFrom.PERSON)
     ticket.assigned_to = seat
     add_event(session, ticket, "lawyer_ticket", f"律师座席 {seat} 建单", actor=user.username)
     session.commit()
