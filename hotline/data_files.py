@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import time
 from importlib import resources
 from pathlib import Path
+from string import Formatter
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 MAX_PROBLEMS = 5  # more than this in one message is noise: fix these and load again
@@ -106,6 +107,24 @@ Clock = Annotated[time, BeforeValidator(_clock)]
 ClockOrMidnight = Annotated[time, BeforeValidator(lambda v: _clock(v, midnight=True))]
 """A time of day written "HH:MM", where "24:00" is the end of the day."""
 
+
+def fillable(*names: str) -> AfterValidator:
+    """For text said to callers: its {placeholders} are only `names` (any other would fail the call saying it)."""
+
+    def only_known(text: str) -> str:
+        try:
+            found = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
+        except ValueError as exc:  # a lone { or }
+            raise ValueError(f"{exc}: write {{{{ or }}}} for a brace the caller hears") from None
+        unknown = [name for name in found if name not in names]
+        if unknown:
+            known = ", ".join(f"{{{name}}}" for name in names) or "none"
+            raise ValueError(f"{{{unknown[0]}}} is no placeholder here; the placeholders here are {known}")
+        return text
+
+    return AfterValidator(only_known)
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -121,15 +140,46 @@ def load_yaml(
     model: type[M], path: Path | None, shipped: tuple[str, str], error: type[DataFileError] = DataFileError
 ) -> M:
     """The YAML file at `path` (the shipped `(package, name)` when None), checked against `model`."""
+    file, data = read_yaml(path, shipped, error)
+    return check(model, data, file, error)
+
+
+def read_yaml(
+    path: Path | None, shipped: tuple[str, str], error: type[DataFileError] = DataFileError
+) -> tuple[str, object]:
+    """(the file's name for messages, its parsed YAML), not yet checked: for a file laid over another first."""
     file, text = read_text(path, shipped, error)
     try:
-        data = yaml.safe_load(text)
+        return file, yaml.load(text, Loader=_KeysOnce)
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date that is no date, such as 2026-13-01
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top of the file)"
         what = f"not valid YAML: {getattr(exc, 'problem', None) or exc} (check indentation, colons and quotes)"
+        if isinstance(exc, _KeyTwice):
+            what = str(exc.problem)
         raise error.about(file, [Problem(where, what)]) from exc
-    return check(model, data, file, error)
+
+
+class _KeyTwice(yaml.constructor.ConstructorError):
+    """A key written twice in one mapping."""
+
+
+class _KeysOnce(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping, where YAML would keep the last unsaid.
+
+    Keys are compared as text, as the models read them: `1:` and `"1":` are the same key.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        mapping = super().construct_mapping(node, deep=deep)
+        first: dict[str, int] = {}  # key -> the line it is first on
+        for key_node, _ in node.value:
+            key = str(self.construct_object(key_node, deep=deep))
+            if key in first:
+                what = f"the key {key} is written twice here (first on line {first[key] + 1}): keep one"
+                raise _KeyTwice(None, None, what, key_node.start_mark)
+            first[key] = key_node.start_mark.line
+        return mapping
 
 
 def load_tsv(

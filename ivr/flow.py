@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import yaml
+from pydantic import AfterValidator, Field, model_validator
+
+from hotline.data_files import DataFileError, DataModel, Wrong, check, fillable, load_yaml
 
 StepKind = Literal["menu", "record", "dial", "say", "route"]
 SEAT_GROUPS = ("operators",)  # a dial step's `seats:`: whose own phones it rings before its `number`
 EMERGENCY = "emergency"  # the choice code of the caller's own emergency (a key or a phrase, at any step)
 
 
-class FlowError(ValueError):
-    """The flow file is not usable; the message says where and why."""
+class FlowError(DataFileError):
+    """The flow file is not usable, or names no such step; the message says where and why."""
 
 
 @dataclass(frozen=True)
@@ -141,150 +142,164 @@ class Flow:
 
 
 DEFAULT_FLOW = "default.yaml"
+PHONE_KEYS = "0123456789*#"
 
 
 def load_flow(path: Path | None = None) -> Flow:
     """Read and check a flow file; the shipped default when `path` is None."""
-    if path is None:
-        text = resources.files("ivr.flows").joinpath(DEFAULT_FLOW).read_text(encoding="utf-8")
-        where = f"ivr/flows/{DEFAULT_FLOW}"
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise FlowError(f"cannot read the flow file {path}: {exc.strerror}") from exc
-        where = str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FlowError(f"{where} is not valid YAML: {exc}") from exc
-    return parse_flow(data, where)
+    return load_yaml(FlowFile, path, ("ivr.flows", DEFAULT_FLOW), FlowError).flow()
 
 
 def parse_flow(data: object, where: str = "flow") -> Flow:
-    """Build a Flow from parsed YAML, refusing unknown kinds and dangling references."""
-    if not isinstance(data, dict) or not isinstance(data.get("steps"), dict):
-        raise FlowError(f"{where}: expected a mapping with a `steps:` section")
-    voice_data = data.get("voice") or {}
-    voice = Voice(language=str(voice_data.get("language", "zh-CN")), voice=voice_data.get("voice"))
-    steps = {name: _parse_step(str(name), raw, where) for name, raw in data["steps"].items()}
-    emergency = _parse_emergency(data.get("emergency"), steps, where)
-    flow = Flow(start=str(data.get("start", "")), voice=voice, steps=steps, emergency=emergency)
-    _check_references(flow, where)
-    return flow
+    """Build a Flow from parsed YAML (`where` names it in errors), refusing unknown kinds and dangling references."""
+    return check(FlowFile, data, where, FlowError).flow()
 
 
-def _parse_emergency(raw: object, steps: dict[str, Step], where: str) -> Emergency | None:
-    """The `emergency:` section; its key and phrases must mean nothing else anywhere in the flow."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or "key" not in raw:
-        raise FlowError(f"{where}: `emergency` needs a `key` (and `label`, `phrases`)")
-    key = str(raw["key"])
-    if key not in "0123456789*#" or len(key) != 1:
-        raise FlowError(f"{where}: the emergency key {key!r} must be one phone key")
-    emergency = Emergency(key, str(raw.get("label", EMERGENCY)), _phrases(raw.get("phrases"), f"{where}: emergency"))
-    for step in steps.values():
-        if key in step.options:
-            raise FlowError(
-                f"{where}: the emergency key {key!r} is also option {key!r} of step {step.name!r}: "
-                "choose a key no step uses"
-            )
-        if step.kind == "record" and key in step.finish_on_key:
-            raise FlowError(f"{where}: the emergency key {key!r} also ends the recording of step {step.name!r}")
-        for option in step.options.values():
-            shared = set(option.phrases) & set(emergency.phrases)
-            if shared:
-                raise FlowError(
-                    f"{where}: step {step.name!r}: the phrase {min(shared)!r} is given for both "
-                    f"{option.choice!r} and the emergency"
+# ----- the flow file as written --------------------------------------------------------------------------------
+
+
+def _phone_key(value: str) -> str:
+    if len(value) != 1 or value not in PHONE_KEYS:
+        raise ValueError(f"a key is one of 0-9, * or # (in quotes), not {value!r}")
+    return value
+
+
+def _phrase(value: str) -> str:
+    words = " ".join(value.split())
+    if not words:
+        raise ValueError("must be a word or phrase the caller may say, not empty")
+    return words
+
+
+PhoneKey = Annotated[str, AfterValidator(_phone_key)]
+"""One key of the phone's keypad, "0"-"9", "*" or "#"."""
+Phrases = tuple[Annotated[str, AfterValidator(_phrase)], ...]
+"""Words or phrases a caller may say (spaces between words kept single)."""
+
+
+class _Option(DataModel):
+    choice: Annotated[str, Field(min_length=1)]
+    label: str | None = None  # the choice's code when not given
+    next: str
+    phrases: Phrases = ()
+
+
+Said = Annotated[str, fillable("ticket_digits")]
+"""What a step says: the call's ticket number, read out, is the one placeholder (ivr.call.play)."""
+
+
+class _Step(DataModel):
+    kind: StepKind
+    prompts: tuple[Said, ...] = ()
+    prompt: Said = ""
+    intro: tuple[Said, ...] = ()
+    retry_prompt: Said = ""
+    invalid_prompt: Said = ""
+    timeout_s: Annotated[int, Field(ge=1)] = Step.timeout_s
+    retries: Annotated[int, Field(ge=0)] = Step.retries
+    on_fail: str | None = None
+    options: dict[PhoneKey, _Option] = Field(default_factory=dict)
+    max_length_s: Annotated[int, Field(ge=1)] = Step.max_length_s
+    finish_on_key: str = Step.finish_on_key
+    number: str = ""
+    seats: str | None = None
+    next: str | None = None
+    confirm_prompt: Annotated[str, fillable("label")] = Step.confirm_prompt
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> _Step:
+        if self.kind == "menu" and not self.options:
+            raise Wrong('a menu step needs options, e.g. "1": {choice: legal, next: describe}', "options")
+        if self.kind == "dial" and not self.number:
+            raise Wrong('a dial step needs the number it rings, e.g. "+8612351000"', "number")
+        if self.seats is not None and (self.kind != "dial" or self.seats not in SEAT_GROUPS):
+            raise Wrong(f"only a dial step may have seats, one of: {', '.join(SEAT_GROUPS)}", "seats")
+        said: dict[str, str] = {}  # phrase -> the choice it makes
+        for key, option in self.options.items():
+            for phrase in option.phrases:
+                if said.setdefault(phrase, option.choice) != option.choice:
+                    raise Wrong(
+                        f"the phrase {phrase!r} is given for both {said[phrase]!r} and {option.choice!r}",
+                        "options",
+                        key,
+                        "phrases",
+                    )
+        return self
+
+    def step(self, name: str) -> Step:
+        options = {
+            key: MenuOption(key, o.choice, o.choice if o.label is None else o.label, o.next, o.phrases)
+            for key, o in self.options.items()
+        }
+        fields = self.model_dump(exclude={"options"})
+        return Step(name=name, options=options, **fields)
+
+
+class _Voice(DataModel):
+    language: str = Voice.language
+    voice: str | None = None
+
+
+class _Emergency(DataModel):
+    key: PhoneKey
+    label: str = EMERGENCY
+    phrases: Phrases = ()
+
+
+class FlowFile(DataModel):
+    """The call flow file (ivr/flows/default.yaml) as written."""
+
+    voice: _Voice = _Voice()
+    start: str
+    emergency: _Emergency | None = None
+    steps: Annotated[dict[str, _Step], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _references_name_steps(self) -> FlowFile:
+        steps = ", ".join(self.steps)
+        if self.start not in self.steps:
+            raise Wrong(f"names no step: {self.start!r}; the steps are {steps}", "start")
+        for name, step in self.steps.items():
+            targets: list[tuple[str | None, tuple[str, ...]]] = [(step.next, ("next",)), (step.on_fail, ("on_fail",))]
+            targets += [(o.next, ("options", key, "next")) for key, o in step.options.items()]
+            for target, where in targets:
+                if target is not None and target not in self.steps:
+                    raise Wrong(f"{target!r} is not a step; the steps are {steps}", "steps", name, *where)
+        if self.emergency is not None:
+            self._emergency_means_nothing_else(self.emergency)
+        return self
+
+    def _emergency_means_nothing_else(self, emergency: _Emergency) -> None:
+        """The emergency key and phrases must mean nothing else anywhere in the flow."""
+        for name, step in self.steps.items():
+            if emergency.key in step.options:
+                raise Wrong(
+                    f"{emergency.key!r} is also option {emergency.key!r} of step {name!r}: choose a key no step uses",
+                    "emergency",
+                    "key",
                 )
-    return emergency
-
-
-def _parse_step(name: str, raw: object, where: str) -> Step:
-    if not isinstance(raw, dict):
-        raise FlowError(f"{where}: step {name!r} must be a mapping")
-    kind = raw.get("kind")
-    if kind not in ("menu", "record", "dial", "say", "route"):
-        raise FlowError(f"{where}: step {name!r} has kind {kind!r}; use menu, record, dial, say or route")
-    options = {}
-    for raw_key, opt in (raw.get("options") or {}).items():
-        key = str(raw_key)
-        if key not in "0123456789*#" or len(key) != 1:
-            raise FlowError(f"{where}: step {name!r} option {key!r} must be one phone key")
-        if not isinstance(opt, dict) or "choice" not in opt or "next" not in opt:
-            raise FlowError(f"{where}: step {name!r} option {key!r} needs `choice` and `next`")
-        options[key] = MenuOption(
-            key,
-            str(opt["choice"]),
-            str(opt.get("label", opt["choice"])),
-            str(opt["next"]),
-            _phrases(opt.get("phrases"), f"{where}: step {name!r} option {key!r}"),
-        )
-    _check_phrases(name, options, where)
-    fields = {
-        k: raw[k]
-        for k in (
-            "prompt",
-            "retry_prompt",
-            "invalid_prompt",
-            "timeout_s",
-            "retries",
-            "on_fail",
-            "max_length_s",
-            "finish_on_key",
-            "number",
-            "seats",
-            "next",
-            "confirm_prompt",
-        )
-        if k in raw
-    }
-    return Step(
-        name=name,
-        kind=kind,
-        prompts=tuple(raw.get("prompts") or ()),
-        intro=tuple(raw.get("intro") or ()),
-        options=options,
-        **fields,
-    )
-
-
-def _phrases(raw: object, where: str) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(p, str) and p.strip() for p in raw):
-        raise FlowError(f"{where}: `phrases` must be a list of words or phrases the caller may say")
-    return tuple(" ".join(p.split()) for p in raw)
-
-
-def _check_phrases(name: str, options: dict[str, MenuOption], where: str) -> None:
-    seen: dict[str, str] = {}
-    for option in options.values():
-        for phrase in option.phrases:
-            if seen.get(phrase, option.choice) != option.choice:
-                raise FlowError(
-                    f"{where}: step {name!r}: the phrase {phrase!r} is given for both "
-                    f"{seen[phrase]!r} and {option.choice!r}"
+            if step.kind == "record" and emergency.key in step.finish_on_key:
+                raise Wrong(
+                    f"{emergency.key!r} also ends the recording of step {name!r} (its finish_on_key)",
+                    "emergency",
+                    "key",
                 )
-            seen[phrase] = option.choice
+            for option in step.options.values():
+                shared = set(option.phrases) & set(emergency.phrases)
+                if shared:
+                    raise Wrong(
+                        f"the phrase {min(shared)!r} is given for both {option.choice!r} and the emergency "
+                        f"(step {name!r})",
+                        "emergency",
+                        "phrases",
+                    )
 
-
-def _check_references(flow: Flow, where: str) -> None:
-    if flow.start not in flow.steps:
-        raise FlowError(f"{where}: `start: {flow.start}` names no step")
-    for step in flow.steps.values():
-        targets = [step.next, step.on_fail, *(o.next for o in step.options.values())]
-        for target in targets:
-            if target is not None and target not in flow.steps:
-                raise FlowError(f"{where}: step {step.name!r} leads to {target!r}, which is not a step")
-        if step.kind == "menu" and not step.options:
-            raise FlowError(f"{where}: menu step {step.name!r} has no options")
-        if step.kind == "dial" and not step.number:
-            raise FlowError(f"{where}: dial step {step.name!r} needs a `number`")
-        if step.seats is not None and (step.kind != "dial" or step.seats not in SEAT_GROUPS):
-            raise FlowError(
-                f"{where}: step {step.name!r} has `seats: {step.seats}`; only a dial step may have "
-                f"seats, one of: {', '.join(SEAT_GROUPS)}"
-            )
+    def flow(self) -> Flow:
+        """The call flow this file describes."""
+        emergency = self.emergency
+        return Flow(
+            start=self.start,
+            voice=Voice(self.voice.language, self.voice.voice),
+            steps={name: step.step(name) for name, step in self.steps.items()},
+            emergency=None if emergency is None else Emergency(emergency.key, emergency.label, emergency.phrases),
+        )

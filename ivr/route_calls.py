@@ -10,17 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import yaml
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline import twilio_paths as paths
+from hotline.data_files import DataFileError, DataModel, check, fillable, read_yaml
 from hotline.db import utcnow
 from ivr.call import CallDesk, call_ticket, known_call, play
 from ivr.callback_number import MAX_KEYS, international, national_number, spoken_number
@@ -82,18 +82,77 @@ def district_url(attempt: int, said: str | None = None) -> str:
 TRANSCRIPT_DONE = ("transcribed", "failed", "waiting_model")
 
 
+class RoutePromptsError(DataFileError):
+    """A route prompts file is not usable; the message names the file, the key and what to fix."""
+
+
+# What a prompt may fill in (route_prompts.yaml's header); any other {name} would fail the call that says it.
+PLACEHOLDERS = (
+    "ticket_digits",
+    "position",
+    "minutes",
+    "contact",
+    "reply_days",
+    "answer",
+    "districts",
+    "number_digits",
+    "name",
+    "when",
+)
+
+
+Prompt = Annotated[str, Field(min_length=1), fillable(*PLACEHOLDERS)]
+Seconds = Annotated[int, Field(ge=1)]
+
+
+class RoutePromptsFile(DataModel):
+    """ivr/flows/route_prompts.yaml as written; a hotline's own file, laid over it, gives only what it changes."""
+
+    max_wait_for_transcript_s: Annotated[float, Field(ge=0)]
+    lawyer_connecting: Prompt
+    lawyer_intro: Prompt
+    queue_position: Prompt
+    queue_next: Prompt
+    queue_hold_s: Seconds
+    callback_offer: Prompt
+    callback_readback: Prompt
+    callback_retype: Prompt
+    callback_invalid: Prompt
+    callback_ask_again: Prompt
+    callback_caller_id: Prompt
+    callback_max_tries: Annotated[int, Field(ge=1)]
+    callback_confirmed: Prompt
+    urgent_intro: Prompt
+    urgent_no_answer: Prompt
+    dispatched: Prompt
+    district_timeout_s: Seconds
+    district_question: Prompt
+    to_dispatcher: Prompt
+    knowledge_answer: Prompt
+    knowledge_more: Prompt
+    operator_callback: Prompt
+    goodbye: Prompt
+    cannot_continue: Prompt
+
+
+SHIPPED_ROUTE_PROMPTS = ("ivr.flows", "route_prompts.yaml")
+
+
 @lru_cache(maxsize=4)
 def load_route_prompts(path: Path | None = None) -> dict[str, Any]:
     """The prompts of the routing steps (ivr/flows/route_prompts.yaml unless another file is given).
 
     A hotline's own file is laid over the shipped one: a prompt it lacks (one added since it was written) is
-    said as shipped rather than failing the call.
+    said as shipped rather than failing the call. What it gives is checked, and named by its file and key.
     """
-    text = resources.files("ivr.flows").joinpath("route_prompts.yaml").read_text(encoding="utf-8")
-    shipped: dict[str, Any] = yaml.safe_load(text)
-    if not path:
-        return shipped
-    return {**shipped, **(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})}
+    file, data = read_yaml(None, SHIPPED_ROUTE_PROMPTS, RoutePromptsError)
+    if path:
+        file, own = read_yaml(path, SHIPPED_ROUTE_PROMPTS, RoutePromptsError)
+        if isinstance(own, dict) and isinstance(data, dict):  # `key:` with nothing after it: as shipped
+            data = {**data, **{key: value for key, value in own.items() if value is not None}}
+        elif own is not None:  # an empty file changes nothing; one that is no mapping is refused as it is
+            data = own
+    return check(RoutePromptsFile, data, file, RoutePromptsError).model_dump()
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,15 @@ Where the ticket then goes is not decided here: `routing.decide.decide_route` is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import AfterValidator, Field, model_validator
 
+from hotline.data_files import DataFileError, DataModel, Wrong, load_yaml
 from routing.classifier_model import NO_LABEL, LinearTextModel, Prediction, shipped_model_path
 from routing.entities import Entities, extract
 from routing.heard import HAN
@@ -52,31 +53,6 @@ class Taxonomy:
     cues: dict[str, list[str]] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)  # below these a person confirms (doubts)
 
-    @classmethod
-    def from_yaml(cls, text: str) -> Taxonomy:
-        data = yaml.safe_load(text)
-        taxonomy = cls(
-            data["subjects"],
-            data["menu_choices"],
-            data["handling_classes"],
-            data.get("urgency", {}),
-            data.get("complex", {}),
-            float(data.get("min_subject_confidence", 0)),
-            data.get("cues", {}),
-            {k: float(v) for k, v in (data.get("confidence") or {}).items()},
-        )
-        taxonomy.check()
-        return taxonomy
-
-    def check(self) -> None:
-        """Refuse a taxonomy that names a subject or class it does not define."""
-        for choice, spec in self.menu_choices.items():
-            if spec["subject"] not in self.subjects or spec["handling_class"] not in self.handling_classes:
-                raise ValueError(f"menu choice {choice!r} names an unknown subject or class: {spec}")
-        for subject in self.complex_rules.get("subjects", []):
-            if subject not in self.subjects:
-                raise ValueError(f"complex.subjects names an unknown subject: {subject!r}")
-
     def model_cues(self) -> dict[str, list[str]]:
         """The word groups the learned model reads as one feature each: the `cues`, and each subject's keywords."""
         cues = {name: list(words) for name, words in self.cues.items()}
@@ -96,6 +72,130 @@ class Taxonomy:
     def menu(self, choice: str | None) -> dict[str, Any]:
         """What a menu choice means (subject, handling class, route); no choice or an unknown one: the operator's."""
         return self.menu_choices.get(choice or "", self.menu_choices["operator"])
+
+
+class TaxonomyError(DataFileError):
+    """The taxonomy file is not usable; the message names the key and what to fix."""
+
+
+# The handling classes the rules decide among (`_handling_class`), and the first routes a menu choice may give
+# (routing.decide's route codes; not imported, since routing.decide builds on this module).
+HANDLING_CLASSES = ("consult", "assist", "complex", "urgent")
+MenuRoute = Literal["lawyer_queue", "supervisor", "local_union", "dispatcher", "knowledge_base", "operator"]
+Words = list[Annotated[str, Field(min_length=1)]]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+def _pattern(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+class _Subject(DataModel):
+    label: Annotated[str, Field(min_length=1)]
+    legal: bool = False
+    keywords: Words = Field(default_factory=list)
+
+
+class _MenuChoice(DataModel):
+    handling_class: str
+    route: MenuRoute
+    subject: str
+    kind_bias: float = 0.0
+
+
+class _Flag(DataModel):
+    label: Annotated[str, Field(min_length=1)]
+    words: Words = Field(default_factory=list)
+    help_words: Words = Field(default_factory=list)
+    everyday_words: Words = Field(default_factory=list)
+    together: list[list[Words]] = Field(default_factory=list)
+    unless_words: Words = Field(default_factory=list)
+    not_with: Words = Field(default_factory=list)
+    patterns: list[Annotated[str, AfterValidator(_pattern)]] = Field(default_factory=list)
+    min_workers: Annotated[int, Field(ge=1)] = 10
+    min_amount_yuan: Annotated[int, Field(gt=0)] = 100_000
+    not_before: Words = Field(default_factory=list)
+    help_only: bool = False
+
+
+class _Complex(DataModel):
+    subjects: list[str] = Field(default_factory=list)
+    words: Words = Field(default_factory=list)
+
+
+class _Confidence(DataModel):
+    subject: Share = 0.0
+    subject_margin: Share = 0.0
+    kind: Share = 0.0
+    urgent_flag: Share = 1.0
+    urgent_min_chars: Annotated[float, Field(ge=0)] = 0
+    urgent_doubt: Share = 1.0
+
+
+class TaxonomyFile(DataModel):
+    """The taxonomy file (routing/data/taxonomy.yaml) as written."""
+
+    handling_classes: dict[str, Annotated[str, Field(min_length=1)]]
+    subjects: Annotated[dict[str, _Subject], Field(min_length=1)]
+    menu_choices: dict[str, _MenuChoice]
+    cues: dict[str, Words] = Field(default_factory=dict)
+    min_subject_confidence: Share = 0.0
+    complex: _Complex = _Complex()
+    urgency: dict[str, _Flag] = Field(default_factory=dict)
+    confidence: _Confidence = _Confidence()
+
+    @model_validator(mode="after")
+    def _names_what_it_defines(self) -> TaxonomyFile:
+        for name in HANDLING_CLASSES:
+            if name not in self.handling_classes:
+                raise Wrong(
+                    f"missing: add it with its label (the classes are {', '.join(HANDLING_CLASSES)})",
+                    "handling_classes",
+                    name,
+                )
+        if "operator" not in self.menu_choices:
+            raise Wrong("missing: the choice of a caller who chose nothing; add it", "menu_choices", "operator")
+        for choice, spec in self.menu_choices.items():
+            if spec.subject not in self.subjects:
+                raise Wrong(f"{spec.subject!r} is not in `subjects`", "menu_choices", choice, "subject")
+            if spec.handling_class not in self.handling_classes:
+                raise Wrong(
+                    f"{spec.handling_class!r} is not in `handling_classes`", "menu_choices", choice, "handling_class"
+                )
+        for n, subject in enumerate(self.complex.subjects):
+            if subject not in self.subjects:
+                raise Wrong(f"{subject!r} is not in `subjects`", "complex", "subjects", n)
+        for name, words in self.cues.items():
+            unknown = [part for part in name.split("&") if part not in self.cues] if "&" in name else []
+            if unknown and not words:
+                raise Wrong(f"combines {unknown[0]!r}, which is no cue here", "cues", name)
+        return self
+
+    def taxonomy(self) -> Taxonomy:
+        """The taxonomy this file describes; each spec is the mapping as written (no defaults filled in)."""
+
+        def written(spec: DataModel) -> dict[str, Any]:
+            return spec.model_dump(exclude_unset=True)
+
+        return Taxonomy(
+            {code: written(s) for code, s in self.subjects.items()},
+            {code: written(c) for code, c in self.menu_choices.items()},
+            dict(self.handling_classes),
+            {code: written(f) for code, f in self.urgency.items()},
+            written(self.complex),
+            self.min_subject_confidence,
+            {name: list(words) for name, words in self.cues.items()},
+            written(self.confidence),
+        )
+
+
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    """The taxonomy file at `path` (default: the shipped routing/data/taxonomy.yaml), checked."""
+    return load_yaml(TaxonomyFile, path, ("routing.data", "taxonomy.yaml"), TaxonomyError).taxonomy()
 
 
 @dataclass(frozen=True)
@@ -162,7 +262,7 @@ class Classification:
 @lru_cache(maxsize=1)
 def default_taxonomy() -> Taxonomy:
     """The taxonomy shipped in routing/data/taxonomy.yaml."""
-    return Taxonomy.from_yaml(resources.files("routing.data").joinpath("taxonomy.yaml").read_text(encoding="utf-8"))
+    return load_taxonomy()
 
 
 @lru_cache(maxsize=4)

@@ -10,11 +10,12 @@ import re
 from collections.abc import Container
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-import yaml
+from pydantic import AfterValidator, Field
 
+from hotline.data_files import DataModel, load_yaml
 from routing.normalise import normalise
 from speech.numbers import Number, find_numbers
 
@@ -554,15 +555,33 @@ class Entities:
         return lines
 
 
-@lru_cache(maxsize=1)
-def place_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    text = resources.files("routing.data").joinpath("places.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+def _place_name(value: str) -> str:
+    if not re.fullmatch(f"[{_HAN}]+", value):
+        raise ValueError(f"a place name is written in Chinese characters, not {value!r}")
+    if value.endswith(("省", "市")) and len(value) > 2:
+        raise ValueError(f"write the short form people say, {value[:-1]!r}: 省 or 市 after it is heard anyway")
+    return value
 
-    def by_length(names: list[str]) -> tuple[str, ...]:
+
+PlaceNames = Annotated[tuple[Annotated[str, AfterValidator(_place_name)], ...], Field(min_length=1)]
+
+
+class PlacesFile(DataModel):
+    """The place names file (routing/data/places.yaml) as written."""
+
+    provinces: PlaceNames
+    cities: PlaceNames
+
+
+@lru_cache(maxsize=2)
+def place_names(path: Path | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(provinces, cities), longest first, from the place names file (default: the shipped one)."""
+    places = load_yaml(PlacesFile, path, ("routing.data", "places.yaml"))
+
+    def by_length(names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(sorted(set(names), key=len, reverse=True))
 
-    return by_length(data["provinces"]), by_length(data["cities"])
+    return by_length(places.provinces), by_length(places.cities)
 
 
 def extract(text: str) -> Entities:

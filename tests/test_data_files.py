@@ -11,10 +11,14 @@ import pytest
 import yaml
 
 from hotline.data_files import DataFileError, DataModel, load_tsv
+from ivr.flow import FlowError, load_flow
+from ivr.route_calls import RoutePromptsError, load_route_prompts
 from recordings.qa_sampling import SamplingConfigError, load_sampling
 from recordings.rubrics import RubricError, load_rubric
+from routing.classify import TaxonomyError, load_taxonomy
 from routing.config import load_routing_data
 from routing.directory import load_directory
+from routing.entities import place_names
 from routing.knowledge import load_knowledge
 from routing.roster import RosterError, load_roster
 from routing.sla import load_sla
@@ -24,6 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 SURVEY, SLA, ROSTER = REPO / "ivr/flows/survey.yaml", REPO / "routing/data/sla.yaml", REPO / "routing/data/roster.yaml"
 UNIONS, KNOWLEDGE = REPO / "routing/data/unions.yaml", REPO / "routing/data/knowledge.yaml"
 RUBRIC, SAMPLING = REPO / "recordings/data/rubric.yaml", REPO / "recordings/data/qa.yaml"
+FLOW, ROUTE_PROMPTS = REPO / "ivr/flows/default.yaml", REPO / "ivr/flows/route_prompts.yaml"
+TAXONOMY, PLACES = REPO / "routing/data/taxonomy.yaml", REPO / "routing/data/places.yaml"
 
 # Each loader with the shipped file it reads by default and the error type its callers catch.
 LOADERS: dict[str, tuple[Callable[[Path | None], object], Path, type[DataFileError]]] = {
@@ -34,6 +40,10 @@ LOADERS: dict[str, tuple[Callable[[Path | None], object], Path, type[DataFileErr
     "knowledge": (load_knowledge, KNOWLEDGE, DataFileError),
     "rubric": (load_rubric, RUBRIC, RubricError),
     "sampling": (load_sampling, SAMPLING, SamplingConfigError),
+    "flow": (load_flow, FLOW, FlowError),
+    "route_prompts": (load_route_prompts, ROUTE_PROMPTS, RoutePromptsError),  # a hotline's own, laid over it
+    "taxonomy": (load_taxonomy, TAXONOMY, TaxonomyError),
+    "places": (place_names, PLACES, DataFileError),
 }
 
 
@@ -95,6 +105,64 @@ BROKEN = [
     ("sampling", lambda d: d.update(inspector_daily_cap="many"), "inspector_daily_cap", "whole number"),
     ("sampling", lambda d: d["quota"].update(lawyer={"min": 2}), "quota.lawyer", "give either count or share"),
     ("sampling", lambda d: d["mandatory"].append("lost"), "mandatory[3]", "not 'lost'"),
+    # the call flow
+    ("flow", lambda d: d["steps"]["menu"].update(timeout_s="six"), "steps.menu.timeout_s", "whole number, not 'six'"),
+    ("flow", lambda d: d["steps"]["menu"]["options"]["1"].pop("next"), "steps.menu.options.1.next", "missing"),
+    ("flow", lambda d: d["steps"]["describe"].update(next="done"), "steps.describe.next", "'done' is not a step"),
+    ("flow", lambda d: d.update(start="welcome"), "start", "names no step: 'welcome'"),
+    ("flow", lambda d: d["steps"]["route"].update(kind="hold"), "steps.route.kind", "must be 'menu', 'record',"),
+    ("flow", lambda d: d["steps"]["operator"].pop("number"), "steps.operator.number", "a dial step needs the number"),
+    (
+        "flow",
+        lambda d: d["steps"]["describe"].update(seats="operators"),
+        "steps.describe.seats",
+        "only a dial step may have seats",
+    ),
+    (
+        "flow",
+        lambda d: d["steps"]["menu"]["options"]["2"]["phrases"].append("律师"),
+        "steps.menu.options.2.phrases",
+        "the phrase '律师' is given for both 'legal' and 'help'",
+    ),
+    (
+        "flow",
+        lambda d: d["steps"]["operator"].update(prompt="您的工单号是{ticket}。"),
+        "steps.operator.prompt",
+        "{ticket} is no placeholder here; the placeholders here are {ticket_digits}",
+    ),
+    (
+        "flow",
+        lambda d: d["steps"]["menu"].update(confirm_prompt="是{choice}吗？"),
+        "steps.menu.confirm_prompt",
+        "{label}",
+    ),
+    ("flow", lambda d: d["emergency"].update(key="0"), "emergency.key", "also option '0' of step 'menu'"),
+    ("flow", lambda d: d["emergency"]["phrases"].append("人工"), "emergency.phrases", "both 'operator' and the"),
+    # the route prompts (a hotline's own file: whatever it leaves out is said as shipped)
+    ("route_prompts", lambda d: d.update(queue_hold_s="long"), "queue_hold_s", "whole number, not 'long'"),
+    ("route_prompts", lambda d: d.update(goodbye=["再见"]), "goodbye", "must be text"),
+    ("route_prompts", lambda d: d.update(good_bye="再见"), "good_bye", "not a key here; the keys are"),
+    ("route_prompts", lambda d: d.update(dispatched="已转交{contacts}"), "dispatched", "{contacts} is no placeholder"),
+    # the taxonomy
+    ("taxonomy", lambda d: d["subjects"]["safety"].update(legal="maybe"), "subjects.safety.legal", "true or false"),
+    ("taxonomy", lambda d: d["subjects"]["hardship"].pop("label"), "subjects.hardship.label", "missing"),
+    ("taxonomy", lambda d: d["handling_classes"].pop("urgent"), "handling_classes.urgent", "missing"),
+    (
+        "taxonomy",
+        lambda d: d["menu_choices"]["help"].update(subject="wages"),
+        "menu_choices.help.subject",
+        "'wages' is not in `subjects`",
+    ),
+    ("taxonomy", lambda d: d["complex"]["subjects"].append("labour"), "complex.subjects[2]", "'labour' is not in"),
+    ("taxonomy", lambda d: d["menu_choices"]["legal"].update(route="lawyers"), "menu_choices.legal.route", "'lawyers'"),
+    ("taxonomy", lambda d: d["cues"].update({"injury&boss": []}), "cues.injury&boss", "combines 'boss', which is no"),
+    ("taxonomy", lambda d: d["urgency"]["mass"]["patterns"].append("[多"), "urgency.mass.patterns[2]", "not a regular"),
+    ("taxonomy", lambda d: d["confidence"].update(kind=1.5), "confidence.kind", "must be at most 1, not 1.5"),
+    # the place names
+    ("places", lambda d: d.update(cities="西安"), "cities", "must be a list"),
+    ("places", lambda d: d.pop("provinces"), "provinces", "missing"),
+    ("places", lambda d: d["cities"].insert(0, "西安市"), "cities[1]", "write the short form people say, '西安'"),
+    ("places", lambda d: d["provinces"].insert(0, "Shaanxi"), "provinces[1]", "in Chinese characters"),
 ]
 
 
@@ -180,3 +248,31 @@ def test_tsv_rows_are_checked_by_line_and_column(tmp_path):
     assert str(exc.value) == f"{path}: line 3.weight: must be a number, not 'heavy'"
     path.write_text("text\tlabel\n老板不给工资\twage\n", encoding="utf-8")
     assert load_tsv(_Row, path, ("routing.data", "none.tsv")) == [_Row(text="老板不给工资", label="wage")]
+
+
+def test_a_key_written_twice_is_refused_where_yaml_would_keep_the_last(tmp_path):
+    path = tmp_path / "default.yaml"
+    text = FLOW.read_text(encoding="utf-8")
+    # `3:` and `"3":` are one key: the caller pressing 3 would silently get only the second option.
+    path.write_text(text.replace('      "0": {choice: operator', "      3: {choice: operator"), encoding="utf-8")
+    with pytest.raises(FlowError) as exc:
+        load_flow(path)
+    line = next(n for n, row in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "3: {choice: op" in row)
+    first = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith('      "3":'))
+    assert str(exc.value) == (
+        f"{path}: line {line}, column 7: the key 3 is written twice here (first on line {first}): keep one"
+    )
+
+
+def test_a_hotlines_own_route_prompts_change_only_what_they_give(tmp_path):
+    path = tmp_path / "route_prompts.yaml"
+    path.write_text("district_timeout_s: 12\ngoodbye: 再见。\ncannot_continue:\n", encoding="utf-8")
+    shipped, own = load_route_prompts(), load_route_prompts(path)
+    assert (own["district_timeout_s"], own["goodbye"]) == (12, "再见。")
+    assert {k: v for k, v in own.items() if k not in ("district_timeout_s", "goodbye")} == {
+        k: v for k, v in shipped.items() if k not in ("district_timeout_s", "goodbye")
+    }  # `cannot_continue:` with nothing after it: as shipped
+    listed = tmp_path / "listed.yaml"
+    listed.write_text("- goodbye\n", encoding="utf-8")
+    with pytest.raises(RoutePromptsError, match=r"\(top of the file\): must be a mapping"):
+        load_route_prompts(listed)
