@@ -1,6 +1,7 @@
 """A ticket as people and scripts see it: its fields, the caller's words, its recordings and history.
 
 The keys are a contract (`hotline tickets show --json`, `GET /api/tickets/{number}`): add, never rename.
+`api.responses.tickets.TicketView` declares them for the API's description: a key added here is added there too.
 """
 
 from __future__ import annotations

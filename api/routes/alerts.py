@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import RowId, SessionDep
 from api.errors import Refusal
+from api.responses.staff import AlertAcknowledged, AlertView
 from api.staff_auth import audit, require_roles
 from hotline.db import utcnow
 from routing.alerts import SOUNDING, AlertError, acknowledge, alert_label, alert_text, recent_alerts
@@ -47,6 +48,7 @@ def alert_view(session: Session, alert: Alert) -> dict:
     "/alerts",
     summary="Alerts, newest first: the unacknowledged ones, and with `acknowledged_within_minutes` "
     "those acknowledged lately (who and when); `kind` may be repeated",
+    response_model=list[AlertView],
 )
 def get_alerts(
     session: SessionDep,
@@ -68,6 +70,7 @@ def get_alerts(
     "/alerts/{alert_id}/acknowledge",
     summary="I have seen this alert and take it: recorded with who and "
     "when; the consoles stop sounding it for everyone",
+    response_model=AlertAcknowledged,
 )
 def post_acknowledge(alert_id: RowId, session: SessionDep, request: Request, user: AlertStaff) -> dict:
     try:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ServicesDep, SessionDep
 from api.errors import Refusal
 from api.pages import render
+from api.responses.staff import AuditRecord, Me
 from api.staff_auth import (
     SESSION_COOKIE,
     StaffDep,
@@ -139,7 +140,12 @@ def _login_again(services, status_code: int, target: str | None, username: str, 
     )
 
 
-@router.post("/login", summary="Sign in (a form from the sign-in page, or JSON {username, password})")
+@router.post(
+    "/login",
+    summary="Sign in (a form from the sign-in page, or JSON {username, password})",
+    response_model=Me,
+    responses={303: {"description": "signed in from the form: to the console"}},
+)
 async def login(request: Request, services: ServicesDep) -> Response:
     is_json = request.headers.get("content-type", "").startswith("application/json")
     if is_json:  # a cross-site page cannot send JSON without CORS, which this app never grants
@@ -205,7 +211,7 @@ async def logout(request: Request, services: ServicesDep) -> Response:
     return response
 
 
-@router.get("/api/me", summary="Who is signed in, and the CSRF token to send as X-CSRF-Token")
+@router.get("/api/me", summary="Who is signed in, and the CSRF token to send as X-CSRF-Token", response_model=Me)
 def me(request: Request, user: StaffDep) -> dict:
     return me_view(user, request.state.csrf)
 
@@ -215,7 +221,11 @@ def home(request: Request, user: Annotated[StaffUser, Depends(require_page_roles
     return render("home.html", **page_context(request, user))
 
 
-@router.get("/api/audit", summary="The audit log: sign-ins, tickets viewed, recordings played (newest first)")
+@router.get(
+    "/api/audit",
+    summary="The audit log: sign-ins, tickets viewed, recordings played (newest first)",
+    response_model=list[AuditRecord],
+)
 def audit_log(
     session: SessionDep,
     _user: Annotated[StaffUser, Depends(require_roles(SUPERVISOR))],

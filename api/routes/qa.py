@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.access import Allowed
 from api.deps import Day, RowId, ServicesDep, SessionDep
 from api.errors import Refusal
+from api.responses.qa import Calibration, Feedback, People, Rubric, Sample, SampleRow, Score
 from api.staff_auth import audit
 from hotline.db import utcnow
 from recordings import qa
@@ -159,12 +160,20 @@ def _feedback_view(
     }
 
 
-@router.get("/rubric", summary="The scoring rubric: sections, items with their max points, critical items")
+@router.get(
+    "/rubric",
+    summary="The scoring rubric: sections, items with their max points, critical items",
+    response_model=Rubric,
+)
 def get_rubric(_user: Inspector, services: ServicesDep) -> dict:
     return services.rubric.to_dict()
 
 
-@router.get("/samples", summary="A day's sample (default yesterday); mine=true: those given to me")
+@router.get(
+    "/samples",
+    summary="A day's sample (default yesterday); mine=true: those given to me",
+    response_model=list[SampleRow],
+)
 def list_samples(
     user: Inspector, session: SessionDep, services: ServicesDep, day: Day | None = None, mine: bool = False
 ) -> list[dict]:
@@ -208,6 +217,7 @@ def list_samples(
 @router.get(
     "/samples/{sample_id}",
     summary="One sampled call: call, recordings with transcripts, ticket, rubric, scores, feedback",
+    response_model=Sample,
 )
 def get_sample(sample_id: RowId, user: Inspector, request: Request, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
@@ -280,7 +290,9 @@ def _duration(session: Session, sample: QaSample) -> float | None:
     return session.scalar(select(Call.duration_s).where(Call.id == sample.call_id))
 
 
-@router.post("/samples/{sample_id}/scores", summary="Score a sampled call (inspection, or calibration)")
+@router.post(
+    "/samples/{sample_id}/scores", summary="Score a sampled call (inspection, or calibration)", response_model=Score
+)
 def post_score(sample_id: RowId, body: ScoreIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     try:
@@ -300,7 +312,9 @@ def post_score(sample_id: RowId, body: ScoreIn, user: Inspector, session: Sessio
     return _score_view(score)
 
 
-@router.post("/samples/{sample_id}/review", summary="A second inspector or a supervisor adjusts the score")
+@router.post(
+    "/samples/{sample_id}/review", summary="A second inspector or a supervisor adjusts the score", response_model=Score
+)
 def post_review(sample_id: RowId, body: ReviewIn, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     sample = _sample(session, sample_id)
     try:
@@ -319,7 +333,9 @@ def post_review(sample_id: RowId, body: ReviewIn, user: Inspector, session: Sess
     return _score_view(score)
 
 
-@router.post("/samples/{sample_id}/feedback", summary="Feedback to the person who handled the call")
+@router.post(
+    "/samples/{sample_id}/feedback", summary="Feedback to the person who handled the call", response_model=Feedback
+)
 def post_feedback(
     sample_id: RowId, body: FeedbackIn, user: Inspector, session: SessionDep, services: ServicesDep
 ) -> dict:
@@ -332,13 +348,17 @@ def post_feedback(
     return _feedback_view(fb, session.get(QaScore, fb.score_id), labels=_item_labels(services))
 
 
-@router.get("/samples/{sample_id}/calibration", summary="How far apart the inspectors' calibration scores are")
+@router.get(
+    "/samples/{sample_id}/calibration",
+    summary="How far apart the inspectors' calibration scores are",
+    response_model=Calibration,
+)
 def get_calibration(sample_id: RowId, _user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     _sample(session, sample_id)
     return qa.calibration(session, services.rubric, sample_id)
 
 
-@router.get("/feedback", summary="Feedback; mine=true: the feedback on calls I handled")
+@router.get("/feedback", summary="Feedback; mine=true: the feedback on calls I handled", response_model=list[Feedback])
 def list_feedback(
     user: StaffDep,
     session: SessionDep,
@@ -390,7 +410,11 @@ def _feedback(session: Session, feedback_id: int) -> QaFeedback:
         raise _fail(exc) from None
 
 
-@router.post("/feedback/{feedback_id}/rectification", summary="The handler answers with a rectification (整改)")
+@router.post(
+    "/feedback/{feedback_id}/rectification",
+    summary="The handler answers with a rectification (整改)",
+    response_model=Feedback,
+)
 def post_rectification(
     feedback_id: RowId, body: RectificationIn, user: StaffDep, session: SessionDep, services: ServicesDep
 ) -> dict:
@@ -403,7 +427,9 @@ def post_rectification(
     return _feedback_view(fb, session.get(QaScore, fb.score_id) if fb.score_id else None, labels=_item_labels(services))
 
 
-@router.post("/feedback/{feedback_id}/close", summary="Close feedback the handler has answered")
+@router.post(
+    "/feedback/{feedback_id}/close", summary="Close feedback the handler has answered", response_model=Feedback
+)
 def post_close(feedback_id: RowId, user: Inspector, session: SessionDep, services: ServicesDep) -> dict:
     fb = _feedback(session, feedback_id)
     try:
@@ -418,6 +444,7 @@ def post_close(feedback_id: RowId, user: Inspector, session: SessionDep, service
     "/people",
     summary="Per handler, for sampled days start..end: inspected, average score, critical "
     "failures, feedback, rectified, rectification rate",
+    response_model=People,
 )
 def get_people(
     _user: Inspector,

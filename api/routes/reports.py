@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api.access import Allowed
 from api.deps import ServicesDep, SessionDep
 from api.errors import Refusal
+from api.responses.reports import CorrectionsReport, Dashboard, Report
 from hotline.db import utcnow
 from reports.corrections import corrections_report
 from reports.corrections import to_csv as corrections_csv
@@ -23,9 +24,17 @@ from staff.roles import masked_for
 
 router = APIRouter(prefix="/api", tags=["reports"])
 Supervisor = Allowed  # supervisors (and admin): the access table, staff/access.py
+# The figures as JSON (the declared model), or the same figures as a table or a page (format=csv, html).
+_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+_CSV_HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}, "text/html": {}}}}
 
 
-@router.get("/reports/corrections", summary="How often people corrected the classifier: per subject and local week")
+@router.get(
+    "/reports/corrections",
+    summary="How often people corrected the classifier: per subject and local week",
+    response_model=CorrectionsReport,
+    responses=_CSV,
+)
 def get_corrections_report(
     session: SessionDep,
     services: ServicesDep,
@@ -49,7 +58,12 @@ def get_corrections_report(
     return JSONResponse(report)
 
 
-@router.get("/reports/{kind}", summary="The daily, weekly or monthly report (JSON, CSV or HTML)")
+@router.get(
+    "/reports/{kind}",
+    summary="The daily, weekly or monthly report (JSON, CSV or HTML)",
+    response_model=Report,
+    responses=_CSV_HTML,
+)
 def get_report(
     kind: str,
     session: SessionDep,
@@ -84,6 +98,6 @@ def get_report(
     return JSONResponse({**report, "labels": breakdown_labels(report, default_taxonomy())})
 
 
-@router.get("/dashboard", summary="The live dashboard's figures")
+@router.get("/dashboard", summary="The live dashboard's figures", response_model=Dashboard)
 def get_dashboard(session: SessionDep, services: ServicesDep, user: Supervisor) -> dict:
     return masked_for(user.role, dashboard(session, services.routing, utcnow()))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.access import Allowed, may_read_note
 from api.deps import ServicesDep, SessionDep
 from api.errors import Refusal
+from api.responses.seats import Callback, CurrentCaller, NoteAdded, SeatState, SeatTicket
 from api.routes.seats import lawyer_seat
 from api.schemas import CallbackAttemptIn, CallbackReplyIn
 from api.staff_auth import audit
@@ -196,7 +197,7 @@ def _caller_view(session: Session, call: Call, live: bool, reader: StaffUser) ->
     }
 
 
-@router.get("/state", summary="My seat: on duty now, signed in, on a call")
+@router.get("/state", summary="My seat: on duty now, signed in, on a call", response_model=SeatState)
 def seat_state(user: Lawyer, session: SessionDep, services: ServicesDep, lawyer_id: SeatParam = None) -> dict:
     seat = lawyer_seat(user, lawyer_id)
     routing = services.routing
@@ -213,7 +214,11 @@ def seat_state(user: Lawyer, session: SessionDep, services: ServicesDep, lawyer_
     }
 
 
-@router.get("/current", summary="My current (or last) caller: transcripts, classification, history, notes")
+@router.get(
+    "/current",
+    summary="My current (or last) caller: transcripts, classification, history, notes",
+    response_model=CurrentCaller,
+)
 def current_caller(user: Lawyer, request: Request, session: SessionDep, lawyer_id: SeatParam = None) -> dict:
     seat = lawyer_seat(user, lawyer_id)
     call_sid, live = _current_call_sid(session, seat)
@@ -228,7 +233,9 @@ def current_caller(user: Lawyer, request: Request, session: SessionDep, lawyer_i
     return {"call": masked_for(user.role, view)}  # lawyers call back: full numbers; an admin's are masked
 
 
-@router.post("/notes", summary="A consultation note on my caller's ticket (ticket event kind `note`)")
+@router.post(
+    "/notes", summary="A consultation note on my caller's ticket (ticket event kind `note`)", response_model=NoteAdded
+)
 def post_note(body: NoteIn, user: Lawyer, session: SessionDep, lawyer_id: SeatParam = None) -> dict:
     seat = lawyer_seat(user, lawyer_id)
     call = _my_call(session, seat, body.call_sid)
@@ -243,7 +250,9 @@ def post_note(body: NoteIn, user: Lawyer, session: SessionDep, lawyer_id: SeatPa
     return {"ticket": ticket.number, "notes": _notes(session, ticket, user)}
 
 
-@router.post("/ticket", summary="Make a ticket for my caller's call when it has none (idempotent)")
+@router.post(
+    "/ticket", summary="Make a ticket for my caller's call when it has none (idempotent)", response_model=SeatTicket
+)
 def post_ticket(
     body: TicketIn, user: Lawyer, session: SessionDep, services: ServicesDep, lawyer_id: SeatParam = None
 ) -> dict:
@@ -280,7 +289,11 @@ def _callback_view(ticket: Ticket) -> dict:
     }
 
 
-@router.get("/callbacks", summary="Callbacks due: lawyer-callback tickets for me or nobody, not yet replied")
+@router.get(
+    "/callbacks",
+    summary="Callbacks due: lawyer-callback tickets for me or nobody, not yet replied",
+    response_model=list[Callback],
+)
 def callbacks_due(user: Lawyer, session: SessionDep, lawyer_id: SeatParam = None) -> list[dict]:
     seat = lawyer_seat(user, lawyer_id)
     tickets = session.scalars(
@@ -311,6 +324,7 @@ def _my_callback(session: Session, seat: str, number: str) -> Ticket:
 @router.post(
     "/callbacks/{number}/attempts",
     summary="I called the caller back: reached or not, with a note (not reached: it stays due, the attempt shown)",
+    response_model=Callback,
 )
 def post_callback_attempt(
     number: str,
@@ -332,7 +346,11 @@ def post_callback_attempt(
     return masked_for(user.role, _callback_view(ticket))
 
 
-@router.post("/callbacks/{number}/reply", summary="My reply to the caller, after reaching them: closes the callback")
+@router.post(
+    "/callbacks/{number}/reply",
+    summary="My reply to the caller, after reaching them: closes the callback",
+    response_model=Callback,
+)
 def post_callback_reply(
     number: str,
     body: CallbackReplyIn,

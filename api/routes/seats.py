@@ -13,6 +13,7 @@ from sqlalchemy import select
 from api.access import Allowed
 from api.deps import Day, ServicesDep, SessionDep
 from api.errors import Refusal
+from api.responses.seats import LawyerNow, OperatorSeat, Queue, Roster, SeatSignedIn, Taken, Unions
 from api.schemas import TakeIn
 from api.twilio_auth import public_base
 from hotline.db import utcnow
@@ -78,7 +79,9 @@ def _own_seat(user: StaffUser, lawyer_id: str | None) -> str:
     return lawyer_id
 
 
-@router.get("/roster", summary="Who is on duty on a day (default today), and the week's rotation")
+@router.get(
+    "/roster", summary="Who is on duty on a day (default today), and the week's rotation", response_model=Roster
+)
 def get_roster(services: ServicesDep, _user: Staff, day: Day | None = None) -> dict:
     roster, tz = services.routing.roster, services.routing.timezone
     day = day or local_day(utcnow(), tz)
@@ -92,7 +95,7 @@ def get_roster(services: ServicesDep, _user: Staff, day: Day | None = None) -> d
     }
 
 
-@router.get("/lawyers", summary="Lawyers on duty now: signed in, on a call, free")
+@router.get("/lawyers", summary="Lawyers on duty now: signed in, on a call, free", response_model=list[LawyerNow])
 def get_lawyers(session: SessionDep, services: ServicesDep, _user: Staff) -> list[dict]:
     roster, tz, now = services.routing.roster, services.routing.timezone, utcnow()
     free = {p.id for p in available_lawyers(session, roster, now, tz)}
@@ -108,7 +111,7 @@ def get_lawyers(session: SessionDep, services: ServicesDep, _user: Staff) -> lis
     ]
 
 
-@router.post("/lawyers/{lawyer_id}/sign-in", summary="A lawyer takes their seat")
+@router.post("/lawyers/{lawyer_id}/sign-in", summary="A lawyer takes their seat", response_model=SeatSignedIn)
 def post_sign_in(lawyer_id: str, session: SessionDep, services: ServicesDep, user: SeatStaff) -> dict:
     lawyer_id = _own_seat(user, lawyer_id)
     try:
@@ -119,7 +122,7 @@ def post_sign_in(lawyer_id: str, session: SessionDep, services: ServicesDep, use
     return {"lawyer_id": lawyer_id, "signed_in": True}
 
 
-@router.post("/lawyers/{lawyer_id}/sign-out", summary="A lawyer leaves their seat")
+@router.post("/lawyers/{lawyer_id}/sign-out", summary="A lawyer leaves their seat", response_model=SeatSignedIn)
 def post_sign_out(lawyer_id: str, session: SessionDep, user: SeatStaff) -> dict:
     lawyer_id = _own_seat(user, lawyer_id)
     sign_out(session, lawyer_id)
@@ -127,7 +130,7 @@ def post_sign_out(lawyer_id: str, session: SessionDep, user: SeatStaff) -> dict:
     return {"lawyer_id": lawyer_id, "signed_in": False}
 
 
-@router.get("/queue", summary="Callers waiting for a lawyer, in order, with their waits")
+@router.get("/queue", summary="Callers waiting for a lawyer, in order, with their waits", response_model=Queue)
 def get_queue(session: SessionDep, _user: SeatStaff) -> dict:
     state, now = queue_state(session), utcnow()
     return {
@@ -139,7 +142,7 @@ def get_queue(session: SessionDep, _user: SeatStaff) -> dict:
     }
 
 
-@router.post("/queue/take", summary="A free lawyer takes the caller who has waited longest")
+@router.post("/queue/take", summary="A free lawyer takes the caller who has waited longest", response_model=Taken)
 def post_take(body: TakeIn, request: Request, session: SessionDep, services: ServicesDep, user: SeatStaff) -> dict:
     lawyer_id = _own_seat(user, body.lawyer_id)
     try:
@@ -186,17 +189,27 @@ def _operator_view(seat: operator_seats.OperatorSeat) -> dict:
     }
 
 
-@router.get("/operators", summary="Operators: who takes calls, who is on a call, who is free (idle since)")
+@router.get(
+    "/operators",
+    summary="Operators: who takes calls, who is on a call, who is free (idle since)",
+    response_model=list[OperatorSeat],
+)
 def get_operators(session: SessionDep, _user: Supervisor) -> list[dict]:
     return [_operator_view(seat) for seat in operator_seats.operator_seats(session)]
 
 
-@router.get("/operators/me", summary="My operator seat: taking calls or not, on a call or free")
+@router.get(
+    "/operators/me", summary="My operator seat: taking calls or not, on a call or free", response_model=OperatorSeat
+)
 def get_my_operator_seat(session: SessionDep, user: Operator) -> dict:
     return _operator_view(operator_seats.seat_of(session, user))
 
 
-@router.post("/operators/me/sign-in", summary="I take calls: callers who ask for a person ring my phone")
+@router.post(
+    "/operators/me/sign-in",
+    summary="I take calls: callers who ask for a person ring my phone",
+    response_model=OperatorSeat,
+)
 def post_operator_sign_in(session: SessionDep, user: Operator) -> dict:
     if not user.phone:
         raise Refusal(
@@ -212,14 +225,16 @@ def post_operator_sign_in(session: SessionDep, user: Operator) -> dict:
     return _operator_view(operator_seats.seat_of(session, user))
 
 
-@router.post("/operators/me/sign-out", summary="I stop taking calls (a call I am on goes on)")
+@router.post(
+    "/operators/me/sign-out", summary="I stop taking calls (a call I am on goes on)", response_model=OperatorSeat
+)
 def post_operator_sign_out(session: SessionDep, user: Operator) -> dict:
     operator_seats.sign_out(session, user.username)
     session.commit()
     return _operator_view(operator_seats.seat_of(session, user))
 
 
-@router.get("/unions", summary="The union directory used for territorial dispatch")
+@router.get("/unions", summary="The union directory used for territorial dispatch", response_model=Unions)
 def get_unions(services: ServicesDep, _user: Staff) -> dict:
     directory = services.routing.directory
     return {"city": directory.city, "unions": [vars(u) for u in directory.unions]}

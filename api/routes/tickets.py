@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from api.access import Allowed, may_read_call, may_read_ticket, reach
 from api.deps import RowId, ServicesDep, SessionDep
 from api.errors import Refusal
+from api.responses.tickets import CallView, CaseView, TicketDetail, TicketOptions, TicketView
 from api.schemas import CompletionIn, CorrectionIn, DispatchIn, ExtensionIn, MergeIn, ReviewConfirmationIn, TransitionIn
 from api.staff_auth import audit
 from api.ticket_view import find_ticket, ticket_of_call, ticket_view
@@ -105,6 +106,7 @@ def deadline_condition(deadline: str, sla: SlaPolicy, now: datetime) -> ColumnEl
     "/tickets",
     summary="Tickets, newest first (soonest deadline first with `deadline`), filtered; "
     "the header X-Total-Count counts every match",
+    response_model=list[TicketView],
 )
 def list_tickets(
     session: SessionDep,
@@ -148,7 +150,7 @@ def list_tickets(
     return views
 
 
-@router.get("/tickets/{number}", summary="One ticket with its transcript and history")
+@router.get("/tickets/{number}", summary="One ticket with its transcript and history", response_model=TicketDetail)
 def get_ticket(number: str, session: SessionDep, services: ServicesDep, request: Request, user: Reader) -> dict:
     ticket = _readable(session, request, user, _ticket(session, number))
     view = _view(session, ticket, user)
@@ -162,6 +164,7 @@ def get_ticket(number: str, session: SessionDep, services: ServicesDep, request:
     "/tickets/{number}/options",
     summary="What may be done with a ticket now: its next states, and "
     "the unions of the places the caller named (dispatch suggestions)",
+    response_model=TicketOptions,
 )
 def get_options(number: str, session: SessionDep, services: ServicesDep, _user: Reader) -> dict:
     ticket = _ticket(session, number)
@@ -180,7 +183,9 @@ def get_options(number: str, session: SessionDep, services: ServicesDep, _user: 
     }
 
 
-@router.post("/tickets/{number}/transitions", summary="Move a ticket to its next state (actor, note)")
+@router.post(
+    "/tickets/{number}/transitions", summary="Move a ticket to its next state (actor, note)", response_model=TicketView
+)
 def post_transition(number: str, body: TransitionIn, session: SessionDep, user: Handler) -> dict:
     ticket = _ticket(session, number)
     try:
@@ -198,7 +203,7 @@ def post_transition(number: str, body: TransitionIn, session: SessionDep, user: 
     return _view(session, ticket, user)
 
 
-@router.post("/tickets/{number}/extensions", summary="Extend the reply deadline (延期)")
+@router.post("/tickets/{number}/extensions", summary="Extend the reply deadline (延期)", response_model=TicketView)
 def post_extension(number: str, body: ExtensionIn, session: SessionDep, services: ServicesDep, user: Handler) -> dict:
     ticket = _ticket(session, number)
     try:
@@ -216,7 +221,9 @@ def post_extension(number: str, body: ExtensionIn, session: SessionDep, services
     return _view(session, ticket, user)
 
 
-@router.post("/tickets/{number}/merge", summary="Handle this ticket with another as one case")
+@router.post(
+    "/tickets/{number}/merge", summary="Handle this ticket with another as one case", response_model=TicketView
+)
 def post_merge(number: str, body: MergeIn, session: SessionDep, user: Handler) -> dict:
     ticket, other = _ticket(session, number), _ticket(session, body.into)
     if ticket.id == other.id:
@@ -226,7 +233,11 @@ def post_merge(number: str, body: MergeIn, session: SessionDep, user: Handler) -
     return _view(session, ticket, user)
 
 
-@router.post("/tickets/{number}/dispatch", summary="Send the ticket to a local union (a dispatcher's decision)")
+@router.post(
+    "/tickets/{number}/dispatch",
+    summary="Send the ticket to a local union (a dispatcher's decision)",
+    response_model=TicketView,
+)
 def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: ServicesDep, user: Handler) -> dict:
     ticket = _ticket(session, number)
     union = services.routing.directory.get(body.union_id)
@@ -255,6 +266,7 @@ def post_dispatch(number: str, body: DispatchIn, session: SessionDep, services: 
     "/tickets/{number}/corrections",
     summary="Correct what the machine understood: subject, kind (consult/"
     "help), urgency flags; recorded with who and when",
+    response_model=TicketView,
 )
 def post_correction(
     number: str, body: CorrectionIn, session: SessionDep, services: ServicesDep, request: Request, user: Corrector
@@ -288,7 +300,11 @@ def post_correction(
     return _view(session, ticket, user)
 
 
-@router.post("/tickets/{number}/review-confirmation", summary="The machine was right: clear a ticket's mark for review")
+@router.post(
+    "/tickets/{number}/review-confirmation",
+    summary="The machine was right: clear a ticket's mark for review",
+    response_model=TicketView,
+)
 def post_review_confirmation(
     number: str, body: ReviewConfirmationIn, session: SessionDep, request: Request, user: Corrector
 ) -> dict:
@@ -308,6 +324,7 @@ def post_review_confirmation(
     "/tickets/{number}/completion",
     summary="Complete a ticket marked for a person (an operator's call): what the caller said, subject, kind, "
     "urgency flags; recorded with who and when, then routed as a classified ticket is",
+    response_model=TicketView,
 )
 def post_completion(
     number: str, body: CompletionIn, session: SessionDep, services: ServicesDep, request: Request, user: Corrector
@@ -342,7 +359,7 @@ def post_completion(
     return _view(session, ticket, user)
 
 
-@router.get("/cases/{case_id}", summary="A case and its tickets")
+@router.get("/cases/{case_id}", summary="A case and its tickets", response_model=CaseView)
 def get_case(case_id: RowId, session: SessionDep, request: Request, user: Reader) -> dict:
     case = session.get(Case, case_id)
     if case is None:
@@ -362,7 +379,7 @@ def get_case(case_id: RowId, session: SessionDep, request: Request, user: Reader
     )
 
 
-@router.get("/calls/{call_sid}", summary="A call, its events and its ticket")
+@router.get("/calls/{call_sid}", summary="A call, its events and its ticket", response_model=CallView)
 def get_call(call_sid: str, session: SessionDep, request: Request, user: Reader) -> dict:
     call = find_call(session, call_sid)
     if call is None:
