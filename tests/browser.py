@@ -101,7 +101,7 @@ def assert_chinese_renders(page, selector: str = "main h1") -> None:
     )
 
 
-def wait_until(page, expression: str, arg=None, timeout_s: float = 15) -> None:
+def wait_until(page, expression: str, arg=None, timeout_s: float = 60) -> None:
     """Poll a JavaScript condition until it holds (page.wait_for_function evaluates strings with `eval`,
     which the consoles' content security policy forbids; page.evaluate is not subject to it)."""
     import time

@@ -71,6 +71,6 @@ def test_the_calls_load_bench_runs():
 
 @pytest.mark.shared_data
 def test_the_speech_bench_measures_real_clips():
-    result = run_bench("asr.py", "--clips", "2", "--max-streams", "1", timeout_s=1200)
+    result = run_bench("asr.py", "--clips", "2", "--max-streams", "1", "--repeats", "1", timeout_s=1200)
     assert result["clips"] == 2
     assert result["accuracy"], "no accuracy figures"

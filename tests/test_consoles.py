@@ -110,7 +110,7 @@ def _today() -> str:
     return datetime.now(ZoneInfo(TZ)).date().isoformat()
 
 
-def _wait_for_call_recording(service: RunningService, call_sid: str, timeout_s: float = 60) -> dict:
+def _wait_for_call_recording(service: RunningService, call_sid: str, timeout_s: float = 600) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         ticket = service.ticket_of(call_sid)

@@ -375,9 +375,14 @@ def _split() -> tuple[set[str], set[str]]:
     return {t.number for t in learn}, {t.number for t in judge}
 
 
-def test_training_from_corrected_tickets_replaces_the_model_only_when_better(database_url, tmp_path):
+# Training takes about a minute, so each of the two training tests runs on one database (the tickets are read by
+# the same query on both): PostgreSQL, what a hotline runs, and SQLite, the embedded default.
+
+
+def test_training_from_corrected_tickets_replaces_the_model_only_when_better(fresh_postgres_url, tmp_path):
     """This hotline files questions about 疗休养 (recuperation trips) under 困难帮扶: its hardship desk runs them.
     The shipped model does not know that; after learning from the dispatchers' corrections the new one does."""
+    database_url = fresh_postgres_url
     upgrade(engine := make_engine(database_url))
     factory = make_session_factory(engine)
     learn, judge = _split()
@@ -411,9 +416,10 @@ def test_training_from_corrected_tickets_replaces_the_model_only_when_better(dat
     assert classify("policy", held_back_text, default_taxonomy(), started.classifier).subject == "hardship"
 
 
-def test_training_from_tickets_keeps_the_model_when_the_new_one_is_not_better(database_url, tmp_path):
+def test_training_from_tickets_keeps_the_model_when_the_new_one_is_not_better(tmp_path):
     """The held-back tickets are ones the machine got right (confirmed); the rest were corrected to another
     subject: the new model can only do worse on the held-back part, so nothing is written."""
+    database_url = f"sqlite:///{tmp_path / 'hotline.db'}"
     upgrade(engine := make_engine(database_url))
     factory = make_session_factory(engine)
     learn, judge = _split()

@@ -105,7 +105,7 @@ def service(tmp_path_factory, account, twilio):
     svc.stop()
 
 
-def _wait_until_listening(svc: RunningService, timeout_s: float = 60) -> None:
+def _wait_until_listening(svc: RunningService, timeout_s: float = 300) -> None:
     """The service loads the model and builds the menu grammar in the background after start."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -146,7 +146,7 @@ def call_events(service: RunningService, call_sid: str) -> list[dict]:
     return service.operator.get(f"/api/calls/{call_sid}").json()["events"]
 
 
-def wait_for_event(service: RunningService, call_sid: str, kind: str, timeout_s: float = 60, **match) -> dict:
+def wait_for_event(service: RunningService, call_sid: str, kind: str, timeout_s: float = 300, **match) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for event in call_events(service, call_sid):
