@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -51,7 +52,8 @@ console = console_for()
 
 
 def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The process id tells apart the lines of several service processes (`serve --workers N`) in one log.
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
     for chatty in ("twilio.http_client", "httpx"):  # one line per HTTP request drowns what matters
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
@@ -61,6 +63,13 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="service processes sharing the port (more than one needs HOTLINE_JOBS=procrastinate on PostgreSQL)",
+        ),
+    ] = 1,
 ) -> None:
     """Migrate the database and run the service (webhooks, API, background jobs)."""
     import uvicorn
@@ -72,6 +81,13 @@ def serve(
     _setup_logging(log_level)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # an address Twilio's emulator can reach
     settings = get_settings().model_copy(update={"listen_url": f"http://{local_host}:{port}"})
+    if workers > 1 and settings.jobs != "procrastinate":
+        console.print(
+            f"[red]cannot start {workers} service processes:[/] with HOTLINE_JOBS={settings.jobs} every process would "
+            "run the jobs and the rounds (SLA clock, survey calls, QA sample) itself. Several processes need "
+            "HOTLINE_JOBS=procrastinate on PostgreSQL, with `hotline worker` doing the jobs once for all of them."
+        )
+        raise typer.Exit(1)
     try:  # a deployment mistake (no public URL, a short session secret, ...) is said plainly, not as a traceback
         settings.check_production()
         services = build_services(settings)
@@ -82,9 +98,11 @@ def serve(
         tighten(folder)
     upgrade(services.engine, jobs=settings.jobs)
     _print_start(settings, services, host, port)
+    if workers > 1:
+        console.print(f"  processes     {workers} service processes on this port")
     # proxy_headers off: forwarded headers are read in one place, only from HOTLINE_TRUSTED_PROXIES (api.forwarded)
-    uvicorn.run(
-        create_app(settings, services),
+    run = partial(
+        uvicorn.run,
         host=host,
         port=port,
         log_level=log_level.lower(),
@@ -92,6 +110,23 @@ def serve(
         proxy_headers=False,
         timeout_keep_alive=int(settings.keep_alive_seconds),
     )
+    if workers == 1:
+        run(create_app(settings, services))
+        return
+    # Each process builds its own services (database pool, speech model) from the same settings: nothing one
+    # process keeps in memory is needed by another (sessions, seats, queue, limits live in the database).
+    services.engine.dispose()
+    os.environ["HOTLINE_LISTEN_URL"] = str(settings.listen_url)
+    os.environ["HOTLINE_LOG_LEVEL"] = log_level
+    run("cli.app:service_app", factory=True, workers=workers)
+
+
+def service_app():  # -> FastAPI, imported lazily like the rest of the web edge
+    """The app of one of several service processes (`serve --workers N`), built from the environment."""
+    from api.app import create_app
+
+    _setup_logging(os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
+    return create_app(get_settings())
 
 
 def _print_start(settings: Settings, services, host: str, port: int) -> None:

@@ -42,6 +42,7 @@ class RunningService:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    serve_args: tuple[str, ...] = ()  # more `hotline serve` options, e.g. ("--workers", "2")
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     @property
@@ -56,7 +57,17 @@ class RunningService:
         env = self.env_for_child()
         with open(self.var_dir / "service.log", "ab") as log:  # the child keeps its own copy of the handle
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "cli", "serve", "--port", str(self.port), "--log-level", "INFO"],
+                [
+                    sys.executable,
+                    "-m",
+                    "cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "INFO",
+                    *self.serve_args,
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 
@@ -61,6 +62,10 @@ def test_procrastinate_jobs_need_postgresql_and_workers_need_procrastinate(tmp_p
     assert refused.returncode == 1
     assert "HOTLINE_JOBS=procrastinate needs PostgreSQL" in refused.stdout
     assert "HOTLINE_DATABASE_URL=postgresql" in refused.stdout
+
+    several = _run_cli(["serve", "--port", "9", "--workers", "2"], {**sqlite, "HOTLINE_JOBS": "embedded"}, tmp_path)
+    assert several.returncode == 1
+    assert "Several processes need HOTLINE_JOBS=procrastinate on PostgreSQL" in " ".join(several.stdout.split())
 
     embedded = _run_cli(["worker"], {**sqlite, "HOTLINE_JOBS": "embedded"}, tmp_path)
     assert embedded.returncode == 2
@@ -213,11 +218,11 @@ class Cluster:
     def logs(self) -> str:
         return "\n".join(f"--- worker {w.number}\n{w.log()[-3000:]}" for w in self.workers)
 
-    def call(self, clip: Path) -> str:
+    def call(self, clip: Path, service: RunningService | None = None) -> str:
+        """A caller who presses 2 and says `clip`, answered by `service` (the cluster's first by default)."""
+        url = (service or self.service).url
         report = self.twilio.place_call(
-            f"{self.service.url}/twilio/voice",
-            caller=CallerScript(keys=["2"], say=clip),
-            status_callback=f"{self.service.url}/twilio/status",
+            f"{url}/twilio/voice", caller=CallerScript(keys=["2"], say=clip), status_callback=f"{url}/twilio/status"
         )
         assert not report.errors, report.errors
         return report.call_sid
@@ -257,6 +262,9 @@ def cluster(tmp_path_factory, postgres_url, account, twilio) -> Iterator[Cluster
         "HOTLINE_SLA_SCAN_SECONDS": "2",  # rounds often enough to see each tick run once
         "HOTLINE_SURVEY_SCAN_SECONDS": "3",
         "XDG_CACHE_HOME": str(var / "cache"),
+        # What several hosts share besides the database: the recordings' storage and the staff sessions' secret.
+        "HOTLINE_RECORDINGS_DIR": str(var / "recordings"),
+        "HOTLINE_SESSION_SECRET": "scale-out-test-" + "s" * 32,
     }
     service = RunningService(var, env)
     service.start()  # migrates, Procrastinate's schema included, before any worker starts
@@ -290,6 +298,51 @@ def test_calls_get_tickets_and_transcripts_from_the_workers(cluster):
         )
         assert f"transcribe:{problem[0][0]} started" in worker_logs
     assert not cluster.query("SELECT key, status FROM jobs WHERE status NOT IN ('done', 'queued', 'running')")
+
+
+@pytest.mark.postgres
+@pytest.mark.shared_data
+def test_two_service_hosts_share_calls_and_staff_and_one_going_down_leaves_the_other_serving(cluster, tmp_path_factory):
+    """A second `hotline serve` as a second host would run it: its own folder, the same database, recordings
+    storage and secrets. Calls answered by either get their tickets and transcripts; staff signed in on one are
+    signed in on the other; one host killed, the other carries on."""
+    second = RunningService(tmp_path_factory.mktemp("host-b"), cluster.service.env)
+    second.start()
+    try:
+        calls = [cluster.call(KO_CLIP, service) for service in (cluster.service, second)]
+        tickets = [cluster.service.wait_for_ticket(call_sid) for call_sid in calls]
+        assert all("안철수" in ticket["transcript"] for ticket in tickets), (tickets, cluster.logs())
+        assert len({ticket["number"] for ticket in tickets}) == 2
+        # The operator signed in on the first host reads the second host's ticket there with the same cookie.
+        operator = cluster.service.operator
+        with httpx.Client(base_url=second.url, cookies=operator.cookies, headers=operator.headers) as elsewhere:
+            seen = elsewhere.get(f"/api/calls/{calls[1]}").json()["ticket"]
+        assert seen["number"] == tickets[1]["number"]
+        second.kill()
+        after = cluster.call(KO_CLIP)
+        assert "안철수" in cluster.service.wait_for_ticket(after)["transcript"]
+    finally:
+        second.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.shared_data
+def test_serve_with_two_processes_starts_both_and_they_answer_calls(cluster, tmp_path_factory):
+    """`hotline serve --workers 2`: two service processes on one port, each with its own services."""
+    both = RunningService(tmp_path_factory.mktemp("two"), cluster.service.env, serve_args=("--workers", "2"))
+    both.start()
+    try:
+
+        def processes() -> set[str]:  # the ids of the processes whose services started, from their log lines
+            return set(re.findall(r"\[(\d+)\] api\.services: jobs and rounds go to Procrastinate", both.log()))
+
+        started = _wait(lambda: len(processes()) >= 2 and processes(), 120, "two service processes", both.log)
+        assert len(started) == 2  # two processes, each logging under its own id
+        calls = [cluster.call(KO_CLIP, both) for _ in range(3)]
+        for call_sid in calls:  # read where staff read them (the same database)
+            assert "안철수" in cluster.service.wait_for_ticket(call_sid)["transcript"]
+    finally:
+        both.stop()
 
 
 @pytest.mark.postgres
