@@ -29,8 +29,9 @@ from ivr.twiml import (
 )
 from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call, record_call
+from recordings.live_transcripts import keep_live_transcript
 from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING
-from recordings.tables import Call, Recording, Transcript
+from recordings.tables import Call, Recording
 from routing.person_reasons import PersonReason
 from routing.tables import Ticket
 from routing.tickets import flag_for_person, open_ticket_for_call, ticket_for_call
@@ -284,11 +285,8 @@ def _use_live_transcript(session: Session, desk: CallDesk, call: Call, step: Ste
     if not heard or not heard[0]:
         return
     text, words = heard
-    if session.scalar(select(Transcript.id).where(Transcript.recording_id == recording.id).limit(1)) is not None:
-        return  # the batch transcript is there already
-    session.add(
-        Transcript(recording_id=recording.id, channel=None, text=text, words=words, model=f"live:{desk.live_model}")
-    )
+    if not keep_live_transcript(session, recording, text, words, desk.live_model):
+        return  # the recording has its transcript already (the batch one, or the stream's final text)
     add_call_event(session, call, CallEventKind.LIVE_TRANSCRIPT_USED, step=step.name, chars=len(text))
 
 
