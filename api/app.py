@@ -34,6 +34,7 @@ from api.routes import (
     twilio_survey,
     twilio_voice,
 )
+from api.routes import jobs as job_routes
 from api.routes import qa as qa_routes
 from api.routes import recordings as recording_routes
 from api.routes import reports as report_routes
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(auth.router)
     app.include_router(recording_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(job_routes.router)
     app.include_router(qa_routes.router)
     app.include_router(seat_console.router)
     app.include_router(consoles.router)  # before the /static mount: it serves /static/vendor/plotly.min.js

@@ -16,6 +16,7 @@ from rich.table import Table
 
 import cli.schema  # noqa: F401  every table registered, so foreign keys across packages resolve
 from cli.commands.classify import classifier_app, classify
+from cli.commands.jobs import jobs_app
 from cli.commands.qa import qa_app
 from cli.commands.report import report
 from cli.commands.speech import bench_app, model_check
@@ -44,6 +45,7 @@ app.add_typer(classifier_app, name="classifier")
 app.add_typer(bench_app, name="bench")
 app.add_typer(qa_app, name="qa")
 app.add_typer(users_app, name="users")
+app.add_typer(jobs_app, name="jobs")
 model_app.command("check")(model_check)
 app.command("classify")(classify)
 app.command("report")(report)

@@ -163,6 +163,7 @@ ACCESS: dict[str, Access] = {
     "GET /api/reports/corrections": api("how often people corrected the classifier", supervisor=ALL),
     "GET /api/reports/{kind}": api("daily, weekly, monthly reports", supervisor=ALL),
     "GET /api/dashboard": api("the live dashboard's figures", supervisor=ALL),
+    "GET /api/jobs": api("background jobs and the workers' heartbeats (the dashboard's jobs panel)", supervisor=ALL),
     # Console pages (signed out: sent to /login).
     "GET /": page("home: the consoles I may open", **EVERYONE),
     "GET /tickets": page("工单 tickets console", **DISPATCH),

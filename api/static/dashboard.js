@@ -93,6 +93,40 @@ function drawCorrections(report) {
     ["周（周一）", "事项", "工单", "人工更正", "更正事项", "更正性质", "更正紧急标记", "更正率"], rows, "最近没有人工更正"));
 }
 
+// The background jobs (/api/jobs): coloured counts, the counts by kind, the workers' heartbeats, the failed jobs.
+const JOB_COUNTS = {queued: "排队中", running: "运行中", waiting: "等待资源", failed: "失败", done_24h: "24 小时内完成"};
+
+function workerRow(w, mode) {
+  const name = mode === "procrastinate" ? `工作进程 ${w.id}` : "本服务进程（内嵌）";
+  const beat = w.seconds_since === null ? "—" : `最后心跳 ${Math.round(w.seconds_since)} 秒前（${when(w.last_heartbeat)}）`;
+  const state = w.alive === false ? "失联" : "正常";
+  return el("tr", {class: w.alive === false ? "worker silent" : "worker"},
+    el("td", {}, name), el("td", {}, beat), el("td", {}, `正在运行 ${w.running} 个`), el("td", {}, state));
+}
+
+function drawJobs(d) {
+  $("#jobs-mode").textContent = d.mode_label;
+  $("#jobs-totals").replaceChildren(...Object.entries(JOB_COUNTS).map(([key, name]) =>
+    el("span", {class: key === "failed" && !d.totals.failed ? "failed none" : key}, `${name} ${d.totals[key]}`)));
+  const head = (names) => el("thead", {}, el("tr", {}, names.map((h) => el("th", {}, h))));
+  const kindRow = (k) => el("tr", {}, el("td", {}, k.label), Object.keys(JOB_COUNTS).map((key) =>
+    el("td", {class: key === "failed" && k.failed ? "failed-count" : null}, String(k[key]))));
+  $("#jobs-kinds").replaceChildren(
+    el("table", {}, head(["任务类型", ...Object.values(JOB_COUNTS)]), el("tbody", {}, d.kinds.map(kindRow))));
+  $("#jobs-workers").replaceChildren(d.workers.length
+    ? el("table", {}, el("tbody", {}, d.workers.map((w) => workerRow(w, d.mode))))
+    : el("p", {class: "error"}, "没有在运行的工作进程：排队的任务无人处理"));
+  $("#jobs-failed-count").textContent = `(${d.totals.failed})`;
+  // The error itself is the handler's technical message: a tooltip for the administrator, not the page's words.
+  const failedRow = (j) => el("tr", {class: "failed-job", title: j.error || ""},
+    el("td", {}, String(j.id)), el("td", {}, j.label), el("td", {}, j.subject || "—"),
+    el("td", {}, String(j.attempts)), el("td", {}, when(j.failed_at)));
+  $("#jobs-failed").replaceChildren(d.failed.length
+    ? el("table", {}, head(["编号", "任务类型", "对象", "尝试次数", "失败时间"]), el("tbody", {}, d.failed.map(failedRow)))
+    : el("p", {class: "muted"}, "没有失败的任务"));
+  document.body.dataset.jobsRefreshed = d.as_of;
+}
+
 async function refresh() {
   try {
     const d = await api("/api/dashboard");
@@ -111,6 +145,7 @@ async function refresh() {
     $("#employers").replaceChildren(table(["用人单位", "工单数", "来电人数"],
       d.hot_spots.repeated_employers.map((e) => [e.employer, e.tickets, e.callers])));
     drawCorrections(await api("/api/reports/corrections?weeks=8"));
+    drawJobs(await api("/api/jobs"));
     say(`更新于 ${when(d.as_of)}`);
     document.body.dataset.refreshed = d.as_of;
   } catch (error) {
