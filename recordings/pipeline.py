@@ -21,7 +21,7 @@ from hotline.db import transaction, utcnow
 from hotline.jobs import BACKGROUND, URGENT, Handler, RetryLater, WaitForResource, enqueue
 from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event
-from recordings.store import recording_path, store_recording
+from recordings.store import recording_file, recording_path, store_recording
 from recordings.tables import Call, Recording, Transcript
 from routing.config import RoutingData
 from routing.person_reasons import PersonReason
@@ -117,7 +117,7 @@ class RecordingPipeline:
         problem: str | None = None
         duration = channels = None
         try:
-            audio = load_channels(self._config.recordings_root / stored.relative_path)
+            audio = load_channels(recording_file(self._config.recordings_root, stored.relative_path))
             duration, channels = audio.duration_s, len(audio.channels)
         except AudioError as exc:
             problem = f"{exc.code}: {exc}"
@@ -163,7 +163,7 @@ class RecordingPipeline:
             recording = session.scalar(select(Recording).where(Recording.recording_sid == sid))
             if recording is None or recording.path is None:
                 return
-            path, source = self._config.recordings_root / recording.path, recording.source
+            path, source = recording_file(self._config.recordings_root, recording.path), recording.source
         try:
             transcripts = self._scripted(path) if source == "problem" else None
             if transcripts is None:

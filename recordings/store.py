@@ -1,4 +1,7 @@
-"""Recordings on disk: under the recordings root, by day and call, with their sha256."""
+"""Recordings on disk: under the recordings root, by day and call, with their sha256.
+
+Every write and read of a recording's audio goes through this module (`store_recording`, `recording_file`,
+`verify_recording`): the one place to change for storage other than a shared folder (an object store)."""
 
 from __future__ import annotations
 
@@ -41,9 +44,14 @@ def store_recording(root: Path, relative_path: str, data: bytes) -> StoredFile:
     return StoredFile(relative_path, hashlib.sha256(data).hexdigest(), len(data))
 
 
+def recording_file(root: Path, relative_path: str) -> Path:
+    """The file to read a stored recording from (for decoding, transcription, playback)."""
+    return root / relative_path
+
+
 def verify_recording(root: Path, relative_path: str, sha256: str) -> bool:
     """True when the file on disk still has the checksum recorded when it was stored."""
-    target = root / relative_path
+    target = recording_file(root, relative_path)
     if not target.exists():
         return False
     digest = hashlib.sha256()

@@ -11,6 +11,7 @@ from api.deps import ServicesDep, SessionDep
 from api.errors import Refusal
 from api.staff_auth import audit
 from recordings.pipeline import PENDING
+from recordings.store import recording_file
 from recordings.tables import Call, Recording
 
 router = APIRouter(prefix="/api", tags=["recordings"])
@@ -38,7 +39,7 @@ def get_audio(
             + (f"，{recording.error}）" if recording.error else "）"),
             "not_stored",
         )
-    path = services.settings.recordings_root / recording.path
+    path = recording_file(services.settings.recordings_root, recording.path)
     if not path.is_file():
         raise Refusal(
             410,
