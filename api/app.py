@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
@@ -16,6 +17,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.access import enforce_access
@@ -122,6 +124,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def database_busy(request: Request, exc: DatabaseBusy) -> Response:
         return busy_answer(request, exc)
 
+    @app.exception_handler(OperationalError)
+    async def database_unreachable(request: Request, exc: OperationalError) -> Response:
+        # PostgreSQL restarting, a network cut: answered at once like a busy database (the call goes on, staff
+        # are told to try again), never a 500; the pool's pre-ping replaces dead connections when it is back.
+        return busy_answer(request, exc, UNREACHABLE)
+
     # A plain route on the event loop (no app-wide dependency, no database session, no request thread): it
     # answers while a writer holds SQLite's lock, even if every request thread is waiting for it.
     async def health(_request: Request) -> JSONResponse:
@@ -204,8 +212,20 @@ class DatabaseWaits:
             token.var.reset(token)
 
 
-def busy_answer(request: Request, exc: DatabaseBusy) -> Response:
-    """The database stayed locked past the request's bound.
+@dataclass(frozen=True)
+class _Unavailable:
+    """Why the database could not be used, as staff and scripts read it."""
+
+    code: str
+    detail: str
+
+
+BUSY = _Unavailable("database_busy", "系统正忙：请几秒钟后再试")
+UNREACHABLE = _Unavailable("database_unreachable", "数据库暂时无法连接：请稍等片刻再试，已保存的内容不会丢失")
+
+
+def busy_answer(request: Request, exc: Exception, why: _Unavailable = BUSY) -> Response:
+    """The database stayed locked past the request's bound (or could not be reached).
 
     A webhook whose TwiML a caller is waiting for gets a short pause and a redirect to the same step: the
     call goes on, and the step is asked again with the form it was sent (its fields beyond the call's own
@@ -215,7 +235,7 @@ def busy_answer(request: Request, exc: DatabaseBusy) -> Response:
     path = request.url.path
     form = getattr(request.state, "twilio_form", None)
     if paths.is_twilio_path(path) and not is_twilio_callback(path) and form is not None:
-        log.warning("database busy: %s of call %s answered with pause and redirect", path, form.get("CallSid"))
+        log.warning("%s: %s of call %s answered with pause and redirect", why.code, path, form.get("CallSid"))
         query = [
             (k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True) if not k.startswith(REPLAY_PREFIX)
         ]
@@ -226,10 +246,8 @@ def busy_answer(request: Request, exc: DatabaseBusy) -> Response:
             f'<Redirect method="POST">{escape(url)}</Redirect></Response>',
             media_type="application/xml",
         )
-    log.error("database busy: %s answered 503 (%s)", path, exc)
-    return JSONResponse(
-        {"detail": "系统正忙：请几秒钟后再试", "code": "database_busy"}, status_code=503, headers={"Retry-After": "2"}
-    )
+    log.error("%s: %s answered 503 (%s)", why.code, path, exc)
+    return JSONResponse({"detail": why.detail, "code": why.code}, status_code=503, headers={"Retry-After": "2"})
 
 
 # What Twilio sends with every request of a call, a redirect's too: no need to carry them along.

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from hotline.db import Base, rows_changed, utcnow
@@ -126,11 +127,30 @@ def claim_next(factory: sessionmaker[Session], max_priority: int | None = None) 
     return None
 
 
+# A job that met an unreachable database (PostgreSQL restarting, a network cut) is tried again this much later,
+# its attempt not counted; how it ended is written once the database is back, for up to FINISH_PATIENCE_S.
+DATABASE_RETRY_S = 5.0
+FINISH_PATIENCE_S = 600.0
+
+
 def _finish(factory: sessionmaker[Session], job_id: int, **values: object) -> None:
-    with factory() as session, session.begin():
-        session.execute(update(Job).where(Job.id == job_id).values(**values))
-        if values.get("status") == QUEUED:  # to be tried again later: the engine, if any, is told when
-            _hand_to_engine(session, session.get_one(Job, job_id, populate_existing=True))
+    """Write how the job ended; while the database cannot be reached, wait for it (growing pauses) rather than
+    leave the job `running` with nobody running it. Past the patience the job is resumed at the next start."""
+    pause, waited = 0.5, 0.0
+    while True:
+        try:
+            with factory() as session, session.begin():
+                session.execute(update(Job).where(Job.id == job_id).values(**values))
+                if values.get("status") == QUEUED:  # to be tried again later: the engine, if any, is told when
+                    _hand_to_engine(session, session.get_one(Job, job_id, populate_existing=True))
+            return
+        except OperationalError:
+            if waited >= FINISH_PATIENCE_S:
+                raise
+            log.warning("job %s: the database cannot be reached; writing its end again in %.1f s", job_id, pause)
+            time.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 10.0)
 
 
 def run_claimed(factory: sessionmaker[Session], handlers: dict[str, Handler], job: Job) -> None:
@@ -146,6 +166,11 @@ def run_claimed(factory: sessionmaker[Session], handlers: dict[str, Handler], jo
         _finish(factory, job.id, status=QUEUED, run_after=run_after, last_error=str(exc))
     except WaitForResource as exc:
         _finish(factory, job.id, status=WAITING, last_error=str(exc))
+    except OperationalError as exc:  # the database, not the job, failed: run it again once it is back
+        log.warning("job %s %s: database unreachable (%s); again in %.0f s", job.id, job.key, exc, DATABASE_RETRY_S)
+        run_after = utcnow() + timedelta(seconds=DATABASE_RETRY_S)
+        error = f"数据库暂时无法连接：{type(exc).__name__}"
+        _finish(factory, job.id, status=QUEUED, run_after=run_after, attempts=Job.attempts - 1, last_error=error)
     except Exception as exc:  # a job must never kill its worker
         log.exception("job %s %s failed", job.id, job.key)
         _finish(factory, job.id, status=FAILED, last_error=f"{type(exc).__name__}: {exc}")

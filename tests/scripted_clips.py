@@ -6,11 +6,30 @@ it: the script holds the fingerprint of the clip as the phone line delivers it, 
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 from speech.audio import load_channels
 from speech.scripted import audio_fingerprint
 from speech.telephone import telephone_round_trip
+from tests.conftest import KO_SPEECH
+
+KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"  # "… 안철수 대표와 …": the Korean model hears 안철수
+
+
+def long_korean_clip(path: Path) -> Path:
+    """About 40 s of real Korean speech (six clips in a row, the last one saying 안철수), written to `path`: its
+    transcription takes several seconds, time to stop a worker or the database in the middle of it."""
+    frames, params = [], None
+    for clip in [*sorted(KO_SPEECH.glob("*.wav"))[:5], KO_CLIP]:
+        with wave.open(str(clip)) as source:
+            params = params or source.getparams()
+            frames.append(source.readframes(source.getnframes()))
+    with wave.open(str(path), "wb") as out:
+        out.setparams(params)
+        for chunk in frames:
+            out.writeframes(chunk)
+    return path
 
 
 def script_clip(script: Path, clip: Path, text: str) -> Path:

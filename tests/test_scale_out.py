@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,10 +37,9 @@ from hotline.jobs import (
 )
 from hotline.migrate import upgrade
 from recordings.pipeline import FETCH_RECORDING
-from tests.conftest import KO_SPEECH, empty_postgres_database, korean_model_path
+from tests.conftest import empty_postgres_database, korean_model_path
 from tests.running_service import RunningService
-
-KO_CLIP = KO_SPEECH / "zeroth_104_003_0374.wav"  # "… 안철수 대표와 …"
+from tests.scripted_clips import KO_CLIP, long_korean_clip
 
 
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -376,25 +374,10 @@ def test_periodic_rounds_run_once_across_the_workers(cluster):
     assert max(ticks().values()) == 1, ticks()  # no tick ran on two workers
 
 
-def _long_clip(path: Path) -> Path:
-    """About 40 s of real Korean speech (six KO clips in a row, the last one saying 안철수): its transcription
-    takes several seconds, longer than a dead worker's 5 s of silence, time to stop a worker in the middle."""
-    frames, params = [], None
-    for clip in [*sorted(KO_SPEECH.glob("*.wav"))[:5], KO_CLIP]:
-        with wave.open(str(clip)) as source:
-            params = params or source.getparams()
-            frames.append(source.readframes(source.getnframes()))
-    with wave.open(str(path), "wb") as out:
-        out.setparams(params)
-        for chunk in frames:
-            out.writeframes(chunk)
-    return path
-
-
 @pytest.mark.postgres
 @pytest.mark.shared_data
 def test_a_worker_killed_mid_transcription_loses_nothing_and_duplicates_nothing(cluster, tmp_path):
-    call_sid = cluster.call(_long_clip(tmp_path / "long.wav"))
+    call_sid = cluster.call(long_korean_clip(tmp_path / "long.wav"))
     (recording_id, sid), *_ = _wait(
         lambda: cluster.query(
             "SELECT r.id, r.recording_sid FROM recordings r JOIN calls c ON c.id = r.call_id "
@@ -438,7 +421,7 @@ def test_a_worker_killed_mid_transcription_loses_nothing_and_duplicates_nothing(
 def test_a_worker_stopped_mid_transcription_finishes_it_and_no_other_runs_it_again(cluster, tmp_path):
     other = cluster.add_worker()
     _wait(lambda: "hotline worker:" in other.log(), 60, "the new worker starts", cluster.logs)
-    call_sid = cluster.call(_long_clip(tmp_path / "long.wav"))
+    call_sid = cluster.call(long_korean_clip(tmp_path / "long.wav"))
     (sid,) = _wait(
         lambda: cluster.query(
             "SELECT r.recording_sid FROM recordings r JOIN calls c ON c.id = r.call_id "
