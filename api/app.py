@@ -32,6 +32,7 @@ from api.routes import (
     seat_console,
     seats,
     tickets,
+    twilio_prompts,
     twilio_routing,
     twilio_survey,
     twilio_voice,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(seats.router)
     app.include_router(alerts.router)
     app.include_router(twilio_survey.router)
+    app.include_router(twilio_prompts.router)
     app.include_router(auth.router)
     app.include_router(recording_routes.router)
     app.include_router(report_routes.router)

@@ -17,6 +17,7 @@ from rich.table import Table
 import cli.schema  # noqa: F401  every table registered, so foreign keys across packages resolve
 from cli.commands.classify import classifier_app, classify
 from cli.commands.jobs import jobs_app
+from cli.commands.prompts import prompts
 from cli.commands.qa import qa_app
 from cli.commands.report import report
 from cli.commands.speech import bench_app, model_check
@@ -50,6 +51,7 @@ model_app.command("check")(model_check)
 app.command("classify")(classify)
 app.command("report")(report)
 app.command("worker")(worker)
+app.command("prompts")(prompts)
 console = console_for()
 
 

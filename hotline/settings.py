@@ -78,6 +78,14 @@ class Settings(BaseSettings):
         description="that folder as Asterisk sees it, when it runs in a container or chroot with another root; "
         "default the same path",
     )
+    prompts_dir: Path | None = Field(
+        None,
+        description="the hotline's own recorded prompts (`<prompt id>.wav`, `hotline prompts` lists the ids): "
+        "played instead of speech synthesis on both carriers; default var_dir/prompts",
+    )
+    prompt_cache_dir: Path | None = Field(
+        None, description="where prompts without a recording are rendered by espeak-ng; default var_dir/prompt-cache"
+    )
     vosk_model_path: Path | None = None
     flow_file: Path | None = Field(None, description="call flow YAML; default the one shipped in ivr/flows")
     route_prompts_file: Path | None = Field(
@@ -164,6 +172,14 @@ class Settings(BaseSettings):
     @cached_property
     def recordings_root(self) -> Path:
         return self.recordings_dir or self.var_dir / "recordings"
+
+    @cached_property
+    def prompts_root(self) -> Path:
+        return self.prompts_dir or self.var_dir / "prompts"
+
+    @cached_property
+    def prompt_cache_root(self) -> Path:
+        return self.prompt_cache_dir or self.var_dir / "prompt-cache"
 
     @property
     def rest_url(self) -> str:

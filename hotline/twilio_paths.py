@@ -35,6 +35,8 @@ CALLBACK_CHECK = "/twilio/callback/check"  # the answer to the number read back
 SEAT_BRIDGE = "/twilio/seat/bridge"
 SEAT_DONE = "/twilio/seat/done"
 
+PROMPT = "/twilio/prompts/{prompt_id}.wav"  # a recorded prompt, fetched by Twilio for <Play> (GET, public)
+
 SURVEY_CALL = "/twilio/survey/{survey_id}/call"  # the satisfaction callback
 SURVEY_KEYS = "/twilio/survey/{survey_id}/keys"
 SURVEY_STATUS = "/twilio/survey/{survey_id}/status"

@@ -7,6 +7,7 @@ when Twilio retries the same request: the call, its recordings and its ticket ex
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from hotline.db import utcnow
 from hotline.jobs import BACKGROUND, URGENT, enqueue
 from ivr.flow import EMERGENCY, Flow, Step
+from ivr.prompt_list import RecordedPrompts
 from ivr.twiml import (
     CALLER_KEY,
     CALLER_VOICE,
@@ -55,6 +57,7 @@ class CallDesk:
 
     `media_url` is the Media Streams WebSocket that listening steps fork the caller's audio to (None: no live
     speech, e.g. without a model); `live` holds what those streams heard, `live_model` names the model.
+    `prompts_dir` holds the hotline's recorded prompts, played instead of `<Say>` (None: always said).
     """
 
     flow: Flow
@@ -63,6 +66,12 @@ class CallDesk:
     media_url: str | None = None
     live: LiveText | None = None
     live_model: str = ""
+    prompts_dir: Path | None = None
+
+    @property
+    def recorded(self) -> RecordedPrompts | None:
+        """The recorded prompts as Twilio fetches them from us (None: none)."""
+        return RecordedPrompts(self.prompts_dir, self.base_url) if self.prompts_dir and self.base_url else None
 
 
 def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
@@ -118,6 +127,7 @@ def play(
         stop_stream=_stream_to_stop(desk, leaving, step),
         wrong_key=wrong_key,
         record_call=record_call,
+        recorded=desk.recorded,
     )
 
 
@@ -197,7 +207,9 @@ def menu_confirm(
     call = known_call(session, form)
     step = desk.flow.step(step_name)
     add_call_event(session, call, CallEventKind.MENU_CONFIRM, step=step.name, choice=choice, attempt=attempt)
-    return render_confirm(desk.flow, step, choice, attempt, stop_stream=_stream_to_stop(desk, step, None))
+    return render_confirm(
+        desk.flow, step, choice, attempt, stop_stream=_stream_to_stop(desk, step, None), recorded=desk.recorded
+    )
 
 
 def menu_confirmed(

@@ -24,6 +24,8 @@ from hotline.data_files import DataFileError, DataModel, check, fillable, read_y
 from hotline.db import utcnow
 from ivr.call import CallDesk, call_ticket, known_call, play
 from ivr.callback_number import MAX_KEYS, international, national_number, spoken_number
+from ivr.prompt_list import ROUTE_PROMPTS
+from ivr.prompt_list import Prompt as SaidPrompt
 from ivr.twiml import (
     CALLER_KEY,
     CALLER_VOICE,
@@ -31,7 +33,7 @@ from ivr.twiml import (
     SayParent,
     end_stream,
     render_urgent_redirect,
-    say_in_voice,
+    say_prompt,
     spoken_digits,
     start_stream,
 )
@@ -164,8 +166,9 @@ class RouteDesk:
     prompts: dict[str, Any]  # route_prompts.yaml as loaded: prompt key -> text
 
     def say(self, parent: SayParent, key: str, **values: object) -> None:
-        """Add the prompt `key`, filled with `values`, in the flow's voice."""
-        say_in_voice(parent, self.desk.flow.voice, str(self.prompts[key]).format(**values))
+        """Add the prompt `key`, filled with `values`, in the flow's voice (its recording, when it has one)."""
+        prompt = SaidPrompt(f"{ROUTE_PROMPTS}.{key}", str(self.prompts[key]))
+        say_prompt(parent, self.desk.flow.voice, prompt, self.desk.recorded, **values)
 
 
 def _xml(response: VoiceResponse) -> str:

@@ -11,6 +11,7 @@ from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
 from hotline import twilio_paths as paths
 from ivr.flow import Flow, Step, Voice
+from ivr.prompt_list import Prompt, RecordedPrompts
 
 # What a `<Say>` can go into: the whole response, or a `<Gather>` (so the caller can key in over the prompt).
 SayParent: TypeAlias = VoiceResponse | Gather
@@ -147,13 +148,15 @@ def render_step(
     stop_stream: str | None = None,
     wrong_key: bool = False,
     record_call: bool = False,
+    recorded: RecordedPrompts | None = None,
 ) -> str:
     """The TwiML document that plays `step` (the `attempt`-th time, for menus).
 
     `stop_stream` ends the stream of the step the call leaves; `listen_url` starts this step's stream there
     (for a step that `listens`). `wrong_key`: the menu is played again because the caller pressed a key that is
     no option (its `invalid_prompt` then, rather than the `retry_prompt` said after silence). `record_call`:
-    the call's first document, which starts the whole-call recording.
+    the call's first document, which starts the whole-call recording. `recorded`: the hotline's recorded prompts,
+    played instead of `<Say>` where there is one.
     """
     response = VoiceResponse()
     if record_call:
@@ -162,7 +165,7 @@ def render_step(
         end_stream(response, stop_stream)
     if listen_url and listens(step, flow):
         _start_stream(response, step, listen_url)
-    say = _sayer(flow, context or {})
+    say = _sayer(flow, step, context or {}, recorded)
     if step.kind == "menu":
         gather = Gather(
             input="dtmf",
@@ -172,14 +175,17 @@ def render_step(
             method="POST",
             action_on_empty_result=True,
         )
-        lines = step.intro if attempt == 1 else (_retry_line(step, wrong_key),)
-        for line in (*lines, step.prompt):
-            say(gather, line)
+        if attempt == 1:
+            lines = [(f"intro.{n}", line) for n, line in enumerate(step.intro, 1)]
+        else:
+            lines = [_retry_line(step, wrong_key)]
+        for field, line in (*lines, ("prompt", step.prompt)):
+            say(gather, field, line)
         response.append(gather)
         # Should Twilio fall through the Gather anyway, the same handler decides.
         response.redirect(step_url(step.name, "keys", attempt=attempt), method="POST")
     elif step.kind == "record":
-        say(response, step.prompt)
+        say(response, "prompt", step.prompt)
         response.record(
             action=step_url(step.name, "recorded"),
             method="POST",
@@ -196,16 +202,16 @@ def render_step(
         # Twilio skips the action when nothing was recorded: the ticket is made all the same.
         response.redirect(step_url(step.name, "recorded"), method="POST")
     elif step.kind == "dial":
-        say(response, step.prompt)
+        say(response, "prompt", step.prompt)
         dial = response.dial(action=step_url(step.name, "dialled"), method="POST", timeout=step.timeout_s)
         dial.number(step.number)
     elif step.kind == "route":
         # The ticket is routed by /twilio/route once the caller's words are in (see ivr.route_calls).
-        say(response, step.prompt)
+        say(response, "prompt", step.prompt)
         response.redirect(paths.ROUTE, method="POST")
     else:  # say
-        for line in step.prompts:
-            say(response, line)
+        for n, line in enumerate(step.prompts, 1):
+            say(response, f"prompts.{n}", line)
         if step.next:
             response.redirect(step_url(step.next), method="POST")
         else:
@@ -213,12 +219,22 @@ def render_step(
     return str(response)
 
 
-def _retry_line(step: Step, wrong_key: bool) -> str:
-    """What is said before a menu played again: why it is played again (empty: nothing)."""
-    return (step.invalid_prompt if wrong_key else "") or step.retry_prompt
+def _retry_line(step: Step, wrong_key: bool) -> tuple[str, str]:
+    """What is said before a menu played again, why it is played again (empty: nothing), with its field."""
+    if wrong_key and step.invalid_prompt:
+        return "invalid_prompt", step.invalid_prompt
+    return "retry_prompt", step.retry_prompt
 
 
-def render_confirm(flow: Flow, step: Step, choice: str, attempt: int, *, stop_stream: str | None = None) -> str:
+def render_confirm(
+    flow: Flow,
+    step: Step,
+    choice: str,
+    attempt: int,
+    *,
+    stop_stream: str | None = None,
+    recorded: RecordedPrompts | None = None,
+) -> str:
     """Ask whether a choice heard with little confidence is right: 1 confirms, anything else goes back."""
     label = flow.label_of(step, choice)
     response = VoiceResponse()
@@ -228,7 +244,7 @@ def render_confirm(flow: Flow, step: Step, choice: str, attempt: int, *, stop_st
     gather = Gather(
         input="dtmf", num_digits=1, timeout=step.timeout_s, action=action, method="POST", action_on_empty_result=True
     )
-    _sayer(flow, {"label": label})(gather, step.confirm_prompt)
+    _sayer(flow, step, {"label": label}, recorded)(gather, "confirm_prompt", step.confirm_prompt)
     response.append(gather)
     response.redirect(action, method="POST")
     return str(response)
@@ -249,9 +265,25 @@ def say_in_voice(parent: SayParent, voice: Voice, text: str) -> None:
     parent.say(text, **kwargs)
 
 
-def _sayer(flow: Flow, context: dict[str, str]) -> Callable[[SayParent, str], None]:
-    def say(parent: SayParent, text: str) -> None:
+def say_prompt(
+    parent: SayParent, voice: Voice, prompt: Prompt, recorded: RecordedPrompts | None, **values: object
+) -> None:
+    """Add a prompt: `<Play>` of the hotline's recording of it when there is one, else `<Say>` of its text filled
+    with `values`. A prompt with placeholders is always said (its pieces are not put together on Twilio)."""
+    url = None if recorded is None or prompt.has_placeholders else recorded.url_of(prompt.id)
+    if url is not None:
+        parent.play(url)
+    else:
+        say_in_voice(parent, voice, prompt.text.format(**values))
+
+
+def _sayer(
+    flow: Flow, step: Step, context: dict[str, str], recorded: RecordedPrompts | None
+) -> Callable[[SayParent, str, str], None]:
+    """Say one of the step's prompts, named by its field (`prompt`, `intro.1`: ivr.prompt_list's ids)."""
+
+    def say(parent: SayParent, field: str, text: str) -> None:
         if text:
-            say_in_voice(parent, flow.voice, text.format(**context))
+            say_prompt(parent, flow.voice, Prompt(f"{step.name}.{field}", text), recorded, **context)
 
     return say

@@ -98,6 +98,7 @@ ACCESS: dict[str, Access] = {
     "POST /twilio/survey/{survey_id}/keys": twilio("satisfaction answer"),
     "POST /twilio/survey/{survey_id}/status": twilio("satisfaction call status"),
     "WEBSOCKET /twilio/media": twilio("live call audio (Media Streams)"),
+    "GET /twilio/prompts/{prompt_id}.wav": public("a recorded prompt, fetched by Twilio for <Play>"),
     # The API's description and its documentation pages (Swagger UI served from the installed package).
     "GET /openapi.json": api("the API's OpenAPI description", **EVERYONE),
     "GET /docs": page("API documentation", **EVERYONE),

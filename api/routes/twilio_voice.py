@@ -31,10 +31,17 @@ def call_desk(request: Request, services: ServicesDep) -> CallDesk:
     settings = services.settings
     base = public_base(request, settings.public_url)
     live = getattr(request.app.state, "live_speech", None)  # set up by api.routes.media_stream
+    prompts = settings.prompts_root
     if live is None or not live.listening():
-        return CallDesk(services.flow, settings.timezone, base)
+        return CallDesk(services.flow, settings.timezone, base, prompts_dir=prompts)
     return CallDesk(
-        services.flow, settings.timezone, base, media_stream_url(base), live.transcripts, services.model.name
+        services.flow,
+        settings.timezone,
+        base,
+        media_stream_url(base),
+        live.transcripts,
+        services.model.name,
+        prompts_dir=prompts,
     )
 
 
