@@ -190,7 +190,7 @@ def test_bench_asr_measures_any_labelled_set(tmp_path):
     assert set(result) == {"wideband", "telephone", "clips"} and result["clips"] == 1
     assert result["wideband"]["cer"] <= 0.05  # this clip is recognised exactly at 16 kHz
     assert result["telephone"]["cer"] <= 0.30
-    assert 0 < result["wideband"]["rtf"] < 5 and 0 < result["telephone"]["rtf"] < 5
+    assert result["wideband"]["rtf"] > 0 and result["telephone"]["rtf"] > 0  # measured (speed is bench/'s business)
     missing = subprocess.run(
         [sys.executable, "-m", "cli", "bench", "asr", "--manifest", str(tmp_path / "none.tsv")],
         capture_output=True,
