@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.browser import (  # noqa: F401 - the fixture
 from tests.conftest import empty_postgres_database
 from tests.running_service import TEST_PASSWORD, RunningService
 from tests.test_chinese_words import CODE, LATIN_WORD
+from tests.waiting import poll
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -48,14 +48,11 @@ def hotline(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     )
 
 
-def poll(condition: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout_s} s")
+def poll_until(condition: Callable[[], Any], what: str, timeout_s: float = 300) -> Any:
+    """The first truthy result of `condition()` (tests.waiting.poll), or a failure naming what never came."""
+    found = poll(condition, timeout_s=timeout_s, every_s=0.2)
+    assert found, f"{what}: not within {timeout_s} s"
+    return found
 
 
 def job_row(url: str, job_id: int) -> tuple[str, int, str | None]:
@@ -136,7 +133,7 @@ def test_hotline_jobs_shows_the_jobs_and_retry_runs_a_failed_one_again(service):
     # Retried, the service runs it again within seconds: the call is gone, so moving it is done at once.
     retried = hotline(["jobs", "retry", str(service.failed_move)], env, cwd)
     assert retried.returncode == 0 and "已重新排队" in retried.stdout, retried.stdout + retried.stderr
-    poll(lambda: job_row(service.db_url, service.failed_move) == (DONE, 1, None), "the retried job done")
+    poll_until(lambda: job_row(service.db_url, service.failed_move) == (DONE, 1, None), "the retried job done")
     again = hotline(["jobs", "retry", str(service.failed_move)], env, cwd)
     assert again.returncode == 1 and "只有失败的任务可以重试" in again.stdout, again.stdout
     missing = hotline(["jobs", "retry", "999999"], env, cwd)
@@ -241,7 +238,7 @@ def test_hotline_jobs_on_procrastinate_shows_heartbeats_and_retries(worker):
         return json.loads(done.stdout)
 
     log = lambda: worker["log"].read_text(errors="replace")  # noqa: E731
-    seen = poll(lambda: (s := status())["workers"] and s, "the worker's heartbeat", timeout_s=90)
+    seen = poll_until(lambda: (s := status())["workers"] and s, "the worker's heartbeat")
     assert seen["mode"] == "procrastinate"
     kinds = {k["kind"]: k for k in seen["kinds"]}
     assert kinds["transcribe_recording"]["queued"] == 1 and kinds["move_to_supervisor"]["failed"] == 1
@@ -254,6 +251,6 @@ def test_hotline_jobs_on_procrastinate_shows_heartbeats_and_retries(worker):
 
     retried = hotline(["jobs", "retry", str(failed)], worker["env"], worker["var"])
     assert retried.returncode == 0 and "hotline worker" in retried.stdout, retried.stdout + retried.stderr
-    poll(lambda: job_row(worker["url"], failed) == (DONE, 1, None), "the retried job run by the worker")
+    poll_until(lambda: job_row(worker["url"], failed) == (DONE, 1, None), "the retried job run by the worker")
     assert f"job {failed} m:gone started" in log(), log()
     assert job_row(worker["url"], queued)[0] == "queued"  # the one not due yet is untouched

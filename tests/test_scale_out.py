@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from emulator import CallerScript, TwilioEmulator
+from hotline import twilio_paths as paths
 from hotline.db import make_engine, make_session_factory, transaction
 from hotline.job_engine import QUEUE, URGENT_QUEUE, apply_schema, build_app, use_procrastinate
 from hotline.jobs import (
@@ -38,6 +39,7 @@ from hotline.jobs import (
 from hotline.migrate import upgrade
 from recordings.pipeline import FETCH_RECORDING
 from tests.conftest import empty_postgres_database, korean_model_path
+from tests.failover_proxy import FailoverProxy
 from tests.running_service import RunningService
 from tests.scripted_clips import KO_CLIP, long_korean_clip
 
@@ -321,6 +323,51 @@ def test_two_service_hosts_share_calls_and_staff_and_one_going_down_leaves_the_o
         assert "안철수" in cluster.service.wait_for_ticket(after)["transcript"]
     finally:
         second.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.shared_data
+def test_a_service_host_killed_mid_call_leaves_the_call_to_the_other_behind_the_proxy(cluster, tmp_path_factory):
+    """Two hosts behind a reverse proxy (Twilio knows only the proxy's URL, HOTLINE_PUBLIC_URL): the call's
+    webhooks go to each host in turn; one host is killed as the caller reaches the route step, and the call's
+    later webhooks are answered by the other: the caller is routed, the ticket gets its transcript once."""
+    with FailoverProxy() as proxy:
+        env = {**cluster.service.env, "HOTLINE_PUBLIC_URL": proxy.url}
+        hosts = [RunningService(tmp_path_factory.mktemp(f"host-{n}"), env) for n in "ab"]
+        for host in hosts:
+            host.start()
+        proxy.backends = [host.url for host in hosts]
+        doomed = hosts[1]
+
+        def kill_when_the_caller_is_held(path: str) -> None:  # the second host dies as the route step begins
+            if path.startswith(paths.ROUTE) and doomed.process is not None and doomed.process.poll() is None:
+                proxy.served.append(("(killed)", doomed.url))
+                doomed.kill()
+
+        proxy.on_request = kill_when_the_caller_is_held
+        try:
+            report = cluster.twilio.place_call(
+                f"{proxy.url}/twilio/voice",
+                caller=CallerScript(keys=["2"], say=KO_CLIP),
+                status_callback=f"{proxy.url}/twilio/status",
+            )
+            assert not report.errors, report.errors
+            killed_at = proxy.served.index(("(killed)", doomed.url))
+            before, after = proxy.served[:killed_at], proxy.served[killed_at + 1 :]
+            assert any(backend == doomed.url for _, backend in before)  # the second host had part of the call
+            assert after and all(backend == hosts[0].url for _, backend in after)
+            assert any(path.startswith(paths.ROUTE) for path, _ in after)  # the route step went on on the first
+            ticket = cluster.service.wait_for_ticket(report.call_sid, timeout_s=600)  # staff read it anywhere
+            assert "안철수" in ticket["transcript"] and ticket["route"], ticket
+            transcripts = cluster.query(
+                "SELECT count(*) FROM transcripts t JOIN recordings r ON r.id = t.recording_id "
+                "JOIN calls c ON c.id = r.call_id WHERE c.call_sid = :sid AND r.source = 'problem'",
+                sid=report.call_sid,
+            )
+            assert transcripts == [(1,)]
+        finally:
+            for host in hosts:
+                host.stop()
 
 
 @pytest.mark.postgres
