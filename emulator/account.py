@@ -153,7 +153,7 @@ class TwilioEmulator:
         """The next outbound calls to `number` are met by `callees`, in order (then: nobody answers)."""
         self.outbound.expect(number, *callees)
 
-    def wait_for_outbound(self, to: str, count: int = 1, timeout: float = 30.0) -> list[OutboundCall]:
+    def wait_for_outbound(self, to: str, count: int = 1, timeout: float = 300.0) -> list[OutboundCall]:
         """The first `count` outbound calls to `to`, once each is over."""
         return self.outbound.wait(to, count, timeout)
 

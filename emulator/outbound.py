@@ -234,7 +234,7 @@ class OutboundDialer:
                 call.done.set()
                 self._lock.notify_all()
 
-    def wait(self, to: str, count: int, timeout: float = 30.0) -> list[OutboundCall]:
+    def wait(self, to: str, count: int, timeout: float = 300.0) -> list[OutboundCall]:
         """The first `count` calls to `to`, once each is over; AssertionError when they do not come in time."""
         deadline = time.monotonic() + timeout
         with self._lock:
