@@ -54,6 +54,7 @@ from bench.webhook import (
     summary,
 )
 from hotline.jobs import BACKGROUND
+from tests.postgres_server import rows
 
 KO_CLIPS = SHARED / "data" / "speech" / "ko"
 KEYS = ["2"]  # help with a problem: the caller is asked to describe it and says the clip
@@ -77,18 +78,6 @@ class Worker(Child):
             if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start:\n{self.log_tail()}")
             time.sleep(0.2)
-
-
-def sql(url: str, query: str, **params: object) -> list[tuple]:
-    """Rows of one query on the run's database."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(query), params)]
-    finally:
-        engine.dispose()
 
 
 @contextlib.contextmanager
@@ -118,7 +107,7 @@ def kill_one_mid_transcription(workers: list[Worker], db_url: str, stop: threadi
     def is_problem(key: str) -> bool:
         if key not in sources:
             query = "SELECT source FROM recordings WHERE recording_sid = :sid"
-            sources[key] = sql(db_url, query, sid=key.removeprefix("transcribe:"))
+            sources[key] = rows(db_url, query, sid=key.removeprefix("transcribe:"))
         return sources[key] == [("problem",)]
 
     while not stop.is_set():
@@ -244,11 +233,11 @@ def bench(args: argparse.Namespace, progress: Progress) -> dict:
             progress("waiting for every ticket's transcript, then for the jobs to finish")
             tickets = collect_tickets(reader, [r.call_sid for r in reports], transcribed=True, timeout_s=args.wait)
             reader.close()
-            drained = wait_for(lambda: sql(db_url, COUNTS["jobs_unfinished"])[0][0] == 0, args.wait)
+            drained = wait_for(lambda: rows(db_url, COUNTS["jobs_unfinished"])[0][0] == 0, args.wait)
             stop_killer.set()
-            counts = {name: sql(db_url, query)[0][0] for name, query in COUNTS.items()}
-            errors = sql(db_url, "SELECT kind, left(last_error, 300) FROM jobs WHERE status = 'failed' LIMIT 3")
-            audio_s, last_transcript = sql(db_url, PROBLEM_AUDIO)[0]
+            counts = {name: rows(db_url, query)[0][0] for name, query in COUNTS.items()}
+            errors = rows(db_url, "SELECT kind, left(last_error, 300) FROM jobs WHERE status = 'failed' LIMIT 3")
+            audio_s, last_transcript = rows(db_url, PROBLEM_AUDIO)[0]
         finally:
             stop_killer.set()
             stop_all(service, *workers)

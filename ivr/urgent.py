@@ -75,11 +75,6 @@ def reached_supervisor(session: Session, call: Call) -> bool:
     return any((d or {}).get("step") == SUPERVISOR_STEP for d in dialled)
 
 
-def where_now(session: Session, call: Call) -> str:
-    """Where the caller is: a step name, the lawyer queue, or `with_a_person` (ringing or talking to someone)."""
-    return call.place
-
-
 def _base_url(session: Session, call: Call, public_url: str | None) -> str | None:
     """Our public base URL for Twilio: the setting, else the one the call was answered on."""
     if public_url:
@@ -121,7 +116,7 @@ class SupervisorMover:
             call = find_call(session, call_sid)
             if call is None:
                 return
-            place = where_now(session, call)
+            place = call.place  # where the caller stands (recordings.calls.add_call_event keeps it)
             skip = (
                 "hung_up"
                 if call.ended_at is not None

@@ -23,6 +23,16 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")  # what ./run test installs (Debian'
 INITDB_OPTIONS = ("-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")  # a throwaway: no disk syncs
 
 
+def rows(url: str, sql: str, **params: object) -> list[tuple]:
+    """The rows of one query on the database at `url` (a short-lived engine: tests and benches look, then go)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
 class ThrowawayPostgres:
     """initdb into a temporary folder; `start`, `stop` (a fast shutdown, as a restart does) and `start` again on
     the same port and data; `remove` when done."""

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from emulator import CallerScript
 from emulator.signing import sign
 from tests.conftest import korean_model_path
-from tests.postgres_server import ThrowawayPostgres
+from tests.postgres_server import ThrowawayPostgres, rows
 from tests.running_service import RunningService, emulator_env
 from tests.scripted_clips import KO_CLIP, long_korean_clip
 from tests.waiting import poll
@@ -49,15 +48,6 @@ def service(tmp_path_factory, twilio, postgres) -> Iterator[RunningService]:
         yield svc
 
 
-def _jobs(url: str, sql: str) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.postgres
 @pytest.mark.shared_data
 def test_postgresql_restarted_mid_transcription_fails_requests_clearly_loses_nothing_and_resumes(
@@ -71,7 +61,7 @@ def test_postgresql_restarted_mid_transcription_fails_requests_clearly_loses_not
     )
     assert not first.errors, first.errors
     transcribing = poll(
-        lambda: _jobs(postgres.url, "SELECT id FROM jobs WHERE key LIKE 'transcribe:%' AND status = 'running'"),
+        lambda: rows(postgres.url, "SELECT id FROM jobs WHERE key LIKE 'transcribe:%' AND status = 'running'"),
         timeout_s=300,
     )
     assert transcribing, f"the transcription never started:\n{service.log()[-3000:]}"
@@ -106,8 +96,8 @@ def test_postgresql_restarted_mid_transcription_fails_requests_clearly_loses_not
     # Back: the transcription that met the outage is run again and lands once; nothing failed.
     ticket = service.wait_for_ticket(first.call_sid, timeout_s=600)
     assert ticket["transcript_status"] == "transcribed" and "안철수" in ticket["transcript"], ticket
-    assert not _jobs(postgres.url, "SELECT key, last_error FROM jobs WHERE status = 'failed'")
-    transcripts = _jobs(
+    assert not rows(postgres.url, "SELECT key, last_error FROM jobs WHERE status = 'failed'")
+    transcripts = rows(
         postgres.url,
         "SELECT count(*) FROM transcripts t JOIN recordings r ON r.id = t.recording_id JOIN calls c ON c.id = r.call_id "
         f"WHERE c.call_sid = '{first.call_sid}' AND r.source = 'problem'",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from emulator import CallerScript, TwilioEmulator
 from hotline import twilio_paths as paths
@@ -40,6 +40,7 @@ from hotline.migrate import upgrade
 from recordings.pipeline import FETCH_RECORDING
 from tests.conftest import empty_postgres_database, korean_model_path
 from tests.failover_proxy import FailoverProxy
+from tests.postgres_server import rows
 from tests.running_service import RunningService
 from tests.scripted_clips import KO_CLIP, long_korean_clip
 
@@ -228,12 +229,7 @@ class Cluster:
         return report.call_sid
 
     def query(self, sql: str, **params: object) -> list[tuple]:
-        engine = create_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                return [tuple(row) for row in conn.execute(text(sql), params)]
-        finally:
-            engine.dispose()
+        return rows(self.db_url, sql, **params)
 
 
 def _wait(condition, timeout_s: float, what: str, logs=lambda: ""):
