@@ -1,7 +1,8 @@
-"""The state of each call and what each Twilio request does to it; every function returns the TwiML to play.
+"""The state of each call and what each carrier request does to it; every handler returns the decisions
+(ivr.decisions) that the carrier's edge carries out: TwiML for Twilio, ARI commands for Asterisk.
 
-These run inside webhooks, so they only touch the database and queue jobs: nothing slow. Each is safe
-when Twilio retries the same request: the call, its recordings and its ticket exist once.
+These run inside webhooks (or the Asterisk edge's call threads), so they only touch the database and queue
+jobs: nothing slow. Each is safe when the carrier retries the same request: the call, its recordings and its ticket exist once.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ from sqlalchemy.orm import Session
 
 from hotline.db import utcnow
 from hotline.jobs import BACKGROUND, URGENT, enqueue
+from ivr.decisions import Decisions
 from ivr.flow import EMERGENCY, Flow, Step
 from ivr.prompt_list import RecordedPrompts
-from ivr.twiml import (
+from ivr.steps import (
     CALLER_KEY,
     CALLER_VOICE,
+    confirm_decisions,
+    hangup,
     listens,
     menu_outcome,
-    render_confirm,
-    render_hangup,
-    render_step,
-    render_urgent_redirect,
-    spoken_digits,
+    step_decisions,
+    ticket_digits,
+    urgent_redirect,
 )
 from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call, record_call
@@ -56,7 +58,7 @@ class CallDesk:
     """What the call handlers need besides the database: the flow, the local timezone, our public base URL.
 
     `media_url` is the Media Streams WebSocket that listening steps fork the caller's audio to (None: no live
-    speech, e.g. without a model); `live` holds what those streams heard, `live_model` names the model.
+    speech, e.g. without a model, or a carrier that cannot stream yet); `live` holds what those streams heard, `live_model` names the model.
     `prompts_dir` holds the hotline's recorded prompts, played instead of `<Say>` (None: always said).
     """
 
@@ -74,7 +76,7 @@ class CallDesk:
         return RecordedPrompts(self.prompts_dir, self.base_url) if self.prompts_dir and self.base_url else None
 
 
-def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> str:
+def answer(session: Session, desk: CallDesk, form: dict[str, str]) -> Decisions:
     """A call comes in: note it once, play the first step, which starts the whole-call recording.
 
     Every answer to this request starts the recording: Twilio asks again only when it never got the first answer,
@@ -98,36 +100,30 @@ def play(
     listen: bool | None = None,
     wrong_key: bool = False,
     record_call: bool = False,
-) -> str:
-    """The TwiML of a step, with the call's ticket number at hand for prompts that read it out.
+) -> Decisions:
+    """The decisions of a step, with the call's ticket number at hand for prompts that read it out.
 
     A listening step starts its stream on its first attempt (or when `listen` says so); `leaving` is the step
     the call comes from, whose stream is stopped when the call moves to another step. A dial step makes the
     call's ticket first if it has none: the caller is told its number before being put through. `wrong_key`:
     a menu played again after a key that is no option.
     """
-    context = {"ticket_digits": ""}
     ticket = ticket_for_call(session, call.id)
     if ticket is None and step.kind == "dial":
         ticket = call_ticket(session, call, desk.timezone, PersonReason.PUT_THROUGH)
-    if ticket is not None:
-        context["ticket_digits"] = spoken_digits(ticket.number)
+    context = {"ticket_digits": ticket_digits(ticket.number if ticket is not None else None)}
     add_call_event(session, call, CallEventKind.STEP, step=step.name, attempt=attempt)
     if step.kind == "dial":
         step = _whom_to_ring(session, call, step)
-    listen_url = None
-    if desk.media_url and (attempt == 1 if listen is None else listen):
-        listen_url = desk.media_url
-    return render_step(
+    return step_decisions(
         desk.flow,
         step,
         attempt=attempt,
         context=context,
-        listen_url=listen_url,
+        listen=bool(desk.media_url) and (attempt == 1 if listen is None else listen),
         stop_stream=_stream_to_stop(desk, leaving, step),
         wrong_key=wrong_key,
         record_call=record_call,
-        recorded=desk.recorded,
     )
 
 
@@ -140,13 +136,13 @@ def _stream_to_stop(desk: CallDesk, leaving: Step | None, going_to: Step | None)
     return leaving.name
 
 
-def goto(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
+def goto(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> Decisions:
     """Play a named step (a `<Redirect>` or a REST redirect of the live call lands here)."""
     call = known_call(session, form)
     return play(session, desk, call, desk.flow.step(step_name))
 
 
-def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, attempt: int) -> str:
+def menu_keys(session: Session, desk: CallDesk, form: dict[str, str], step_name: str, attempt: int) -> Decisions:
     """The caller pressed a key (or nothing): go on, ask again, or hand over to `on_fail`."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
@@ -176,7 +172,7 @@ def menu_spoken(
     choice: str,
     confidence: float | None = None,
     via: str = "voice",
-) -> str:
+) -> Decisions:
     """The caller said a menu choice (the live stream redirected the call here): go where its key goes."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
@@ -202,19 +198,17 @@ def menu_spoken(
 
 def menu_confirm(
     session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str, attempt: int = 1
-) -> str:
+) -> Decisions:
     """A choice heard with little confidence: ask the caller to confirm it by key."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
     add_call_event(session, call, CallEventKind.MENU_CONFIRM, step=step.name, choice=choice, attempt=attempt)
-    return render_confirm(
-        desk.flow, step, choice, attempt, stop_stream=_stream_to_stop(desk, step, None), recorded=desk.recorded
-    )
+    return confirm_decisions(desk.flow, step, choice, attempt, stop_stream=_stream_to_stop(desk, step, None))
 
 
 def menu_confirmed(
     session: Session, desk: CallDesk, form: dict[str, str], step_name: str, choice: str, attempt: int = 1
-) -> str:
+) -> Decisions:
     """The answer to the confirmation: 1 takes the choice, anything else plays the menu again (listening)."""
     if _emergency_pressed(desk, form.get("Digits", "")):
         call = known_call(session, form)
@@ -244,14 +238,14 @@ def _emergency_pressed(desk: CallDesk, digits: str) -> bool:
 
 def emergency(
     session: Session, desk: CallDesk, call: Call, step: Step, why: str, *, stop: bool = True, **detail: object
-) -> str:
-    """The caller pressed or said the emergency at `step`: noted, then on to the supervisor (`/twilio/urgent`).
+) -> Decisions:
+    """The caller pressed or said the emergency at `step`: noted, then on to the supervisor (the urgent handler).
 
     `stop`: end the step's live stream (False when the call is no longer at the step, e.g. at its confirmation).
     """
     add_call_event(session, call, CallEventKind.EMERGENCY, step=step.name, why=why, **detail)
     stream = _stream_to_stop(desk, step, None) if stop else None
-    return render_urgent_redirect(why, step.name, stop_stream=stream)
+    return urgent_redirect(why, step.name, stop_stream=stream)
 
 
 def at_step(session: Session, call_sid: str, step_name: str) -> bool:
@@ -260,7 +254,7 @@ def at_step(session: Session, call_sid: str, step_name: str) -> bool:
     return call is not None and call.ended_at is None and call.choosing_at == step_name
 
 
-def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
+def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> Decisions:
     """The caller finished describing the problem (or hung up): open the ticket, read its number."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
@@ -284,7 +278,7 @@ def recorded(session: Session, desk: CallDesk, form: dict[str, str], step_name: 
     if pressed:  # the caller ended the recording with the emergency key
         return emergency(session, desk, call, step, CALLER_KEY, digits=form.get("Digits", ""))
     if hung_up or step.next is None:
-        return render_hangup()  # Twilio ignores TwiML after a hang-up; the ticket is made all the same
+        return hangup()  # a carrier ignores decisions after a hang-up; the ticket is made all the same
     return play(session, desk, call, desk.flow.step(step.next), leaving=step)
 
 
@@ -314,7 +308,7 @@ def _whom_to_ring(session: Session, call: Call, step: Step) -> Step:
     return replace(step, number=operator.phone)
 
 
-def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> str:
+def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: str) -> Decisions:
     """A `<Dial>` ended: a conversation took place, or nobody answered and the flow goes on."""
     call = known_call(session, form)
     step = desk.flow.step(step_name)
@@ -339,7 +333,7 @@ def dialled(session: Session, desk: CallDesk, form: dict[str, str], step_name: s
         # An operator's own phone names them; the shared desk number names only the desk (QA samples it so).
         call.handler, call.handler_role = operator or f"{DESK_PREFIX}{step.number}", OPERATOR
     if status == "completed" or step.next is None:
-        return render_hangup()
+        return hangup()
     return play(session, desk, call, desk.flow.step(step.next))
 
 

@@ -34,11 +34,16 @@ def international(national: str) -> str:
     return "+86" + national.removeprefix("0")
 
 
-def spoken_number(national: str) -> str:
-    """The number read back digit by digit, in the groups a caller says it in: 139，1234，5678 or 029，8888 6666."""
+def grouped_number(national: str) -> str:
+    """The number in the groups a caller says it in, a dash between them: 139-1234-5678 or 029-88886666."""
     if national.startswith("1"):
         groups = [national[:3], national[3:7], national[7:]]
     else:
         area = 3 if national[1] in "12" else 4
         groups = [national[:area], national[area:]]
-    return spoken_digits("-".join(groups))
+    return "-".join(groups)
+
+
+def spoken_number(national: str) -> str:
+    """The number read back digit by digit, in its groups: 幺 三 九，幺 二 三 四，五 六 七 八."""
+    return spoken_digits(grouped_number(national))

@@ -16,8 +16,9 @@ from twilio.rest import Client
 from hotline.db import transaction
 from ivr import call as ivr_call
 from ivr.flow import EMERGENCY, Flow
-from ivr.route_calls import DISTRICT_STEP, district_url
-from ivr.twiml import CALLER_VOICE, step_url, urgent_url
+from ivr.route_calls import DISTRICT_STEP, district_answer
+from ivr.steps import CALLER_VOICE
+from ivr.twiml import next_url, step_url, urgent_url
 from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call
 from recordings.live_transcripts import keep_live_transcript, replace_live_transcript
@@ -58,7 +59,7 @@ def choice_target(step: str, base_url: str, choice: MenuChoice) -> tuple[str, st
             return "none: not sure, the caller may press the key", None
         if choice.choice == EMERGENCY:
             return "emergency", base_url + urgent_url(CALLER_VOICE, DISTRICT_STEP)
-        return "district", base_url + district_url(attempt=1, said=choice.choice)
+        return "district", base_url + next_url(district_answer(attempt=1, said=choice.choice))
     action = "spoken" if choice.confident else "confirm"
     query = {"choice": choice.choice}
     if choice.confident:

@@ -1,8 +1,8 @@
 """After the problem is recorded: route the ticket and take the caller where it goes, never to a dead end.
 
-Lawyer seats (an `<Enqueue>` with position and wait, or a callback when nobody can answer), a supervisor at
-once for urgent cases, a local union, the dispatcher, or a knowledge-base answer. Each function maps one
-Twilio request to one TwiML document; the decisions themselves live in `routing`.
+Lawyer seats (a queue with position and wait, or a callback when nobody can answer), a supervisor at once for
+urgent cases, a local union, the dispatcher, or a knowledge-base answer. Each function maps one carrier request to
+the call's next decisions (ivr.decisions); where a ticket goes is decided in `routing`.
 """
 
 from __future__ import annotations
@@ -17,26 +17,31 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from hotline import twilio_paths as paths
 from hotline.data_files import DataFileError, DataModel, check, fillable, read_yaml
 from hotline.db import utcnow
 from ivr.call import CallDesk, call_ticket, known_call, play
-from ivr.callback_number import MAX_KEYS, international, national_number, spoken_number
-from ivr.prompt_list import ROUTE_PROMPTS
-from ivr.prompt_list import Prompt as SaidPrompt
-from ivr.twiml import (
-    CALLER_KEY,
-    CALLER_VOICE,
-    URGENT_FLAG,
-    SayParent,
-    end_stream,
-    render_urgent_redirect,
-    say_prompt,
-    spoken_digits,
-    start_stream,
+from ivr.callback_number import MAX_KEYS, grouped_number, international, national_number
+from ivr.decisions import (
+    Decision,
+    Decisions,
+    Dial,
+    Digits,
+    Enqueue,
+    Gather,
+    Hangup,
+    LeaveQueue,
+    Next,
+    Pause,
+    PromptValue,
+    Redirect,
+    Say,
+    StartStream,
+    StopStream,
+    To,
 )
+from ivr.prompt_list import ROUTE_PROMPTS
+from ivr.steps import CALLER_KEY, CALLER_VOICE, URGENT_FLAG, hangup, urgent_redirect
 from recordings.call_events import CallEventKind, Place
 from recordings.calls import add_call_event
 from recordings.tables import Call, CallEvent, Recording
@@ -76,9 +81,9 @@ def dial_status_label(status: str) -> str:
     return DIAL_STATUS_LABELS.get(status, status)
 
 
-def district_url(attempt: int, said: str | None = None) -> str:
+def district_answer(attempt: int, said: str | None = None) -> Next:
     """Where the district answer goes: a key (`Digits`), or `said`, the key of the district heard aloud."""
-    return f"{paths.ROUTE_DISTRICT}?attempt={attempt}" + (f"&said={said}" if said is not None else "")
+    return Next.of(To.ROUTE_DISTRICT, attempt=attempt, **({"said": said} if said is not None else {}))
 
 
 TRANSCRIPT_DONE = ("transcribed", "failed", "waiting_model")
@@ -165,14 +170,9 @@ class RouteDesk:
     data: RoutingData
     prompts: dict[str, Any]  # route_prompts.yaml as loaded: prompt key -> text
 
-    def say(self, parent: SayParent, key: str, **values: object) -> None:
-        """Add the prompt `key`, filled with `values`, in the flow's voice (its recording, when it has one)."""
-        prompt = SaidPrompt(f"{ROUTE_PROMPTS}.{key}", str(self.prompts[key]))
-        say_prompt(parent, self.desk.flow.voice, prompt, self.desk.recorded, **values)
-
-
-def _xml(response: VoiceResponse) -> str:
-    return str(response)
+    def say(self, key: str, **values: PromptValue) -> Say:
+        """Say the prompt `key`, filled with `values` (its recording, when it has one)."""
+        return Say.of(f"{ROUTE_PROMPTS}.{key}", str(self.prompts[key]), values)
 
 
 def _problem_words(session: Session, call: Call) -> tuple[str, WordsFrom] | None:
@@ -205,21 +205,18 @@ def _still_worth_waiting(session: Session, rd: RouteDesk, call: Call, polls: int
     return recorded is not None and polls < 300 and (utcnow() - recorded).total_seconds() < limit
 
 
-def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> str:
+def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> Decisions:
     """Hold the caller briefly for the transcript, then route the ticket and play where it goes."""
     call = known_call(session, form)
     ticket = ticket_for_call(session, call.id)
     if ticket is None:  # cannot happen in the flow; a stray request ends politely
-        response = VoiceResponse()
-        rd.say(response, "goodbye")
-        response.hangup()
-        return _xml(response)
+        out: list[Decision] = []
+        out.append(rd.say("goodbye"))
+        out.append(Hangup())
+        return tuple(out)
     heard = _problem_words(session, call)
     if heard is None and _still_worth_waiting(session, rd, call, wait):
-        response = VoiceResponse()
-        response.pause(length=1)
-        response.redirect(f"{paths.ROUTE}?wait={wait + 1}", method="POST")
-        return _xml(response)
+        return (Pause(1), Redirect(Next.of(To.ROUTE, wait=wait + 1)))
     text, words_from = heard or ("", WordsFrom.RECORDING)  # no words in time: routed by the keys alone
     decision = route_ticket(session, ticket, text, rd.data, utcnow(), words_from)
     emergency = rd.desk.flow.emergency
@@ -233,43 +230,46 @@ def route(session: Session, rd: RouteDesk, form: dict[str, str], wait: int) -> s
     return _play_route(session, rd, call, ticket, decision)
 
 
-def _play_route(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, decision: decide.RouteDecision) -> str:
-    digits = spoken_digits(ticket.number)
-    response = VoiceResponse()
+def _play_route(
+    session: Session, rd: RouteDesk, call: Call, ticket: Ticket, decision: decide.RouteDecision
+) -> Decisions:
+    digits = Digits(ticket.number)
+    out: list[Decision] = []
     if decision.route == decide.LAWYER_QUEUE:
         return _to_lawyers(session, rd, call, ticket)
     if decision.route == decide.SUPERVISOR:
-        return _dial_supervisor(session, rd, call, ticket, response)
+        return _dial_supervisor(session, rd, call, ticket)
     elif decision.route == decide.LOCAL_UNION and decision.union is not None:
         rule = rd.data.sla.rule(ticket.handling_class)
-        rd.say(response, "dispatched", contact=decision.union.contact, reply_days=rule.reply_days, ticket_digits=digits)
+        out.append(
+            rd.say("dispatched", contact=decision.union.contact, reply_days=rule.reply_days, ticket_digits=digits)
+        )
     elif decision.route == decide.DISPATCHER:
         if decision.district_unknown:
             return _district_question(session, rd, call, ticket, attempt=1)
-        _to_dispatcher(rd, response, ticket)
+        out.append(_to_dispatcher(rd, ticket))
     elif decision.route == decide.KNOWLEDGE_BASE and decision.answer is not None:
-        rd.say(response, "knowledge_answer", answer=decision.answer.entry.answer)
-        gather = Gather(input="dtmf", num_digits=1, timeout=5, action=paths.ROUTE_MORE, method="POST")
-        rd.say(gather, "knowledge_more", ticket_digits=digits)
-        response.append(gather)
-        rd.say(response, "goodbye")
+        out.append(rd.say("knowledge_answer", answer=decision.answer.entry.answer))
+        more = (rd.say("knowledge_more", ticket_digits=digits),)
+        out.append(Gather(more, Next.of(To.ROUTE_MORE), timeout_s=5, num_digits=1, on_empty=False))
+        out.append(rd.say("goodbye"))
     elif decision.route == decide.OPERATOR:
         if not _operator_missed(call):
             return play(session, rd.desk, call, rd.desk.flow.step_of_kind("dial"))
         # The operators' line was busy and the caller left their problem: an operator calls back.
         ticket.callback_number = call.from_number
         add_event(session, ticket, "callback_requested", f"话务员忙：请回电 {call.from_number}")
-        rd.say(response, "operator_callback", ticket_digits=digits)
+        out.append(rd.say("operator_callback", ticket_digits=digits))
     else:
-        _to_dispatcher(rd, response, ticket)
-    response.hangup()
-    return _xml(response)
+        out.append(_to_dispatcher(rd, ticket))
+    out.append(Hangup())
+    return tuple(out)
 
 
-def _to_dispatcher(rd: RouteDesk, response: VoiceResponse, ticket: Ticket) -> None:
+def _to_dispatcher(rd: RouteDesk, ticket: Ticket) -> Say:
     """Tell the caller a dispatcher sends the ticket on: within how many working days, and its number."""
     reply_days = rd.data.sla.rule(ticket.handling_class).reply_days
-    rd.say(response, "to_dispatcher", reply_days=reply_days, ticket_digits=spoken_digits(ticket.number))
+    return rd.say("to_dispatcher", reply_days=reply_days, ticket_digits=Digits(ticket.number))
 
 
 def _operator_missed(call: Call) -> bool:
@@ -280,7 +280,7 @@ def _operator_missed(call: Call) -> bool:
 # --- lawyer seats ----------------------------------------------------------------------------------------
 
 
-def _to_lawyers(session: Session, rd: RouteDesk, call: Call, ticket: Ticket) -> str:
+def _to_lawyers(session: Session, rd: RouteDesk, call: Call, ticket: Ticket) -> Decisions:
     """Queue the caller for a lawyer, unless nobody could ever answer: then offer a callback straight away."""
     now = utcnow()
     tz, limits = rd.data.timezone, rd.data.roster.queue
@@ -295,19 +295,13 @@ def _to_lawyers(session: Session, rd: RouteDesk, call: Call, ticket: Ticket) -> 
         return _callback_offer(rd)
     enter_queue(session, call.call_sid, ticket.id)
     add_call_event(session, call, CallEventKind.ENQUEUED, queue=LAWYER_QUEUE_NAME)
-    response = VoiceResponse()
-    rd.say(response, "lawyer_intro", ticket_digits=spoken_digits(ticket.number))
-    response.enqueue(
-        LAWYER_QUEUE_NAME,
-        action=paths.QUEUE_DONE,
-        method="POST",
-        wait_url=paths.QUEUE_WAIT,
-        wait_url_method="POST",
+    return (
+        rd.say("lawyer_intro", ticket_digits=Digits(ticket.number)),
+        Enqueue(LAWYER_QUEUE_NAME, Next.of(To.QUEUE_DONE), wait=Next.of(To.QUEUE_WAIT)),
     )
-    return _xml(response)
 
 
-def queue_wait(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+def queue_wait(session: Session, rd: RouteDesk, form: dict[str, str]) -> Decisions:
     """Played to a waiting caller (Twilio asks again when it ends): position and expected wait, or leave."""
     call_sid = form.get("CallSid", "")
     limits = rd.data.roster.queue
@@ -316,44 +310,32 @@ def queue_wait(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     position = int(form.get("QueuePosition") or position_of(state, call_sid) or 1)
     waited = int(form.get("QueueTime") or 0)
     staffed = signed_in_on_duty(session, rd.data.roster, now, rd.data.timezone)
-    response = VoiceResponse()
     if waited >= limits.max_wait_s or not staffed:
-        response.leave()  # Enqueue's action then offers the callback
-        return _xml(response)
-    # The announcement, then the hold, inside a Gather: the emergency key is heard while the caller waits.
-    gather = Gather(
-        input="dtmf",
-        num_digits=1,
-        timeout=int(rd.prompts.get("queue_hold_s", 20)),
-        action=paths.QUEUE_KEY,
-        method="POST",
-    )
+        return (LeaveQueue(),)  # the queue's `next` then offers the callback
     # Twilio's QueuePosition counts the caller (1 = first in line): the caller hears how many are ahead.
     ahead = max(position - 1, 0)
-    rd.say(
-        gather,
+    announced = rd.say(
         "queue_position" if ahead else "queue_next",
         position=ahead,
         minutes=_expected_minutes(
             position, form.get("AvgQueueTime"), state.avg_wait_s, len(staffed), limits.assumed_talk_s
         ),
     )
-    response.append(gather)
-    return _xml(response)
+    # The announcement, then the hold, as a question: the emergency key is heard while the caller waits.
+    hold_s = int(rd.prompts.get("queue_hold_s", 20))
+    return (Gather((announced,), Next.of(To.QUEUE_KEY), timeout_s=hold_s, num_digits=1, on_empty=False),)
 
 
-def queue_key(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+def queue_key(session: Session, rd: RouteDesk, form: dict[str, str]) -> Decisions:
     """A key pressed while waiting for a lawyer: the emergency key leaves the queue for the supervisor (the
     Enqueue action then takes the caller there); any other key changes nothing."""
     call = known_call(session, form)
     digits = form.get("Digits", "")
-    response = VoiceResponse()
     if _emergency_key(rd, digits):
         add_call_event(session, call, CallEventKind.EMERGENCY, step=QUEUE_STEP, why=CALLER_KEY, digits=digits)
-        response.leave()
-    else:
-        add_call_event(session, call, CallEventKind.MENU_INPUT, step=QUEUE_STEP, digits=digits, choice=None)
-    return _xml(response)
+        return (LeaveQueue(),)
+    add_call_event(session, call, CallEventKind.MENU_INPUT, step=QUEUE_STEP, digits=digits, choice=None)
+    return ()
 
 
 def _expected_minutes(
@@ -370,7 +352,7 @@ def _expected_minutes(
     return max(1, math.ceil(seconds / 60))
 
 
-def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> Decisions:
     """The caller left the queue: after a lawyer took them, the call ends; otherwise offer a callback."""
     call = known_call(session, form)
     result = form.get("QueueResult", "")
@@ -387,15 +369,15 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
         if ticket is not None and lawyer_id:
             ticket.assigned_to = lawyer_id
             add_event(session, ticket, "lawyer_answered", f"律师 {lawyer_id} 接听咨询", actor=lawyer_id)
-        return _xml(_hangup())
+        return hangup()
     if result == "hangup":
         leave_queue(session, call.call_sid, "hangup")
         if ticket is not None:
             _assign_callback(session, rd, ticket, call.from_number, "the caller hung up while waiting for a lawyer")
-        return _xml(_hangup())
+        return hangup()
     if result == "leave" and emergency_key:
         leave_queue(session, call.call_sid, "supervisor")
-        return render_urgent_redirect(CALLER_KEY, QUEUE_STEP)
+        return urgent_redirect(CALLER_KEY, QUEUE_STEP)
     leave_queue(session, call.call_sid, "callback")
     return _callback_offer(rd)
 
@@ -403,41 +385,40 @@ def queue_done(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
 CALLBACK_STEP = Place.CALLBACK_OFFER
 
 
-def callback_typed_url(tries: int, refused: int) -> str:
+def callback_typed(tries: int, refused: int) -> Next:
     """Where a typed callback number goes: `tries` numbers typed so far with this one, `refused` of them refused."""
-    return f"{paths.CALLBACK_CONFIRM}?tries={tries}&refused={refused}"
+    return Next.of(To.CALLBACK_CONFIRM, tries=tries, refused=refused)
 
 
-def callback_check_url(number: str, tries: int, refused: int, asked: int) -> str:
+def callback_check_answer(number: str, tries: int, refused: int, asked: int) -> Next:
     """Where the answer to the read-back goes: the number read back, and how often it was (`asked`)."""
-    return f"{paths.CALLBACK_CHECK}?number={number}&tries={tries}&refused={refused}&asked={asked}"
+    return Next.of(To.CALLBACK_CHECK, number=number, tries=tries, refused=refused, asked=asked)
 
 
-def _number_question(rd: RouteDesk, response: VoiceResponse, keys: list[str], tries: int, refused: int) -> str:
+def _number_question(rd: RouteDesk, keys: list[str], tries: int, refused: int) -> Decisions:
     """Ask for a number (the prompts `keys`, then the keys up to #); silence comes to the same handler."""
-    gather = Gather(
-        input="dtmf",
-        timeout=8,
-        finish_on_key="#",
-        action=callback_typed_url(tries, refused),
-        method="POST",
-        action_on_empty_result=True,
-    )
-    for key in keys:
-        rd.say(gather, key)
-    response.append(gather)
-    response.redirect(callback_typed_url(tries, refused), method="POST")
-    return _xml(response)
+    typed = callback_typed(tries, refused)
+    prompts = tuple(rd.say(key) for key in keys)
+    return (Gather(prompts, typed, timeout_s=8, num_digits=None, finish_on_key="#"), Redirect(typed))
 
 
-def _callback_offer(rd: RouteDesk) -> str:
+def _callback_offer(rd: RouteDesk) -> Decisions:
     """Offer a lawyer's callback: 1 for this phone, or a number typed then #."""
-    return _number_question(rd, VoiceResponse(), ["callback_offer"], tries=1, refused=0)
+    return _number_question(rd, ["callback_offer"], tries=1, refused=0)
 
 
-def _callback_answer(session: Session, rd: RouteDesk, form: dict[str, str]) -> tuple[Call, str, Ticket] | str:
-    """The call, the keys pressed and its ticket at a callback question; or the TwiML that answers at once: the
-    emergency key (to the supervisor), or no ticket (the webhook checks first; nothing to call back about)."""
+@dataclass(frozen=True)
+class _Answered:
+    """The call, the keys pressed and its ticket at a callback question."""
+
+    call: Call
+    keys: str
+    ticket: Ticket
+
+
+def _callback_answer(session: Session, rd: RouteDesk, form: dict[str, str]) -> _Answered | Decisions:
+    """The call, the keys pressed and its ticket at a callback question; or the decisions that answer at once:
+    the emergency key (to the supervisor), or no ticket (the webhook checks first; nothing to call back about)."""
     call = known_call(session, form)
     keys = form.get("Digits", "")
     if _emergency_key(rd, keys):
@@ -445,18 +426,19 @@ def _callback_answer(session: Session, rd: RouteDesk, form: dict[str, str]) -> t
     ticket = ticket_for_call(session, call.id)
     if ticket is None:
         return _goodbye(rd)
-    return call, keys, ticket
+    return _Answered(call, keys, ticket)
 
 
-def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], tries: int = 1, refused: int = 0) -> str:
+def callback_confirm(
+    session: Session, rd: RouteDesk, form: dict[str, str], tries: int = 1, refused: int = 0
+) -> Decisions:
     """The caller answered the callback offer (or typed a number again): 1 at the offer is this phone; a valid
     number is read back to confirm; a refused one is asked for once more; silence, or a second refusal, and the
     caller ID is used, which the caller is told."""
     answered = _callback_answer(session, rd, form)
-    if isinstance(answered, str):
+    if not isinstance(answered, _Answered):
         return answered
-    call, keys, ticket = answered
-    keys = keys.rstrip("#")
+    call, keys, ticket = answered.call, answered.keys.rstrip("#"), answered.ticket
     tries, refused = max(tries, 1), max(refused, 0)  # counts from our own URLs; an odd one cannot loop
     if tries <= 1 and keys == "1":
         add_call_event(session, call, CallEventKind.CALLBACK_NUMBER, chosen="caller_id", tries=tries)
@@ -484,7 +466,7 @@ def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], trie
     if national is None:
         if refused < 1 and tries < _max_tries(rd):
             return _number_question(
-                rd, VoiceResponse(), ["callback_invalid", "callback_ask_again"], tries=tries + 1, refused=refused + 1
+                rd, ["callback_invalid", "callback_ask_again"], tries=tries + 1, refused=refused + 1
             )
         return _callback_booked(
             session,
@@ -497,27 +479,23 @@ def callback_confirm(session: Session, rd: RouteDesk, form: dict[str, str], trie
     return _read_back(rd, national, tries, refused, asked=1)
 
 
-def _read_back(rd: RouteDesk, national: str, tries: int, refused: int, asked: int) -> str:
+def _read_back(rd: RouteDesk, national: str, tries: int, refused: int, asked: int) -> Decisions:
     """Read the typed number back digit by digit: 1 confirms it, 2 types it again."""
-    action = callback_check_url(national, tries, refused, asked)
-    response = VoiceResponse()
-    gather = Gather(input="dtmf", num_digits=1, timeout=6, action=action, method="POST", action_on_empty_result=True)
-    rd.say(gather, "callback_readback", number_digits=spoken_number(national))
-    response.append(gather)
-    response.redirect(action, method="POST")
-    return _xml(response)
+    answer = callback_check_answer(national, tries, refused, asked)
+    read = (rd.say("callback_readback", number_digits=Digits(grouped_number(national))),)
+    return (Gather(read, answer, timeout_s=6, num_digits=1), Redirect(answer))
 
 
 def callback_check(
     session: Session, rd: RouteDesk, form: dict[str, str], number: str, tries: int, refused: int, asked: int
-) -> str:
+) -> Decisions:
     """The caller's answer to the number read back: 1 books the callback to it, 2 types it again (up to
     `callback_max_tries` numbers in all, then the caller ID); silence or another key reads it back once more,
     then the number the caller typed and did not reject is used."""
     answered = _callback_answer(session, rd, form)
-    if isinstance(answered, str):
+    if not isinstance(answered, _Answered):
         return answered
-    call, keys, ticket = answered
+    call, keys, ticket = answered.call, answered.keys, answered.ticket
     tries, refused, asked = max(tries, 1), max(refused, 0), max(asked, 1)
     national = national_number(number)  # the URL is checked again: a forged one gets the caller ID
     add_call_event(session, call, CallEventKind.CALLBACK_READBACK, digits=keys[:1], tries=tries, asked=asked)
@@ -525,7 +503,7 @@ def callback_check(
         return _callback_booked(session, rd, ticket, call.from_number, ["callback_caller_id"], "律师均无法接听")
     if keys[:1] == "2":
         if tries < _max_tries(rd):
-            return _number_question(rd, VoiceResponse(), ["callback_retype"], tries=tries + 1, refused=refused)
+            return _number_question(rd, ["callback_retype"], tries=tries + 1, refused=refused)
         return _callback_booked(
             session,
             rd,
@@ -539,27 +517,26 @@ def callback_check(
     return _callback_booked(session, rd, ticket, international(national), [], "律师均无法接听；回拨来电人输入的号码")
 
 
-def _goodbye(rd: RouteDesk) -> str:
+def _goodbye(rd: RouteDesk) -> Decisions:
     """Thank the caller and end the call."""
-    response = VoiceResponse()
-    rd.say(response, "goodbye")
-    response.hangup()
-    return _xml(response)
+    return (rd.say("goodbye"), Hangup())
 
 
 def _max_tries(rd: RouteDesk) -> int:
     return int(rd.prompts.get("callback_max_tries", 3))
 
 
-def _callback_booked(session: Session, rd: RouteDesk, ticket: Ticket, number: str, before: list[str], why: str) -> str:
+def _callback_booked(
+    session: Session, rd: RouteDesk, ticket: Ticket, number: str, before: list[str], why: str
+) -> Decisions:
     """Give the callback to the next lawyer on duty and tell the caller when (after the prompts `before`)."""
     when = _assign_callback(session, rd, ticket, number, why)
-    response = VoiceResponse()
+    out: list[Decision] = []
     for key in before:
-        rd.say(response, key)
-    rd.say(response, "callback_confirmed", when=when, ticket_digits=spoken_digits(ticket.number))
-    response.hangup()
-    return _xml(response)
+        out.append(rd.say(key))
+    out.append(rd.say("callback_confirmed", when=when, ticket_digits=Digits(ticket.number)))
+    out.append(Hangup())
+    return tuple(out)
 
 
 def _assign_callback(session: Session, rd: RouteDesk, ticket: Ticket, number: str, why: str) -> str:
@@ -580,13 +557,12 @@ def _assign_callback(session: Session, rd: RouteDesk, ticket: Ticket, number: st
 # --- supervisor, dispatcher, knowledge base -----------------------------------------------------------------
 
 
-def _dial_supervisor(
-    session: Session, rd: RouteDesk, call: Call, ticket: Ticket, response: VoiceResponse | None = None
-) -> str:
-    """Ring the supervisor on duty; with none on the roster the caller is told they will be called back."""
-    response = response or VoiceResponse()
-    digits = spoken_digits(ticket.number)
-    rd.say(response, "urgent_intro", ticket_digits=digits)
+def _dial_supervisor(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, before: Decisions = ()) -> Decisions:
+    """Ring the supervisor on duty (after `before`); with none on the roster the caller is told they will be
+    called back."""
+    out = list(before)
+    digits = Digits(ticket.number)
+    out.append(rd.say("urgent_intro", ticket_digits=digits))
     supervisor = rd.data.roster.supervisors[0] if rd.data.roster.supervisors else None
     if supervisor is not None:
         add_call_event(
@@ -597,15 +573,14 @@ def _dial_supervisor(
             supervisor=supervisor.id,
             number=supervisor.phone,
         )
-        dial = response.dial(action=paths.ROUTE_DIALLED, method="POST", timeout=30)
-        dial.number(supervisor.phone)
-        return _xml(response)
-    rd.say(response, "urgent_no_answer", ticket_digits=digits)
-    response.hangup()
-    return _xml(response)
+        out.append(Dial(supervisor.phone, Next.of(To.ROUTE_DIALLED), timeout_s=30))
+        return tuple(out)
+    out.append(rd.say("urgent_no_answer", ticket_digits=digits))
+    out.append(Hangup())
+    return tuple(out)
 
 
-def to_supervisor(session: Session, rd: RouteDesk, form: dict[str, str], why: str, at: str) -> str:
+def to_supervisor(session: Session, rd: RouteDesk, form: dict[str, str], why: str, at: str) -> Decisions:
     """Take the caller to the supervisor now, wherever they were (`at`): they pressed or said the emergency
     (`why` caller_key / caller_voice: the ticket, made now if there is none, is marked urgent with the reason
     `caller_emergency`), or an urgent flag was found after routing (`urgent_flag`: the ticket says so already).
@@ -629,13 +604,13 @@ def to_supervisor(session: Session, rd: RouteDesk, form: dict[str, str], why: st
         at=at,
         left_queue=entry is not None and entry.outcome == "supervisor",
     )
-    response = VoiceResponse()
+    stop: Decisions = ()
     if at == DISTRICT_STEP and why != CALLER_KEY and rd.desk.media_url:
-        end_stream(response, DISTRICT_STREAM)  # the key's handler stopped it already
-    return _dial_supervisor(session, rd, call, ticket, response)
+        stop = (StopStream(DISTRICT_STREAM),)  # the key's handler stopped it already
+    return _dial_supervisor(session, rd, call, ticket, stop)
 
 
-def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> Decisions:
     """The supervisor's line ended: if nobody answered, the caller is told they will be called back."""
     call = known_call(session, form)
     ticket = ticket_for_call(session, call.id)
@@ -644,41 +619,34 @@ def route_dialled(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
     supervisors = rd.data.roster.supervisors
     if status == "completed" and supervisors:  # the supervisor on the line handled the call (QA samples per handler)
         call.handler, call.handler_role = supervisors[0].id, "supervisor"
-    response = VoiceResponse()
+    out: list[Decision] = []
     if status != "completed" and ticket is not None:
         add_event(
             session, ticket, "supervisor_unreached", f"班长/主管电话未接通（{dial_status_label(status)}）：请回电"
         )
-        rd.say(response, "urgent_no_answer", ticket_digits=spoken_digits(ticket.number))
-    response.hangup()
-    return _xml(response)
+        out.append(rd.say("urgent_no_answer", ticket_digits=Digits(ticket.number)))
+    out.append(Hangup())
+    return tuple(out)
 
 
-def _district_question(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, attempt: int) -> str:
+def _district_question(session: Session, rd: RouteDesk, call: Call, ticket: Ticket, attempt: int) -> Decisions:
     """Ask where the workplace is: a key per district, or its name said aloud (heard on a live stream)."""
     options = rd.data.directory.district_menu()
     menu = "".join(f"{u.district}请按{n}；" for n, u in enumerate(options, 1))
     add_call_event(session, call, CallEventKind.STEP, step=DISTRICT_STEP, attempt=attempt)
-    response = VoiceResponse()
+    out: list[Decision] = []
     if rd.desk.media_url and attempt == 1:
-        start_stream(response, rd.desk.media_url, name=DISTRICT_STREAM, step=DISTRICT_STEP, mode="menu")
-    gather = Gather(
-        input="dtmf",
-        num_digits=1,
-        timeout=int(rd.prompts.get("district_timeout_s", 6)),
-        action=district_url(attempt),
-        method="POST",
-        action_on_empty_result=True,
-    )
-    rd.say(gather, "district_question", districts=menu)
-    response.append(gather)
-    response.redirect(district_url(attempt), method="POST")
-    return _xml(response)
+        out.append(StartStream(DISTRICT_STREAM, DISTRICT_STEP, "menu"))
+    answer = district_answer(attempt)
+    timeout_s = int(rd.prompts.get("district_timeout_s", 6))
+    out.append(Gather((rd.say("district_question", districts=menu),), answer, timeout_s=timeout_s, num_digits=1))
+    out.append(Redirect(answer))
+    return tuple(out)
 
 
 def district_choice(
     session: Session, rd: RouteDesk, form: dict[str, str], attempt: int, said: str | None = None
-) -> str:
+) -> Decisions:
     """The caller named the district by key (or aloud: `said` is the key the live stream heard): dispatch there;
     no answer twice or 0: the dispatcher decides."""
     call = known_call(session, form)
@@ -692,9 +660,9 @@ def district_choice(
     if ticket is None:  # the webhook checks first; a call without a ticket has nothing to dispatch
         return _goodbye(rd)
     options = rd.data.directory.district_menu()
-    response = VoiceResponse()
+    out: list[Decision] = []
     if rd.desk.media_url:
-        end_stream(response, DISTRICT_STREAM)
+        out.append(StopStream(DISTRICT_STREAM))
     add_call_event(session, call, CallEventKind.MENU_INPUT, step=DISTRICT_STEP, digits=digits, via=via, attempt=attempt)
     if digits.isdigit() and 1 <= int(digits) <= len(options) and ticket.status == "accepted":
         union = options[int(digits) - 1]
@@ -711,23 +679,24 @@ def district_choice(
             actor="caller-ivr",
             note=f"来电人{VIA_LABELS.get(via, via)}选择了{union.district}",
         )
-        rd.say(
-            response,
-            "dispatched",
-            contact=union.contact,
-            reply_days=rd.data.sla.rule(ticket.handling_class).reply_days,
-            ticket_digits=spoken_digits(ticket.number),
+        out.append(
+            rd.say(
+                "dispatched",
+                contact=union.contact,
+                reply_days=rd.data.sla.rule(ticket.handling_class).reply_days,
+                ticket_digits=Digits(ticket.number),
+            )
         )
     elif digits in ("", "*") and attempt < 2:
         return _district_question(session, rd, call, ticket, attempt + 1)
     else:
         add_event(session, ticket, "dispatcher_queue", "来电人未能说出区县：由派单员决定")
-        _to_dispatcher(rd, response, ticket)
-    response.hangup()
-    return _xml(response)
+        out.append(_to_dispatcher(rd, ticket))
+    out.append(Hangup())
+    return tuple(out)
 
 
-def knowledge_more(session: Session, rd: RouteDesk, form: dict[str, str]) -> str:
+def knowledge_more(session: Session, rd: RouteDesk, form: dict[str, str]) -> Decisions:
     """After the knowledge-base answer: 0 for a person, the emergency key for the supervisor, else goodbye."""
     call = known_call(session, form)
     if _emergency_key(rd, form.get("Digits", "")):
@@ -737,25 +706,19 @@ def knowledge_more(session: Session, rd: RouteDesk, form: dict[str, str]) -> str
         if ticket is not None:
             add_event(session, ticket, "asked_for_person", "来电人听完答复后要求人工服务")
         return play(session, rd.desk, call, rd.desk.flow.step_of_kind("dial"))
-    response = VoiceResponse()
-    rd.say(response, "goodbye")
-    response.hangup()
-    return _xml(response)
+    return _goodbye(rd)
 
 
-def seat_bridge(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: str) -> str:
+def seat_bridge(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: str) -> Decisions:
     """A lawyer took this caller from the queue (the call was redirected here): ring the lawyer's phone."""
     call = known_call(session, form)
     lawyer = rd.data.roster.lawyer(lawyer_id)
     add_call_event(session, call, CallEventKind.LAWYER_RINGING, lawyer=lawyer_id)
-    response = VoiceResponse()
-    rd.say(response, "lawyer_connecting", name=lawyer.name)
-    dial = response.dial(action=f"{paths.SEAT_DONE}?lawyer={lawyer_id}", method="POST", timeout=20)
-    dial.number(lawyer.phone)
-    return _xml(response)
+    done = Next.of(To.SEAT_DONE, lawyer=lawyer_id)
+    return (rd.say("lawyer_connecting", name=lawyer.name), Dial(lawyer.phone, done, timeout_s=20))
 
 
-def seat_done(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: str) -> str:
+def seat_done(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: str) -> Decisions:
     """The lawyer's line ended: the lawyer is free again; if they never answered, the caller gets a callback."""
     call = known_call(session, form)
     set_on_call(session, lawyer_id, None)
@@ -775,7 +738,7 @@ def seat_done(session: Session, rd: RouteDesk, form: dict[str, str], lawyer_id: 
                 session, ticket, "lawyer_unreached", f"律师 {lawyer_id} 电话未接通（{dial_status_label(status)}）"
             )
         return _callback_offer(rd)
-    return _xml(_hangup())
+    return hangup()
 
 
 def free_lawyer_after_call(session: Session, call_sid: str) -> None:
@@ -795,13 +758,7 @@ def _emergency_key(rd: RouteDesk, digits: str) -> bool:
 
 def _emergency_at(
     session: Session, rd: RouteDesk, call: Call, at: str, digits: str, *, stop_stream: str | None = None
-) -> str:
+) -> Decisions:
     """The caller pressed the emergency key at a question after routing: noted, then on to the supervisor."""
     add_call_event(session, call, CallEventKind.EMERGENCY, step=at, why=CALLER_KEY, digits=digits)
-    return render_urgent_redirect(CALLER_KEY, at, stop_stream=stop_stream)
-
-
-def _hangup() -> VoiceResponse:
-    response = VoiceResponse()
-    response.hangup()
-    return response
+    return urgent_redirect(CALLER_KEY, at, stop_stream=stop_stream)

@@ -1,17 +1,44 @@
-"""Rendering one flow step as a TwiML document, and what a caller's keys lead to."""
+"""The Twilio edge's renderer: the flow engine's decisions (ivr.decisions) as a TwiML document.
+
+What comes next (`Next`) becomes the webhook path of its handler, with its values in the query, so that
+Twilio's next request asks the engine the right question.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeAlias
 from urllib.parse import quote
 
 from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
 from hotline import twilio_paths as paths
+from ivr.decisions import (
+    STEP_ACTIONS,
+    Decision,
+    Decisions,
+    Dial,
+    Digits,
+    Enqueue,
+    Hangup,
+    LeaveQueue,
+    Next,
+    Pause,
+    PromptValue,
+    QueryValue,
+    Record,
+    Redirect,
+    Say,
+    StartCallRecording,
+    StartStream,
+    StopStream,
+    To,
+)
+from ivr.decisions import Gather as GatherDecision
 from ivr.flow import Flow, Step, Voice
 from ivr.prompt_list import Prompt, RecordedPrompts
+from ivr.steps import confirm_decisions, menu_outcome, step_decisions, urgent_redirect
+
+__all__ = ["menu_outcome"]  # where the engine's menu answer was decided before ivr.steps (kept for its callers)
 
 # What a `<Say>` can go into: the whole response, or a `<Gather>` (so the caller can key in over the prompt).
 SayParent: TypeAlias = VoiceResponse | Gather
@@ -26,23 +53,39 @@ def spoken_digits(number: str) -> str:
     return "，".join(g for g in groups if g)
 
 
-_STEP_PATHS = {
-    None: paths.STEP,
-    "keys": paths.STEP_KEYS,
-    "spoken": paths.STEP_SPOKEN,
-    "confirm": paths.STEP_CONFIRM,
-    "confirmed": paths.STEP_CONFIRMED,
-    "recorded": paths.STEP_RECORDED,
-    "dialled": paths.STEP_DIALLED,
+_PATHS = {
+    To.STEP: paths.STEP,
+    To.KEYS: paths.STEP_KEYS,
+    To.SPOKEN: paths.STEP_SPOKEN,
+    To.CONFIRM: paths.STEP_CONFIRM,
+    To.CONFIRMED: paths.STEP_CONFIRMED,
+    To.RECORDED: paths.STEP_RECORDED,
+    To.DIALLED: paths.STEP_DIALLED,
+    To.ROUTE: paths.ROUTE,
+    To.ROUTE_DISTRICT: paths.ROUTE_DISTRICT,
+    To.ROUTE_MORE: paths.ROUTE_MORE,
+    To.ROUTE_DIALLED: paths.ROUTE_DIALLED,
+    To.URGENT: paths.URGENT,
+    To.QUEUE_WAIT: paths.QUEUE_WAIT,
+    To.QUEUE_KEY: paths.QUEUE_KEY,
+    To.QUEUE_DONE: paths.QUEUE_DONE,
+    To.CALLBACK_CONFIRM: paths.CALLBACK_CONFIRM,
+    To.CALLBACK_CHECK: paths.CALLBACK_CHECK,
+    To.SEAT_DONE: paths.SEAT_DONE,
 }
 
 
-def step_url(step: str, action: str | None = None, **query: object) -> str:
-    """The service path that serves a step, or one of its callbacks (`keys`, `recorded`, `dialled` …)."""
-    path = paths.path_for(_STEP_PATHS[action], step=step)
-    if query:
-        path += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in query.items())
+def next_url(then: Next) -> str:
+    """The service path of what comes next: the handler's webhook, with its values in the query."""
+    path = paths.path_for(_PATHS[then.to], step=then.step) if then.to in STEP_ACTIONS else _PATHS[then.to]
+    if then.query:
+        path += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in then.query)
     return path
+
+
+def step_url(step: str, action: str | None = None, **query: QueryValue) -> str:
+    """The service path that serves a step, or one of its callbacks (`keys`, `recorded`, `dialled` …)."""
+    return next_url(Next.of(To(action or To.STEP), step, **query))
 
 
 def media_stream_url(base_url: str) -> str:
@@ -53,13 +96,6 @@ def media_stream_url(base_url: str) -> str:
     elif base.startswith("http://"):
         base = "ws://" + base[len("http://") :]
     return base + paths.MEDIA_STREAM
-
-
-def listens(step: Step, flow: Flow | None = None) -> bool:
-    """Whether a step forks the caller's audio to us: menus with spoken phrases (the emergency's count), and the
-    problem recording."""
-    phrases = flow.spoken_options(step) if flow is not None else step.phrases
-    return (step.kind == "menu" and bool(phrases)) or step.kind == "record"
 
 
 def start_call_recording(response: VoiceResponse) -> None:
@@ -76,10 +112,6 @@ def start_call_recording(response: VoiceResponse) -> None:
         recording_status_callback_method="POST",
     )
     response.append(start)
-
-
-def _start_stream(response: VoiceResponse, step: Step, url: str) -> None:
-    start_stream(response, url, name=step.name, step=step.name, mode="menu" if step.kind == "menu" else "transcribe")
 
 
 def start_stream(response: VoiceResponse, url: str, *, name: str, step: str, mode: str) -> None:
@@ -99,43 +131,104 @@ def end_stream(response: VoiceResponse, name: str) -> None:
     response.append(stop)
 
 
-# Why a call goes to the supervisor out of turn (`why` of the urgent URL; stable codes, kept on the call events).
-CALLER_KEY, CALLER_VOICE, URGENT_FLAG = "caller_key", "caller_voice", "urgent_flag"
-
-
 def urgent_url(why: str, at: str) -> str:
-    """Where a call goes to reach the supervisor now: `why` one of the codes above, `at` the step it was at."""
-    return f"{paths.URGENT}?why={quote(why)}&at={quote(at)}"
+    """Where a call goes to reach the supervisor now: `why` one of the codes of ivr.steps, `at` the step it was at."""
+    return next_url(Next.of(To.URGENT, why=why, at=at))
 
 
-def render_urgent_redirect(why: str, at: str, *, stop_stream: str | None = None) -> str:
-    """Continue the call at the supervisor (the caller pressed or said the emergency), ending `stop_stream`."""
+def render(
+    decisions: Decisions, voice: Voice, recorded: RecordedPrompts | None = None, media_url: str | None = None
+) -> str:
+    """The TwiML document that carries out `decisions`: prompts in the flow's `voice` (the hotline's `recorded`
+    prompts played where there is one), live streams to `media_url` (our Media Streams WebSocket)."""
     response = VoiceResponse()
-    if stop_stream:
-        end_stream(response, stop_stream)
-    response.redirect(urgent_url(why, at), method="POST")
+    for decision in decisions:
+        _render_one(response, decision, voice, recorded, media_url)
     return str(response)
 
 
-@dataclass(frozen=True)
-class MenuOutcome:
-    """Where a menu answer leads: the next step, the choice made (if any), and whether to ask again."""
+def _render_one(
+    response: VoiceResponse,
+    decision: Decision,
+    voice: Voice,
+    recorded: RecordedPrompts | None,
+    media_url: str | None,
+) -> None:
+    match decision:
+        case Say() | Pause():
+            _prompt(response, decision, voice, recorded)
+        case GatherDecision():
+            response.append(_gather(decision, voice, recorded))
+        case Record():
+            response.record(
+                action=next_url(decision.next),
+                method="POST",
+                max_length=decision.max_length_s,
+                timeout=decision.timeout_s,
+                finish_on_key=decision.finish_on_key,
+                play_beep=decision.beep,
+                trim="do-not-trim",  # a silent recording is still evidence for the inspectors
+                recording_status_callback=paths.RECORDING_STATUS,
+                recording_status_callback_event="completed absent",
+                recording_status_callback_method="POST",
+            )
+        case Dial():
+            dial = response.dial(action=next_url(decision.next), method="POST", timeout=decision.timeout_s)
+            dial.number(decision.number)
+        case Enqueue():
+            response.enqueue(
+                decision.name,
+                action=next_url(decision.next),
+                method="POST",
+                wait_url=next_url(decision.wait),
+                wait_url_method="POST",
+            )
+        case LeaveQueue():
+            response.leave()
+        case StartCallRecording():
+            start_call_recording(response)
+        case StartStream():
+            if media_url is None:
+                raise ValueError(f"stream {decision.name}: no Media Streams URL to stream to")
+            start_stream(response, media_url, name=decision.name, step=decision.step, mode=decision.mode)
+        case StopStream():
+            end_stream(response, decision.name)
+        case Redirect():
+            response.redirect(next_url(decision.next), method="POST")
+        case Hangup():
+            response.hangup()
 
-    next_step: str
-    choice: str | None
-    retry: bool
+
+def _gather(decision: GatherDecision, voice: Voice, recorded: RecordedPrompts | None) -> Gather:
+    options: dict[str, object] = {"input": "dtmf speech" if decision.speech else "dtmf"}
+    if decision.num_digits is not None:
+        options["num_digits"] = decision.num_digits
+    options["timeout"] = decision.timeout_s
+    if decision.finish_on_key is not None:
+        options["finish_on_key"] = decision.finish_on_key
+    options |= {"action": next_url(decision.next), "method": "POST"}
+    if decision.on_empty:
+        options["action_on_empty_result"] = True
+    gather = Gather(**options)
+    for prompt in decision.prompts:
+        _prompt(gather, prompt, voice, recorded)
+    return gather
 
 
-def menu_outcome(step: Step, digits: str, attempt: int) -> MenuOutcome:
-    """Decide on a menu answer: a known key moves on, anything else asks again, then `on_fail`."""
-    option = step.options.get(digits[:1]) if digits else None
-    if option is not None:
-        return MenuOutcome(option.next, option.choice, retry=False)
-    if attempt <= step.retries:
-        return MenuOutcome(step.name, None, retry=True)
-    if step.on_fail is None:
-        return MenuOutcome(step.name, None, retry=False)
-    return MenuOutcome(step.on_fail, None, retry=False)
+def _prompt(parent: SayParent, prompt: Say | Pause, voice: Voice, recorded: RecordedPrompts | None) -> None:
+    if isinstance(prompt, Pause):
+        parent.pause(length=prompt.seconds)
+        return
+    say_prompt(parent, voice, Prompt(prompt.prompt_id, prompt.template), recorded, **said_values(prompt))
+
+
+def said_values(say: Say) -> dict[str, str | int]:
+    """A prompt's values as `<Say>` reads them: numbers read digit by digit become their spoken digits."""
+    return {name: _said(value) for name, value in say.values}
+
+
+def _said(value: PromptValue) -> str | int:
+    return spoken_digits(value.number) if isinstance(value, Digits) else value
 
 
 def render_step(
@@ -150,80 +243,18 @@ def render_step(
     record_call: bool = False,
     recorded: RecordedPrompts | None = None,
 ) -> str:
-    """The TwiML document that plays `step` (the `attempt`-th time, for menus).
-
-    `stop_stream` ends the stream of the step the call leaves; `listen_url` starts this step's stream there
-    (for a step that `listens`). `wrong_key`: the menu is played again because the caller pressed a key that is
-    no option (its `invalid_prompt` then, rather than the `retry_prompt` said after silence). `record_call`:
-    the call's first document, which starts the whole-call recording. `recorded`: the hotline's recorded prompts,
-    played instead of `<Say>` where there is one.
-    """
-    response = VoiceResponse()
-    if record_call:
-        start_call_recording(response)
-    if stop_stream:
-        end_stream(response, stop_stream)
-    if listen_url and listens(step, flow):
-        _start_stream(response, step, listen_url)
-    say = _sayer(flow, step, context or {}, recorded)
-    if step.kind == "menu":
-        gather = Gather(
-            input="dtmf",
-            num_digits=1,
-            timeout=step.timeout_s,
-            action=step_url(step.name, "keys", attempt=attempt),
-            method="POST",
-            action_on_empty_result=True,
-        )
-        if attempt == 1:
-            lines = [(f"intro.{n}", line) for n, line in enumerate(step.intro, 1)]
-        else:
-            lines = [_retry_line(step, wrong_key)]
-        for field, line in (*lines, ("prompt", step.prompt)):
-            say(gather, field, line)
-        response.append(gather)
-        # Should Twilio fall through the Gather anyway, the same handler decides.
-        response.redirect(step_url(step.name, "keys", attempt=attempt), method="POST")
-    elif step.kind == "record":
-        say(response, "prompt", step.prompt)
-        response.record(
-            action=step_url(step.name, "recorded"),
-            method="POST",
-            max_length=step.max_length_s,
-            timeout=step.timeout_s,
-            # The emergency key also ends the recording; its action then takes the caller to the supervisor.
-            finish_on_key=step.finish_on_key + (flow.emergency.key if flow.emergency else ""),
-            play_beep=True,
-            trim="do-not-trim",  # a silent recording is still evidence for the inspectors
-            recording_status_callback=paths.RECORDING_STATUS,
-            recording_status_callback_event="completed absent",
-            recording_status_callback_method="POST",
-        )
-        # Twilio skips the action when nothing was recorded: the ticket is made all the same.
-        response.redirect(step_url(step.name, "recorded"), method="POST")
-    elif step.kind == "dial":
-        say(response, "prompt", step.prompt)
-        dial = response.dial(action=step_url(step.name, "dialled"), method="POST", timeout=step.timeout_s)
-        dial.number(step.number)
-    elif step.kind == "route":
-        # The ticket is routed by /twilio/route once the caller's words are in (see ivr.route_calls).
-        say(response, "prompt", step.prompt)
-        response.redirect(paths.ROUTE, method="POST")
-    else:  # say
-        for n, line in enumerate(step.prompts, 1):
-            say(response, f"prompts.{n}", line)
-        if step.next:
-            response.redirect(step_url(step.next), method="POST")
-        else:
-            response.hangup()
-    return str(response)
-
-
-def _retry_line(step: Step, wrong_key: bool) -> tuple[str, str]:
-    """What is said before a menu played again, why it is played again (empty: nothing), with its field."""
-    if wrong_key and step.invalid_prompt:
-        return "invalid_prompt", step.invalid_prompt
-    return "retry_prompt", step.retry_prompt
+    """The TwiML document that plays `step` (ivr.steps.step_decisions; `listen_url`: the stream's URL)."""
+    decisions = step_decisions(
+        flow,
+        step,
+        attempt=attempt,
+        context=context,
+        listen=listen_url is not None,
+        stop_stream=stop_stream,
+        wrong_key=wrong_key,
+        record_call=record_call,
+    )
+    return render(decisions, flow.voice, recorded, listen_url)
 
 
 def render_confirm(
@@ -236,25 +267,17 @@ def render_confirm(
     recorded: RecordedPrompts | None = None,
 ) -> str:
     """Ask whether a choice heard with little confidence is right: 1 confirms, anything else goes back."""
-    label = flow.label_of(step, choice)
-    response = VoiceResponse()
-    if stop_stream:
-        end_stream(response, stop_stream)
-    action = step_url(step.name, "confirmed", choice=choice, attempt=attempt)
-    gather = Gather(
-        input="dtmf", num_digits=1, timeout=step.timeout_s, action=action, method="POST", action_on_empty_result=True
-    )
-    _sayer(flow, step, {"label": label}, recorded)(gather, "confirm_prompt", step.confirm_prompt)
-    response.append(gather)
-    response.redirect(action, method="POST")
-    return str(response)
+    return render(confirm_decisions(flow, step, choice, attempt, stop_stream=stop_stream), flow.voice, recorded)
+
+
+def render_urgent_redirect(why: str, at: str, *, stop_stream: str | None = None) -> str:
+    """Continue the call at the supervisor (the caller pressed or said the emergency), ending `stop_stream`."""
+    return render(urgent_redirect(why, at, stop_stream=stop_stream), Voice())
 
 
 def render_hangup() -> str:
     """An empty ending: used when the call is already over (Twilio ignores it) or must end."""
-    response = VoiceResponse()
-    response.hangup()
-    return str(response)
+    return render((Hangup(),), Voice())
 
 
 def say_in_voice(parent: SayParent, voice: Voice, text: str) -> None:
@@ -275,15 +298,3 @@ def say_prompt(
         parent.play(url)
     else:
         say_in_voice(parent, voice, prompt.text.format(**values))
-
-
-def _sayer(
-    flow: Flow, step: Step, context: dict[str, str], recorded: RecordedPrompts | None
-) -> Callable[[SayParent, str, str], None]:
-    """Say one of the step's prompts, named by its field (`prompt`, `intro.1`: ivr.prompt_list's ids)."""
-
-    def say(parent: SayParent, field: str, text: str) -> None:
-        if text:
-            say_prompt(parent, flow.voice, Prompt(f"{step.name}.{field}", text), recorded, **context)
-
-    return say

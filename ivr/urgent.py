@@ -24,7 +24,8 @@ from hotline.db import transaction
 from hotline.jobs import URGENT, Handler, RetryLater, enqueue
 from ivr.flow import Flow
 from ivr.route_calls import DISTRICT_STEP, QUEUE_STEP, SUPERVISOR_STEP
-from ivr.twiml import URGENT_FLAG, urgent_url
+from ivr.steps import URGENT_FLAG
+from ivr.twiml import urgent_url
 from recordings.call_events import CallEventKind, Place
 from recordings.calls import add_call_event, find_call
 from recordings.tables import Call, CallEvent

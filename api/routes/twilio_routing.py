@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from api.deps import ServicesDep, SessionDep, TwilioForm
-from api.routes.twilio_voice import apology, call_desk, twiml_response
+from api.routes.twilio_voice import apology, call_desk, decided
 from hotline import twilio_paths as paths
 from ivr import route_calls, stray
 from ivr.route_calls import RouteDesk
@@ -19,18 +19,21 @@ def _route_desk(request: Request, services: ServicesDep) -> RouteDesk:
 
 @router.post(paths.ROUTE, summary="Route the ticket and take the caller where it goes")
 def route(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, wait: int = 0) -> Response:
-    return twiml_response(session, route_calls.route(session, _route_desk(request, services), form, wait))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.route(session, rd, form, wait))
 
 
 @router.post(paths.QUEUE_WAIT, summary="What a caller waiting for a lawyer hears")
 def queue_wait(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     form = stray.plain_numbers(form, "QueuePosition", "QueueTime", "AvgQueueTime")
-    return twiml_response(session, route_calls.queue_wait(session, _route_desk(request, services), form))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.queue_wait(session, rd, form))
 
 
 @router.post(paths.QUEUE_KEY, summary="A key pressed while waiting for a lawyer (the emergency key leaves the queue)")
 def queue_key(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    return twiml_response(session, route_calls.queue_key(session, _route_desk(request, services), form))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.queue_key(session, rd, form))
 
 
 @router.post(
@@ -40,13 +43,14 @@ def queue_key(request: Request, form: TwilioForm, session: SessionDep, services:
 def urgent(
     request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, why: str = "", at: str = ""
 ) -> Response:
-    desk = _route_desk(request, services)
-    return twiml_response(session, route_calls.to_supervisor(session, desk, form, why, at[:64]))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.to_supervisor(session, rd, form, why, at[:64]))
 
 
 @router.post(paths.QUEUE_DONE, summary="The caller left the lawyer queue")
 def queue_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    return twiml_response(session, route_calls.queue_done(session, _route_desk(request, services), form))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.queue_done(session, rd, form))
 
 
 @router.post(paths.CALLBACK_CONFIRM, summary="The caller's answer to the callback offer, or a number typed again")
@@ -60,8 +64,8 @@ def callback_confirm(
 ) -> Response:
     if not stray.has_ticket(session, form["CallSid"]):  # no ticket to call back about
         return apology(services)
-    desk = _route_desk(request, services)
-    return twiml_response(session, route_calls.callback_confirm(session, desk, form, tries, refused))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.callback_confirm(session, rd, form, tries, refused))
 
 
 @router.post(paths.CALLBACK_CHECK, summary="The caller's answer to the callback number read back")
@@ -77,13 +81,14 @@ def callback_check(
 ) -> Response:
     if not stray.has_ticket(session, form["CallSid"]):  # no ticket to call back about
         return apology(services)
-    desk = _route_desk(request, services)
-    return twiml_response(session, route_calls.callback_check(session, desk, form, number, tries, refused, asked))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.callback_check(session, rd, form, number, tries, refused, asked))
 
 
 @router.post(paths.ROUTE_DIALLED, summary="The supervisor's line ended")
 def route_dialled(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    return twiml_response(session, route_calls.route_dialled(session, _route_desk(request, services), form))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.route_dialled(session, rd, form))
 
 
 @router.post(paths.ROUTE_DISTRICT, summary="The caller chose the district by key, or said it (`said`: the key)")
@@ -97,13 +102,14 @@ def district(
 ) -> Response:
     if not stray.has_ticket(session, form["CallSid"]):  # no ticket to dispatch
         return apology(services)
-    desk = _route_desk(request, services)
-    return twiml_response(session, route_calls.district_choice(session, desk, form, attempt, said))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.district_choice(session, rd, form, attempt, said))
 
 
 @router.post(paths.ROUTE_MORE, summary="After a knowledge-base answer: a person, or goodbye")
 def more(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    return twiml_response(session, route_calls.knowledge_more(session, _route_desk(request, services), form))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.knowledge_more(session, rd, form))
 
 
 @router.post(paths.SEAT_BRIDGE, summary="A lawyer took the caller from the queue: ring the lawyer")
@@ -112,11 +118,13 @@ def seat_bridge(
 ) -> Response:
     if lawyer not in services.routing.roster.lawyers:  # not on the roster: nobody to ring or free
         return apology(services)
-    return twiml_response(session, route_calls.seat_bridge(session, _route_desk(request, services), form, lawyer))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.seat_bridge(session, rd, form, lawyer))
 
 
 @router.post(paths.SEAT_DONE, summary="The lawyer's line ended")
 def seat_done(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep, lawyer: str) -> Response:
     if lawyer not in services.routing.roster.lawyers:  # not on the roster: nobody to ring or free
         return apology(services)
-    return twiml_response(session, route_calls.seat_done(session, _route_desk(request, services), form, lawyer))
+    rd = _route_desk(request, services)
+    return decided(session, rd.desk, route_calls.seat_done(session, rd, form, lawyer))

@@ -1,4 +1,4 @@
-"""Twilio's voice webhooks: each checks the signature, hands the form to `ivr.call`, answers TwiML."""
+"""Twilio's voice webhooks: each checks the signature, hands the form to `ivr.call`, answers its decisions as TwiML."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from hotline import twilio_paths as paths
 from ivr import call as ivr_call
 from ivr import stray
 from ivr.call import CallDesk
+from ivr.decisions import Decisions
 from ivr.reconcile import finish_call
-from ivr.twiml import media_stream_url
+from ivr.twiml import media_stream_url, render
 
 router = APIRouter(tags=["twilio"])  # the paths: hotline/twilio_paths.py
 
@@ -20,6 +21,11 @@ def twiml_response(session: SessionDep, xml: str) -> Response:
     """Commit what the request changed, then answer: Twilio's next request must see it."""
     session.commit()
     return Response(content=xml, media_type="application/xml")
+
+
+def decided(session: SessionDep, desk: CallDesk, decisions: Decisions) -> Response:
+    """Commit what the request changed, then answer the engine's decisions as TwiML."""
+    return twiml_response(session, render(decisions, desk.flow.voice, desk.recorded, desk.media_url))
 
 
 def apology(services: ServicesDep) -> Response:
@@ -47,7 +53,8 @@ def call_desk(request: Request, services: ServicesDep) -> CallDesk:
 
 @router.post(paths.VOICE, summary="A call comes in: the greeting and the menu")
 def voice(request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
-    response = twiml_response(session, ivr_call.answer(session, call_desk(request, services), form))
+    desk = call_desk(request, services)
+    response = decided(session, desk, ivr_call.answer(session, desk, form))
     services.runner.wake()
     return response
 
@@ -56,7 +63,8 @@ def voice(request: Request, form: TwilioForm, session: SessionDep, services: Ser
 def step(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     if not stray.step_takes(services.flow, step):  # a stale URL (the flow file changed) or an odd request
         return apology(services)
-    return twiml_response(session, ivr_call.goto(session, call_desk(request, services), form, step))
+    desk = call_desk(request, services)
+    return decided(session, desk, ivr_call.goto(session, desk, form, step))
 
 
 @router.post(paths.STEP_KEYS, summary="The caller's keys at a menu")
@@ -65,7 +73,8 @@ def keys(
 ) -> Response:
     if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
         return apology(services)
-    return twiml_response(session, ivr_call.menu_keys(session, call_desk(request, services), form, step, attempt))
+    desk = call_desk(request, services)
+    return decided(session, desk, ivr_call.menu_keys(session, desk, form, step, attempt))
 
 
 @router.post(paths.STEP_SPOKEN, summary="The caller said a menu choice (a live redirect)")
@@ -81,7 +90,7 @@ def spoken(
     if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
         return apology(services)
     desk = call_desk(request, services)
-    return twiml_response(session, ivr_call.menu_spoken(session, desk, form, step, choice, confidence))
+    return decided(session, desk, ivr_call.menu_spoken(session, desk, form, step, choice, confidence))
 
 
 @router.post(paths.STEP_CONFIRM, summary="Ask the caller to confirm a choice heard with little confidence")
@@ -97,7 +106,7 @@ def confirm(
     if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
         return apology(services)
     desk = call_desk(request, services)
-    return twiml_response(session, ivr_call.menu_confirm(session, desk, form, step, choice, attempt))
+    return decided(session, desk, ivr_call.menu_confirm(session, desk, form, step, choice, attempt))
 
 
 @router.post(paths.STEP_CONFIRMED, summary="The caller's answer to the confirmation")
@@ -113,21 +122,23 @@ def confirmed(
     if not stray.step_takes(services.flow, step, "menu"):  # a stale or odd URL
         return apology(services)
     desk = call_desk(request, services)
-    return twiml_response(session, ivr_call.menu_confirmed(session, desk, form, step, choice, attempt))
+    return decided(session, desk, ivr_call.menu_confirmed(session, desk, form, step, choice, attempt))
 
 
 @router.post(paths.STEP_RECORDED, summary="The caller finished describing the problem")
 def recorded(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     if not stray.step_takes(services.flow, step, "record"):  # a stale or odd URL
         return apology(services)
-    return twiml_response(session, ivr_call.recorded(session, call_desk(request, services), form, step))
+    desk = call_desk(request, services)
+    return decided(session, desk, ivr_call.recorded(session, desk, form, step))
 
 
 @router.post(paths.STEP_DIALLED, summary="A connection to a person ended")
 def dialled(step: str, request: Request, form: TwilioForm, session: SessionDep, services: ServicesDep) -> Response:
     if not stray.step_takes(services.flow, step, "dial"):  # a stale or odd URL
         return apology(services)
-    return twiml_response(session, ivr_call.dialled(session, call_desk(request, services), form, step))
+    desk = call_desk(request, services)
+    return decided(session, desk, ivr_call.dialled(session, desk, form, step))
 
 
 @router.post(paths.RECORDING_STATUS, summary="A recording is ready (or absent)", status_code=204)
