@@ -7,6 +7,7 @@ so a repeated request after a lost answer names the same thing.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
 from collections.abc import Callable
@@ -61,13 +62,21 @@ class PbxMedia:
         return "sound:" + str(PurePosixPath(self.dir_on_pbx) / relative.with_suffix(""))
 
 
+# The argument a snoop channel of ours enters the application with (the whole-call recording's listener): it is
+# no caller, and the edge serves it no steps.
+SNOOP_ARG = "hotline-call-recording"
+SNOOP_SUFFIX = "-snoop"
+
+
 @dataclass(frozen=True)
 class Recorded:
-    """A finished recording of the caller: Asterisk's name for it, how it ended, its length if known."""
+    """A finished recording of the caller: Asterisk's name for it, how it ended, its length if known, and the
+    finish key that ended it."""
 
     name: str
-    ended_by: str  # "key" (the finish key), "max_length", "silence" or "hangup"
+    ended_by: str  # "key" (a finish key), "max_length", "silence" or "hangup"
     duration_s: int | None
+    key: str | None = None
 
 
 class CallChannel:
@@ -172,9 +181,49 @@ class CallChannel:
             self._next_event(left)
         return self._keys.pop(0)
 
+    def collect_keys(self, timeout_s: float, *, count: int | None, finish_on_key: str | None) -> str:
+        """Keys up to `count` of them, or up to a key of `finish_on_key` (not returned), each within `timeout_s`
+        of the one before (as Twilio's `<Gather>` counts its timeout); what was typed when the time ran out."""
+        typed = ""
+        while count is None or len(typed) < count:
+            key = self.collect_key(timeout_s)
+            if key is None:
+                break
+            if finish_on_key and key in finish_on_key:
+                break
+            typed += key
+        return typed
+
+    def pause(self, seconds: float) -> None:
+        """Wait `seconds` on the line (keys pressed meanwhile are kept; a hang-up ends the wait)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self._next_event(left)
+
+    def start_call_recording(self, name: str) -> str:
+        """Record the whole call, both ways (what the caller says and hears), from now until the call ends: on a
+        snoop channel of ours (a recording on the caller's own channel would stop at the first prompt).
+        Returns the recording's name; a repeat after a lost answer names the same one."""
+        snoop_id = self.id + SNOOP_SUFFIX
+        snoop = {"app": self.client.app, "appArgs": SNOOP_ARG, "spy": "both", "snoopId": snoop_id}
+        deadline = time.monotonic() + 10
+        while True:  # the snoop channel takes a moment to enter the application (longer while events are down)
+            try:
+                with contextlib.suppress(AriConflict):  # the snoop is there already
+                    self._call(self.client.request, "POST", f"/channels/{self.id}/snoop", params=snoop)
+                self.client.record(snoop_id, name)
+                return name
+            except (AriConflict, AriNotFound):
+                if self.client.recording_running(name):
+                    return name  # asked again after a lost answer: it runs
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def record(self, *, step: str, max_length_s: int, silence_s: int = 0, finish_on_key: str = "#") -> Recorded:
-        """Record what the caller says until the finish key, `max_length_s`, `silence_s` of silence, or the
-        caller hanging up (the recording is kept then too)."""
+        """Record what the caller says until a key of `finish_on_key`, `max_length_s`, `silence_s` of silence, or
+        the caller hanging up (the recording is kept then too). Asterisk ends a recording on one key or on any:
+        with several finish keys, any key ends it."""
         name = f"{self.id}-{step}"
         self._keys.clear()
         self._recording = name
@@ -185,7 +234,7 @@ class CallChannel:
                 name,
                 max_duration_s=max_length_s,
                 max_silence_s=silence_s,
-                terminate_on=finish_on_key or "none",
+                terminate_on=(finish_on_key if len(finish_on_key) <= 1 else "any") or "none",
             )
         except AriConflict:
             pass  # a recording of that name is already running: asked again after a lost answer
@@ -195,14 +244,17 @@ class CallChannel:
                 if isinstance(event, RecordingFinished | RecordingFailed) and event.name == name:
                     if isinstance(event, RecordingFailed):
                         raise RuntimeError(f"Asterisk could not record the caller: {event.cause or event.state}")
-                    if finish_on_key and finish_on_key in self._keys:
+                    pressed = next((k for k in self._keys if k in finish_on_key), None) if finish_on_key else None
+                    if len(finish_on_key) > 1 and pressed is None and self._keys:
+                        pressed = self._keys[0]  # "any": another key ended it
+                    if pressed is not None:
                         ended_by = "key"
                     elif silence_s and event.duration is not None and event.duration < max_length_s - 1:
                         ended_by = "silence"
                     else:
                         ended_by = "max_length"
                     self._keys.clear()
-                    return Recorded(name, ended_by, event.duration)
+                    return Recorded(name, ended_by, event.duration, pressed)
         except CallerHungUp:
             self.client.stop_recording(name)  # keep what the caller said before hanging up
             return Recorded(name, "hangup", None)

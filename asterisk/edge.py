@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Self
+from typing import Protocol, Self
 
 from asterisk.ari import AriClient, Event, EventStream, Reconnected, StasisStart
-from asterisk.channel import CallChannel, CallerHungUp, EdgeStopped, PbxMedia
+from asterisk.channel import SNOOP_ARG, SNOOP_SUFFIX, CallChannel, CallerHungUp, EdgeStopped, PbxMedia
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CallSteps = Callable[[CallChannel, StasisStart], None]
+
+class CallSteps(Protocol):
+    """What the edge runs for each call (asterisk.flow_runner.FlowRunner)."""
+
+    def __call__(self, call: CallChannel, start: StasisStart) -> None:
+        """Take the call through its steps, in the call's own thread, until it ends."""
+
+    def ended_at_start(self, client: AriClient, channel_id: str) -> None:
+        """A call a stopped service left mid-call was hung up at this start: finish what it left."""
 
 
 def pbx_media(settings: Settings) -> PbxMedia:
@@ -77,6 +84,8 @@ class AsteriskEdge:
         in a service that stopped, and is hung up (its steps cannot be resumed yet), not left in silence."""
         listed = self.client.request("GET", f"/applications/{self.client.app}")
         for channel_id in listed.get("channel_ids", []):
+            if channel_id.endswith(SNOOP_SUFFIX):
+                continue  # a call's recording listener: it ends with the call
             with self._lock:
                 if channel_id in self.calls:
                     continue
@@ -89,6 +98,11 @@ class AsteriskEdge:
                 log.warning("call %s was left mid-call by a stopped service: hanging it up", channel_id)
                 self.client.hangup(channel_id)
                 self.ended.append(channel_id)
+                try:
+                    self.steps.ended_at_start(self.client, channel_id)
+                except Exception as exc:  # one call's record must not stop the others from being picked up
+                    log.exception("call %s: could not finish it", channel_id)
+                    self.errors.append(f"call {channel_id}: {type(exc).__name__}: {exc}")
 
     def __enter__(self) -> Self:
         self.start()
@@ -107,6 +121,8 @@ class AsteriskEdge:
     def handle(self, event: Event) -> None:
         """One event: a new call starts its steps; the others go to the call whose channel they are about."""
         if isinstance(event, StasisStart):
+            if SNOOP_ARG in event.args:
+                return  # our own whole-call recording's listener, not a caller
             call = CallChannel(self.client, event.channel.id, self.media)
             with self._lock:
                 if event.channel.id in self.calls:

@@ -34,7 +34,8 @@ from ivr.steps import (
 from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event, find_call, record_call
 from recordings.live_transcripts import keep_live_transcript
-from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING
+from recordings.pipeline import FAILED, FETCH_RECORDING, PENDING, StoredAudio, keep_stored
+from recordings.store import StoredFile
 from recordings.tables import Call, Recording
 from routing.person_reasons import PersonReason
 from routing.tables import Ticket
@@ -357,6 +358,24 @@ def recording_status(session: Session, form: dict[str, str]) -> bool:
     # The caller's problem is wanted while they are still on the line; the full-call recording is for the archive.
     priority = URGENT if source == "problem" else BACKGROUND
     return enqueue(session, FETCH_RECORDING, f"fetch:{sid}", {"recording_sid": sid}, priority=priority)
+
+
+def stored_recording(
+    session: Session, form: dict[str, str], sid: str, source: str, stored: StoredFile, audio: StoredAudio
+) -> None:
+    """A recording the carrier edge stored itself (Asterisk's, fetched over ARI): noted like a Twilio recording,
+    then transcribed like one (`source`: problem or call). Safe to repeat: the recording exists once."""
+    call = known_call(session, form)
+    recording = _note_recording(session, call, sid, source, "")
+    if recording.path is not None:
+        return  # a repeat: kept already
+    keep_stored(session, recording, stored, audio)
+    if audio.problem is not None:
+        recording.status, recording.error = FAILED, f"the recording cannot be played: {audio.problem}"
+        add_call_event(session, call, CallEventKind.RECORDING_FAILED, recording_sid=sid, error=recording.error)
+        ticket = ticket_for_call(session, call.id)
+        if ticket is not None and source == "problem":
+            flag_for_person(session, ticket, PersonReason.RECORDING_UNUSABLE, recording_sid=sid)
 
 
 def call_status(session: Session, desk: CallDesk, form: dict[str, str]) -> None:

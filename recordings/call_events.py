@@ -41,6 +41,7 @@ class CallEventKind(StrEnum):
     TRANSCRIBED = "transcribed"
     ENDED = "ended"
     RECONCILED = "reconciled"  # a call a crash left unfinished, settled with Twilio on restart
+    NOT_CARRIED = "not_carried"  # the carrier cannot do what the flow asked (detail: what): the call was ended
     # The live Media Stream of a listening step.
     STREAM_STARTED = "stream_started"
     STREAM_STOPPED = "stream_stopped"
@@ -83,6 +84,7 @@ CALL_EVENT_LABELS: dict[CallEventKind, str] = {
     CallEventKind.TRANSCRIBED: "录音已转写",
     CallEventKind.ENDED: "通话结束",
     CallEventKind.RECONCILED: "重启后核对通话",
+    CallEventKind.NOT_CARRIED: "线路暂不支持此操作",
     CallEventKind.STREAM_STARTED: "实时语音开始",
     CallEventKind.STREAM_STOPPED: "实时语音结束",
     CallEventKind.STREAM_MARK: "实时语音标记",

@@ -21,7 +21,7 @@ from hotline.db import transaction, utcnow
 from hotline.jobs import BACKGROUND, URGENT, Handler, RetryLater, WaitForResource, enqueue
 from recordings.call_events import CallEventKind
 from recordings.calls import add_call_event
-from recordings.store import recording_file, recording_path, store_recording
+from recordings.store import StoredFile, recording_file, recording_path, store_recording
 from recordings.tables import Call, Recording, Transcript
 from routing.config import RoutingData
 from routing.person_reasons import PersonReason
@@ -69,6 +69,44 @@ class PipelineConfig:
     after_words: Callable[[Session, Call, Ticket, str], None] | None = None
 
 
+@dataclass(frozen=True)
+class StoredAudio:
+    """What a stored recording holds: its length and channels, or why it cannot be played."""
+
+    duration_s: float | None
+    channels: int | None
+    problem: str | None
+
+
+def audio_of(root: Path, stored: StoredFile) -> StoredAudio:
+    """Decode a stored recording once (outside any transaction: it takes a moment) to know what it holds."""
+    try:
+        audio = load_channels(recording_file(root, stored.relative_path))
+    except AudioError as exc:
+        return StoredAudio(None, None, f"{exc.code}: {exc}")
+    return StoredAudio(audio.duration_s, len(audio.channels), None)
+
+
+def keep_stored(session: Session, recording: Recording, stored: StoredFile, audio: StoredAudio) -> None:
+    """The recording's file is ours (from any carrier): note where, its checksum and length, and queue its
+    transcription when it can be played (the caller's problem first: it is wanted while they are on the line)."""
+    recording.path, recording.sha256 = stored.relative_path, stored.sha256
+    recording.duration_s, recording.channels = audio.duration_s, audio.channels
+    sid = recording.recording_sid
+    add_call_event(
+        session,
+        recording.call,
+        CallEventKind.RECORDING_STORED,
+        recording_sid=sid,
+        sha256=stored.sha256,
+        bytes=stored.size,
+    )
+    if audio.problem is None:
+        recording.status = STORED
+        priority = URGENT if recording.source == "problem" else BACKGROUND
+        enqueue(session, TRANSCRIBE_RECORDING, f"transcribe:{sid}", {"recording_sid": sid}, priority=priority)
+
+
 class RecordingPipeline:
     """The job handlers for recordings, with everything they need passed in."""
 
@@ -114,31 +152,12 @@ class RecordingPipeline:
         stored = store_recording(
             self._config.recordings_root, recording_path(call.started_at, call.call_sid, sid), data
         )
-        problem: str | None = None
-        duration = channels = None
-        try:
-            audio = load_channels(recording_file(self._config.recordings_root, stored.relative_path))
-            duration, channels = audio.duration_s, len(audio.channels)
-        except AudioError as exc:
-            problem = f"{exc.code}: {exc}"
+        audio = audio_of(self._config.recordings_root, stored)
         with transaction(self._factory) as session:
             recording = session.execute(select(Recording).where(Recording.recording_sid == sid)).scalar_one()
-            recording.path, recording.sha256 = stored.relative_path, stored.sha256
-            recording.duration_s, recording.channels = duration, channels
-            add_call_event(
-                session,
-                recording.call,
-                CallEventKind.RECORDING_STORED,
-                recording_sid=sid,
-                sha256=stored.sha256,
-                bytes=stored.size,
-            )
-            if problem is None:
-                recording.status = STORED
-                priority = URGENT if recording.source == "problem" else BACKGROUND
-                enqueue(session, TRANSCRIBE_RECORDING, f"transcribe:{sid}", {"recording_sid": sid}, priority=priority)
-        if problem is not None:
-            self._fail(sid, f"the recording cannot be played: {problem}")
+            keep_stored(session, recording, stored, audio)
+        if audio.problem is not None:
+            self._fail(sid, f"the recording cannot be played: {audio.problem}")
 
     def _download(self, url: str) -> bytes:
         auth = (self._credentials.account_sid, self._credentials.auth_token)

@@ -1,6 +1,8 @@
-"""One call end to end on the real Asterisk: a SIP call into the hotline number is answered by our edge, the
-caller hears the greeting (real RTP, rendered prompts), presses 2 (RFC 4733), says a real clip after the beep and
-presses #; the edge fetches the recording from Asterisk and stores it with its checksum."""
+"""Calls end to end on the real Asterisk, through the hotline's own flow engine: a SIP call into the hotline number
+is answered by our edge, the caller hears the greeting (real RTP, rendered prompts), presses keys (RFC 4733), says
+a real clip after the beep and presses #; the call leaves the same rows as a Twilio call on the same path: the
+call and its events, the problem recording and the whole call stored with their checksums and transcribed, the
+ticket and where it went."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import csv
 import io
 import queue
 import secrets
+import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +19,22 @@ from typing import Self
 import numpy as np
 import pytest
 import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from api.services import Services, build_services
 from asterisk.ari import AriClient, ChannelDestroyed, EventStream, PlaybackFinished, RecordingFinished, StasisStart
 from asterisk.channel import PbxMedia
 from asterisk.edge import AsteriskEdge
-from asterisk.first_steps import CallOutcome, MenuAndRecord
-from ivr.flow import Flow, load_flow, parse_flow
+from asterisk.flow_runner import FlowDesk, FlowRunner
+from hotline.migrate import upgrade
+from hotline.settings import Settings
+from ivr.call import CallDesk
+from ivr.flow import Flow, parse_flow
+from ivr.route_calls import RouteDesk
 from recordings.store import verify_recording
+from recordings.tables import Call, Recording
+from routing.tables import Ticket
 from speech.audio import is_silent, write_wav
 from speech.evaluation import edit_distance, scoring_chars
 from speech.prompt_audio import PromptAudio
@@ -32,12 +44,30 @@ from tests.conftest import KO_SPEECH, REPO, korean_model_path
 
 asterisk_pbx = pbx_fixture()
 WAIT_S = 30  # generous: the machine may be loaded; every wait ends as soon as the thing happens
-CLIP = "zeroth_104_003_0019.wav"
+TRANSCRIBE_WAIT_S = 240  # the transcription job, on a loaded machine
+# The call events a Twilio call makes on the same path (tests/test_call_path.py), those of the call's own story:
+# the live stream's and the jobs' events come when they come.
+ASYNC_KINDS = ("stream_", "speech_", "live_transcript", "recording_", "transcribed")
+CALLER = "13800138000"
 
 
 @pytest.fixture(autouse=True)
 def _renderer() -> None:
     require_tools("espeak-ng")
+
+
+@pytest.fixture
+def hotline(tmp_path: Path) -> Iterator[Services]:
+    """The service's parts on a database of its own: the flow, routing, the jobs that transcribe (the Korean
+    test model)."""
+    settings = Settings(var_dir=tmp_path / "var", vosk_model_path=korean_model_path(), job_poll_seconds=0.1)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    services = build_services(settings)
+    upgrade(services.engine)
+    services.runner.start()
+    yield services
+    services.runner.stop()
+    services.engine.dispose()
 
 
 def _pcm(wav_bytes: bytes) -> tuple[np.ndarray, int]:
@@ -50,21 +80,26 @@ class Milestones:
     """What the edge reports as the call goes on, for the caller's side to wait on."""
 
     def __init__(self) -> None:
-        self.seen: queue.Queue[str] = queue.Queue()
-        self.outcomes: queue.Queue[CallOutcome] = queue.Queue()
+        self.seen: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.passed: list[str] = []
+        self.channel_id = ""  # the hotline's side of the call (its call sid)
 
-    def progress(self, _channel_id: str, milestone: str) -> None:
-        self.seen.put(milestone)
+    def progress(self, channel_id: str, milestone: str) -> None:
+        self.seen.put((channel_id, milestone))
 
-    def wait(self, milestone: str) -> list[str]:
+    def wait(self, milestone: str, timeout_s: float = WAIT_S) -> list[str]:
         """Wait until `milestone`; returns the milestones up to it."""
         passed = []
+        deadline = time.monotonic() + timeout_s
         while True:
             try:
-                got = self.seen.get(timeout=WAIT_S)
+                channel_id, got = self.seen.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"no {milestone!r} from the edge in {WAIT_S} s (saw {passed})") from None
+                raise AssertionError(f"no {milestone!r} from the edge in {timeout_s} s (saw {passed})") from None
+            if got == "answered":
+                self.channel_id = channel_id
             passed.append(got)
+            self.passed.append(got)
             if got == milestone:
                 return passed
 
@@ -100,25 +135,35 @@ def _reference_text(name: str) -> str:
 
 
 class HotlineCall:
-    """The edge serving the hotline's application, and one caller whose handset the test drives."""
+    """The edge serving the hotline's application through the flow engine, and one caller whose handset the
+    test drives."""
 
     def __init__(
-        self, pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], recordings: Path, flow: Flow | None = None
+        self,
+        pbx: AsteriskPBX,
+        phones: tuple[AriClient, EventStream],
+        hotline: Services,
+        flow: Flow | None = None,
     ) -> None:
         self.pbx = pbx
         self.phone, self.phone_events = phones
+        self.hotline = hotline
         self.milestones = Milestones()
-        self.recordings = recordings
         self.phone_id = "caller-" + secrets.token_hex(4)
-        steps = MenuAndRecord(
-            flow or load_flow(),
-            PromptAudio(pbx.media_dir / "prompts"),
-            recordings,
+        settings = hotline.settings
+        desk = CallDesk(flow or hotline.flow, settings.timezone, "")
+        self.runner = FlowRunner(
+            FlowDesk(
+                hotline.factory,
+                RouteDesk(desk, hotline.routing, hotline.route_prompts),
+                PromptAudio(pbx.media_dir / "prompts"),
+                settings.recordings_root,
+                hotline.runner.wake,
+            ),
             on_progress=self.milestones.progress,
-            on_outcome=self.milestones.outcomes.put,
         )
-        self.hotline = AriClient(pbx.ari_url, pbx.ari_user, pbx.ari_password, HOTLINE_APP)
-        self.edge = AsteriskEdge(self.hotline, PbxMedia(pbx.media_dir, pbx.pbx_path(pbx.media_dir)), steps)
+        self.ari = AriClient(pbx.ari_url, pbx.ari_user, pbx.ari_password, HOTLINE_APP)
+        self.edge = AsteriskEdge(self.ari, PbxMedia(pbx.media_dir, pbx.pbx_path(pbx.media_dir)), self.runner)
 
     def __enter__(self) -> Self:
         self.edge.start()
@@ -127,11 +172,11 @@ class HotlineCall:
     def __exit__(self, *exc: object) -> None:
         self.edge.stop()
         self.phone.hangup(self.phone_id)
-        self.hotline.close()
+        self.ari.close()
 
     def dial(self) -> None:
         """The caller dials 12351; returns once the edge has answered."""
-        self.phone.originate("PJSIP/caller", channel_id=self.phone_id, caller_id="13800138000")
+        self.phone.originate("PJSIP/caller", channel_id=self.phone_id, caller_id=CALLER)
         self.phone_events.wait_for(lambda e: isinstance(e, StasisStart) and e.channel.id == self.phone_id, WAIT_S)
 
     def say(self, clip_uri: str) -> None:
@@ -143,36 +188,71 @@ class HotlineCall:
     def press(self, keys: str) -> None:
         self.phone.send_dtmf(self.phone_id, keys)
 
-    def outcome(self) -> CallOutcome:
-        """What the edge made of the call, once it is over."""
-        try:
-            outcome = self.milestones.outcomes.get(timeout=WAIT_S)
-        except queue.Empty:
-            raise AssertionError(f"the call did not end in {WAIT_S} s: {self.edge.errors}") from None
+    def ended(self) -> None:
+        """Wait until the edge has finished the call (its rows written, its recordings kept): a long goodbye
+        reads the ticket number out twice."""
+        self.milestones.wait("ended", timeout_s=120)
         assert self.edge.errors == []
-        return outcome
 
-    def stored_audio(self, outcome: CallOutcome) -> tuple[np.ndarray, int]:
-        """The recording the edge stored, checked against its checksum."""
-        assert outcome.recording is not None
-        assert outcome.recording.relative_path.startswith("asterisk/")
-        assert verify_recording(self.recordings, outcome.recording.relative_path, outcome.recording.sha256)
-        return _pcm((self.recordings / outcome.recording.relative_path).read_bytes())
+    def session(self) -> Session:
+        return self.hotline.factory()
+
+    def call_row(self, session: Session) -> Call:
+        return session.execute(select(Call).where(Call.call_sid == self.milestones.channel_id)).scalar_one()
+
+    def story(self) -> list[str]:
+        """The kinds of the call's events in order, those of the call's own steps (see ASYNC_KINDS)."""
+        with self.session() as session:
+            return [e.kind for e in self.call_row(session).events if not e.kind.startswith(ASYNC_KINDS)]
+
+    def recording(self, source: str, done: tuple[str, ...] = ("stored", "transcribed", "failed")) -> Recording:
+        """The call's recording of that source once it reached one of `done`."""
+        deadline = time.monotonic() + TRANSCRIBE_WAIT_S
+        while True:
+            with self.session() as session:
+                found = session.scalar(
+                    select(Recording).where(Recording.call_id == self.call_row(session).id, Recording.source == source)
+                )
+                if found is not None and found.status in done:
+                    found.transcripts  # noqa: B018  loaded while the session is open
+                    return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {source} recording in {done} in {TRANSCRIBE_WAIT_S} s: {found}")
+            time.sleep(0.2)
+
+    def ticket(self) -> Ticket:
+        with self.session() as session:
+            ticket = session.scalar(select(Ticket).where(Ticket.call_id == self.call_row(session).id))
+            assert ticket is not None, "the call left no ticket"
+            return ticket
+
+    def stored_audio(self, recording: Recording) -> tuple[np.ndarray, int]:
+        """A recording the edge stored, checked against its checksum."""
+        root = self.hotline.settings.recordings_root
+        assert recording.path is not None and recording.path.startswith("asterisk/")
+        assert recording.sha256 and verify_recording(root, recording.path, recording.sha256)
+        return _pcm((root / recording.path).read_bytes())
+
+
+def _cer(text: str, clip: str) -> float:
+    reference = scoring_chars(_reference_text(clip), "hangul")
+    return edit_distance(scoring_chars(text, "hangul"), reference) / len(reference)
 
 
 @pytest.mark.shared_data
-def test_a_caller_presses_2_and_describes_the_problem(
-    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], tmp_path: Path
+def test_a_caller_presses_2_describes_the_problem_and_is_dispatched_like_on_twilio(
+    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], hotline: Services
 ) -> None:
-    clip = "zeroth_104_003_0019.wav"
+    # The same path as test_call_path's wage-arrears call: 2, the clip, then 3 (新城区) at the district question.
+    clip = "zeroth_104_003_0374.wav"
     clip_uri, clip_path = caller_clip(asterisk_pbx, clip)
-    with HotlineCall(asterisk_pbx, phones, tmp_path / "recordings") as call:
+    with HotlineCall(asterisk_pbx, phones, hotline) as call:
         call.dial()
         # The caller's handset records what it hears until the greeting is over: the prompts really came
         # down the line.
         heard_name = f"{call.phone_id}-heard"
         call.phone.record(call.phone_id, heard_name, max_duration_s=120)
-        call.milestones.wait("greeted")
+        call.milestones.wait("said:menu.intro.2")
         call.phone.stop_recording(heard_name)
         call.phone_events.wait_for(lambda e: isinstance(e, RecordingFinished) and e.name == heard_name, WAIT_S)
         heard, rate = _pcm(call.phone.stored_recording(heard_name))
@@ -181,33 +261,56 @@ def test_a_caller_presses_2_and_describes_the_problem(
         assert not is_silent(heard, rate), "the caller heard silence instead of the greeting"
 
         call.press("2")  # while the menu is being read: the key cuts it short
-        call.milestones.wait("key:2")
+        call.milestones.wait("keys:2")
         call.milestones.wait("recording")
         call.say(clip_uri)
         call.press("#")  # done speaking
-        outcome = call.outcome()
+        call.milestones.wait("recorded:key")
+        # Routed once the words are in; they name no Chinese district, so the caller is asked, and presses 3.
+        call.milestones.wait("said:route_prompts.district_question", TRANSCRIBE_WAIT_S)
+        call.press("3")
+        call.ended()  # after the union, the working days and the ticket number (twice) are read out
         call.phone_events.wait_for(lambda e: e.type == "StasisEnd" and e.channel_id == call.phone_id, WAIT_S)
-        left_in_asterisk = [item["name"] for item in call.hotline.request("GET", "/recordings/stored")]
-    assert f"{outcome.channel_id}-describe" not in left_in_asterisk  # stored by us, so deleted in Asterisk
+        left_in_asterisk = [item["name"] for item in call.ari.request("GET", "/recordings/stored")]
+    hotline_leg = call.milestones.channel_id
+    assert f"{hotline_leg}-describe" not in left_in_asterisk  # stored by us, so deleted in Asterisk
+    assert f"{hotline_leg}-call" not in left_in_asterisk
 
-    assert outcome.caller_number == "13800138000"
-    assert (outcome.keys, outcome.choice) == (["2"], "help")
-    assert outcome.recording_ended_by == "key"
-    recorded, rate = call.stored_audio(outcome)
+    assert "said:route_prompts.dispatched" in call.milestones.passed
+    assert call.story() == [
+        "answered", "call_recording_started",
+        "step", "menu_input",  # 2: help
+        "step", "problem_recorded",  # the caller's problem
+        "step", "routed",  # understood, routed to a union: which district?
+        "step", "menu_input",  # 3: 新城区
+        "ended",
+    ]  # fmt: skip
+    with call.session() as session:
+        row = call.call_row(session)
+        assert (row.from_number, row.status, row.menu_choice) == (CALLER, "completed", "help")
+    ticket = call.ticket()
+    assert (ticket.menu_choice, ticket.route, ticket.status, ticket.union_id) == (
+        "help",
+        "local_union",
+        "dispatched",
+        "xa-xincheng",
+    )
+    assert ticket.reply_due_at is not None and not ticket.needs_human
+
+    problem = call.recording("problem", done=("transcribed",))
+    recorded, rate = call.stored_audio(problem)
     recorded_s, clip_s = len(recorded) / rate, _duration_s(clip_path)
     # The recording holds the clip, plus the moments between the beep and the caller starting and the `#`.
     assert clip_s - 0.5 < recorded_s < clip_s + 5, (clip_s, recorded_s)
     assert not is_silent(recorded, rate)
+    # It is the caller's own voice: the Korean test model, run by the transcription job, hears the clip's words.
+    text = " ".join(t.text for t in problem.transcripts if not t.model.startswith("live:"))
+    assert _cer(text, clip) < 0.5, text
 
-    # It is the caller's own voice: the Korean test model hears the clip's words in it.
-    import vosk
-
-    from speech.transcribe import recognize_pcm
-
-    text = recognize_pcm(vosk.Model(str(korean_model_path())), recorded, rate).text
-    reference = scoring_chars(_reference_text(clip), "hangul")
-    cer = edit_distance(scoring_chars(text, "hangul"), reference) / len(reference)
-    assert cer < 0.5, (cer, text)
+    whole = call.recording("call", done=("transcribed",))  # the whole call, for the inspectors
+    audio, rate = call.stored_audio(whole)
+    assert len(audio) / rate > clip_s + 5  # the greeting, the caller's words, the goodbye
+    assert not is_silent(audio, rate)
 
 
 def _short_flow() -> Flow:
@@ -219,63 +322,98 @@ def _short_flow() -> Flow:
 
 
 @pytest.mark.shared_data
-def test_a_caller_who_hangs_up_mid_recording_leaves_what_they_said(
-    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], tmp_path: Path
+def test_a_caller_who_hangs_up_mid_recording_leaves_what_they_said_and_a_ticket(
+    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], hotline: Services
 ) -> None:
     clip_uri, clip_path = caller_clip(asterisk_pbx, "zeroth_104_003_0294.wav")
-    with HotlineCall(asterisk_pbx, phones, tmp_path / "recordings", _short_flow()) as call:
+    with HotlineCall(asterisk_pbx, phones, hotline, _short_flow()) as call:
         call.dial()
-        call.milestones.wait("greeted")
+        call.milestones.wait("said:menu.intro.1")
         call.press("1")
         call.milestones.wait("recording")
         call.say(clip_uri)
         call.phone.hangup(call.phone_id)  # gone without pressing #
-        outcome = call.outcome()
-    assert (outcome.keys, outcome.choice) == (["1"], "legal")
-    assert outcome.recording_ended_by == "hangup"
-    assert outcome.hung_up_by_caller
-    recorded, rate = call.stored_audio(outcome)
+        call.ended()
+    assert "recorded:hangup" in call.milestones.passed
+    assert call.story() == [
+        "answered",
+        "call_recording_started",
+        "step",
+        "menu_input",
+        "step",
+        "problem_recorded",
+        "ended",
+    ]
+    problem = call.recording("problem")
+    recorded, rate = call.stored_audio(problem)
     assert len(recorded) / rate > _duration_s(clip_path) - 0.5
     assert not is_silent(recorded, rate)
+    assert call.ticket().menu_choice == "legal"
 
 
 @pytest.mark.shared_data
 def test_a_call_goes_on_when_the_event_stream_is_lost_mid_prompt(
-    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], tmp_path: Path
+    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], hotline: Services
 ) -> None:
     clip_uri, _clip_path = caller_clip(asterisk_pbx, "zeroth_104_003_0294.wav")
-    with HotlineCall(asterisk_pbx, phones, tmp_path / "recordings", _short_flow()) as call:
+    with HotlineCall(asterisk_pbx, phones, hotline, _short_flow()) as call:
         call.dial()
         call.milestones.wait("answered")
         assert call.edge.events is not None
         # Down for longer than the greeting lasts: its PlaybackFinished is lost; the edge asks Asterisk.
         call.edge.events.drop_connection(stay_down_s=4)
-        call.milestones.wait("greeted")
+        call.milestones.wait("said:menu.intro.1")
         assert call.edge.reconnects == 1
         call.press("3")
+        call.milestones.wait("keys:3")
         call.milestones.wait("recording")
         call.say(clip_uri)
         call.press("#")
-        outcome = call.outcome()
-    assert (outcome.keys, outcome.choice, outcome.recording_ended_by) == (["3"], "policy", "key")
-    recorded, rate = call.stored_audio(outcome)
+        call.milestones.wait("recorded:key")
+        call.phone.hangup(call.phone_id)
+        call.ended()
+    assert call.ticket().menu_choice == "policy"
+    recorded, rate = call.stored_audio(call.recording("problem"))
     assert not is_silent(recorded, rate)
 
 
-def test_a_call_left_by_a_stopped_service_is_ended_at_the_next_start(
-    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], tmp_path: Path
+def test_what_the_edge_cannot_do_yet_ends_the_call_politely_and_says_so(
+    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], hotline: Services
 ) -> None:
-    with HotlineCall(asterisk_pbx, phones, tmp_path / "recordings", _short_flow()) as call:
+    # 0 puts the caller through to an operator: a <Dial> on Twilio, not yet carried on Asterisk.
+    with HotlineCall(asterisk_pbx, phones, hotline, _short_flow()) as call:
         call.dial()
-        call.milestones.wait("greeted")
+        call.milestones.wait("said:menu.intro.1")
+        call.press("0")
+        call.milestones.wait("not_carried:Dial")
+        call.milestones.wait("said:route_prompts.cannot_continue")  # an apology and goodbye, not silence
+        call.ended()
+        call.phone_events.wait_for(lambda e: e.type == "StasisEnd" and e.channel_id == call.phone_id, WAIT_S)
+    assert call.story() == [
+        "answered", "call_recording_started", "step", "menu_input", "step", "dialling", "not_carried", "ended"
+    ]  # fmt: skip
+    ticket = call.ticket()  # made before the transfer, for a person to call back
+    assert ticket.menu_choice == "operator" and ticket.needs_human
+
+
+def test_a_call_left_by_a_stopped_service_is_ended_at_the_next_start(
+    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], hotline: Services
+) -> None:
+    with HotlineCall(asterisk_pbx, phones, hotline, _short_flow()) as call:
+        call.dial()
+        call.milestones.wait("said:menu.intro.1")
         [hotline_leg] = call.edge.calls  # the hotline's side of this one call
         call.edge.stop()  # the service goes away mid-call
-        assert call.milestones.outcomes.get(timeout=WAIT_S).recording is None
         assert call.phone.channel(call.phone_id) is not None  # the caller is still on the line
 
         again = AriClient(asterisk_pbx.ari_url, asterisk_pbx.ari_user, asterisk_pbx.ari_password, HOTLINE_APP)
-        with again, AsteriskEdge(again, call.edge.media, call.edge.steps) as restarted:
+        with again, AsteriskEdge(again, call.edge.media, call.runner) as restarted:
             call.phone_events.wait_for(
                 lambda e: isinstance(e, ChannelDestroyed) and e.channel_id == call.phone_id, WAIT_S
             )
             assert restarted.ended == [hotline_leg]  # hung up, not left in silence
+            assert restarted.errors == []
+    assert call.story()[-1] == "ended"  # ended in the database too
+    whole = call.recording("call")  # what the whole-call recording caught before the service stopped
+    audio, rate = call.stored_audio(whole)
+    assert not is_silent(audio, rate)
