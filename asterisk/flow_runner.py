@@ -1,11 +1,11 @@
 """A call on Asterisk taken through the hotline's flow engine: the engine decides (ivr.decisions), this carries the
 decisions out over ARI and tells the engine what the caller did, until the call ends.
 
-The engine is asked exactly as Twilio's webhooks ask it (ivr.engine, with Twilio's field names: CallSid is the
-channel id), so a call leaves the same rows: the call and its events, the recordings (stored here with their
-checksum, then transcribed by the same jobs), the ticket and where it went. What this edge cannot do yet (put a
-caller through to a person, the lawyer queue, the live stream) ends the call politely and says why, in the log
-and in the call's events.
+The engine is asked what Twilio's webhooks ask it (ivr.engine; the channel id is the call's sid), told what the
+caller did (ivr.caller_input), so a call leaves the same rows: the call and its events, the recordings (stored
+here with their checksum, then transcribed by the same jobs), the ticket and where it went. What this edge cannot
+do yet (put a caller through to a person, the lawyer queue, the live stream) ends the call politely and says
+why, in the log and in the call's events.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from asterisk.ari import AriClient, AriError, AriNotFound, StasisStart
 from asterisk.channel import CallChannel, CallerHungUp, EdgeStopped
 from hotline.db import transaction
-from ivr import call as ivr_call
 from ivr import engine
+from ivr.caller_input import CallerDid, CallerLine, RecordingDone
 from ivr.decisions import (
     Decision,
     Decisions,
@@ -37,10 +37,7 @@ from ivr.decisions import (
     Say,
     StartCallRecording,
 )
-from ivr.reconcile import finish_call
 from ivr.route_calls import RouteDesk
-from recordings.call_events import CallEventKind
-from recordings.calls import add_call_event
 from recordings.pipeline import audio_of
 from recordings.store import StoredFile, recording_path, store_recording, verify_recording
 from speech.prompt_audio import PromptAudio
@@ -77,14 +74,15 @@ class FlowRunner:
     def ended_at_start(self, client: AriClient, channel_id: str) -> None:
         """A call a stopped service left mid-call was hung up now: it ends in the database too (its ticket made,
         as for a caller who hung up there), and its whole-call recording, which ended with it, is kept."""
-        finish_call_of(self.desk, channel_id)
+        line = CallerLine(channel_id)
+        finish_call_of(self.desk, line)
         name = call_recording_name(channel_id)
         try:
             stored = store_from_asterisk(client, self.desk.recordings_root, datetime.now(UTC), channel_id, name)
         except AriNotFound:
             log.warning("call %s: no whole-call recording %s in Asterisk", channel_id, name)
             return
-        keep_recording(self.desk, {"CallSid": channel_id}, name, WHOLE_CALL, stored)
+        keep_recording(self.desk, line, name, WHOLE_CALL, stored)
 
 
 def call_recording_name(channel_id: str) -> str:
@@ -92,11 +90,11 @@ def call_recording_name(channel_id: str) -> str:
     return f"{channel_id}-call"
 
 
-def keep_recording(desk: FlowDesk, form: dict[str, str], name: str, source: str, stored: StoredFile) -> None:
+def keep_recording(desk: FlowDesk, line: CallerLine, name: str, source: str, stored: StoredFile) -> None:
     """A recording stored here, registered with the engine (then transcribed)."""
     audio = audio_of(desk.recordings_root, stored)
     with transaction(desk.factory) as session:
-        ivr_call.stored_recording(session, form, name, source, stored, audio)
+        engine.recording_stored(session, line, name, source, stored, audio)
     desk.wake()
 
 
@@ -122,25 +120,20 @@ def store_from_asterisk(client: AriClient, root: Path, started: datetime, call_i
     return stored
 
 
-def finish_call_of(desk: FlowDesk, channel_id: str) -> None:
-    """The call over: noted as Twilio's status callback notes it (its end, the ticket a caller who chose is owed)."""
+def finish_call_of(desk: FlowDesk, line: CallerLine) -> None:
+    """The call over: its end noted, and the ticket a caller who chose a service is owed."""
     with transaction(desk.factory) as session:
-        finish_call(session, desk.route_desk.desk, {"CallSid": channel_id, "CallStatus": "completed"})
+        engine.ended(session, desk.route_desk, line)
 
 
 class _CallRun:
-    """One call: its form of what the caller did, and the decisions being carried out."""
+    """One call: its line, and the decisions being carried out."""
 
     def __init__(self, runner: FlowRunner, call: CallChannel, start: StasisStart) -> None:
         self.desk = runner.desk
         self.progress: Callable[[str], None] = lambda milestone: runner.on_progress(call.id, milestone)
         self.call = call
-        self.form = {
-            "CallSid": call.id,
-            "From": start.channel.caller_number,
-            "To": start.channel.exten,
-            "CallStatus": "in-progress",
-        }
+        self.line = CallerLine(call.id, start.channel.caller_number, start.channel.exten)
         self.started = datetime.now(UTC)
         self.plays = 0  # each playback gets an id of its own: a prompt may be played twice in a call
         self.recordings: dict[str, int] = {}  # recordings of each step so far (a step may record again)
@@ -151,7 +144,7 @@ class _CallRun:
         self.progress("answered")
         stopped = False
         try:
-            self.carry_out(self.ask(lambda session: ivr_call.answer(session, self.desk.route_desk.desk, self.form)))
+            self.carry_out(self.ask(lambda session: engine.answer(session, self.desk.route_desk, self.line)))
         except CallerHungUp:
             self.progress("hung_up")
         except EdgeStopped:
@@ -168,10 +161,9 @@ class _CallRun:
         with transaction(self.desk.factory) as session:
             return handler(session)
 
-    def ask_next(self, then: Next, **did: str) -> Decisions:
-        """What comes next, told what the caller did (Twilio's field names)."""
-        form = {**self.form, **did}
-        return self.ask(lambda session: engine.ask(session, self.desk.route_desk, then, form))
+    def ask_next(self, then: Next, did: CallerDid | None = None) -> Decisions:
+        """What comes next, told what the caller did."""
+        return self.ask(lambda session: engine.ask(session, self.desk.route_desk, then, self.line, did))
 
     # --- carrying out ----------------------------------------------------------------------------------
 
@@ -188,7 +180,7 @@ class _CallRun:
             elif isinstance(decision, Gather):
                 keys = self.gather(decision)
                 if keys or decision.on_empty:
-                    pending = list(self.ask_next(decision.next, Digits=keys))
+                    pending = list(self.ask_next(decision.next, CallerDid(keys=keys)))
             elif isinstance(decision, Record):
                 pending = list(self.record(decision))
             elif isinstance(decision, Redirect):
@@ -242,18 +234,15 @@ class _CallRun:
         self.progress(f"recorded:{recorded.ended_by}")
         stored = self.store(recorded.name)
         audio = audio_of(self.desk.recordings_root, stored)
-        did = {
-            "RecordingSid": recorded.name,
-            "RecordingUrl": "",
-            "Digits": "hangup" if recorded.ended_by == "hangup" else (recorded.key or ""),
-        }
-        if recorded.duration_s is not None:
-            did["RecordingDuration"] = str(recorded.duration_s)
-        form = {**self.form, **did}
+        did = CallerDid(
+            keys=recorded.key or "",
+            recording=RecordingDone(recorded.name, recorded.duration_s),
+            hung_up=recorded.ended_by == "hangup",
+        )
 
         def answer(session: Session) -> Decisions:
-            decisions = engine.ask(session, self.desk.route_desk, record.next, form)
-            ivr_call.stored_recording(session, form, recorded.name, PROBLEM, stored, audio)
+            decisions = engine.ask(session, self.desk.route_desk, record.next, self.line, did)
+            engine.recording_stored(session, self.line, recorded.name, PROBLEM, stored, audio)
             return decisions
 
         decisions = self.ask(answer)
@@ -273,12 +262,8 @@ class _CallRun:
             error = f"the whole-call recording could not start on Asterisk: {exc}"
             log.error("call %s: %s", self.call.id, error)
 
-            def note(session: Session) -> Decisions:
-                call = ivr_call.known_call(session, self.form)
-                add_call_event(session, call, CallEventKind.RECORDING_FAILED, recording_sid=name, error=error)
-                return ()
-
-            self.ask(note)
+            with transaction(self.desk.factory) as session:
+                engine.not_recorded(session, self.line, name, error)
 
     def not_carried(self, decision: Decision) -> None:
         """The engine asked for what this edge cannot do yet: said in the log and the call's events, then an
@@ -288,13 +273,11 @@ class _CallRun:
             "call %s: the Asterisk edge cannot carry out %s yet (%r): ending the call", self.call.id, what, decision
         )
 
-        def note(session: Session) -> Decisions:
-            call = ivr_call.known_call(session, self.form)
-            add_call_event(session, call, CallEventKind.NOT_CARRIED, what=what, carrier="asterisk")
-            return engine.cannot_continue(self.desk.route_desk)
-
         self.progress(f"not_carried:{what}")
-        for prompt in self.ask(note):
+        apology = self.ask(
+            lambda session: engine.not_carried(session, self.desk.route_desk, self.line, what, "asterisk")
+        )
+        for prompt in apology:
             if isinstance(prompt, Say | Pause):
                 self.say(prompt)
 
@@ -304,9 +287,9 @@ class _CallRun:
         """The call is over: end it in the database, then keep its whole-call recording."""
         if not self.call.hung_up:
             self.call.hangup()
-        finish_call_of(self.desk, self.call.id)
+        finish_call_of(self.desk, self.line)
         if self.call_recording is not None:
-            keep_recording(self.desk, self.form, self.call_recording, WHOLE_CALL, self.store(self.call_recording))
+            keep_recording(self.desk, self.line, self.call_recording, WHOLE_CALL, self.store(self.call_recording))
         self.progress("ended")
 
     def store(self, name: str) -> StoredFile:

@@ -2,7 +2,8 @@
 (ivr.decisions) that the carrier's edge carries out: TwiML for Twilio, ARI commands for Asterisk.
 
 These run inside webhooks (or the Asterisk edge's call threads), so they only touch the database and queue
-jobs: nothing slow. Each is safe when the carrier retries the same request: the call, its recordings and its ticket exist once.
+jobs: nothing slow. Each is safe when the carrier retries the same request: the call, its recordings and its
+ticket exist once.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class CallDesk:
     """What the call handlers need besides the database: the flow, the local timezone, our public base URL.
 
     `media_url` is the Media Streams WebSocket that listening steps fork the caller's audio to (None: no live
-    speech, e.g. without a model, or a carrier that cannot stream yet); `live` holds what those streams heard, `live_model` names the model.
+    speech, e.g. without a model, or a carrier that cannot stream yet); `live` holds what those streams heard,
+    `live_model` names the model.
     `prompts_dir` holds the hotline's recorded prompts, played instead of `<Say>` (None: always said).
     """
 

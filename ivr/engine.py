@@ -1,6 +1,6 @@
-"""The engine's handlers by what comes next: a carrier edge that drives a call itself (Asterisk) asks the engine
-here what a `Next` leads to, with what the caller did in Twilio's field names (Digits, RecordingSid,
-DialCallStatus ...). The Twilio edge reaches the same handlers through its webhook paths (api/routes)."""
+"""The flow engine for a carrier edge that drives a call itself (Asterisk): the call's first decisions, what a
+`Next` leads to given what the caller did (ivr.caller_input), the recordings the edge stored, the call's end.
+The Twilio edge reaches the same handlers through its webhook paths (api/routes)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from sqlalchemy.orm import Session
 
 from ivr import call as ivr_call
 from ivr import route_calls, stray
-from ivr.decisions import STEP_ACTIONS, Decisions, Hangup, Next, Say, To
-from ivr.prompt_list import ROUTE_PROMPTS
+from ivr.caller_input import CallerDid, CallerLine, as_form
+from ivr.decisions import STEP_ACTIONS, Decisions, Next, To
+from ivr.reconcile import finish_call
 from ivr.route_calls import RouteDesk
+from recordings.call_events import CallEventKind
+from recordings.calls import add_call_event
+from recordings.pipeline import StoredAudio
+from recordings.store import StoredFile
 
 # A step's handlers take calls only at steps of their kind (a stale continuation gets the apology, as on Twilio).
 _STEP_KINDS = {
@@ -25,13 +30,47 @@ _STEP_KINDS = {
 
 
 def cannot_continue(rd: RouteDesk) -> Decisions:
-    """An apology and goodbye: the call cannot be taken further (ivr.stray's words)."""
-    key = stray.APOLOGY_PROMPT if rd.prompts.get(stray.APOLOGY_PROMPT) else "goodbye"
-    return (Say.of(f"{ROUTE_PROMPTS}.{key}", str(rd.prompts[key])), Hangup())
+    """An apology and goodbye: the call cannot be taken further (ivr.stray)."""
+    return stray.apology(rd.prompts)
 
 
-def ask(session: Session, rd: RouteDesk, then: Next, form: dict[str, str]) -> Decisions:
-    """The decisions of the handler `then` names, given the caller's `form`."""
+def answer(session: Session, rd: RouteDesk, line: CallerLine) -> Decisions:
+    """A call comes in: its first decisions (the whole-call recording, the greeting)."""
+    return ivr_call.answer(session, rd.desk, as_form(line))
+
+
+def ask(session: Session, rd: RouteDesk, then: Next, line: CallerLine, did: CallerDid | None = None) -> Decisions:
+    """The decisions of the handler `then` names, given what the caller `did`."""
+    return ask_form(session, rd, then, as_form(line, did))
+
+
+def recording_stored(
+    session: Session, line: CallerLine, sid: str, source: str, stored: StoredFile, audio: StoredAudio
+) -> None:
+    """A recording the edge stored itself (`source`: problem or call), registered and then transcribed."""
+    ivr_call.stored_recording(session, as_form(line), sid, source, stored, audio)
+
+
+def not_carried(session: Session, rd: RouteDesk, line: CallerLine, what: str, carrier: str) -> Decisions:
+    """The carrier cannot do `what` the flow asked: noted on the call, and an apology and goodbye to say."""
+    call = ivr_call.known_call(session, as_form(line))
+    add_call_event(session, call, CallEventKind.NOT_CARRIED, what=what, carrier=carrier)
+    return cannot_continue(rd)
+
+
+def not_recorded(session: Session, line: CallerLine, sid: str, error: str) -> None:
+    """A recording the flow asked for could not be made: noted on the call (the inspectors see it has none)."""
+    call = ivr_call.known_call(session, as_form(line))
+    add_call_event(session, call, CallEventKind.RECORDING_FAILED, recording_sid=sid, error=error)
+
+
+def ended(session: Session, rd: RouteDesk, line: CallerLine) -> None:
+    """The call is over: noted as Twilio's status callback notes it (its end, the ticket a caller is owed)."""
+    finish_call(session, rd.desk, {**as_form(line), "CallStatus": "completed"})
+
+
+def ask_form(session: Session, rd: RouteDesk, then: Next, form: dict[str, str]) -> Decisions:
+    """The decisions of the handler `then` names, given the caller's `form` (Twilio's field names)."""
     desk, values = rd.desk, then.values
 
     def number(name: str, default: int) -> int:

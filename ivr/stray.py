@@ -10,22 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.decisions import Decisions, Hangup, Say
 from ivr.flow import Flow
-from ivr.twiml import say_in_voice
+from ivr.prompt_list import ROUTE_PROMPTS
 from recordings.calls import find_call
 from routing.tickets import ticket_for_call
 
 APOLOGY_PROMPT = "cannot_continue"  # in route_prompts.yaml; a hotline's own file without it says `goodbye`
 
 
-def apology(flow: Flow, prompts: dict[str, Any]) -> str:
-    """TwiML: an apology in the flow's voice, then hang up."""
-    response = VoiceResponse()
-    say_in_voice(response, flow.voice, str(prompts.get(APOLOGY_PROMPT) or prompts["goodbye"]))
-    response.hangup()
-    return str(response)
+def apology(prompts: dict[str, Any]) -> Decisions:
+    """An apology (route_prompts.yaml's), then hang up."""
+    key = APOLOGY_PROMPT if prompts.get(APOLOGY_PROMPT) else "goodbye"
+    return (Say.of(f"{ROUTE_PROMPTS}.{key}", str(prompts[key])), Hangup())
 
 
 def has_ticket(session: Session, call_sid: str) -> bool:

@@ -30,7 +30,8 @@ def decided(session: SessionDep, desk: CallDesk, decisions: Decisions) -> Respon
 
 def apology(services: ServicesDep) -> Response:
     """A request the call cannot go on from (ivr.stray): an apology and goodbye; nothing is written."""
-    return Response(content=stray.apology(services.flow, services.route_prompts), media_type="application/xml")
+    xml = render(stray.apology(services.route_prompts), services.flow.voice)  # said, as the call is not known
+    return Response(content=xml, media_type="application/xml")
 
 
 def call_desk(request: Request, services: ServicesDep) -> CallDesk:
