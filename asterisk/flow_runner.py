@@ -120,10 +120,10 @@ def store_from_asterisk(client: AriClient, root: Path, started: datetime, call_i
     return stored
 
 
-def finish_call_of(desk: FlowDesk, line: CallerLine) -> None:
+def finish_call_of(desk: FlowDesk, line: CallerLine, duration_s: int | None = None) -> None:
     """The call over: its end noted, and the ticket a caller who chose a service is owed."""
     with transaction(desk.factory) as session:
-        engine.ended(session, desk.route_desk, line)
+        engine.ended(session, desk.route_desk, line, duration_s)
 
 
 class _CallRun:
@@ -287,7 +287,7 @@ class _CallRun:
         """The call is over: end it in the database, then keep its whole-call recording."""
         if not self.call.hung_up:
             self.call.hangup()
-        finish_call_of(self.desk, self.line)
+        finish_call_of(self.desk, self.line, round((datetime.now(UTC) - self.started).total_seconds()))
         if self.call_recording is not None:
             keep_recording(self.desk, self.line, self.call_recording, WHOLE_CALL, self.store(self.call_recording))
         self.progress("ended")

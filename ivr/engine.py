@@ -64,9 +64,13 @@ def not_recorded(session: Session, line: CallerLine, sid: str, error: str) -> No
     add_call_event(session, call, CallEventKind.RECORDING_FAILED, recording_sid=sid, error=error)
 
 
-def ended(session: Session, rd: RouteDesk, line: CallerLine) -> None:
-    """The call is over: noted as Twilio's status callback notes it (its end, the ticket a caller is owed)."""
-    finish_call(session, rd.desk, {**as_form(line), "CallStatus": "completed"})
+def ended(session: Session, rd: RouteDesk, line: CallerLine, duration_s: int | None = None) -> None:
+    """The call is over (`duration_s` long, if known): noted as Twilio's status callback notes it (its end, the
+    ticket a caller is owed)."""
+    form = {**as_form(line), "CallStatus": "completed"}
+    if duration_s is not None:
+        form["CallDuration"] = str(duration_s)
+    finish_call(session, rd.desk, form)
 
 
 def ask_form(session: Session, rd: RouteDesk, then: Next, form: dict[str, str]) -> Decisions:
@@ -88,7 +92,9 @@ def ask_form(session: Session, rd: RouteDesk, then: Next, form: dict[str, str]) 
             case To.KEYS:
                 return ivr_call.menu_keys(session, desk, form, step, number("attempt", 1))
             case To.SPOKEN:
-                return ivr_call.menu_spoken(session, desk, form, step, choice)
+                confidence = str(values.get("confidence", ""))
+                sure = float(confidence) if _is_number(confidence) else None
+                return ivr_call.menu_spoken(session, desk, form, step, choice, sure)
             case To.CONFIRM:
                 return ivr_call.menu_confirm(session, desk, form, step, choice, number("attempt", 1))
             case To.CONFIRMED:
@@ -140,3 +146,11 @@ def ask_form(session: Session, rd: RouteDesk, then: Next, form: dict[str, str]) 
             if lawyer not in rd.data.roster.lawyers:
                 return cannot_continue(rd)
             return route_calls.seat_done(session, rd, form, lawyer)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

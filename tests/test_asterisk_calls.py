@@ -288,6 +288,7 @@ def test_a_caller_presses_2_describes_the_problem_and_is_dispatched_like_on_twil
     with call.session() as session:
         row = call.call_row(session)
         assert (row.from_number, row.status, row.menu_choice) == (CALLER, "completed", "help")
+        assert row.duration_s is not None and row.duration_s > _duration_s(clip_path)
     ticket = call.ticket()
     assert (ticket.menu_choice, ticket.route, ticket.status, ticket.union_id) == (
         "help",
