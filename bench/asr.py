@@ -13,7 +13,9 @@ cannot be had on build machines). Parts:
    against raw Vosk decoding the same μ-law audio, in the same run, interleaved;
 3. latency: clips streamed in real time; the delay from the end of the last word to its final result;
 4. concurrency and memory: `hotline serve` in a child process, N calls streaming at once in real time over the
-   WebSocket; a stream keeps up when no batch waited more than 1 s; the service's RSS sampled throughout.
+   WebSocket; a stream keeps up when no batch waited more than 1 s; the service's RSS sampled throughout;
+5. a whole-call recording: only the sounding stretches of each channel recognised (as the service does) against
+   every sample fed to Vosk: CER and CPU (`--whole-call-only` for this part alone).
 """
 
 from __future__ import annotations
@@ -44,20 +46,23 @@ if str(REPO) not in sys.path:  # run as `python bench/asr.py`: the repo's packag
 import numpy as np  # noqa: E402
 import vosk  # noqa: E402
 
-from speech.audio import _resample, load_channels  # noqa: E402
+from speech.audio import _resample, load_channels, sounding_spans, write_wav  # noqa: E402
 from speech.evaluation import (  # noqa: E402
     Clip,
     ConditionResult,
     _score,
     _script,
+    edit_distance,
     evaluate,
     read_manifest,
     report,
+    scoring_chars,
 )
 from speech.live import StreamSession  # noqa: E402
 from speech.media_messages import Media, encode, parse_message  # noqa: E402
 from speech.streaming import LiveListener, pcm_to_mulaw_frames  # noqa: E402
 from speech.telephone import telephone_round_trip, ulaw_decode, ulaw_encode  # noqa: E402
+from speech.transcribe import recognize_pcm, transcribe_file  # noqa: E402
 
 KEEPS_UP_LAG_S = 1.0
 STAGGER_S = 3.0  # the calls start speaking at random moments within this many seconds
@@ -459,6 +464,54 @@ def concurrency(clips: list[Clip], model: Path, counts: tuple[int, ...] = STREAM
 # --- report ---------------------------------------------------------------------------------------------------
 
 
+# --- 5. whole-call recordings: only the sounding stretches recognised ---------------------------------------
+
+
+def _conversation(clips: list[Clip], seed: int = 7) -> tuple[list[np.ndarray], list[str]]:
+    """A two-sided telephone call of the clips (8 kHz): the sides take turns, each quiet while the other speaks,
+    with a ring before and holds between of a few seconds; the text said on each side, in order."""
+    rng = np.random.default_rng(seed)
+    rate = 8000
+    sides: list[list[np.ndarray]] = [[], []]
+    said: list[list[str]] = [[], []]
+    sides[0].append(np.zeros(int(rng.uniform(8, 15) * rate), dtype=np.int16))  # ringing: nobody speaks
+    sides[1].append(np.zeros_like(sides[0][0]))
+    for i, clip in enumerate(clips):
+        speech = telephone_round_trip(load_channels(clip.path).channels[0], load_channels(clip.path).rate)
+        pause = np.zeros(int(rng.uniform(0.5, 2.5) * rate), dtype=np.int16)
+        hold = np.zeros(int(rng.uniform(0, 12) * rate) if i % 3 == 2 else 0, dtype=np.int16)
+        talker = i % 2
+        sides[talker] += [speech, pause, hold]
+        sides[1 - talker] += [np.zeros(len(speech) + len(pause) + len(hold), dtype=np.int16)]
+        said[talker].append(clip.transcript)
+    return [np.concatenate(s) for s in sides], [" ".join(s) for s in said]
+
+
+def whole_call(model: vosk.Model, clips: list[Clip], tmp: Path) -> dict:
+    """CER and CPU of a whole-call recording transcribed as the service does (only the sounding stretches of
+    each channel) against every sample of it fed to Vosk, on the same file."""
+    channels, said = _conversation(clips)
+    path = tmp / "whole-call.wav"
+    write_wav(path, channels, 8000)
+    script = _script(said)
+    out: dict = {"audio_s": round(len(channels[0]) / 8000, 1)}
+    fed = [sum(b - a for a, b in sounding_spans(c, 8000)) / 8000 for c in channels]
+    out["sounding_s"] = [round(s, 1) for s in fed]
+    for name in ("every_sample", "sounding_only"):
+        start = time.process_time()
+        if name == "sounding_only":
+            texts = [t.text for t in transcribe_file(model, path, "ko")]
+        else:
+            texts = [recognize_pcm(model, c, 8000).text for c in channels]
+        cpu = time.process_time() - start
+        edits = sum(
+            edit_distance(scoring_chars(r, script), scoring_chars(h, script)) for r, h in zip(said, texts, strict=True)
+        )
+        chars = sum(len(scoring_chars(r, script)) for r in said)
+        out[name] = {"cer": round(edits / chars, 4), "cpu_s": round(cpu, 2)}
+    return out
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -530,6 +583,13 @@ def markdown(results: dict) -> str:
         f"(service RSS {conc['rows'][0]['rss_baseline_mb'] if conc['rows'] else '?'} MB with the model loaded "
         "and idle).",
     ]
+    call = results["whole_call"]
+    lines.append(
+        f"- A whole-call recording (two sides taking turns, a ring and holds: {call['audio_s']} s per channel, "
+        f"{call['sounding_s'][0]} s and {call['sounding_s'][1]} s of it with sound): only the sounding stretches "
+        f"recognised, CER **{call['sounding_only']['cer']:.1%}** in **{call['sounding_only']['cpu_s']} s** of CPU; "
+        f"every sample fed to Vosk, CER {call['every_sample']['cer']:.1%} in {call['every_sample']['cpu_s']} s."
+    )
     nav = results.get("navigation")
     if nav:
         lines.append(
@@ -549,6 +609,7 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="print the bench/RESULTS.md section")
     parser.add_argument("--max-streams", type=int, default=STREAM_COUNTS[-1])
     parser.add_argument("--navigation-only", action="store_true", help="only the voice-navigation part (JSON)")
+    parser.add_argument("--whole-call-only", action="store_true", help="only the whole-call recording part (JSON)")
     parser.add_argument("--clips", type=int, default=0, help="only the first N clips (a smoke run; 0 = all)")
     parser.add_argument("--repeats", type=int, default=5, help="overhead: runs of each side, the median kept")
     args = parser.parse_args()
@@ -564,6 +625,10 @@ def main() -> int:
     if args.navigation_only:
         print(json.dumps(navigation(model, clips, path), indent=2))
         return 0
+    if args.whole_call_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(whole_call(model, clips, Path(tmp)), indent=2))
+        return 0
     load_before = os.getloadavg()[0]
     print("accuracy ...", file=sys.stderr)
     acc = accuracy(model, clips)
@@ -571,6 +636,9 @@ def main() -> int:
     over = overhead(model, clips[:4], args.repeats)
     print("latency ...", file=sys.stderr)
     lat = latency(model, clips[:6])
+    print("whole call ...", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        call = whole_call(model, clips, Path(tmp))
     print("concurrency ...", file=sys.stderr)
     conc = concurrency(clips, path, tuple(n for n in STREAM_COUNTS if n <= args.max_streams))
     results = {
@@ -582,6 +650,7 @@ def main() -> int:
         "overhead": over,
         "latency": lat,
         "concurrency": conc,
+        "whole_call": call,
         "load": [load_before, os.getloadavg()[0]],
     }
     if args.markdown:

