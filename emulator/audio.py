@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import io
+import math
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from speech.audio import SILENCE_DBFS
 from speech.telephone import TELEPHONE_RATE, telephone_round_trip
 
 PROMPT_TONE_HZ = 300.0
-PROMPT_TONE_LEVEL = 600  # a quiet tone marks where the service's prompts play on the outbound channel
+# A faint tone marks where the service's prompts play on the outbound channel (Twilio's recording has the
+# synthesised voice there, which the emulator cannot make). It is a mark for tests that read the file, not speech:
+# 6 dB under what the service counts as sound, so its transcription does not spend minutes of CPU turning a tone
+# into nonsense words. The second channel's speech path is tested with real speech (tests/test_speech.py).
+PROMPT_TONE_LEVEL = round(math.sqrt(2) * 32768 * 10 ** ((SILENCE_DBFS - 6) / 20))
 
 
 @dataclass
