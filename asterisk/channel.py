@@ -207,10 +207,13 @@ class CallChannel:
         snoop_id = self.id + SNOOP_SUFFIX
         snoop = {"app": self.client.app, "appArgs": SNOOP_ARG, "spy": "both", "snoopId": snoop_id}
         deadline = time.monotonic() + 10
+        snooping = False
         while True:  # the snoop channel takes a moment to enter the application (longer while events are down)
             try:
-                with contextlib.suppress(AriConflict):  # the snoop is there already
-                    self._call(self.client.request, "POST", f"/channels/{self.id}/snoop", params=snoop)
+                if not snooping:  # once: asking again for a snoop id that exists is refused with a 500
+                    with contextlib.suppress(AriConflict):  # the snoop is there already
+                        self._call(self.client.request, "POST", f"/channels/{self.id}/snoop", params=snoop)
+                    snooping = True
                 self.client.record(snoop_id, name)
                 return name
             except (AriConflict, AriNotFound):
