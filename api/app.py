@@ -135,9 +135,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # A plain route on the event loop (no app-wide dependency, no database session, no request thread): it
     # answers while a writer holds SQLite's lock, even if every request thread is waiting for it.
     async def health(_request: Request) -> JSONResponse:
-        return JSONResponse(
-            {"status": "ok", "speech_model": services.model.name if services.model.available() else None}
-        )
+        health: dict[str, object] = {
+            "status": "ok",
+            "speech_model": services.model.name if services.model.available() else None,
+        }
+        if services.carrier_edge is not None:  # Asterisk: whether ARI is connected, so calls reach us
+            health["carrier"] = services.carrier_edge.status()
+        return JSONResponse(health)
 
     app.add_route("/health", health, methods=["GET"])
 

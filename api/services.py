@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +37,19 @@ from staff.sessions import SessionSigner, session_secret
 log = logging.getLogger(__name__)
 
 
+class CarrierEdge(Protocol):
+    """A carrier edge that runs beside the web service (asterisk.service.ServiceEdge): Twilio's needs none, its
+    calls come as webhooks."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def status(self) -> dict[str, Any]:
+        """How it stands, for /health."""
+        ...
+
+
 @dataclass
 class Services:
     """The running service's parts: settings, database, call flow, Twilio account, background jobs."""
@@ -57,10 +71,14 @@ class Services:
     surveys: SurveyCaller  # satisfaction callbacks (回访): policy, clock, the job placing calls
     rubric: Rubric  # the QA scoring rubric, read once (a bad file stops the start)
     handlers: dict[str, Handler]  # job kind → handler: run by `runner`, or by `hotline worker` on Procrastinate
+    carrier_edge: CarrierEdge | None = None  # HOTLINE_CARRIER=asterisk: the ARI edge `hotline serve` adds
 
     def start(self) -> None:
         """Background work: jobs, and the rounds (SLA reminders and escalations, survey calls, QA sampling).
-        With HOTLINE_JOBS=procrastinate neither runs here: `hotline worker` processes run both."""
+        With HOTLINE_JOBS=procrastinate neither runs here: `hotline worker` processes run both. The carrier
+        edge, if any, runs here always: the calls reach this process."""
+        if self.carrier_edge is not None:
+            self.carrier_edge.start()
         if self.settings.jobs == "procrastinate":
             log.info("jobs and rounds go to Procrastinate: run `hotline worker` to have them done")
             return
@@ -69,6 +87,8 @@ class Services:
             task.start()
 
     def close(self) -> None:
+        if self.carrier_edge is not None:
+            self.carrier_edge.stop()
         for task in self.rounds:
             task.stop()
         self.runner.stop()
@@ -133,10 +153,14 @@ def build_services(settings: Settings) -> Services:
         timedelta(minutes=settings.reconcile_after_minutes),
         wake=runner.wake,
     )
-    rounds = [
+    # Reconciling with Twilio and the satisfaction calls over Twilio's REST API are Twilio's (README: "Twilio only").
+    twilio_rounds = [
         PeriodicTask("reconcile-calls", reconciler.round, settings.reconcile_scan_seconds, first_after_s=0),
-        PeriodicTask("sla-clock", _sla_round(factory, routing), settings.sla_scan_seconds),
         PeriodicTask("survey-round", surveys.round, settings.survey_scan_seconds),
+    ]
+    rounds = [
+        *(twilio_rounds if settings.carrier == "twilio" else []),
+        PeriodicTask("sla-clock", _sla_round(factory, routing), settings.sla_scan_seconds),
         PeriodicTask(
             "qa-sampling",
             daily_sampling_round(factory, load_sampling(settings.qa_file), settings.timezone),

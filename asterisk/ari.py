@@ -500,6 +500,11 @@ class EventStream:
             self.close()
             raise AriUnavailable(f"ARI events at {self.url} did not connect in {timeout_s} s: {self.error}")
 
+    @property
+    def connected(self) -> bool:
+        """True while the WebSocket is up (our application registered, its calls reaching us)."""
+        return self._connected.is_set()
+
     def close(self) -> None:
         """Stop reading; iteration ends."""
         self._closing.set()
@@ -553,6 +558,7 @@ class EventStream:
                 self.error = f"closed by Asterisk: {self._connection.close_code} {self._connection.close_reason}"
             except Exception as exc:  # noqa: BLE001 - a dropped connection is made again below
                 self.error = f"{type(exc).__name__}: {exc}"
+            self._connected.clear()
             if not self._closing.is_set():
                 self._closing.wait(max(self.reconnect_delay_s, self._down_until - time.monotonic()))
 

@@ -28,7 +28,7 @@ class CallSteps(Protocol):
 
 def pbx_media(settings: Settings) -> PbxMedia:
     """The folder of prompt audio Asterisk reads, from the settings (made if missing)."""
-    local = settings.ari_media_dir or settings.var_dir / "asterisk-media"
+    local = settings.ari_media_root
     local.mkdir(parents=True, exist_ok=True)
     return PbxMedia(Path(local), settings.ari_media_dir_on_pbx or str(Path(local).resolve()))
 

@@ -8,7 +8,7 @@ import os
 import time
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
@@ -26,6 +26,10 @@ from cli.commands.worker import worker
 from cli.console import console_for
 from hotline.private_files import PRIVATE_UMASK, tighten
 from hotline.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from api.services import Services
+    from asterisk.service import ServiceEdge
 
 app = typer.Typer(help="12351 worker hotline: voice front-end", no_args_is_help=True)
 
@@ -62,6 +66,21 @@ def _setup_logging(level: str = "INFO") -> None:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+def _asterisk_edge(services: Services) -> ServiceEdge:
+    """The Asterisk edge for the service's calls (HOTLINE_CARRIER=asterisk), running the service's flow."""
+    from asterisk.service import ServiceEdge, flow_runner
+
+    runner = flow_runner(
+        services.settings,
+        services.factory,
+        services.flow,
+        services.routing,
+        services.route_prompts,
+        services.runner.wake,
+    )
+    return ServiceEdge(services.settings, runner)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -85,6 +104,12 @@ def serve(
     _setup_logging(log_level)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # an address Twilio's emulator can reach
     settings = get_settings().model_copy(update={"listen_url": f"http://{local_host}:{port}"})
+    if workers > 1 and settings.carrier == "asterisk":
+        console.print(
+            f"[red]cannot start {workers} service processes:[/] with HOTLINE_CARRIER=asterisk one process takes the "
+            "calls of the Stasis application (ARI gives each application's events to one connection)."
+        )
+        raise typer.Exit(1)
     if workers > 1 and settings.jobs != "procrastinate":
         console.print(
             f"[red]cannot start {workers} service processes:[/] with HOTLINE_JOBS={settings.jobs} every process would "
@@ -95,6 +120,8 @@ def serve(
     try:  # a deployment mistake (no public URL, a short session secret, ...) is said plainly, not as a traceback
         settings.check_production()
         services = build_services(settings)
+        if settings.carrier == "asterisk":
+            services.carrier_edge = _asterisk_edge(services)
     except (ValueError, RuntimeError) as exc:
         console.print(f"[red]cannot start:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -142,6 +169,8 @@ def _print_start(settings: Settings, services, host: str, port: int) -> None:
     account = "generated for development (var/)" if services.credentials.generated else "configured"
     console.print(f"  Twilio        {services.credentials.account_sid} ({account}), REST at {settings.rest_url}")
     console.print(f"  voice webhook {base}/twilio/voice   status callback {base}/twilio/status")
+    if settings.carrier == "asterisk":
+        console.print(f"  Asterisk      ARI at {settings.ari_url}, Stasis application {settings.ari_app}")
     console.print(f"  consoles      http://{host}:{port}/login")
     if settings.jobs == "procrastinate":
         console.print("  jobs          on Procrastinate: run `hotline worker` (one or more) to have them done")

@@ -178,8 +178,16 @@ class Settings(BaseSettings):
         return self.prompts_dir or self.var_dir / "prompts"
 
     @cached_property
+    def ari_media_root(self) -> Path:
+        """The folder of audio Asterisk plays, as the service sees it."""
+        return self.ari_media_dir or self.var_dir / "asterisk-media"
+
+    @cached_property
     def prompt_cache_root(self) -> Path:
-        return self.prompt_cache_dir or self.var_dir / "prompt-cache"
+        """Rendered prompts; on Asterisk inside the folder it plays from, so it can read them."""
+        if self.prompt_cache_dir:
+            return self.prompt_cache_dir
+        return self.ari_media_root / "prompts" if self.carrier == "asterisk" else self.var_dir / "prompt-cache"
 
     @property
     def rest_url(self) -> str:

@@ -31,3 +31,9 @@ def twilio_client(credentials: TwilioCredentials, api_url: str, timeout_s: float
         return Client(credentials.account_sid, credentials.auth_token, http_client=TwilioHttpClient(timeout=timeout_s))
     http = _RebasedHttpClient(api_url, timeout_s)
     return Client(credentials.account_sid, credentials.auth_token, http_client=http)
+
+
+def is_twilio_call(call_sid: str) -> bool:
+    """A call Twilio carries (its sids are `CA` and 32 hex digits); an Asterisk call's sid is its channel's id, and
+    Twilio's REST API is never asked about it (both carriers may share a database)."""
+    return len(call_sid) == 34 and call_sid.startswith("CA")

@@ -22,6 +22,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from hotline.db import transaction, utcnow
+from hotline.twilio_client import is_twilio_call
 from ivr import call as ivr_call
 from ivr.call import ENDED_STATUSES, CallDesk
 from ivr.route_calls import free_lawyer_after_call
@@ -70,7 +71,7 @@ class Reconciler:
             query = select(Call.call_sid).where(Call.ended_at.is_(None)).order_by(Call.started_at)
             if self._first_done:
                 query = query.where(Call.started_at < utcnow() - self.quiet_after)
-            sids = [sid for sid in session.scalars(query) if sid and sid not in self._unknown]
+            sids = [sid for sid in session.scalars(query) if is_twilio_call(sid) and sid not in self._unknown]
         finished = queued = 0
         for sid in sids:
             try:

@@ -22,6 +22,7 @@ from twilio.rest import Client
 
 from hotline.db import transaction
 from hotline.jobs import URGENT, Handler, RetryLater, enqueue
+from hotline.twilio_client import is_twilio_call
 from ivr.flow import Flow
 from ivr.route_calls import DISTRICT_STEP, QUEUE_STEP, SUPERVISOR_STEP
 from ivr.steps import URGENT_FLAG
@@ -121,6 +122,8 @@ class SupervisorMover:
             skip = (
                 "hung_up"
                 if call.ended_at is not None
+                else "not_on_twilio"  # an Asterisk call: moving it mid-menu is Twilio's only (README)
+                if not is_twilio_call(call_sid)
                 else "at_supervisor"
                 if place == SUPERVISOR_STEP
                 else None

@@ -23,12 +23,18 @@ import signal
 import socket
 import subprocess
 import time
+import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+
+from speech.audio import write_wav
+from speech.telephone import downsample_to_8k
+from tests.conftest import KO_SPEECH
 
 DEFAULT_ROOT = Path("/var/cache/hotline12351/asterisk-root")
 ROOT_ENV = "HOTLINE_TEST_ASTERISK_ROOT"
@@ -383,3 +389,15 @@ def pbx_fixture() -> Any:
         return shared_pbx(request.config)
 
     return asterisk_pbx
+
+
+def caller_clip(pbx: AsteriskPBX, name: str) -> tuple[str, Path]:
+    """A real clip the caller says, as 8 kHz telephone audio where Asterisk can play it: (media URI, file)."""
+    with wave.open(str(KO_SPEECH / name), "rb") as w:
+        assert w.getframerate() == 16000
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    folder = pbx.media_dir / "caller"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    write_wav(path, downsample_to_8k(pcm, 16000), 8000)
+    return "sound:" + pbx.pbx_path(path.with_suffix("")), path

@@ -35,11 +35,10 @@ from ivr.route_calls import RouteDesk
 from recordings.store import verify_recording
 from recordings.tables import Call, Recording
 from routing.tables import Ticket
-from speech.audio import is_silent, write_wav
+from speech.audio import is_silent
 from speech.evaluation import edit_distance, scoring_chars
 from speech.prompt_audio import PromptAudio
-from speech.telephone import downsample_to_8k
-from tests.asterisk_pbx import HOTLINE_APP, PHONES_APP, AsteriskPBX, pbx_fixture, require_tools
+from tests.asterisk_pbx import HOTLINE_APP, PHONES_APP, AsteriskPBX, caller_clip, pbx_fixture, require_tools
 from tests.conftest import KO_SPEECH, REPO, korean_model_path
 
 asterisk_pbx = pbx_fixture()
@@ -110,18 +109,6 @@ def phones(asterisk_pbx: AsteriskPBX) -> Iterator[tuple[AriClient, EventStream]]
     client = AriClient(asterisk_pbx.ari_url, asterisk_pbx.ari_user, asterisk_pbx.ari_password, PHONES_APP)
     with client, client.events() as events:
         yield client, events
-
-
-def caller_clip(pbx: AsteriskPBX, name: str) -> tuple[str, Path]:
-    """A real clip the caller says, as 8 kHz telephone audio where Asterisk can play it: (media URI, file)."""
-    with wave.open(str(KO_SPEECH / name), "rb") as w:
-        assert w.getframerate() == 16000
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    folder = pbx.media_dir / "caller"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    write_wav(path, downsample_to_8k(pcm, 16000), 8000)
-    return "sound:" + pbx.pbx_path(path.with_suffix("")), path
 
 
 def _duration_s(path: Path) -> float:
