@@ -8,6 +8,7 @@ so a repeated request after a lost answer names the same thing.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import TypeVar
 from asterisk.ari import (
     AriClient,
     AriConflict,
+    AriError,
     AriNotFound,
     Channel,
     ChannelDestroyed,
@@ -28,9 +30,11 @@ from asterisk.ari import (
     RecordingFailed,
     RecordingFinished,
     StasisEnd,
+    StasisStart,
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 _ABANDON = Event("Abandon", "", {})  # our own marker in a call's queue: the service is stopping
@@ -66,6 +70,28 @@ class PbxMedia:
 # no caller, and the edge serves it no steps.
 SNOOP_ARG = "hotline-call-recording"
 SNOOP_SUFFIX = "-snoop"
+# The argument a person's phone we rang enters the application with when answered, and the mark in its channel id
+# (`<caller's channel>-dial-<step>`): the edge hands its events to the caller's call.
+DIAL_ARG = "hotline-dial"
+DIAL_MARK = "-dial-"
+
+# Q.850 causes of a call to a person that was not answered, in Twilio's DialCallStatus words; any other is "failed".
+_NOT_ANSWERED = {16: "no-answer", 17: "busy", 18: "no-answer", 19: "no-answer", 21: "busy"}
+
+
+def caller_of(channel_id: str) -> str:
+    """The caller's channel a channel of ours belongs to (a person's phone we rang), or the channel itself."""
+    return channel_id.split(DIAL_MARK, 1)[0]
+
+
+@dataclass(frozen=True)
+class Dialled:
+    """How a call to a person ended, as Twilio's `<Dial>` says it: `status` completed (they answered and the two
+    talked), no-answer, busy or failed; `duration_s` of the conversation."""
+
+    status: str
+    duration_s: int | None = None
+    caller_left: bool = False  # the caller hung up on the person (the call is over; Twilio still says completed)
 
 
 @dataclass(frozen=True)
@@ -91,6 +117,7 @@ class CallChannel:
         self._keys: list[str] = []  # keys pressed and not yet taken by a step (type-ahead)
         self._playing: str | None = None  # the playback a step waits for
         self._recording: str | None = None  # the recording a step waits for
+        self._leg: str | None = None  # the person's phone being rung or talked to
 
     def deliver(self, event: Event) -> None:
         """An event about this channel, from the edge's event loop."""
@@ -107,6 +134,17 @@ class CallChannel:
             self.deliver(
                 PlaybackFinished("PlaybackFinished", self.client.app, {}, playing, "", f"channel:{self.id}", "done")
             )
+        leg = self._leg
+        if leg:  # the person answered or hung up meanwhile
+            channel = self.client.channel(leg)
+            if channel is None:
+                self.deliver(
+                    ChannelDestroyed("ChannelDestroyed", self.client.app, {"channel": {"id": leg}}, _gone(leg), 16, "")
+                )
+            elif channel.state == "Up":
+                self.deliver(
+                    StasisStart("StasisStart", self.client.app, {"channel": {"id": leg}}, channel, (DIAL_ARG,))
+                )
         if recording and not self.client.recording_running(recording):
             self.deliver(
                 RecordingFinished(
@@ -125,7 +163,7 @@ class CallChannel:
             return None
         if event is _ABANDON:
             raise EdgeStopped(self.id)
-        if isinstance(event, StasisEnd | ChannelDestroyed | ChannelHangupRequest):
+        if isinstance(event, StasisEnd | ChannelDestroyed | ChannelHangupRequest) and event.channel_id == self.id:
             self.hung_up = True
             raise CallerHungUp(self.id)
         if isinstance(event, ChannelDtmfReceived):
@@ -263,6 +301,84 @@ class CallChannel:
             return Recorded(name, "hangup", None)
         finally:
             self._recording = None
+
+    def dial(self, endpoint: str, *, step: str, timeout_s: int, caller_id: str | None = None) -> Dialled:
+        """Ring a person's phone (`endpoint`, a dial string) for up to `timeout_s`; when they answer, bridge them
+        with the caller until one of them hangs up. The caller hears ringing meanwhile. A caller who hangs up
+        ends the ringing or the conversation (CallerHungUp)."""
+        leg = f"{self.id}{DIAL_MARK}{step}"
+        self._leg = leg
+        try:
+            self._call(
+                self.client.originate,
+                endpoint,
+                channel_id=leg,
+                app_args=DIAL_ARG,
+                caller_id=caller_id,
+                timeout_s=timeout_s,
+            )
+        except AriConflict:
+            pass  # already ringing: asked again after a lost answer
+        except AriError as exc:  # no such endpoint, a trunk that is down: Twilio says "failed"
+            self._leg = None
+            return self._not_placed(endpoint, exc)
+        ringing = f"{leg}-ringing"
+        try:
+            with contextlib.suppress(AriError):  # a PBX without tones: the caller waits in silence
+                self.client.play(self.id, "tone:ring", playback_id=ringing)
+            answered = self._ring(leg, timeout_s)
+            self.client.stop_playback(ringing)
+            if answered is not None:
+                return answered
+            return self._talk(leg, step)
+        except CallerHungUp:
+            self.client.hangup(leg)
+            raise
+        finally:
+            self._leg = None
+
+    def _not_placed(self, endpoint: str, exc: AriError) -> Dialled:
+        log.error("call %s: Asterisk could not ring %s: %s", self.id, endpoint, exc)
+        return Dialled("failed")
+
+    def _ring(self, leg: str, timeout_s: int) -> Dialled | None:
+        """Wait for the person to answer (None) or not (how it ended); the ringing stops at `timeout_s`."""
+        deadline = time.monotonic() + timeout_s + 2  # Asterisk ends it at timeout_s; this only if it does not
+        while True:
+            left = deadline - time.monotonic()
+            event = self._next_event(left) if left > 0 else None
+            if event is None and time.monotonic() >= deadline:
+                self.client.hangup(leg, "no_answer")
+                return Dialled("no-answer")
+            if event is None or event.channel_id != leg:
+                continue
+            if isinstance(event, StasisStart):
+                return None
+            if isinstance(event, ChannelDestroyed):
+                return Dialled(_NOT_ANSWERED.get(event.cause, "failed"))
+
+    def _talk(self, leg: str, step: str) -> Dialled:
+        """The person answered: caller and person in one bridge until one of them hangs up."""
+        answered = time.monotonic()
+        bridge = f"{self.id}-bridge-{step}"
+        caller_left = False
+        try:
+            self.client.create_bridge(bridge)
+            self._call(self.client.add_to_bridge, bridge, self.id, leg)
+            while True:
+                event = self._next_event(3600)
+                if (
+                    event is not None
+                    and event.channel_id == leg
+                    and isinstance(event, StasisEnd | ChannelDestroyed | ChannelHangupRequest)
+                ):
+                    break
+        except CallerHungUp:
+            caller_left = True
+        finally:
+            self.client.hangup(leg)
+            self.client.destroy_bridge(bridge)
+        return Dialled("completed", round(time.monotonic() - answered), caller_left)
 
     def hangup(self) -> None:
         """Hang up (nothing happens when the caller already has)."""

@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Protocol, Self
 
 from asterisk.ari import AriClient, Event, EventStream, Reconnected, StasisStart
-from asterisk.channel import SNOOP_ARG, SNOOP_SUFFIX, CallChannel, CallerHungUp, EdgeStopped, PbxMedia
+from asterisk.channel import (
+    DIAL_ARG,
+    DIAL_MARK,
+    SNOOP_ARG,
+    SNOOP_SUFFIX,
+    CallChannel,
+    CallerHungUp,
+    EdgeStopped,
+    PbxMedia,
+    caller_of,
+)
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +96,12 @@ class AsteriskEdge:
         for channel_id in listed.get("channel_ids", []):
             if channel_id.endswith(SNOOP_SUFFIX):
                 continue  # a call's recording listener: it ends with the call
+            if DIAL_MARK in channel_id:
+                with self._lock:
+                    served = caller_of(channel_id) in self.calls
+                if not served:  # a person's phone of a call left by a stopped service: that call is ended too
+                    self.client.hangup(channel_id)
+                continue
             with self._lock:
                 if channel_id in self.calls:
                     continue
@@ -123,6 +139,9 @@ class AsteriskEdge:
         if isinstance(event, StasisStart):
             if SNOOP_ARG in event.args:
                 return  # our own whole-call recording's listener, not a caller
+            if DIAL_ARG in event.args:  # a person we rang answered: the caller's call takes it from here
+                self._deliver(event)
+                return
             call = CallChannel(self.client, event.channel.id, self.media)
             with self._lock:
                 if event.channel.id in self.calls:
@@ -135,9 +154,13 @@ class AsteriskEdge:
         if isinstance(event, Reconnected):
             self._after_reconnect()
             return
+        self._deliver(event)
+
+    def _deliver(self, event: Event) -> None:
+        """To the call the event's channel belongs to: the caller's own, or a person's phone rung for it."""
         channel_id = event.channel_id
         with self._lock:
-            owner = self.calls.get(channel_id) if channel_id else None
+            owner = self.calls.get(caller_of(channel_id)) if channel_id else None
         if owner is not None:
             owner.deliver(event)
 

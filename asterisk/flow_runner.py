@@ -3,9 +3,9 @@ decisions out over ARI and tells the engine what the caller did, until the call 
 
 The engine is asked what Twilio's webhooks ask it (ivr.engine; the channel id is the call's sid), told what the
 caller did (ivr.caller_input), so a call leaves the same rows: the call and its events, the recordings (stored
-here with their checksum, then transcribed by the same jobs), the ticket and where it went. What this edge cannot
-do yet (put a caller through to a person, the lawyer queue, the live stream) ends the call politely and says
-why, in the log and in the call's events.
+here with their checksum, then transcribed by the same jobs), the ticket and where it went. A caller put through to
+a person is rung through the dial plan (asterisk.dial_plan) and bridged. What this edge cannot do yet (the lawyer
+queue, the live stream) ends the call politely and says why, in the log and in the call's events.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from asterisk.ari import AriClient, AriError, AriNotFound, StasisStart
 from asterisk.channel import CallChannel, CallerHungUp, EdgeStopped
+from asterisk.dial_plan import DialPlan
 from hotline.db import transaction
 from ivr import engine
-from ivr.caller_input import CallerDid, CallerLine, RecordingDone
+from ivr.caller_input import CallerDid, CallerLine, DialResult, RecordingDone
 from ivr.decisions import (
     Decision,
     Decisions,
+    Dial,
     Digits,
     Gather,
     Hangup,
@@ -52,13 +54,15 @@ Progress = Callable[[str, str], None]  # (channel id, milestone): answered, said
 @dataclass(frozen=True)
 class FlowDesk:
     """What the runner needs: the database, the engine's desk (flow, routing, prompts), the prompts as audio,
-    where recordings are kept, and the job runner to wake when a recording waits for its transcript."""
+    where recordings are kept, the job runner to wake when a recording waits for its transcript, and where the
+    numbers of people to put callers through to ring."""
 
     factory: sessionmaker[Session]
     route_desk: RouteDesk
     prompts: PromptAudio
     recordings_root: Path
     wake: Callable[[], None] = lambda: None
+    dial_plan: DialPlan = field(default_factory=DialPlan)
 
 
 class FlowRunner:
@@ -138,6 +142,7 @@ class _CallRun:
         self.plays = 0  # each playback gets an id of its own: a prompt may be played twice in a call
         self.recordings: dict[str, int] = {}  # recordings of each step so far (a step may record again)
         self.call_recording: str | None = None
+        self.dials = 0  # each call to a person gets a channel of its own
 
     def run(self) -> None:
         self.call.answer()
@@ -183,6 +188,8 @@ class _CallRun:
                     pending = list(self.ask_next(decision.next, CallerDid(keys=keys)))
             elif isinstance(decision, Record):
                 pending = list(self.record(decision))
+            elif isinstance(decision, Dial):
+                pending = list(self.dial(decision))
             elif isinstance(decision, Redirect):
                 pending = list(self.ask_next(decision.next))
             elif isinstance(decision, Hangup):
@@ -249,6 +256,21 @@ class _CallRun:
         self.desk.wake()  # its transcript is wanted while the caller is on the line
         self.progress("stored")
         if recorded.ended_by == "hangup":
+            raise CallerHungUp(self.call.id)
+        return decisions
+
+    def dial(self, dial: Dial) -> Decisions:
+        """Put the caller through to a person (an operator, a lawyer, the supervisor) and tell the engine how it
+        went, in the words of Twilio's `<Dial>` (completed, no-answer, busy, failed)."""
+        endpoint = self.desk.dial_plan.endpoint(dial.number)
+        self.dials += 1
+        self.progress(f"dialling:{dial.number}")
+        dialled = self.call.dial(
+            endpoint, step=str(self.dials), timeout_s=dial.timeout_s, caller_id=self.line.caller or None
+        )
+        self.progress(f"dialled:{dialled.status}")
+        decisions = self.ask_next(dial.next, CallerDid(dialled=DialResult(dialled.status, dialled.duration_s)))
+        if dialled.caller_left:  # told all the same, as Twilio tells the dial's end of a caller who hung up
             raise CallerHungUp(self.call.id)
         return decisions
 

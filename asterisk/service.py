@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from asterisk.ari import AriClient, AriError, AriUnavailable
+from asterisk.dial_plan import load_dial_plan
 from asterisk.edge import AsteriskEdge, ari_client, pbx_media
 from asterisk.flow_runner import FlowDesk, FlowRunner
 from hotline.settings import Settings
@@ -46,7 +47,7 @@ def flow_runner(
         )
     prompts = PromptAudio(cache, settings.prompts_root)
     desk = RouteDesk(CallDesk(flow, settings.timezone, ""), routing, route_prompts)
-    return FlowRunner(FlowDesk(factory, desk, prompts, settings.recordings_root, wake))
+    return FlowRunner(FlowDesk(factory, desk, prompts, settings.recordings_root, wake, load_dial_plan(settings)))
 
 
 class ServiceEdge:

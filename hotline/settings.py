@@ -78,6 +78,17 @@ class Settings(BaseSettings):
         description="that folder as Asterisk sees it, when it runs in a container or chroot with another root; "
         "default the same path",
     )
+    ari_dial_template: str = Field(
+        "PJSIP/{number}@carrier",
+        description="how Asterisk rings a number of the flow or the rosters (an operator, a lawyer, the supervisor): "
+        "{number} as written there, {digits} without its +; e.g. PJSIP/{digits}@carrier for the carrier trunk's "
+        "endpoint in pjsip.conf",
+    )
+    ari_dial_file: Path | None = Field(
+        None,
+        description="YAML `numbers:` mapping numbers to dial strings of their own (a desk phone on the PBX: "
+        '"+8612351000": PJSIP/desk), before the template',
+    )
     prompts_dir: Path | None = Field(
         None,
         description="the hotline's own recorded prompts (`<prompt id>.wav`, `hotline prompts` lists the ids): "

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from api.services import Services, build_services
 from asterisk.ari import AriClient, ChannelDestroyed, EventStream, PlaybackFinished, RecordingFinished, StasisStart
 from asterisk.channel import PbxMedia
+from asterisk.dial_plan import DialPlan
 from asterisk.edge import AsteriskEdge
 from asterisk.flow_runner import FlowDesk, FlowRunner
 from hotline.migrate import upgrade
@@ -48,6 +49,9 @@ TRANSCRIBE_WAIT_S = 240  # the transcription job, on a loaded machine
 # the live stream's and the jobs' events come when they come.
 ASYNC_KINDS = ("stream_", "speech_", "live_transcript", "recording_", "transcribed")
 CALLER = "13800138000"
+OPERATORS_DESK, SUPERVISOR = "+8612351000", "+8613900000201"  # the shipped flow's desk, the roster's supervisor
+# The test PBX's staff phones stand for the operators' desk and the supervisor's phone.
+STAFF_DIAL_PLAN = DialPlan(numbers={OPERATORS_DESK: "PJSIP/staff1", SUPERVISOR: "PJSIP/staff2"})
 
 
 @pytest.fixture(autouse=True)
@@ -146,6 +150,7 @@ class HotlineCall:
                 PromptAudio(pbx.media_dir / "prompts"),
                 settings.recordings_root,
                 hotline.runner.wake,
+                STAFF_DIAL_PLAN,
             ),
             on_progress=self.milestones.progress,
         )
@@ -171,6 +176,12 @@ class HotlineCall:
         playback_id = f"{self.phone_id}-says-{secrets.token_hex(2)}"
         self.phone.play(self.phone_id, clip_uri, playback_id=playback_id)
         self.phone_events.wait_for(lambda e: isinstance(e, PlaybackFinished) and e.playback_id == playback_id, WAIT_S)
+
+    def rings(self, phone: str) -> str:
+        """Wait until a staff phone rings (`staff1`, `staff2`); returns its channel, to answer or not."""
+        ringing = self.phone_events.wait_for(lambda e: isinstance(e, StasisStart) and e.args == (phone,), WAIT_S)
+        assert isinstance(ringing, StasisStart)
+        return ringing.channel.id
 
     def press(self, keys: str) -> None:
         self.phone.send_dtmf(self.phone_id, keys)
@@ -301,11 +312,14 @@ def test_a_caller_presses_2_describes_the_problem_and_is_dispatched_like_on_twil
     assert not is_silent(audio, rate)
 
 
-def _short_flow() -> Flow:
-    """The shipped flow with a short greeting and record prompt, for tests about what comes after them."""
+def _short_flow(operator_rings_s: int | None = None) -> Flow:
+    """The shipped flow with a short greeting and record prompt, for tests about what comes after them; the
+    operators' phone rung for `operator_rings_s` if given."""
     data = yaml.safe_load((REPO / "ivr" / "flows" / "default.yaml").read_text(encoding="utf-8"))
     data["steps"][data["start"]]["intro"] = ["您好。"]
     data["steps"]["describe"]["prompt"] = "请讲。"
+    if operator_rings_s is not None:
+        data["steps"]["operator"]["timeout_s"] = operator_rings_s
     return parse_flow(data, "short flow")
 
 
@@ -365,23 +379,124 @@ def test_a_call_goes_on_when_the_event_stream_is_lost_mid_prompt(
     assert not is_silent(recorded, rate)
 
 
-def test_what_the_edge_cannot_do_yet_ends_the_call_politely_and_says_so(
+@pytest.mark.shared_data
+def test_0_puts_the_caller_through_to_the_operators_who_hear_them_like_on_twilio(
     asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], hotline: Services
 ) -> None:
-    # 0 puts the caller through to an operator: a <Dial> on Twilio, not yet carried on Asterisk.
+    clip_uri, clip_path = caller_clip(asterisk_pbx, "zeroth_104_003_0294.wav")
     with HotlineCall(asterisk_pbx, phones, hotline, _short_flow()) as call:
         call.dial()
         call.milestones.wait("said:menu.intro.1")
         call.press("0")
-        call.milestones.wait("not_carried:Dial")
-        call.milestones.wait("said:route_prompts.cannot_continue")  # an apology and goodbye, not silence
+        desk = call.rings("staff1")  # the operators' desk phone rings (the dial plan maps its number)
+        call.milestones.wait(f"dialling:{OPERATORS_DESK}")
+        call.phone.answer(desk)
+        # The operator hears the caller: what comes down the desk phone's line while the caller speaks.
+        heard_name = f"{desk}-heard"
+        call.phone.record(desk, heard_name, max_duration_s=60)
+        call.say(clip_uri)
+        call.phone.stop_recording(heard_name)
+        call.phone_events.wait_for(lambda e: isinstance(e, RecordingFinished) and e.name == heard_name, WAIT_S)
+        heard, rate = _pcm(call.phone.stored_recording(heard_name))
+        assert len(heard) / rate > _duration_s(clip_path) - 1
+        assert not is_silent(heard, rate), "the operator heard silence instead of the caller"
+        call.phone.hangup(desk)  # the operator is done: the call ends
+        call.milestones.wait("dialled:completed")
         call.ended()
         call.phone_events.wait_for(lambda e: e.type == "StasisEnd" and e.channel_id == call.phone_id, WAIT_S)
     assert call.story() == [
-        "answered", "call_recording_started", "step", "menu_input", "step", "dialling", "not_carried", "ended"
+        "answered",
+        "call_recording_started",
+        "step",
+        "menu_input",
+        "step",
+        "dialling",
+        "dial_ended",
+        "ended",
+    ]  # fmt: skip  (test_call_path's operator branch on Twilio)
+    with call.session() as session:
+        row = call.call_row(session)
+        assert (row.handler, row.handler_role) == (f"desk:{OPERATORS_DESK}", "operator")  # for QA sampling
+        [ended] = [e for e in row.events if e.kind == "dial_ended"]
+        assert ended.detail["status"] == "completed" and int(ended.detail["duration"]) >= 1
+    ticket = call.ticket()  # made before the transfer, for a person to follow up
+    assert (ticket.menu_choice, ticket.route) == ("operator", "operator") and ticket.needs_human
+    whole = call.recording("call")  # the conversation is in the whole-call recording
+    audio, rate = call.stored_audio(whole)
+    assert len(audio) / rate > _duration_s(clip_path)
+
+
+@pytest.mark.shared_data
+def test_an_operator_not_answering_lets_the_caller_leave_a_message(
+    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], hotline: Services
+) -> None:
+    clip_uri, clip_path = caller_clip(asterisk_pbx, "zeroth_104_003_0294.wav")
+    with HotlineCall(asterisk_pbx, phones, hotline, _short_flow(operator_rings_s=4)) as call:
+        call.dial()
+        call.milestones.wait("said:menu.intro.1")
+        call.press("0")
+        call.rings("staff1")  # rings, and nobody answers
+        call.milestones.wait("dialled:no-answer", WAIT_S)
+        call.milestones.wait("said:operator_unavailable.prompts.1")
+        call.milestones.wait("recording")
+        call.say(clip_uri)
+        call.press("#")
+        call.milestones.wait("recorded:key")
+        # Routed once the words are in: busy operators, so an operator calls back (the number read out).
+        call.milestones.wait("said:route_prompts.operator_callback", TRANSCRIBE_WAIT_S)
+        call.ended()
+    story = call.story()
+    assert story[:8] == [
+        "answered", "call_recording_started", "step", "menu_input", "step", "dialling", "dial_ended", "step"
     ]  # fmt: skip
-    ticket = call.ticket()  # made before the transfer, for a person to call back
-    assert ticket.menu_choice == "operator" and ticket.needs_human
+    assert "problem_recorded" in story and story[-1] == "ended"
+    with call.session() as session:
+        [ended] = [e for e in call.call_row(session).events if e.kind == "dial_ended"]
+        assert ended.detail["status"] == "no-answer"
+    ticket = call.ticket()
+    assert ticket.route == "operator" and ticket.callback_number == CALLER
+    recorded, rate = call.stored_audio(call.recording("problem"))  # the message, for the call back
+    assert len(recorded) / rate > _duration_s(clip_path) - 0.5 and not is_silent(recorded, rate)
+
+
+def test_the_emergency_key_puts_the_caller_through_to_the_supervisors_phone(
+    asterisk_pbx: AsteriskPBX, phones: tuple[AriClient, EventStream], hotline: Services
+) -> None:
+    with HotlineCall(asterisk_pbx, phones, hotline, _short_flow()) as call:
+        call.dial()
+        call.milestones.wait("said:menu.intro.1")
+        call.press("*")  # the flow's emergency key
+        supervisor = call.rings("staff2")
+        call.milestones.wait(f"dialling:{SUPERVISOR}")
+        call.phone.answer(supervisor)
+        _until_bridged(call, call.milestones.channel_id)
+        call.phone.hangup(call.phone_id)  # the caller, helped, hangs up first
+        call.milestones.wait("dialled:completed")
+        call.ended()
+        call.phone_events.wait_for(lambda e: e.type == "StasisEnd" and e.channel_id == supervisor, WAIT_S)  # hung up
+    story = call.story()
+    assert story[:4] == ["answered", "call_recording_started", "step", "emergency"]
+    assert story[-3:] == ["dialling", "supervisor_dial_ended", "ended"], story
+    with call.session() as session:
+        row = call.call_row(session)
+        assert (row.handler, row.handler_role) == ("S01", "supervisor")  # the supervisor on the line took it
+        [emergency] = [e for e in row.events if e.kind == "emergency"]
+        assert (emergency.detail["step"], emergency.detail["why"]) == ("menu", "caller_key")
+        [ended] = [e for e in row.events if e.kind == "supervisor_dial_ended"]
+        assert ended.detail["status"] == "completed"
+    ticket = call.ticket()
+    assert (ticket.route, ticket.handling_class) == ("supervisor", "urgent") and "danger" in ticket.urgency_flags
+
+
+def _until_bridged(call: HotlineCall, hotline_leg: str) -> None:
+    """Wait until the caller's side is in a bridge with another channel (they hear each other)."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        for bridge in call.ari.request("GET", "/bridges"):
+            if hotline_leg in bridge["channels"] and len(bridge["channels"]) == 2:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the caller was not bridged in {WAIT_S} s")
 
 
 def test_a_call_left_by_a_stopped_service_is_ended_at_the_next_start(
