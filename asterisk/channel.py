@@ -254,10 +254,7 @@ class CallChannel:
                     snooping = True
                 self.client.record(snoop_id, name)
                 return name
-            except AriError as exc:
-                # Asterisk refuses a snoop now and then with a bare 500 just after the answer: asked again.
-                if not isinstance(exc, AriConflict | AriNotFound) and exc.status < 500:
-                    raise
+            except (AriConflict, AriNotFound):
                 if self.client.recording_running(name):
                     return name  # asked again after a lost answer: it runs
                 if time.monotonic() > deadline:
