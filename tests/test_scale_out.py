@@ -219,12 +219,13 @@ class Cluster:
     def logs(self) -> str:
         return "\n".join(f"--- worker {w.number}\n{w.log()[-3000:]}" for w in self.workers)
 
-    def call(self, clip: Path, service: RunningService | None = None) -> str:
-        """A caller who presses 2 and says `clip`, answered by `service` (the cluster's first by default)."""
+    def call(self, clip: Path, service: RunningService | None = None, *, hang_up: bool = False) -> str:
+        """A caller who presses 2 and says `clip`, answered by `service` (the cluster's first by default); with
+        `hang_up`, who hangs up after saying it (the call is over before its transcription can have ended, where
+        the service would otherwise hold the caller until the transcript is in)."""
         url = (service or self.service).url
-        report = self.twilio.place_call(
-            f"{url}/twilio/voice", caller=CallerScript(keys=["2"], say=clip), status_callback=f"{url}/twilio/status"
-        )
+        caller = CallerScript(keys=["2"], say=clip, hang_up_during_record=hang_up)
+        report = self.twilio.place_call(f"{url}/twilio/voice", caller=caller, status_callback=f"{url}/twilio/status")
         assert not report.errors, report.errors
         return report.call_sid
 
@@ -420,7 +421,7 @@ def test_periodic_rounds_run_once_across_the_workers(cluster):
 @pytest.mark.postgres
 @pytest.mark.shared_data
 def test_a_worker_killed_mid_transcription_loses_nothing_and_duplicates_nothing(cluster, tmp_path):
-    call_sid = cluster.call(long_korean_clip(tmp_path / "long.wav"))
+    call_sid = cluster.call(long_korean_clip(tmp_path / "long.wav"), hang_up=True)
     (recording_id, sid), *_ = _wait(
         lambda: cluster.query(
             "SELECT r.id, r.recording_sid FROM recordings r JOIN calls c ON c.id = r.call_id "
@@ -464,7 +465,7 @@ def test_a_worker_killed_mid_transcription_loses_nothing_and_duplicates_nothing(
 def test_a_worker_stopped_mid_transcription_finishes_it_and_no_other_runs_it_again(cluster, tmp_path):
     other = cluster.add_worker()
     _wait(lambda: "hotline worker:" in other.log(), 60, "the new worker starts", cluster.logs)
-    call_sid = cluster.call(long_korean_clip(tmp_path / "long.wav"))
+    call_sid = cluster.call(long_korean_clip(tmp_path / "long.wav"), hang_up=True)
     (sid,) = _wait(
         lambda: cluster.query(
             "SELECT r.recording_sid FROM recordings r JOIN calls c ON c.id = r.call_id "
